@@ -1,0 +1,94 @@
+"""The extension point of the one training loop: extra loss terms.
+
+A :class:`LossTerm` is handed to ``TabularNet*.fit(..., loss_terms=[...])`` by a
+meta-estimator (fairness constraints, distillation). The training loop calls it
+on every batch with the base loss and the batch's tensors, so a meta-estimator
+supplies *what* to optimise and never writes a training loop of its own.
+
+The batch is a plain ``dict`` of tensors on the training device, all sliced by
+the same row index:
+
+``"X"``
+    float32 inputs, shape ``(B, n_features)``.
+``"y"``
+    int64 class codes (classifier) or float32 targets ``(B, n_outputs)``
+    (regressor).
+``"sample_weight"``
+    float32 weights normalised so that their mean over the training set is 1;
+    the base loss is ``mean(sample_weight * sample_loss)``.
+``"sample_loss"``
+    the unweighted per-sample base loss ``(B,)`` (cross-entropy or squared
+    error), with its graph.
+``"sensitive_features"``
+    int64 group codes in ``[0, n_groups)`` (only when the fit was given
+    ``sensitive_features``).
+``"soft_targets"``
+    float32 ``(B, n_outputs)`` (only when the fit was given ``soft_targets``).
+``"index"``
+    int64 row positions into the training tensors given to :meth:`setup`.
+"""
+
+from __future__ import annotations
+
+__all__ = ["LossTerm"]
+
+
+class LossTerm:
+    """Base class of the extra loss terms of the one training loop.
+
+    Subclasses override :meth:`__call__` and, when they keep state (Lagrange
+    multipliers, an adversary), :meth:`setup`, :meth:`after_step` and
+    :meth:`epoch_summary`. Terms are applied in order: each receives the loss
+    returned by the previous one.
+
+    Attributes
+    ----------
+    requires : tuple of str
+        Batch keys the term needs (``"sensitive_features"``,
+        ``"soft_targets"``); the loop raises a clear error when the fit did not
+        supply them.
+    """
+
+    requires: tuple[str, ...] = ()
+
+    def setup(self, net, data):
+        """Called once at the start of every fit, before the first batch.
+
+        Parameters
+        ----------
+        net : skorch.NeuralNet
+            The training net; ``net.module_`` is initialised and
+            ``net.device`` holds the training device.
+        data : dict
+            The full training tensors (same keys as a batch, without
+            ``"sample_loss"`` and ``"index"``) plus the ints ``"n_groups"``
+            and ``"n_outputs"``.
+        """
+
+    def __call__(self, loss, outputs, batch):
+        """Return the batch's total loss given the loss so far.
+
+        Parameters
+        ----------
+        loss : torch.Tensor
+            Scalar loss accumulated so far (the weighted base loss, then the
+            output of the previous terms).
+        outputs : torch.Tensor
+            Raw module outputs for the batch: logits ``(B, n_classes)`` for a
+            classifier, predictions ``(B, n_outputs)`` for a regressor.
+        batch : dict
+            The batch (see the module docstring).
+
+        Returns
+        -------
+        loss : torch.Tensor
+            Scalar tensor to back-propagate.
+        """
+        return loss
+
+    def after_step(self, net, outputs, batch):
+        """Called after the optimizer step (dual ascent, adversary update)."""
+
+    def epoch_summary(self):
+        """Return a dict of floats recorded in ``net.history`` at epoch end."""
+        return {}
