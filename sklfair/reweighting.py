@@ -1,0 +1,654 @@
+"""Reweighing: pre-processing bias mitigation through sample weights.
+
+Kamiran & Calders' *reweighing* gives every (group, label) cell of the
+training data the weight
+
+.. math:: w(g, y) = \\frac{P(g)\\,P(y)}{P(g, y)},
+
+so that in the weighted data the label is independent of the group: every
+group has the same weighted label distribution as the whole training set.
+
+- :func:`fair_sample_weight` computes these weights for binary or multi-class
+  labels and single or intersectional groups, combined with existing sample
+  weights (the probabilities are computed under those weights, which are then
+  multiplied in).
+- :class:`ReweighingClassifier` is a meta-estimator that computes the weights
+  at fit and fits a clone of any classifier with them (through a Pipeline's
+  final step), or, for estimators without ``sample_weight``, on a weighted,
+  stratified resample of the training set.
+
+What happens in the edge cases (decided here, and tested):
+
+- a single group (``sensitive_features`` with one value): a ``ValueError``
+  (from :func:`sklfair._sensitive.check_sensitive_features`), since there is
+  nothing to make independent;
+- an empty (group, label) cell -- a group with no (positively weighted)
+  sample of a label that occurs elsewhere: a ``UserWarning`` naming the cells.
+  Weights stay finite: the other cells get the formula's weights, no sample
+  ever receives an infinite or NaN weight, but independence cannot hold for
+  that group (its ``weights_`` entry is NaN);
+- :class:`ReweighingClassifier` without any sensitive attribute: a
+  ``UserWarning``, then a plain fit (with the user's ``sample_weight``, if
+  any) -- all samples form one group, whose reweighing weights are all 1.
+
+References
+----------
+F. Kamiran and T. Calders, "Data preprocessing techniques for classification
+without discrimination", Knowledge and Information Systems 33(1), 2012.
+"""
+
+from __future__ import annotations
+
+import warnings
+from numbers import Integral
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    MetaEstimatorMixin,
+    _fit_context,
+    clone,
+)
+from sklearn.utils import _safe_indexing, check_random_state, get_tags
+from sklearn.utils._metadata_requests import (
+    MetadataRouter,
+    MethodMapping,
+    _raise_for_params,
+    _routing_enabled,
+    process_routing,
+)
+from sklearn.utils._param_validation import HasMethods, StrOptions
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    _check_method_params,
+    _check_sample_weight,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
+
+from sklfair._fitting import accepts_fit_param, final_estimator, fit_with_params
+from sklfair._sensitive import (
+    check_sensitive_features,
+    drop_sensitive_columns,
+    encode_groups,
+    resolve_sensitive,
+)
+
+__all__ = ["ReweighingClassifier", "fair_sample_weight"]
+
+
+# --------------------------------------------------------------------------
+# The weights
+# --------------------------------------------------------------------------
+
+
+def _plain(value):
+    """A numpy scalar as the Python scalar it holds (for readable messages)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _reweigh(y, groups, sample_weight=None, *, check_groups=True):
+    """Reweighing weights and the (group x label) weight table.
+
+    ``groups`` is validated with ``check_sensitive_features`` unless
+    ``check_groups`` is False (it then is that function's output already).
+
+    Returns
+    -------
+    weights : ndarray of float64, shape (n_samples,)
+    table : DataFrame, shape (n_groups, n_labels)
+        The cell weights ``P(g) P(y) / P(g, y)``, for the groups and labels
+        with positive total weight; NaN for an empty cell.
+    cells : dict
+        ``group_codes``, ``label_codes`` (per row), ``expected`` (the
+        weighted count each cell should have) and ``counts`` (the weighted
+        count it has), as (n_groups_all, n_labels_all) arrays.
+    """
+    y = column_or_1d(y)
+    check_classification_targets(y)
+    if check_groups:
+        groups = check_sensitive_features(groups, n_samples=y.shape[0], name="groups")
+    sample_weight = _check_sample_weight(
+        sample_weight, y, dtype=np.float64, ensure_non_negative=True
+    )
+    group_codes, group_labels = encode_groups(groups)
+    classes, label_codes = np.unique(y, return_inverse=True)
+    n_groups, n_labels = len(group_labels), len(classes)
+
+    counts = np.bincount(
+        group_codes * n_labels + label_codes,
+        weights=sample_weight,
+        minlength=n_groups * n_labels,
+    ).reshape(n_groups, n_labels)
+    total = counts.sum()
+    group_mass, label_mass = counts.sum(axis=1), counts.sum(axis=0)
+    present_groups, present_labels = group_mass > 0, label_mass > 0
+    if present_groups.sum() < 2:
+        (only,) = group_labels[present_groups]
+        raise ValueError(
+            f"Only the group {only!r} of {groups.name!r} has samples with a "
+            "positive sample weight; reweighing needs at least two groups."
+        )
+    # The weighted count each cell has once the label is independent of the
+    # group: total * P(g) * P(y).
+    expected = np.outer(group_mass, label_mass) / total
+    nonempty = counts > 0
+    cell_weight = np.divide(
+        expected, counts, out=np.zeros_like(expected), where=nonempty
+    )
+    empty = ~nonempty & np.outer(present_groups, present_labels)
+    if empty.any():
+        shown = [
+            f"({group_labels[g]!r}, {classes[k]!r})" for g, k in zip(*np.nonzero(empty))
+        ]
+        more = f" and {len(shown) - 10} more" if len(shown) > 10 else ""
+        warnings.warn(
+            f"Reweighing: {len(shown)} (group, label) cell(s) of {groups.name!r} "
+            f"have no sample with a positive weight: {', '.join(shown[:10])}{more}. "
+            "The label cannot be made independent of the group for those "
+            "groups; the other cells keep their finite weights. Merge rare "
+            "groups (or labels) to avoid this.",
+            UserWarning,
+            stacklevel=3,
+        )
+    weights = sample_weight * cell_weight[group_codes, label_codes]
+
+    table = np.where(nonempty, cell_weight, np.nan)[present_groups][:, present_labels]
+    table = pd.DataFrame(
+        table,
+        index=pd.Index(group_labels[present_groups], name=groups.name),
+        columns=pd.Index(classes[present_labels], name="label"),
+    )
+    cells = {
+        "group_codes": group_codes,
+        "label_codes": label_codes,
+        "expected": expected,
+        "counts": counts,
+        "sample_weight": sample_weight,
+    }
+    return weights, table, cells
+
+
+def fair_sample_weight(y, groups, sample_weight=None):
+    """Reweighing weights that make the label independent of the group.
+
+    Kamiran & Calders' reweighing: each sample of the (group ``g``, label
+    ``y``) cell gets the weight ``P(g) * P(y) / P(g, y)``, times its own
+    ``sample_weight``. The
+    probabilities are computed under ``sample_weight``, so that in the data
+    weighted by the result, ``P(label | group)`` is the same for every group
+    (and equals the overall weighted label distribution), while every group
+    keeps its total weight.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+        Class labels (binary or multi-class).
+    groups : array-like, Series or DataFrame of shape (n_samples,) or \
+            (n_samples, n_columns)
+        Group membership of each sample. Several columns form intersectional
+        groups (one group per combination of values that occurs).
+    sample_weight : array-like of shape (n_samples,), default=None
+        Non-negative existing weights (e.g. survey weights); None means all 1.
+
+    Returns
+    -------
+    weights : ndarray of shape (n_samples,)
+        Finite, non-negative weights. Their sum equals the sum of
+        ``sample_weight``.
+
+    Raises
+    ------
+    ValueError
+        For a single group, missing or continuous-looking groups, a length
+        mismatch, continuous labels, negative or all-zero ``sample_weight``.
+
+    Warns
+    -----
+    UserWarning
+        When a (group, label) cell is empty (no sample with positive weight)
+        although the group and the label both occur: independence cannot hold
+        for that group. The weights stay finite.
+
+    See Also
+    --------
+    ReweighingClassifier : fits any classifier with these weights.
+
+    Examples
+    --------
+    >>> from sklfair.reweighting import fair_sample_weight
+    >>> y = [1, 1, 0, 1, 0, 0]
+    >>> groups = ["a", "a", "a", "b", "b", "b"]
+    >>> fair_sample_weight(y, groups)
+    array([0.75, 0.75, 1.5 , 1.5 , 0.75, 0.75])
+    """
+    weights, _, _ = _reweigh(y, groups, sample_weight)
+    return weights
+
+
+def _largest_remainder(amounts, total):
+    """Round non-negative ``amounts`` (summing to ``total``) to integers."""
+    floors = np.floor(amounts).astype(np.int64)
+    short = int(total - floors.sum())
+    if short > 0:
+        order = np.argsort(-(amounts - floors), kind="stable")
+        floors[order[:short]] += 1
+    return floors
+
+
+def _resample_indices(cells, n_draw, random_state):
+    """Row indices of a weighted resample stratified by (group, label) cell.
+
+    Each non-empty cell gets its reweighed share of ``n_draw`` rows (so the
+    label is independent of the group up to rounding), drawn with replacement
+    within the cell with probabilities proportional to ``sample_weight``.
+    """
+    rng = check_random_state(random_state)
+    counts, expected = cells["counts"], cells["expected"]
+    sample_weight = cells["sample_weight"]
+    n_labels = counts.shape[1]
+    cell_of_row = cells["group_codes"] * n_labels + cells["label_codes"]
+    share = np.where(counts > 0, expected, 0.0).ravel()
+    sizes = _largest_remainder(share / share.sum() * n_draw, n_draw)
+    indices = []
+    for cell in np.flatnonzero(sizes):
+        rows = np.flatnonzero((cell_of_row == cell) & (sample_weight > 0))
+        p = sample_weight[rows] / sample_weight[rows].sum()
+        indices.append(rng.choice(rows, size=sizes[cell], replace=True, p=p))
+    indices = np.concatenate(indices)
+    return indices[rng.permutation(indices.size)]
+
+
+# --------------------------------------------------------------------------
+# The meta-estimator
+# --------------------------------------------------------------------------
+
+
+def _estimator_has(attr):
+    """Whether the fitted (or else the unfitted) inner estimator has ``attr``.
+
+    Used with ``available_if``; raises the original ``AttributeError``.
+    """
+
+    def check(self):
+        getattr(
+            self.estimator_ if hasattr(self, "estimator_") else self.estimator, attr
+        )
+        return True
+
+    return check
+
+
+# Sparse formats that can be checked for NaN and sliced by row and column.
+_SPARSE_FORMATS = ("csr", "csc", "coo")
+
+
+def _is_container(X):
+    """Whether ``X`` goes to the inner estimator as given (else: validated)."""
+    return isinstance(X, np.ndarray | pd.DataFrame)
+
+
+class ReweighingClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
+    """Fit a classifier on reweighed data, so the label does not depend on the group.
+
+    At ``fit``, every training sample gets Kamiran & Calders' weight
+    ``P(group) P(label) / P(group, label)`` (see :func:`fair_sample_weight`),
+    and a clone of ``estimator`` is fitted with those weights -- passed to
+    the final step when ``estimator`` is a :class:`~sklearn.pipeline.Pipeline`
+    -- or, with ``method="resample"``, on a weighted resample of the training
+    set. Predictions come from that inner estimator.
+
+    The sensitive attribute comes from the columns of ``X``
+    (``sensitive_columns=``, removed before the inner estimator sees ``X``
+    unless ``drop_sensitive=False``) or from the ``sensitive_features=`` fit
+    argument. Without either, the fit warns and fits ``estimator`` as it is
+    (all samples form one group, whose weights are all 1).
+
+    Parameters
+    ----------
+    estimator : classifier or Pipeline
+        The classifier to fit on the reweighed data. With
+        ``method="weights"`` its ``fit`` (or its final step's) must accept
+        ``sample_weight``.
+    sensitive_columns : str, int, list, boolean mask or callable, default=None
+        The sensitive column(s) of ``X``: a name (DataFrame), an integer
+        position, a list of them (intersectional groups), a boolean mask, or
+        a callable ``X -> groups``. None: give ``sensitive_features`` to
+        ``fit`` instead.
+    drop_sensitive : bool, default=True
+        Remove ``sensitive_columns`` from ``X`` before the inner estimator
+        sees it (at fit and at prediction). A callable selector drops nothing.
+    method : {"weights", "resample"}, default="weights"
+        ``"weights"`` passes the weights as ``sample_weight``.
+        ``"resample"`` fits on a resample of the training set (as many rows
+        as have a positive weight), stratified by (group, label) cell so that
+        each cell holds its reweighed share of rows, drawn with replacement
+        in proportion to ``sample_weight``: for estimators without
+        ``sample_weight``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the resample (``method="resample"`` only).
+
+    Attributes
+    ----------
+    estimator_ : estimator
+        The fitted clone of ``estimator``.
+    classes_ : ndarray of shape (n_classes,)
+        Class labels, those of ``estimator_``.
+    weights_ : pandas.DataFrame of shape (n_groups, n_labels)
+        The weight of each (group, label) cell, ``P(g) P(y) / P(g, y)``
+        under the fit's ``sample_weight``; rows are groups (index named after
+        the sensitive attribute), columns labels. NaN marks an empty cell.
+        Without a sensitive attribute, one row ``"all"`` of ones.
+    n_features_in_ : int
+        Number of columns of ``X`` at fit, sensitive columns included.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names of ``X`` at fit, when it was a DataFrame with string
+        column names.
+
+    See Also
+    --------
+    fair_sample_weight : the weights themselves.
+
+    Notes
+    -----
+    With metadata routing enabled, ask for the sensitive features (and the
+    sample weights) explicitly, e.g.
+    ``ReweighingClassifier(...).set_fit_request(sensitive_features=True)``,
+    so that :class:`~sklearn.model_selection.GridSearchCV` or
+    :func:`~sklearn.model_selection.cross_validate` slice and pass them.
+    Other fit parameters are routed to ``estimator`` (and reach a Pipeline's
+    final step). Without routing, ``sensitive_features`` and
+    ``sample_weight`` are plain fit arguments.
+
+    Only the training distribution is changed: the weights reduce the
+    dependence of the predictions on the group as far as the inner estimator
+    learns the reweighed distribution; check the result with
+    :func:`sklfair.metrics.demographic_parity_difference`.
+
+    References
+    ----------
+    F. Kamiran and T. Calders, "Data preprocessing techniques for
+    classification without discrimination", Knowledge and Information Systems
+    33(1), 2012.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklfair.reweighting import ReweighingClassifier
+    >>> X = pd.DataFrame({"income": [1, 2, 3, 4, 5, 6, 7, 8],
+    ...                   "sex": ["f", "f", "f", "f", "m", "m", "m", "m"]})
+    >>> y = [0, 0, 0, 1, 0, 1, 1, 1]
+    >>> clf = ReweighingClassifier(LogisticRegression(), sensitive_columns="sex")
+    >>> clf.fit(X, y).weights_
+    label         0         1
+    sex
+    f      0.666667  2.000000
+    m      2.000000  0.666667
+    >>> clf.estimator_.n_features_in_
+    1
+    >>> clf.predict(X).shape
+    (8,)
+    """
+
+    _parameter_constraints: dict = {
+        "estimator": [HasMethods(["fit", "predict"])],
+        "sensitive_columns": [None, str, Integral, "array-like", callable],
+        "drop_sensitive": ["boolean"],
+        "method": [StrOptions({"weights", "resample"})],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        estimator,
+        *,
+        sensitive_columns=None,
+        drop_sensitive=True,
+        method="weights",
+        random_state=None,
+    ):
+        self.estimator = estimator
+        self.sensitive_columns = sensitive_columns
+        self.drop_sensitive = drop_sensitive
+        self.method = method
+        self.random_state = random_state
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, sample_weight=None, *, sensitive_features=None, **fit_params):
+        """Compute the reweighing weights and fit a clone of ``estimator``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Training data, including the sensitive columns when
+            ``sensitive_columns`` names them.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative existing weights; the reweighing probabilities are
+            computed under them and they are multiplied into the result.
+        sensitive_features : array-like, Series or DataFrame, default=None
+            Group membership of each row (several columns: intersectional
+            groups), when not given by ``sensitive_columns``.
+        **fit_params : dict
+            Other parameters for ``estimator.fit`` (its final step for a
+            Pipeline); only with metadata routing enabled, where they are
+            routed.
+
+        Returns
+        -------
+        self : ReweighingClassifier
+            The fitted meta-estimator.
+        """
+        _raise_for_params(fit_params, self, "fit")
+        if self.method == "weights" and not accepts_fit_param(
+            self.estimator, "sample_weight"
+        ):
+            raise TypeError(
+                f"{type(final_estimator(self.estimator)).__name__}.fit does not "
+                "accept sample_weight, so ReweighingClassifier cannot pass it the "
+                "reweighing weights. Use method='resample' to fit it on a "
+                "weighted resample of the training set instead."
+            )
+        # The inner estimator validates its own input. A resample may leave out
+        # the rows it would reject, so then NaN/inf are checked here unless the
+        # estimator's tags allow NaN.
+        check_finite = (
+            self.method == "resample"
+            and not get_tags(self.estimator).input_tags.allow_nan
+        )
+        X_checked, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=_SPARSE_FORMATS,
+            dtype=None,
+            ensure_all_finite=check_finite,
+            ensure_min_samples=2,
+        )
+        check_classification_targets(y)
+        X_in = X if _is_container(X) else X_checked
+        X_model, groups = resolve_sensitive(
+            X_in,
+            sensitive_columns=self.sensitive_columns,
+            sensitive_features=sensitive_features,
+            drop_sensitive=self.drop_sensitive,
+        )
+
+        if groups is None:
+            warnings.warn(
+                "ReweighingClassifier got no sensitive attribute (neither "
+                "sensitive_columns nor sensitive_features), so all samples form "
+                "one group and the estimator is fitted without reweighing. Give "
+                "sensitive_columns=... or fit(..., sensitive_features=...).",
+                UserWarning,
+                stacklevel=2,
+            )
+            sample_weight = _check_sample_weight(
+                sample_weight, y, dtype=np.float64, ensure_non_negative=True
+            )
+            weights = sample_weight
+            classes = np.unique(y[sample_weight > 0])
+            self.weights_ = pd.DataFrame(
+                np.ones((1, classes.size)),
+                index=pd.Index(["all"], name="group"),
+                columns=pd.Index(classes, name="label"),
+            )
+            cells = {
+                "group_codes": np.zeros(y.shape[0], dtype=np.int64),
+                "label_codes": np.unique(y, return_inverse=True)[1],
+                "sample_weight": sample_weight,
+            }
+            counts = np.bincount(cells["label_codes"], weights=sample_weight)
+            cells["counts"] = cells["expected"] = counts[np.newaxis, :]
+        else:
+            weights, self.weights_, cells = _reweigh(
+                y, groups, sample_weight, check_groups=False
+            )
+
+        if _routing_enabled():
+            routed = process_routing(self, "fit", **fit_params)
+            child_params = dict(routed.estimator.fit)
+        else:
+            child_params = {}
+        child_params.pop("sample_weight", None)
+
+        self.estimator_ = clone(self.estimator)
+        if self.method == "weights":
+            fit_with_params(
+                self.estimator_, X_model, y, sample_weight=weights, **child_params
+            )
+        else:
+            if sp.issparse(X_model) and X_model.format == "coo":
+                X_model = X_model.tocsr()
+            n_draw = int(np.count_nonzero(cells["sample_weight"]))
+            rows = _resample_indices(cells, n_draw, self.random_state)
+            fit_with_params(
+                self.estimator_,
+                _safe_indexing(X_model, rows),
+                y[rows],
+                **_check_method_params(X_model, child_params, indices=rows),
+            )
+        self.classes_ = getattr(self.estimator_, "classes_", None)
+        if self.classes_ is None:
+            self.classes_ = np.unique(y)
+        return self
+
+    def _model_input(self, X):
+        """Validate ``X`` and drop the sensitive columns as ``fit`` did."""
+        check_is_fitted(self)
+        X_checked = validate_data(
+            self,
+            X,
+            reset=False,
+            accept_sparse=_SPARSE_FORMATS,
+            dtype=None,
+            ensure_all_finite=False,
+        )
+        X_in = X if _is_container(X) else X_checked
+        if self.sensitive_columns is not None and self.drop_sensitive:
+            X_in = drop_sensitive_columns(X_in, self.sensitive_columns)
+        return X_in
+
+    def predict(self, X):
+        """Predict class labels with the inner estimator.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Data with the same columns as at fit (sensitive columns included).
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        X_model = self._model_input(X)
+        return self.estimator_.predict(X_model)
+
+    @available_if(_estimator_has("predict_proba"))
+    def predict_proba(self, X):
+        """Class probabilities from the inner estimator.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Data with the same columns as at fit (sensitive columns included).
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        X_model = self._model_input(X)
+        return self.estimator_.predict_proba(X_model)
+
+    @available_if(_estimator_has("predict_log_proba"))
+    def predict_log_proba(self, X):
+        """Log class probabilities from the inner estimator.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Data with the same columns as at fit (sensitive columns included).
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        X_model = self._model_input(X)
+        return self.estimator_.predict_log_proba(X_model)
+
+    @available_if(_estimator_has("decision_function"))
+    def decision_function(self, X):
+        """Decision scores from the inner estimator.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Data with the same columns as at fit (sensitive columns included).
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+        """
+        X_model = self._model_input(X)
+        return self.estimator_.decision_function(X_model)
+
+    def get_metadata_routing(self):
+        """Metadata routing of this object.
+
+        ``sample_weight`` and ``sensitive_features`` are consumed here (set
+        their request with ``set_fit_request``); any other fit parameter is
+        routed to ``estimator.fit``.
+
+        Returns
+        -------
+        routing : MetadataRouter
+            A :class:`~sklearn.utils.metadata_routing.MetadataRouter`
+            encapsulating routing information.
+        """
+        return (
+            MetadataRouter(owner=self)
+            .add_self_request(self)
+            .add(
+                estimator=self.estimator,
+                method_mapping=MethodMapping().add(caller="fit", callee="fit"),
+            )
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        child = get_tags(self.estimator)
+        tags.input_tags.sparse = child.input_tags.sparse
+        tags.input_tags.allow_nan = child.input_tags.allow_nan
+        tags.input_tags.categorical = child.input_tags.categorical
+        tags.input_tags.string = child.input_tags.string
+        if child.classifier_tags is not None:
+            tags.classifier_tags.multi_class = child.classifier_tags.multi_class
+            tags.classifier_tags.poor_score = child.classifier_tags.poor_score
+        return tags
