@@ -1,0 +1,18 @@
+"""skorch-based tabular networks and the one training loop.
+
+Public: :class:`TabularNetClassifier`, :class:`TabularNetRegressor` and
+:class:`LossTerm` (the extension point used by the fairness and distillation
+meta-estimators). This is the only subpackage that trains torch modules.
+"""
+
+from ._classifier import TabularNetClassifier
+from ._objective import LossTerm
+from ._regressor import TabularNetRegressor
+from ._training import NonFiniteLossError
+
+__all__ = [
+    "LossTerm",
+    "NonFiniteLossError",
+    "TabularNetClassifier",
+    "TabularNetRegressor",
+]

@@ -1,0 +1,467 @@
+"""Shared machinery of the public tabular nets (sklearn side of the wrapper).
+
+:class:`BaseTabularNet` is a ``BaseEstimator`` with explicit hyperparameters.
+``fit`` validates the data, builds a :class:`~sklfair.nets._training.TrainingNet`
+(the one training loop) and keeps it as ``net_``. Subclasses only say how the
+target is encoded, which per-sample loss is used and how raw outputs become
+predictions.
+
+Pickling stores the trained parameters as numpy arrays, not torch objects, so
+a model fitted on a GPU loads and predicts on a CPU-only machine and
+``skops.io`` can persist it; the optimizer state is not kept (a ``warm_start``
+fit after loading starts a fresh optimizer).
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
+from skorch.callbacks import EarlyStopping
+from skorch.history import History
+
+from ._data import TensorData, check_numeric_frame, compact_rows, to_tensor
+from ._modules import ACTIVATIONS, MLP
+from ._training import TrainingNet
+
+__all__ = ["BaseTabularNet"]
+
+OPTIMIZERS = {
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+    "sgd": torch.optim.SGD,
+    "rmsprop": torch.optim.RMSprop,
+}
+
+_PREDICT_CHUNK = 65536
+
+
+def resolve_device(device):
+    """``"auto"`` -> CUDA when available, else CPU; CUDA requested but absent -> CPU."""
+    if device == "auto" or device is None:
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if str(device).startswith("cuda") and not torch.cuda.is_available():
+        return "cpu"
+    return str(device)
+
+
+def _optimizer_kwargs(optimizer_cls, device):
+    """Fused optimizer kernels where torch has them (less per-step overhead)."""
+    if optimizer_cls not in (torch.optim.Adam, torch.optim.AdamW, torch.optim.SGD):
+        return {}
+    probe = torch.zeros(1, device=device, requires_grad=True)
+    try:
+        optimizer_cls([probe], lr=0.1, fused=True)
+    except (RuntimeError, TypeError, ValueError):
+        return {"foreach": False}
+    return {"fused": True}
+
+
+def _encode_groups(sensitive_features, n_samples):
+    """Integer codes (sorted label order) and labels of per-row group labels."""
+    groups = sensitive_features
+    if isinstance(groups, pd.DataFrame):
+        groups = groups.astype(str).agg(", ".join, axis=1)
+    groups = pd.Series(np.asarray(groups, dtype=object).reshape(-1))
+    if len(groups) != n_samples:
+        raise ValueError(
+            f"sensitive_features has {len(groups)} rows but X has {n_samples}."
+        )
+    if groups.isna().any():
+        raise ValueError("sensitive_features contains missing values (NaN/None).")
+    codes, labels = pd.factorize(groups, sort=True)
+    return codes.astype(np.int64), np.asarray(labels)
+
+
+class BaseTabularNet(BaseEstimator):
+    """Base class of :class:`TabularNetClassifier` and :class:`TabularNetRegressor`.
+
+    Not meant to be used directly.
+    """
+
+    _parameter_constraints: dict = {
+        "hidden_units": ["array-like"],
+        "activation": [StrOptions(set(ACTIVATIONS)), type],
+        "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+        "batch_norm": ["boolean"],
+        "module": [None, callable],
+        "module_params": [None, dict],
+        "optimizer": [StrOptions(set(OPTIMIZERS)), type],
+        "lr": [Interval(numbers.Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "max_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
+        "callbacks": [None, list],
+        "warm_start": ["boolean"],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        *,
+        hidden_units=(64, 64),
+        activation="relu",
+        dropout=0.0,
+        batch_norm=False,
+        module=None,
+        module_params=None,
+        optimizer="adam",
+        lr=1e-3,
+        weight_decay=0.0,
+        batch_size=256,
+        max_epochs=20,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        callbacks=None,
+        warm_start=False,
+        device="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        self.hidden_units = hidden_units
+        self.activation = activation
+        self.dropout = dropout
+        self.batch_norm = batch_norm
+        self.module = module
+        self.module_params = module_params
+        self.optimizer = optimizer
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.callbacks = callbacks
+        self.warm_start = warm_start
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # --- subclass hooks -------------------------------------------------
+    def _encode_target(self, y, reset):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _sample_loss(self):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _check_soft_targets(self, soft_targets, n_samples):  # pragma: no cover
+        raise NotImplementedError
+
+    # --- data -----------------------------------------------------------
+    def _validate_X(self, X, reset, y="no_validation"):
+        check_numeric_frame(X, type(self).__name__)
+        params = dict(
+            accept_sparse="csr",
+            dtype=[np.float64, np.float32],
+            reset=reset,
+        )
+        try:
+            if isinstance(y, str) and y == "no_validation":
+                return validate_data(self, X, **params)
+            return validate_data(self, X, y, **params, **self._y_check_params())
+        except ValueError as exc:
+            if "could not convert" in str(exc) or "must be a string" in str(exc):
+                raise ValueError(
+                    f"{exc}. {type(self).__name__} needs numeric input: put an "
+                    "encoder (OneHotEncoder, OrdinalEncoder) in front of it."
+                ) from exc
+            raise
+
+    def _y_check_params(self):
+        return {}
+
+    def _build_module_kwargs(self):
+        if self.module is None:
+            return MLP, dict(
+                hidden_units=tuple(int(u) for u in self.hidden_units),
+                activation=self.activation,
+                dropout=self.dropout,
+                batch_norm=self.batch_norm,
+            )
+        return self.module, dict(self.module_params or {})
+
+    def _build_net(self, n_features, n_outputs, device, generator, loss_terms):
+        module_cls, module_kwargs = self._build_module_kwargs()
+        optimizer_cls = (
+            OPTIMIZERS[self.optimizer]
+            if isinstance(self.optimizer, str)
+            else self.optimizer
+        )
+        optimizer_kwargs = {
+            f"optimizer__{k}": v
+            for k, v in _optimizer_kwargs(optimizer_cls, device).items()
+        }
+        if self.weight_decay:
+            optimizer_kwargs["optimizer__weight_decay"] = self.weight_decay
+        callbacks = list(self.callbacks or [])
+        if self.early_stopping:
+            callbacks.append(
+                (
+                    "early_stopping",
+                    EarlyStopping(
+                        monitor="valid_loss",
+                        patience=self.n_iter_no_change,
+                        threshold=0.0,
+                        load_best=True,
+                        sink=print if self.verbose else (lambda *a, **k: None),
+                    ),
+                )
+            )
+        module_kwargs = {f"module__{k}": v for k, v in module_kwargs.items()}
+        return TrainingNet(
+            module=module_cls,
+            module__n_features=n_features,
+            module__n_outputs=n_outputs,
+            **module_kwargs,
+            criterion=torch.nn.Identity,
+            optimizer=optimizer_cls,
+            lr=self.lr,
+            **optimizer_kwargs,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            train_split=None,
+            callbacks=callbacks or None,
+            verbose=int(self.verbose),
+            device=device,
+            warm_start=True,
+            loss_terms=loss_terms,
+            sample_loss=self._sample_loss(),
+            generator=generator,
+        )
+
+    # --- fit ------------------------------------------------------------
+    def _fit(
+        self,
+        X,
+        y,
+        sample_weight=None,
+        sensitive_features=None,
+        soft_targets=None,
+        loss_terms=None,
+        epochs=None,
+        reset=True,
+    ):
+        X, y = self._validate_X(X, reset=reset, y=y)
+        n_samples = X.shape[0]
+        y_enc = self._encode_target(y, reset=reset)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=np.float64, ensure_non_negative=True
+            )
+            if not np.all(np.isfinite(sample_weight)):
+                raise ValueError("sample_weight contains NaN or infinite values.")
+        else:
+            sample_weight = np.ones(n_samples, dtype=np.float64)
+
+        columns = {"y": y_enc}
+        if sensitive_features is not None:
+            codes, labels = _encode_groups(sensitive_features, n_samples)
+            columns["sensitive_features"] = codes
+        else:
+            labels = None
+        if soft_targets is not None:
+            columns["soft_targets"] = self._check_soft_targets(soft_targets, n_samples)
+        loss_terms = list(loss_terms or [])
+        if sensitive_features is not None and not any(
+            "sensitive_features" in getattr(t, "requires", ()) for t in loss_terms
+        ):
+            warnings.warn(
+                f"{type(self).__name__}.fit got sensitive_features but no loss term "
+                "uses them; they are ignored. Use a fairness meta-estimator such as "
+                "FairConstrainedClassifier to act on them.",
+                UserWarning,
+                stacklevel=3,
+            )
+
+        random_state = check_random_state(self.random_state)
+        seed = int(random_state.randint(np.iinfo(np.int32).max))
+        split_seed = int(random_state.randint(np.iinfo(np.int32).max))
+
+        valid_rows = None
+        if self.early_stopping:
+            index = np.arange(n_samples)
+            stratify = self._stratify(y_enc)
+            try:
+                train_rows, valid_rows = train_test_split(
+                    index,
+                    test_size=self.validation_fraction,
+                    random_state=split_seed,
+                    stratify=stratify,
+                )
+            except ValueError:
+                train_rows, valid_rows = train_test_split(
+                    index, test_size=self.validation_fraction, random_state=split_seed
+                )
+        else:
+            train_rows = np.arange(n_samples)
+
+        keys = list(columns)
+        X_tr, cols_tr, w_tr = compact_rows(
+            X[train_rows],
+            [columns[k][train_rows] for k in keys],
+            sample_weight[train_rows],
+        )
+        if X_tr.shape[0] == 0:
+            raise ValueError(
+                "All sample weights are zero: at least one training row needs a "
+                "non-zero weight."
+            )
+        scale = w_tr.mean()
+        self._prepare_targets(dict(zip(keys, cols_tr)), w_tr, reset=reset)
+
+        device = resolve_device(self.device)
+        generator = torch.Generator().manual_seed(seed)
+        train = self._tensor_data(X_tr, dict(zip(keys, cols_tr)), w_tr / scale, device)
+        valid = None
+        if valid_rows is not None:
+            w_va = sample_weight[valid_rows]
+            valid = self._tensor_data(
+                X[valid_rows],
+                {k: columns[k][valid_rows] for k in keys},
+                w_va / max(w_va.mean(), 1e-12),
+                device,
+            )
+
+        warm = (self.warm_start or not reset) and hasattr(self, "net_")
+        with torch.random.fork_rng(devices=_rng_devices(device)):
+            torch.manual_seed(seed)
+            if warm:
+                net = self.net_
+                net.loss_terms = loss_terms
+                net.generator = generator
+                net.set_params(max_epochs=self.max_epochs, lr=self.lr)
+            else:
+                net = self._build_net(
+                    X.shape[1], self._n_outputs(), device, generator, loss_terms
+                )
+                net.initialize()
+            data = train.full()
+            data.update(
+                n_groups=len(labels) if labels is not None else 0,
+                n_outputs=self._n_outputs(),
+            )
+            for term in loss_terms:
+                term.setup(net, data)
+            net.partial_fit((train, valid), None, epochs=epochs)
+        net.loss_terms = ()
+        self.net_ = net
+        self.history_ = net.history
+        self.n_iter_ = len(net.history)
+        self.device_ = device
+        return self
+
+    def _stratify(self, y_enc):
+        return None
+
+    def _prepare_targets(self, columns, sample_weight, reset):
+        pass
+
+    def _tensor_data(self, X, columns, sample_weight, device):
+        tensors = {
+            "y": self._target_tensor(columns["y"], device),
+            "sample_weight": torch.as_tensor(
+                sample_weight, dtype=torch.float32, device=device
+            ),
+        }
+        if "sensitive_features" in columns:
+            tensors["sensitive_features"] = torch.as_tensor(
+                columns["sensitive_features"], dtype=torch.int64, device=device
+            )
+        if "soft_targets" in columns:
+            tensors["soft_targets"] = self._soft_target_tensor(
+                columns["soft_targets"], device
+            )
+        return TensorData(X, tensors, device)
+
+    # --- predict --------------------------------------------------------
+    def _raw_outputs(self, X):
+        """Module outputs in float64, row-independent (chunk sizes do not matter)."""
+        check_is_fitted(self, "net_")
+        X = self._validate_X(X, reset=False)
+        module = self.net_.module_
+        device = self.device_
+        was_training = module.training
+        module.eval()
+        params = {
+            name: p.detach().double()
+            for name, p in list(module.named_parameters())
+            + list(module.named_buffers())
+            if p.is_floating_point()
+        }
+        outs = []
+        with torch.no_grad():
+            for start in range(0, X.shape[0], _PREDICT_CHUNK):
+                Xb = to_tensor(X[start : start + _PREDICT_CHUNK], device, torch.float64)
+                outs.append(
+                    torch.func.functional_call(module, params, (Xb,)).cpu().numpy()
+                )
+        module.train(was_training)
+        if not outs:
+            return np.zeros((0, self._n_outputs()))
+        return np.concatenate(outs).astype(np.float64, copy=False)
+
+    # --- persistence ----------------------------------------------------
+    def __getstate__(self):
+        # a copy: object.__getstate__ returns the live __dict__
+        state = dict(super().__getstate__())
+        net = state.pop("net_", None)
+        if net is not None:
+            state.pop("history_", None)
+            state["_net_state"] = {
+                "module": {
+                    k: v.detach().cpu().numpy()
+                    for k, v in net.module_.state_dict().items()
+                },
+                "history": [dict(epoch) for epoch in net.history],
+            }
+        return state
+
+    def __setstate__(self, state):
+        net_state = state.pop("_net_state", None)
+        super().__setstate__(state)
+        if net_state is None:
+            return
+        device = resolve_device(self.device)
+        net = self._build_net(
+            self.n_features_in_, self._n_outputs(), device, torch.Generator(), ()
+        )
+        with torch.random.fork_rng(devices=_rng_devices(device)):
+            net.initialize()
+        net.module_.load_state_dict(
+            {k: torch.as_tensor(v) for k, v in net_state["module"].items()}
+        )
+        net.history = History(net_state["history"])
+        self.net_ = net
+        self.history_ = net.history
+        self.device_ = device
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+def _rng_devices(device):
+    if str(device).startswith("cuda"):
+        index = torch.device(device).index
+        return [torch.cuda.current_device() if index is None else index]
+    return []

@@ -1,0 +1,237 @@
+"""``TabularNetClassifier``: a skorch-trained network as an sklearn classifier."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils.multiclass import check_classification_targets
+
+from ._base import BaseTabularNet
+
+__all__ = ["TabularNetClassifier"]
+
+
+def _cross_entropy(outputs, y):
+    return torch.nn.functional.cross_entropy(outputs, y, reduction="none")
+
+
+class TabularNetClassifier(ClassifierMixin, BaseTabularNet):
+    """Neural network classifier for tabular data, trained with skorch.
+
+    A multi-layer perceptron (or the user's own ``torch.nn.Module``) trained
+    with a weighted cross-entropy loss through sklfair's single training loop:
+    the data live as tensors on the device and are sliced by index per batch.
+    Inputs are cast to float32 for training; predictions are computed in
+    float64, so they do not depend on how rows are batched.
+
+    Parameters
+    ----------
+    hidden_units : tuple of int, default=(64, 64)
+        Width of each hidden layer of the default MLP.
+    activation : {"relu", "leaky_relu", "elu", "gelu", "silu", "tanh", "sigmoid"} \
+            or nn.Module class, default="relu"
+        Hidden-layer activation.
+    dropout : float, default=0.0
+        Dropout probability after each hidden activation.
+    batch_norm : bool, default=False
+        Whether to add ``BatchNorm1d`` after each hidden linear layer.
+    module : nn.Module class or callable, default=None
+        A custom module, called as ``module(n_features=..., n_outputs=...,
+        **module_params)`` and returning logits. ``None`` uses the MLP above.
+    module_params : dict, default=None
+        Extra keyword arguments for ``module``.
+    optimizer : {"adam", "adamw", "sgd", "rmsprop"} or torch optimizer class, \
+            default="adam"
+        Optimizer; fused kernels are used where torch has them.
+    lr : float, default=1e-3
+        Learning rate.
+    weight_decay : float, default=0.0
+        L2 penalty passed to the optimizer.
+    batch_size : int or None, default=256
+        Rows per optimizer step (``None``: the whole training set).
+    max_epochs : int, default=20
+        Passes over the training data.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the rows (stratified) and stop when
+        the validation loss has not improved for ``n_iter_no_change`` epochs,
+        restoring the best parameters.
+    validation_fraction : float, default=0.1
+        Share of rows held out for early stopping.
+    n_iter_no_change : int, default=5
+        Patience of early stopping, in epochs.
+    callbacks : list of (name, skorch.callbacks.Callback), default=None
+        Extra skorch callbacks (e.g. ``LRScheduler``, ``Checkpoint``).
+    warm_start : bool, default=False
+        Continue training the fitted network on the next ``fit``.
+    device : str, default="auto"
+        ``"auto"`` picks CUDA when available; ``"cpu"``, ``"cuda"``,
+        ``"cuda:1"``... A CUDA request on a machine without CUDA falls back to
+        the CPU.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, shuffling, dropout and the validation
+        split; two fits with the same seed give identical predictions on CPU.
+    verbose : int, default=0
+        Print skorch's per-epoch log when positive.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    n_features_in_ : int
+        Number of input features.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the input columns, when X was a DataFrame with string names.
+    net_ : skorch.NeuralNet
+        The trained skorch net (``net_.module_`` is the torch module).
+    history_ : skorch.history.History
+        Per-epoch training log (``history_[:, "train_loss"]``).
+    n_iter_ : int
+        Number of epochs trained.
+    device_ : str
+        Device the network was trained on.
+
+    See Also
+    --------
+    TabularNetRegressor : the same network for regression.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_classification
+    >>> from sklfair.nets import TabularNetClassifier
+    >>> X, y = make_classification(n_samples=200, random_state=0)
+    >>> clf = TabularNetClassifier(max_epochs=30, random_state=0).fit(X, y)
+    >>> clf.predict_proba(X[:2]).dtype
+    dtype('float64')
+    >>> clf.score(X, y) > 0.9
+    True
+    """
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(
+        self,
+        X,
+        y,
+        sample_weight=None,
+        *,
+        sensitive_features=None,
+        soft_targets=None,
+        loss_terms=None,
+    ):
+        """Train the network.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Numeric training data (any numeric dtype; cast to float32).
+        y : array-like of shape (n_samples,)
+            Class labels (strings, ints, bools).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights; the loss is their exact weighted mean, so an
+            integer weight ``k`` equals repeating the row ``k`` times and zero
+            weights drop rows.
+        sensitive_features : array-like of shape (n_samples,), default=None
+            Group label per row, used by ``loss_terms`` (fairness constraints).
+        soft_targets : array-like of shape (n_samples, n_classes), default=None
+            Target probabilities in ``classes_`` order, used by ``loss_terms``
+            (distillation).
+        loss_terms : list of :class:`~sklfair.nets.LossTerm`, default=None
+            Extra loss terms applied on every batch.
+
+        Returns
+        -------
+        self : TabularNetClassifier
+        """
+        return self._fit(
+            X,
+            y,
+            sample_weight=sample_weight,
+            sensitive_features=sensitive_features,
+            soft_targets=soft_targets,
+            loss_terms=loss_terms,
+        )
+
+    def _encode_target(self, y, reset):
+        check_classification_targets(y)
+        y = np.asarray(y)
+        if y.ndim != 1:
+            raise ValueError(
+                f"{type(self).__name__} supports a 1-D target only; got shape "
+                f"{y.shape}."
+            )
+        if reset or not hasattr(self, "classes_"):
+            encoder = LabelEncoder().fit(y)
+            if len(encoder.classes_) < 2:
+                raise ValueError(
+                    f"{type(self).__name__} needs at least 2 classes in y; got 1 "
+                    f"class: {encoder.classes_[0]!r}."
+                )
+            self.classes_ = encoder.classes_
+        unknown = np.setdiff1d(np.unique(y), self.classes_)
+        if len(unknown):
+            raise ValueError(f"y contains labels not seen before: {unknown!r}.")
+        return np.searchsorted(self.classes_, y).astype(np.int64)
+
+    def _n_outputs(self):
+        return len(self.classes_)
+
+    def _sample_loss(self):
+        return _cross_entropy
+
+    def _stratify(self, y_enc):
+        return y_enc
+
+    def _target_tensor(self, y, device):
+        return torch.as_tensor(y, dtype=torch.int64, device=device)
+
+    def _check_soft_targets(self, soft_targets, n_samples):
+        soft = np.asarray(soft_targets, dtype=np.float64)
+        expected = (n_samples, len(self.classes_))
+        if soft.shape != expected:
+            raise ValueError(
+                f"soft_targets must have shape {expected} (rows, classes in "
+                f"classes_ order); got {soft.shape}."
+            )
+        if not np.all(np.isfinite(soft)) or soft.min() < 0:
+            raise ValueError("soft_targets must be finite, non-negative probabilities.")
+        return soft
+
+    def _soft_target_tensor(self, soft, device):
+        return torch.as_tensor(soft, dtype=torch.float32, device=device)
+
+    def predict_proba(self, X):
+        """Class probabilities, float64, rows summing to 1.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        logits = self._raw_outputs(X)
+        logits -= logits.max(axis=1, keepdims=True)
+        proba = np.exp(logits)
+        proba /= proba.sum(axis=1, keepdims=True)
+        return proba
+
+    def predict(self, X):
+        """Most probable class of each row.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        logits = self._raw_outputs(X)
+        return self.classes_[np.argmax(logits, axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = True
+        return tags

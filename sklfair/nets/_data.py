@@ -1,0 +1,161 @@
+"""Turning user input into the tensors of the one training loop.
+
+Three jobs live here:
+
+- checking that ``X`` is numeric, with an error that tells the user to put an
+  encoder in front when it is not;
+- *compacting* the training rows: rows with zero weight are dropped and
+  identical rows (same features, target, group and soft target) are merged
+  into one row carrying the sum of their weights. This is an exact rewrite of
+  the weighted loss, so integer weight ``k`` is the same training set as ``k``
+  repeated rows, bit for bit, and zero-weight rows never take a batch slot;
+- holding the training tensors on the device (:class:`TensorData`), sliced
+  by index per batch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import torch
+
+__all__ = ["check_numeric_frame", "compact_rows", "TensorData", "to_tensor"]
+
+# Dense copies of sparse input up to this many bytes are made once at fit;
+# larger sparse matrices are densified batch by batch.
+_DENSIFY_LIMIT_BYTES = 2**31
+
+
+def check_numeric_frame(X, estimator_name):
+    """Raise a helpful error when a DataFrame has non-numeric columns."""
+    if not isinstance(X, pd.DataFrame):
+        return
+    bad = [
+        str(col)
+        for col, dtype in X.dtypes.items()
+        if not (
+            pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
+        )
+    ]
+    if bad:
+        shown = ", ".join(repr(c) for c in bad[:10]) + (" ..." if len(bad) > 10 else "")
+        raise ValueError(
+            f"{estimator_name} needs numeric input, but columns {shown} are not "
+            "numeric (object, string or category). Put an encoder in front, e.g. "
+            "make_pipeline(make_column_transformer((OneHotEncoder("
+            "handle_unknown='ignore'), categorical_columns), "
+            "remainder=StandardScaler()), "
+            f"{estimator_name}())."
+        )
+
+
+def _row_hashes(X):
+    """64-bit hash of every row of a dense or sparse matrix (exact bytes)."""
+    if sp.issparse(X):
+        X = sp.csr_array(X)
+        X.sum_duplicates()
+        X.sort_indices()
+        X.eliminate_zeros()
+        # hash each stored (column, value) pair, then combine per row: the sum
+        # is order-free, and rows have sorted, duplicate-free indices anyway.
+        cell = pd.util.hash_array(X.data) ^ (
+            pd.util.hash_array(X.indices.astype(np.int64)) * np.uint64(31)
+        )
+        row_of = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+        hashes = np.zeros(X.shape[0], dtype=np.uint64)
+        np.add.at(hashes, row_of, cell)
+        return hashes ^ pd.util.hash_array(np.diff(X.indptr).astype(np.int64))
+    return pd.util.hash_pandas_object(pd.DataFrame(X), index=False).to_numpy()
+
+
+def compact_rows(X, columns, sample_weight):
+    """Drop zero-weight rows and merge identical rows, summing their weights.
+
+    Parameters
+    ----------
+    X : ndarray or sparse matrix of shape (n_samples, n_features)
+    columns : list of ndarray
+        Per-row arrays that must also be equal for rows to merge (target,
+        group codes, soft targets); 1-D or 2-D with ``n_samples`` rows.
+    sample_weight : ndarray of shape (n_samples,)
+
+    Returns
+    -------
+    X, columns, sample_weight
+        The compacted arrays, rows in a canonical order (sorted by row hash) so
+        that two data sets holding the same weighted rows give identical
+        tensors whatever their original order.
+    """
+    keep = np.flatnonzero(sample_weight > 0)
+    X = X[keep]
+    columns = [c[keep] for c in columns]
+    sample_weight = sample_weight[keep]
+    if len(keep) == 0:
+        return X, columns, sample_weight
+
+    hashes = _row_hashes(X)
+    for c in columns:
+        c2 = np.asarray(c).reshape(len(keep), -1)
+        hashes = (
+            hashes * np.uint64(1000003)
+            ^ pd.util.hash_pandas_object(pd.DataFrame(c2), index=False).to_numpy()
+        )
+    uniques, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
+
+    # Guard against hash collisions: merged rows must really be equal.
+    rep = first[inverse]
+    same = True
+    if sp.issparse(X):
+        diff = sp.csr_array(X) - sp.csr_array(X)[rep]
+        same = diff.count_nonzero() == 0
+    else:
+        same = np.array_equal(X, X[rep])
+    same = same and all(np.array_equal(c, c[rep]) for c in columns)
+    if not same:
+        order = np.argsort(hashes, kind="stable")
+        return X[order], [c[order] for c in columns], sample_weight[order]
+
+    merged = np.zeros(len(uniques), dtype=np.float64)
+    np.add.at(merged, inverse, sample_weight)
+    return X[first], [c[first] for c in columns], merged
+
+
+def to_tensor(X, device, dtype=torch.float32):
+    """Dense tensor on ``device`` from a dense or sparse matrix."""
+    if sp.issparse(X):
+        X = X.toarray()
+    return torch.as_tensor(np.ascontiguousarray(X), dtype=dtype, device=device)
+
+
+class TensorData:
+    """The training (or validation) rows of one fit, held as tensors.
+
+    ``X`` stays a scipy CSR matrix on the host only when its dense copy would
+    be larger than 2 GiB; every other tensor lives on the training device.
+    ``batch(index)`` returns the batch dict of the one training loop.
+    """
+
+    def __init__(self, X, tensors, device):
+        self.device = device
+        dense_bytes = X.shape[0] * X.shape[1] * 4
+        if sp.issparse(X) and dense_bytes > _DENSIFY_LIMIT_BYTES:
+            self.X = sp.csr_array(X, dtype=np.float32)
+        else:
+            self.X = to_tensor(X, device)
+        self.tensors = tensors
+        self.n_samples = X.shape[0]
+
+    def batch(self, index):
+        if isinstance(self.X, torch.Tensor):
+            Xb = self.X[index]
+        else:
+            Xb = to_tensor(self.X[index.cpu().numpy()], self.device)
+        batch = {"X": Xb, "index": index}
+        for key, tensor in self.tensors.items():
+            batch[key] = tensor[index]
+        return batch
+
+    def full(self):
+        """All rows as one dict (the sparse X is left as is)."""
+        return {"X": self.X, **self.tensors}
