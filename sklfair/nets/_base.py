@@ -18,7 +18,6 @@ import numbers
 import warnings
 
 import numpy as np
-import pandas as pd
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.model_selection import train_test_split
@@ -32,6 +31,7 @@ from sklearn.utils.validation import (
 from skorch.callbacks import EarlyStopping
 from skorch.history import History
 
+from .._sensitive import check_sensitive_features, encode_groups
 from ._data import TensorData, check_numeric_frame, compact_rows, to_tensor
 from ._modules import ACTIVATIONS, MLP
 from ._training import TrainingNet
@@ -71,18 +71,10 @@ def _optimizer_kwargs(optimizer_cls, device):
 
 def _encode_groups(sensitive_features, n_samples):
     """Integer codes (sorted label order) and labels of per-row group labels."""
-    groups = sensitive_features
-    if isinstance(groups, pd.DataFrame):
-        groups = groups.astype(str).agg(", ".join, axis=1)
-    groups = pd.Series(np.asarray(groups, dtype=object).reshape(-1))
-    if len(groups) != n_samples:
-        raise ValueError(
-            f"sensitive_features has {len(groups)} rows but X has {n_samples}."
-        )
-    if groups.isna().any():
-        raise ValueError("sensitive_features contains missing values (NaN/None).")
-    codes, labels = pd.factorize(groups, sort=True)
-    return codes.astype(np.int64), np.asarray(labels)
+    groups = check_sensitive_features(
+        sensitive_features, n_samples, max_groups=None, min_groups=1
+    )
+    return encode_groups(groups)
 
 
 class BaseTabularNet(BaseEstimator):
