@@ -1,0 +1,47 @@
+"""Fairness measurement: group metrics, gaps, counterfactual flips, scorers, report.
+
+Built on fairlearn's :class:`~fairlearn.metrics.MetricFrame`. The binary
+metrics have fairlearn's signatures and values (they delegate to it) with
+checked inputs; this package adds multi-class and regression variants, the
+average differences of any metric across groups, a counterfactual flip rate,
+scorers for model selection (:func:`make_fairness_scorer`) and a report a
+risk committee can read (:func:`fairness_report`).
+"""
+
+from ._aggregate import (
+    average_absolute_difference,
+    average_difference,
+    average_relative_difference,
+)
+from ._counterfactual import counterfactual_flip_rate
+from ._group import (
+    demographic_parity_difference,
+    demographic_parity_ratio,
+    equal_opportunity_difference,
+    equal_opportunity_ratio,
+    equalized_odds_difference,
+    equalized_odds_ratio,
+    group_metrics,
+    mean_absolute_error_difference,
+    mean_prediction_difference,
+    multiclass_demographic_parity_difference,
+    multiclass_equalized_odds_difference,
+)
+
+__all__ = [
+    "average_absolute_difference",
+    "average_difference",
+    "average_relative_difference",
+    "counterfactual_flip_rate",
+    "demographic_parity_difference",
+    "demographic_parity_ratio",
+    "equal_opportunity_difference",
+    "equal_opportunity_ratio",
+    "equalized_odds_difference",
+    "equalized_odds_ratio",
+    "group_metrics",
+    "mean_absolute_error_difference",
+    "mean_prediction_difference",
+    "multiclass_demographic_parity_difference",
+    "multiclass_equalized_odds_difference",
+]
