@@ -27,12 +27,17 @@ from ._group import (
     multiclass_demographic_parity_difference,
     multiclass_equalized_odds_difference,
 )
+from ._report import FairnessReport, fairness_report
+from ._scorers import make_fairness_scorer
 
 __all__ = [
+    "FairnessReport",
+    "fairness_report",
     "average_absolute_difference",
     "average_difference",
     "average_relative_difference",
     "counterfactual_flip_rate",
+    "make_fairness_scorer",
     "demographic_parity_difference",
     "demographic_parity_ratio",
     "equal_opportunity_difference",

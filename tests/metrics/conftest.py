@@ -43,3 +43,20 @@ def close_figures():
 
     yield
     plt.close("all")
+
+
+@pytest.fixture(scope="session")
+def numeric_model():
+    """A factory of logistic regressions on the numeric columns (sex is dropped)."""
+    from sklearn.compose import make_column_transformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    def make(C=1.0):
+        return make_pipeline(
+            make_column_transformer((StandardScaler(), NUMERIC)),
+            LogisticRegression(C=C),
+        )
+
+    return make

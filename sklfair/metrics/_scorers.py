@@ -1,0 +1,222 @@
+"""Fairness scorers for model selection (``GridSearchCV`` multi-metric scoring).
+
+:func:`make_fairness_scorer` returns a scikit-learn scorer (a subclass of the
+object :func:`sklearn.metrics.make_scorer` builds) that finds the groups in
+one of two ways, as everywhere in sklfair:
+
+- ``sensitive_columns=``: read from the columns of the ``X`` being scored.
+  Works with metadata routing on or off, in any CV splitter, because the
+  column travels inside ``X`` (the estimator sees it too; sklfair's
+  meta-estimators drop it before their inner model);
+- ``sensitive_features`` routed to the scorer by scikit-learn's metadata
+  routing (``sklearn.set_config(enable_metadata_routing=True)``), e.g.
+  ``GridSearchCV(...).fit(X, y, sensitive_features=A)``, which slices it per
+  fold. The scorer requests it by default; ``set_score_request`` works as on
+  any scorer.
+"""
+
+from __future__ import annotations
+
+from sklearn.metrics import make_scorer
+from sklearn.metrics._scorer import _Scorer
+
+from .._sensitive import resolve_sensitive
+from ._group import (
+    demographic_parity_difference,
+    demographic_parity_ratio,
+    equal_opportunity_difference,
+    equal_opportunity_ratio,
+    equalized_odds_difference,
+    equalized_odds_ratio,
+    mean_absolute_error_difference,
+    mean_prediction_difference,
+    multiclass_demographic_parity_difference,
+    multiclass_equalized_odds_difference,
+)
+
+__all__ = ["make_fairness_scorer", "FAIRNESS_METRICS"]
+
+#: Metric names accepted by :func:`make_fairness_scorer`, with whether a
+#: greater value is better (ratios) or worse (differences).
+FAIRNESS_METRICS = {
+    "demographic_parity_difference": (demographic_parity_difference, False),
+    "demographic_parity_ratio": (demographic_parity_ratio, True),
+    "equalized_odds_difference": (equalized_odds_difference, False),
+    "equalized_odds_ratio": (equalized_odds_ratio, True),
+    "equal_opportunity_difference": (equal_opportunity_difference, False),
+    "equal_opportunity_ratio": (equal_opportunity_ratio, True),
+    "multiclass_demographic_parity_difference": (
+        multiclass_demographic_parity_difference,
+        False,
+    ),
+    "multiclass_equalized_odds_difference": (
+        multiclass_equalized_odds_difference,
+        False,
+    ),
+    "mean_prediction_difference": (mean_prediction_difference, False),
+    "mean_absolute_error_difference": (mean_absolute_error_difference, False),
+}
+
+
+class _FairnessScorer(_Scorer):
+    """A scorer whose metric takes ``sensitive_features``, found in X or routed."""
+
+    def __init__(
+        self, score_func, sign, kwargs, response_method="predict", *, sensitive_columns
+    ):
+        super().__init__(score_func, sign, kwargs, response_method)
+        self._sensitive_columns = sensitive_columns
+        if sensitive_columns is None:
+            # The groups can only come through routing: ask for them.
+            request = self._get_metadata_request()
+            request.score.add_request(param="sensitive_features", alias=True)
+            self._metadata_request = request
+
+    def _score(self, method_caller, estimator, X, y_true, **kwargs):
+        sensitive_features = kwargs.pop("sensitive_features", None)
+        if self._sensitive_columns is None and sensitive_features is None:
+            raise ValueError(
+                f"The fairness scorer {self!r} got no groups. Either build it "
+                "with sensitive_columns= (the sensitive columns of X), or "
+                "enable metadata routing (sklearn.set_config("
+                "enable_metadata_routing=True)) and pass sensitive_features= to "
+                "fit (e.g. GridSearchCV(...).fit(X, y, sensitive_features=A)) "
+                "or to cross_validate(..., params={'sensitive_features': A})."
+            )
+        _, groups = resolve_sensitive(
+            X,
+            sensitive_columns=self._sensitive_columns,
+            sensitive_features=sensitive_features,
+            drop_sensitive=False,
+        )
+        return super()._score(
+            method_caller,
+            estimator,
+            X,
+            y_true,
+            sensitive_features=groups.to_numpy(),
+            **kwargs,
+        )
+
+    def __repr__(self):
+        text = super().__repr__()
+        if self._sensitive_columns is None:
+            return text
+        return f"{text[:-1]}, sensitive_columns={self._sensitive_columns!r})"
+
+
+def make_fairness_scorer(
+    metric,
+    *,
+    sensitive_columns=None,
+    greater_is_better=None,
+    response_method="predict",
+    **kwargs,
+):
+    """Make a scorer of a group fairness metric for model selection.
+
+    Use it in ``GridSearchCV``/``cross_validate`` multi-metric scoring, next
+    to an accuracy scorer. Gaps are lower-is-better, so their scorer negates
+    them (``cv_results_`` hold ``-gap``, as for ``neg_log_loss``); ratios are
+    higher-is-better and kept as they are.
+
+    .. versionadded:: 0.1
+
+    Parameters
+    ----------
+    metric : str or callable
+        A name among ``"demographic_parity_difference"``,
+        ``"demographic_parity_ratio"``, ``"equalized_odds_difference"``,
+        ``"equalized_odds_ratio"``, ``"equal_opportunity_difference"``,
+        ``"equal_opportunity_ratio"``,
+        ``"multiclass_demographic_parity_difference"``,
+        ``"multiclass_equalized_odds_difference"``,
+        ``"mean_prediction_difference"`` and
+        ``"mean_absolute_error_difference"``, or a callable
+        ``metric(y_true, y_pred, *, sensitive_features, **kwargs)``, e.g.
+        ``functools.partial(average_difference, "true_positive_rate")``. Use
+        module-level functions (not lambdas) so the scorer pickles for
+        ``n_jobs > 1``.
+    sensitive_columns : str, int, list, boolean mask or callable, default=None
+        Where the groups are in the scored ``X`` (see
+        :func:`sklfair._sensitive.select_sensitive_columns`). When None, the
+        groups must be routed to the scorer as ``sensitive_features`` (metadata
+        routing on); the scorer requests them by default.
+    greater_is_better : bool, default=None
+        Whether a higher metric is better. None: True for the ``*_ratio``
+        names, False otherwise (gaps; also for callables).
+    response_method : str or list of str, default="predict"
+        The estimator's method giving ``y_pred``, as in
+        :func:`sklearn.metrics.make_scorer`.
+    **kwargs
+        Passed to the metric (e.g. ``pos_label="good"``, ``method=``).
+
+    Returns
+    -------
+    scorer : callable
+        ``scorer(estimator, X, y)``, a scikit-learn scorer object.
+
+    Raises
+    ------
+    ValueError
+        For an unknown metric name, or when called without groups (no
+        ``sensitive_columns`` and nothing routed).
+
+    See Also
+    --------
+    sklearn.metrics.make_scorer : the scorer machinery used here.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.model_selection import cross_validate
+    >>> from sklfair.metrics import make_fairness_scorer
+    >>> rng = np.random.default_rng(0)
+    >>> X = pd.DataFrame({"income": rng.normal(size=200),
+    ...                   "sex": rng.integers(0, 2, size=200)})
+    >>> y = (X["income"] + 0.5 * X["sex"] > 0).astype(int)
+    >>> scoring = {
+    ...     "accuracy": "accuracy",
+    ...     "dp": make_fairness_scorer(
+    ...         "demographic_parity_difference", sensitive_columns="sex"),
+    ... }
+    >>> scores = cross_validate(LogisticRegression(), X, y, scoring=scoring)
+    >>> bool((scores["test_dp"] <= 0).all())    # -gap: lower gaps score higher
+    True
+    """
+    if isinstance(metric, str):
+        try:
+            score_func, default_greater = FAIRNESS_METRICS[metric]
+        except KeyError:
+            raise ValueError(
+                f"Unknown fairness metric {metric!r}; use one of "
+                f"{sorted(FAIRNESS_METRICS)} or a callable."
+            ) from None
+    elif callable(metric):
+        score_func, default_greater = metric, False
+    else:
+        raise TypeError(
+            f"metric must be a name or a callable, got {type(metric).__name__}."
+        )
+    if "sensitive_features" in kwargs:
+        raise ValueError(
+            "Do not bind sensitive_features in the scorer: it changes with every "
+            "CV fold. Use sensitive_columns= or route sensitive_features."
+        )
+    if greater_is_better is None:
+        greater_is_better = default_greater
+    scorer = make_scorer(
+        score_func,
+        response_method=response_method,
+        greater_is_better=greater_is_better,
+        **kwargs,
+    )
+    return _FairnessScorer(
+        scorer._score_func,
+        scorer._sign,
+        scorer._kwargs,
+        scorer._response_method,
+        sensitive_columns=sensitive_columns,
+    )

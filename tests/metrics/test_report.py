@@ -1,0 +1,272 @@
+"""The fairness report on German credit, checked against fairlearn's MetricFrame."""
+
+import fairlearn.metrics as fm
+import numpy as np
+import pandas as pd
+import pytest
+from fairlearn.metrics import MetricFrame
+from matplotlib.figure import Figure
+from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.metrics import accuracy_score, mean_absolute_error, roc_auc_score
+from sklearn.svm import LinearSVC
+
+from sklfair.metrics import FairnessReport, fairness_report
+
+
+@pytest.fixture(scope="module")
+def fitted(german, numeric_model):
+    X, y = german
+    return numeric_model().fit(X, y)
+
+
+def test_frame_matches_metric_frame(german, fitted):
+    X, y = german
+    report = fairness_report(fitted, X, y, sensitive_columns=["sex", "age_band"])
+    assert isinstance(report, FairnessReport)
+    assert report.attributes == ["sex", "age_band"]
+    assert list(report.frame.columns) == ["attribute", "group", "metric", "value"]
+    y_pred = fitted.predict(X)
+    scores = fitted.predict_proba(X)[:, 1]
+    for attribute in ["sex", "age_band"]:
+        expected = MetricFrame(
+            metrics={
+                "count": fm.count,
+                "selection_rate": fm.selection_rate,
+                "true_positive_rate": fm.true_positive_rate,
+                "false_positive_rate": fm.false_positive_rate,
+                "accuracy": accuracy_score,
+            },
+            y_true=y,
+            y_pred=y_pred,
+            sensitive_features=X[attribute],
+        )
+        auc = MetricFrame(
+            metrics=roc_auc_score,
+            y_true=y,
+            y_pred=scores,
+            sensitive_features=X[attribute],
+        )
+        table = report.by_group(attribute)
+        assert table.index.tolist() == expected.by_group.index.tolist()
+        for metric in expected.by_group.columns:
+            np.testing.assert_allclose(
+                table[metric].to_numpy(float), expected.by_group[metric].to_numpy(float)
+            )
+            assert report.overall[metric] == pytest.approx(
+                float(expected.overall[metric])
+            )
+            gap = report.gaps.set_index(["attribute", "metric"])
+            if metric != "count":
+                assert gap.loc[(attribute, metric), "difference"] == pytest.approx(
+                    expected.difference()[metric]
+                )
+                assert gap.loc[(attribute, metric), "ratio"] == pytest.approx(
+                    expected.ratio()[metric]
+                )
+        np.testing.assert_allclose(table["roc_auc"], auc.by_group.to_numpy(float))
+        assert report.overall["roc_auc"] == pytest.approx(roc_auc_score(y, scores))
+
+        fair = report.fairness.loc[attribute]
+        kw = {"sensitive_features": X[attribute]}
+        assert fair["demographic_parity_difference"] == pytest.approx(
+            fm.demographic_parity_difference(y, y_pred, **kw)
+        )
+        assert fair["equalized_odds_ratio"] == pytest.approx(
+            fm.equalized_odds_ratio(y, y_pred, **kw)
+        )
+        assert fair["equal_opportunity_difference"] == pytest.approx(
+            fm.equal_opportunity_difference(y, y_pred, **kw)
+        )
+    # tidy: one row per (attribute, group, metric)
+    assert len(report.frame) == (2 + 2) * 6
+    assert not report.frame.duplicated(["attribute", "group", "metric"]).any()
+
+
+def test_sensitive_features_equal_sensitive_columns(german, fitted):
+    X, y = german
+    by_columns = fairness_report(fitted, X, y, sensitive_columns="sex")
+    by_features = fairness_report(fitted, X, y, sensitive_features=X["sex"])
+    pd.testing.assert_frame_equal(by_columns.frame, by_features.frame)
+    as_array = fairness_report(fitted, X, y, sensitive_features=X["sex"].to_numpy())
+    assert as_array.attributes == ["sensitive_feature"]
+    np.testing.assert_allclose(as_array.frame["value"], by_columns.frame["value"])
+
+
+def test_intersectional(german, fitted):
+    X, y = german
+    report = fairness_report(
+        fitted, X, y, sensitive_columns=["sex", "age_band"], intersectional=True
+    )
+    assert report.attributes == ["sex", "age_band", "sex & age_band"]
+    expected = fm.demographic_parity_difference(
+        y, fitted.predict(X), sensitive_features=X[["sex", "age_band"]]
+    )
+    assert report.fairness.loc["sex & age_band", "demographic_parity_difference"] == (
+        pytest.approx(expected)
+    )
+    assert len(report.by_group("sex & age_band")) == 4
+
+
+def test_html_and_repr(german, fitted, close_figures):
+    X, y = german
+    report = fairness_report(fitted, X, y, sensitive_columns=["sex", "age_band"])
+    page = report.to_html()
+    assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+    assert page.count("<table") == 1 + 1 + 2 + 1  # fairness, overall, groups x2, gaps
+    assert "demographic_parity_difference" in page
+    assert "female" in page and "&gt;=25" in page
+    assert "data:image/png;base64," in page
+    fragment = report.to_html(plot=False, full_page=False)
+    assert "<html" not in fragment and "data:image/png" not in fragment
+    assert report._repr_html_() == fragment
+    text = repr(report)
+    assert text.startswith("Fairness report of Pipeline on 1000 samples")
+    assert "by group (sex):" in text and "female" in text
+    assert "count 1000," in text
+
+
+def test_plot_returns_a_figure(german, fitted, close_figures):
+    X, y = german
+    report = fairness_report(fitted, X, y, sensitive_columns=["sex", "age_band"])
+    fig = report.plot()
+    assert isinstance(fig, Figure)
+    assert len(fig.axes) == 2 * 5  # attributes x metrics (count is not plotted)
+    fig = report.plot(metrics=["selection_rate"], attributes=["sex"])
+    assert len(fig.axes) == 1
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    gap = report.gaps.set_index(["attribute", "metric"]).loc[
+        ("sex", "selection_rate"), "difference"
+    ]
+    assert f"gap {gap:.3f}" in texts
+
+
+def test_string_labels_use_the_greater_label(german, numeric_model):
+    X, y = german
+    labels = np.where(y == 1, "good", "bad")
+    model = numeric_model().fit(X, labels)
+    report = fairness_report(model, X, labels, sensitive_columns="sex")
+    assert report.pos_label == "good"
+    rate = report.by_group("sex")["selection_rate"]
+    expected = pd.Series(model.predict(X) == "good").groupby(X["sex"].to_numpy()).mean()
+    np.testing.assert_allclose(rate.to_numpy(), expected.to_numpy())
+    bad = fairness_report(model, X, labels, sensitive_columns="sex", pos_label="bad")
+    np.testing.assert_allclose(bad.by_group("sex")["selection_rate"], 1 - rate)
+
+
+def test_decision_function_gives_the_auc(german):
+    X, y = german
+    Xn = X.drop(columns=["sex", "age_band"])
+    model = LinearSVC().fit((Xn - Xn.mean()) / Xn.std(), y)
+    report = fairness_report(
+        model, (Xn - Xn.mean()) / Xn.std(), y, sensitive_features=X["sex"]
+    )
+    assert report.overall["roc_auc"] == pytest.approx(
+        roc_auc_score(y, model.decision_function((Xn - Xn.mean()) / Xn.std()))
+    )
+
+
+def test_custom_metrics(german, fitted):
+    X, y = german
+
+    def error_rate(y_true, y_pred):
+        return float(np.mean(np.asarray(y_true) != np.asarray(y_pred)))
+
+    report = fairness_report(
+        fitted,
+        X,
+        y,
+        sensitive_columns="sex",
+        metrics={"errors": error_rate, "tpr": "true_positive_rate"},
+    )
+    assert report.by_group("sex").columns.tolist() == ["errors", "tpr"]
+    np.testing.assert_allclose(
+        report.by_group("sex")["errors"],
+        1
+        - MetricFrame(
+            metrics=accuracy_score,
+            y_true=y,
+            y_pred=fitted.predict(X),
+            sensitive_features=X["sex"],
+        ).by_group.to_numpy(float),
+    )
+
+
+def test_multiclass_report():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"x": rng.normal(size=300), "g": rng.choice(["a", "b"], 300)})
+    y = np.digitize(X["x"] + rng.normal(scale=0.5, size=300), [-0.5, 0.5])
+    model = LogisticRegression().fit(X[["x"]], y)
+    report = fairness_report(model, X[["x"]], y, sensitive_features=X["g"])
+    assert report.task == "multiclass" and report.pos_label is None
+    assert report.by_group("g").columns.tolist() == ["count", "accuracy"]
+    assert report.fairness.columns.tolist() == [
+        "demographic_parity_difference",
+        "equalized_odds_difference",
+    ]
+    y_pred = model.predict(X[["x"]])
+    by_class = [
+        fm.demographic_parity_difference(
+            (y == c).astype(int), (y_pred == c).astype(int), sensitive_features=X["g"]
+        )
+        for c in range(3)
+    ]
+    assert report.fairness.loc["g", "demographic_parity_difference"] == pytest.approx(
+        max(by_class)
+    )
+    with pytest.raises(ValueError, match="needs binary labels, but the target is"):
+        fairness_report(
+            model, X[["x"]], y, sensitive_features=X["g"], metrics=["selection_rate"]
+        )
+
+
+def test_regression_report():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"x": rng.normal(size=200), "g": rng.choice(["a", "b"], 200)})
+    y = 2 * X["x"] + (X["g"] == "a") + rng.normal(size=200)
+    model = LinearRegression().fit(X[["x"]], y)
+    report = fairness_report(model, X[["x"]], y, sensitive_features=X["g"])
+    assert report.task == "continuous"
+    frame = MetricFrame(
+        metrics={"mean_prediction": fm.mean_prediction, "mae": mean_absolute_error},
+        y_true=y,
+        y_pred=model.predict(X[["x"]]),
+        sensitive_features=X["g"],
+    )
+    np.testing.assert_allclose(
+        report.by_group("g")["mean_absolute_error"],
+        frame.by_group["mae"].to_numpy(float),
+    )
+    assert report.fairness.loc["g", "mean_prediction_difference"] == pytest.approx(
+        frame.difference()["mean_prediction"]
+    )
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({}, "needs the sensitive attributes"),
+        (
+            {"sensitive_columns": "sex", "sensitive_features": np.zeros(1000)},
+            "one way only",
+        ),
+        ({"sensitive_columns": "age"}, "distinct values.*bin"),
+        ({"sensitive_features": ["f", "m"]}, "has 2 rows, but X has 1000"),
+        ({"sensitive_columns": "sexe"}, "Did you mean 'sex'"),
+        ({"sensitive_columns": "sex", "metrics": ["f1"]}, "Unknown metric 'f1'"),
+    ],
+)
+def test_bad_inputs(german, fitted, kwargs, match):
+    X, y = german
+    with pytest.raises(ValueError, match=match):
+        fairness_report(fitted, X, y, **kwargs)
+
+
+def test_unknown_attribute_and_unfitted(german, fitted):
+    X, y = german
+    report = fairness_report(fitted, X, y, sensitive_columns="sex")
+    with pytest.raises(ValueError, match="Unknown attribute 'race'"):
+        report.by_group("race")
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        fairness_report(LogisticRegression(), X, y, sensitive_columns="sex")
