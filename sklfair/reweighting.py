@@ -144,7 +144,8 @@ def _reweigh(y, groups, sample_weight=None, *, check_groups=True):
     empty = ~nonempty & np.outer(present_groups, present_labels)
     if empty.any():
         shown = [
-            f"({group_labels[g]!r}, {classes[k]!r})" for g, k in zip(*np.nonzero(empty))
+            f"({_plain(group_labels[g])!r}, {_plain(classes[k])!r})"
+            for g, k in zip(*np.nonzero(empty), strict=True)
         ]
         more = f" and {len(shown) - 10} more" if len(shown) > 10 else ""
         warnings.warn(
@@ -539,6 +540,10 @@ class ReweighingClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         if self.classes_ is None:
             self.classes_ = np.unique(y)
         return self
+
+    def __sklearn_is_fitted__(self):
+        # n_features_in_ is set before the inner fit, which may still fail.
+        return hasattr(self, "estimator_")
 
     def _model_input(self, X):
         """Validate ``X`` and drop the sensitive columns as ``fit`` did."""
