@@ -176,52 +176,35 @@ def plot_group_metrics(
     return fig
 
 
-def _non_dominated(x, y):
-    """Mask of the points no other point beats on both (greater is better)."""
-    points = np.column_stack([x, y])
-    keep = np.ones(len(points), dtype=bool)
-    for k, point in enumerate(points):
-        if not np.all(np.isfinite(point)):
-            keep[k] = False
-            continue
-        better_or_equal = np.all(points >= point, axis=1)
-        strictly = np.any(points > point, axis=1)
-        keep[k] = not np.any(better_or_equal & strictly)
-    return keep
+def plot_pareto_front(
+    results, score="accuracy", constraint=None, *, ax=None, annotate=None
+):
+    """Plot search candidates by fairness gap and score, joining the Pareto front.
 
-
-def _column(results, name):
-    for key in (name, f"mean_test_{name}"):
-        if key in results:
-            return key
-    raise ValueError(
-        f"No column {name!r} or 'mean_test_{name}' in the results; columns are "
-        f"{list(results.columns)[:20]}."
-    )
-
-
-def plot_pareto_front(results, *, score, constraint, front=None, ax=None):
-    """Plot search candidates by score and fairness, joining the Pareto front.
-
-    Values are plotted as scikit-learn reports them: greater is better on
-    both axes (a gap scorer's ``-gap`` is closer to 0 for fairer models).
+    The x axis is the mean fairness gap (lower is fairer, the sign of a
+    ``-gap`` scorer undone), the y axis the mean score; the non-dominated
+    candidates are joined by a line. The front itself is computed by
+    :func:`sklfair.model_selection.pareto_front`.
 
     .. versionadded:: 0.1
 
     Parameters
     ----------
     results : dict or pandas.DataFrame
-        ``GridSearchCV.cv_results_`` (or a DataFrame of it), or any table of
-        candidates.
-    score : str
-        The score's column, or a scorer name ``s`` for ``mean_test_s``.
-    constraint : str
-        The fairness scorer's column, or a scorer name as for ``score``.
-    front : pandas.DataFrame, default=None
-        The front's rows (e.g. from :func:`sklfair.model_selection.pareto_front`);
-        computed here from ``score`` and ``constraint`` when None.
+        A search's ``cv_results_``, or the table returned by
+        :func:`sklfair.model_selection.pareto_front` (columns ``score`` and
+        ``gap``; with ``all_candidates=True`` its ``pareto`` column marks the
+        front, otherwise every row is on it).
+    score : str, default="accuracy"
+        Name of the score in the search's ``scoring`` (for ``cv_results_``).
+    constraint : str, default=None
+        Name of the fairness scorer (for ``cv_results_``); None uses the only
+        other scorer.
     ax : matplotlib.axes.Axes, default=None
         Where to draw; a new figure when None.
+    annotate : str, default=None
+        A ``param_<name>`` column (or parameter name) whose values label the
+        front's points.
 
     Returns
     -------
@@ -232,42 +215,66 @@ def plot_pareto_front(results, *, score, constraint, front=None, ax=None):
     >>> import matplotlib
     >>> matplotlib.use("Agg")
     >>> from sklfair.plotting import plot_pareto_front
-    >>> results = {"mean_test_accuracy": [0.80, 0.78, 0.75, 0.70],
-    ...            "mean_test_dp": [-0.20, -0.05, -0.10, -0.01]}
-    >>> fig = plot_pareto_front(results, score="accuracy", constraint="dp")
+    >>> cv_results = {
+    ...     "params": [{"C": 0.1}, {"C": 1.0}, {"C": 10.0}, {"C": 100.0}],
+    ...     "mean_test_accuracy": [0.70, 0.75, 0.80, 0.78],
+    ...     "mean_test_dp": [-0.01, -0.10, -0.20, -0.25],
+    ... }
+    >>> fig = plot_pareto_front(cv_results, "accuracy", "dp", annotate="C")
     >>> fig.axes[0].get_xlabel()
-    'mean_test_dp'
+    'mean dp gap (lower is fairer)'
     """
     import matplotlib.pyplot as plt
 
-    results = pd.DataFrame(results)
-    score_key = _column(results, score)
-    constraint_key = _column(results, constraint)
-    x = results[constraint_key].to_numpy(dtype=np.float64)
-    y = results[score_key].to_numpy(dtype=np.float64)
-    if front is None:
-        mask = _non_dominated(x, y)
-        front_x, front_y = x[mask], y[mask]
+    if isinstance(results, pd.DataFrame) and {"score", "gap"} <= set(results.columns):
+        table = results
+        score = table.attrs.get("score", "score")
+        constraint = table.attrs.get("constraint", "fairness")
     else:
-        front = pd.DataFrame(front)
-        front_x = front[_column(front, constraint)].to_numpy(dtype=np.float64)
-        front_y = front[_column(front, score)].to_numpy(dtype=np.float64)
+        from .model_selection import pareto_front
+
+        table = pareto_front(
+            dict(results) if not isinstance(results, dict) else results,
+            score,
+            constraint,
+            all_candidates=True,
+        )
+        constraint = table.attrs.get("constraint", constraint)
+    on_front = (
+        table["pareto"].to_numpy(dtype=bool)
+        if "pareto" in table
+        else np.ones(len(table), dtype=bool)
+    )
+    gaps = table["gap"].to_numpy(dtype=np.float64)
+    scores = table["score"].to_numpy(dtype=np.float64)
     if ax is None:
         fig, ax = plt.subplots(figsize=(5.5, 4), layout="constrained")
     else:
         fig = ax.figure
-    ax.scatter(x, y, color="0.6", label="candidates", zorder=2)
-    order = np.argsort(front_x)
+    ax.scatter(gaps[~on_front], scores[~on_front], color="0.6", label="dominated")
+    order = np.argsort(gaps[on_front], kind="stable")
     ax.plot(
-        front_x[order],
-        front_y[order],
+        gaps[on_front][order],
+        scores[on_front][order],
         color=_GAP_COLOR,
         marker="o",
         label="Pareto front",
-        zorder=3,
     )
-    ax.set_xlabel(constraint_key)
-    ax.set_ylabel(score_key)
-    ax.set_title("Score against fairness (greater is better on both)")
+    if annotate is not None:
+        key = annotate if annotate in table else f"param_{annotate}"
+        if key not in table:
+            raise ValueError(f"No column {annotate!r} or {key!r} to annotate with.")
+        for label, x, y in zip(
+            table[key][on_front], gaps[on_front], scores[on_front], strict=True
+        ):
+            ax.annotate(
+                str(label),
+                (x, y),
+                textcoords="offset points",
+                xytext=(4, 4),
+                fontsize=8,
+            )
+    ax.set_xlabel(f"mean {constraint} gap (lower is fairer)")
+    ax.set_ylabel(f"mean {score}")
     ax.legend(loc="best")
     return fig

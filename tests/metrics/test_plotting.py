@@ -6,7 +6,8 @@ import pytest
 from matplotlib.figure import Figure
 
 from sklfair.metrics import group_metrics
-from sklfair.plotting import _non_dominated, plot_group_metrics, plot_pareto_front
+from sklfair.model_selection import pareto_front
+from sklfair.plotting import plot_group_metrics, plot_pareto_front
 
 
 def test_group_metrics_from_a_wide_table(close_figures):
@@ -47,28 +48,33 @@ def test_long_frame_rows_and_columns(close_figures):
         plot_group_metrics(frame.to_numpy())
 
 
-def test_non_dominated_by_hand():
-    score = np.array([0.80, 0.78, 0.75, 0.70, 0.79])
-    fairness = np.array([-0.20, -0.05, -0.10, -0.01, -0.20])
-    # 0.75/-0.10 is beaten by 0.78/-0.05; 0.79/-0.20 by 0.80/-0.20
-    assert _non_dominated(fairness, score).tolist() == [True, True, False, True, False]
+CV_RESULTS = {
+    "params": [{"C": c} for c in (1, 2, 3, 4)],
+    "param_C": [1, 2, 3, 4],
+    "mean_test_accuracy": [0.80, 0.78, 0.75, 0.70],
+    "mean_test_dp": [-0.20, -0.05, -0.10, -0.01],
+}
 
 
-def test_pareto_front_plot(close_figures):
-    results = {
-        "mean_test_accuracy": [0.80, 0.78, 0.75, 0.70],
-        "mean_test_dp": [-0.20, -0.05, -0.10, -0.01],
-        "params": [{"C": c} for c in (1, 2, 3, 4)],
-    }
-    fig = plot_pareto_front(results, score="accuracy", constraint="dp")
+def test_pareto_front_from_cv_results(close_figures):
+    # C=3 (0.75, gap 0.10) is beaten by C=2 (0.78, gap 0.05)
+    fig = plot_pareto_front(CV_RESULTS, "accuracy", "dp", annotate="C")
     ax = fig.axes[0]
     line = ax.get_lines()[0]
-    np.testing.assert_allclose(line.get_xdata(), [-0.20, -0.05, -0.01])
-    np.testing.assert_allclose(line.get_ydata(), [0.80, 0.78, 0.70])
-    front = pd.DataFrame(results).iloc[[0, 3]]
-    fig = plot_pareto_front(
-        pd.DataFrame(results), score="mean_test_accuracy", constraint="dp", front=front
+    np.testing.assert_allclose(line.get_xdata(), [0.01, 0.05, 0.20])
+    np.testing.assert_allclose(line.get_ydata(), [0.70, 0.78, 0.80])
+    dominated = ax.collections[0].get_offsets()
+    np.testing.assert_allclose(dominated, [[0.10, 0.75]])
+    assert sorted(t.get_text() for t in ax.texts) == ["1", "2", "4"]
+    assert ax.get_ylabel() == "mean accuracy"
+
+
+def test_pareto_front_from_its_table(close_figures):
+    front = pareto_front(CV_RESULTS, "accuracy", "dp")
+    fig = plot_pareto_front(front)
+    np.testing.assert_allclose(
+        fig.axes[0].get_lines()[0].get_xdata(), [0.01, 0.05, 0.2]
     )
-    np.testing.assert_allclose(fig.axes[0].get_lines()[0].get_xdata(), [-0.20, -0.01])
-    with pytest.raises(ValueError, match="No column 'f1'"):
-        plot_pareto_front(results, score="f1", constraint="dp")
+    assert fig.axes[0].get_xlabel() == "mean dp gap (lower is fairer)"
+    with pytest.raises(ValueError, match="No column 'gamma'"):
+        plot_pareto_front(front, annotate="gamma")
