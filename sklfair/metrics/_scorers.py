@@ -13,6 +13,9 @@ one of two ways, as everywhere in sklfair:
   ``GridSearchCV(...).fit(X, y, sensitive_features=A)``, which slices it per
   fold. The scorer requests it by default; ``set_score_request`` works as on
   any scorer.
+
+A scorer built with ``sensitive_columns`` declines routed
+``sensitive_features`` (they may still go to the estimator's ``fit``).
 """
 
 from __future__ import annotations
@@ -66,11 +69,15 @@ class _FairnessScorer(_Scorer):
     ):
         super().__init__(score_func, sign, kwargs, response_method)
         self._sensitive_columns = sensitive_columns
-        if sensitive_columns is None:
-            # The groups can only come through routing: ask for them.
-            request = self._get_metadata_request()
-            request.score.add_request(param="sensitive_features", alias=True)
-            self._metadata_request = request
+        # Without sensitive_columns the groups can only come through routing:
+        # ask for them. With it, decline them, so that routing
+        # sensitive_features to an estimator's fit does not require a
+        # set_score_request call on this scorer.
+        request = self._get_metadata_request()
+        request.score.add_request(
+            param="sensitive_features", alias=sensitive_columns is None
+        )
+        self._metadata_request = request
 
     def _score(self, method_caller, estimator, X, y_true, **kwargs):
         sensitive_features = kwargs.pop("sensitive_features", None)
@@ -141,7 +148,9 @@ def make_fairness_scorer(
         Where the groups are in the scored ``X`` (see
         :func:`sklfair._sensitive.select_sensitive_columns`). When None, the
         groups must be routed to the scorer as ``sensitive_features`` (metadata
-        routing on); the scorer requests them by default.
+        routing on); the scorer requests them by default. When given, the
+        scorer declines routed ``sensitive_features``, which may then go to
+        the estimator's ``fit`` only.
     greater_is_better : bool, default=None
         Whether a higher metric is better. None: True for the ``*_ratio``
         names, False otherwise (gaps; also for callables).

@@ -5,8 +5,10 @@ from functools import partial
 
 import fairlearn.metrics as fm
 import numpy as np
+import pandas as pd
 import pytest
 import sklearn
+from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_validate
 
 from sklfair.metrics import average_difference, make_fairness_scorer
@@ -114,6 +116,43 @@ def test_cross_validate_with_routed_params_in_parallel(german, numeric_model):
     np.testing.assert_allclose(
         scores["test_dp"], -expected_fold_gaps(numeric_model, X, y, 1.0)
     )
+
+
+class GroupAwareLogisticRegression(LogisticRegression):
+    """Takes sensitive_features in fit (and ignores them), like a fair estimator."""
+
+    def fit(self, X, y, sample_weight=None, sensitive_features=None):
+        self.fit_groups_ = np.unique(np.asarray(sensitive_features))
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+def test_column_scorer_next_to_an_estimator_that_consumes_the_groups():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"income": rng.normal(size=300), "sex": rng.integers(0, 2, 300)})
+    y = (X["income"] + 0.5 * X["sex"] > 0).astype(int)
+    scorer = make_fairness_scorer(
+        "demographic_parity_difference", sensitive_columns="sex"
+    )
+    with sklearn.config_context(enable_metadata_routing=True):
+        estimator = GroupAwareLogisticRegression().set_fit_request(
+            sensitive_features=True
+        )
+        search = GridSearchCV(
+            estimator, {"C": [0.1, 1.0]}, cv=CV, scoring={"dp": scorer}, refit="dp"
+        ).fit(X, y, sensitive_features=X["sex"])
+    assert search.best_estimator_.fit_groups_.tolist() == [0, 1]
+    for k, C in enumerate([0.1, 1.0]):
+        gaps = [
+            fm.demographic_parity_difference(
+                y.iloc[test],
+                LogisticRegression(C=C)
+                .fit(X.iloc[train], y.iloc[train])
+                .predict(X.iloc[test]),
+                sensitive_features=X["sex"].iloc[test],
+            )
+            for train, test in CV.split(X, y)
+        ]
+        assert search.cv_results_["mean_test_dp"][k] == pytest.approx(-np.mean(gaps))
 
 
 def test_callable_metric_and_kwargs(german, numeric_model):
