@@ -1,0 +1,221 @@
+"""The audit: one quick run on German credit, checked against independent oracles.
+
+The run goes through the command line (``main``), as a user would start it.
+Its table is checked against fairlearn's and scikit-learn's metrics computed
+here from the predictions it saved, and its logistic regression row against
+a logistic regression fitted here on the same documented split.
+"""
+
+import contextlib
+import io
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from fairlearn.metrics import (
+    demographic_parity_difference,
+    equalized_odds_difference,
+)
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, roc_auc_score
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from sklfair.__main__ import main
+from sklfair.audit import (
+    TEST_SIZE,
+    AuditError,
+    load_audit_data,
+    make_contenders,
+    make_preprocessor,
+)
+from sklfair.datasets import load_german_credit
+
+SENSITIVE = ["sex", "age_band"]
+SEED = 3
+
+
+@pytest.fixture(scope="module")
+def audit_run(tmp_path_factory):
+    """Run ``python -m sklfair audit --dataset german --quick`` once."""
+    out = tmp_path_factory.mktemp("audit")
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        status = main(
+            [
+                "audit",
+                "--dataset",
+                "german",
+                "--quick",
+                "--device",
+                "cpu",
+                "--seed",
+                str(SEED),
+                "--out",
+                str(out),
+            ]
+        )
+    return {
+        "status": status,
+        "out": out,
+        "stdout": stdout.getvalue(),
+        "stderr": stderr.getvalue(),
+        "table": pd.read_csv(out / "results.csv", index_col="model"),
+        "predictions": pd.read_csv(out / "predictions.csv"),
+    }
+
+
+def test_run_succeeds_and_reports_progress(audit_run):
+    assert audit_run["status"] == 0
+    names = [c.name for c in make_contenders(load_audit_data("german"))[0]]
+    # Every contender was announced, and fitted, on stderr.
+    for number, name in enumerate(names, start=1):
+        assert f"[{number}/{len(names)}] {name}: done" in audit_run["stderr"]
+    assert list(audit_run["table"].index) == names
+    assert "FAILED" not in audit_run["stderr"]
+
+
+def test_printed_table_matches_saved_table(audit_run):
+    table = audit_run["table"]
+    lines = audit_run["stdout"].splitlines()
+    header = next(line for line in lines if line.lstrip().startswith("accuracy"))
+    for column in ["accuracy", "AUC", "fit s"]:
+        assert column in header
+    for attribute in SENSITIVE:
+        assert f"DP diff {attribute}" in header
+        assert f"EO diff {attribute}" in header
+    for name, row in table.iterrows():
+        (line,) = [ln for ln in lines if re.match(rf"{re.escape(name)}\s+\d", ln)]
+        printed = [float(v) for v in line[len(name) :].split()]
+        expected = [
+            row["accuracy"],
+            row["AUC"],
+            row["DP diff sex"],
+            row["DP diff age_band"],
+            row["EO diff sex"],
+            row["EO diff age_band"],
+        ]
+        np.testing.assert_allclose(printed[:6], expected, atol=5e-4)
+        assert printed[6] == pytest.approx(row["fit s"], abs=0.051)
+
+
+def test_table_matches_fairlearn_on_saved_predictions(audit_run):
+    """Every row, recomputed from the saved predictions with fairlearn/sklearn."""
+    bunch = load_german_credit()
+    predictions = audit_run["predictions"]
+    groups = bunch.sensitive.iloc[predictions["row"]].reset_index(drop=True)
+    y_true = predictions["y_true"].to_numpy()
+    # The saved labels are the data set's own.
+    np.testing.assert_array_equal(y_true, bunch.target.to_numpy()[predictions["row"]])
+    for name, row in audit_run["table"].iterrows():
+        y_pred = predictions[f"{name} y_pred"].to_numpy()
+        score = predictions[f"{name} score"].to_numpy()
+        assert row["accuracy"] == pytest.approx(accuracy_score(y_true, y_pred))
+        assert row["AUC"] == pytest.approx(roc_auc_score(y_true, score))
+        for attribute in SENSITIVE:
+            dp = demographic_parity_difference(
+                y_true, y_pred, sensitive_features=groups[attribute]
+            )
+            eo = equalized_odds_difference(
+                y_true, y_pred, sensitive_features=groups[attribute]
+            )
+            assert row[f"DP diff {attribute}"] == pytest.approx(dp, abs=1e-12)
+            assert row[f"EO diff {attribute}"] == pytest.approx(eo, abs=1e-12)
+
+
+def test_logistic_regression_row_matches_an_independent_fit(audit_run):
+    """Same documented split, same preprocessing, fitted here: same numbers."""
+    bunch = load_german_credit()
+    X, y = bunch.data, bunch.target
+    X_tr, X_te, y_tr, y_te = train_test_split(
+        X, y, test_size=TEST_SIZE, stratify=y, random_state=SEED
+    )
+    features = [c for c in X.columns if c not in SENSITIVE]
+    categorical = [c for c in features if isinstance(X[c].dtype, pd.CategoricalDtype)]
+    numeric = [c for c in features if c not in categorical]
+    model = make_pipeline(
+        ColumnTransformer(
+            [
+                ("cat", OneHotEncoder(handle_unknown="ignore"), categorical),
+                ("num", make_pipeline(SimpleImputer(), StandardScaler()), numeric),
+            ]
+        ),
+        LogisticRegression(max_iter=300, random_state=SEED),
+    ).fit(X_tr, y_tr)
+    y_pred = model.predict(X_te)
+    row = audit_run["table"].loc["logistic regression"]
+    assert row["accuracy"] == pytest.approx(accuracy_score(y_te, y_pred))
+    assert row["DP diff age_band"] == pytest.approx(
+        demographic_parity_difference(y_te, y_pred, sensitive_features=X_te.age_band)
+    )
+    # The split is the documented one: the held-out rows are X_te's.
+    np.testing.assert_array_equal(
+        np.sort(audit_run["predictions"]["row"]), np.sort(X_te.index.to_numpy())
+    )
+
+
+def test_split_is_stratified_and_disjoint(audit_run):
+    bunch = load_german_credit()
+    rows = audit_run["predictions"]["row"].to_numpy()
+    assert len(np.unique(rows)) == len(rows) == round(TEST_SIZE * len(bunch.target))
+    held_out_rate = bunch.target.to_numpy()[rows].mean()
+    assert held_out_rate == pytest.approx(bunch.target.mean(), abs=1 / len(rows))
+
+
+def test_report_and_plots_exist(audit_run):
+    out = audit_run["out"]
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert report.startswith("<!DOCTYPE html>")
+    images = re.findall(r'<img src="([^"]+)"', report)
+    assert "pareto.png" in images
+    assert len([i for i in images if i.startswith("groups_")]) == len(
+        audit_run["table"]
+    )
+    for image in images:
+        data = (out / image).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n", image
+    for name in audit_run["table"].index:
+        assert name.replace("<", "&lt;") in report
+    assert f"report: {out / 'report.html'}" in audit_run["stdout"]
+
+
+def test_quick_run_is_fast(audit_run):
+    fit_seconds = audit_run["table"]["fit s"].sum()
+    assert fit_seconds < 60
+
+
+def test_load_audit_data_from_csv(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 80
+    frame = pd.DataFrame(
+        {
+            "income": rng.normal(size=n),
+            "housing": rng.choice(["own", "rent"], n),
+            "sex": rng.choice(["female", "male"], n),
+            "approved": rng.choice(["no", "yes"], n),
+        }
+    )
+    path = tmp_path / "loans.csv"
+    frame.to_csv(path, index=False)
+    data = load_audit_data(csv=path, target="approved", sensitive=["sex"])
+    assert data.pos_label == "yes"  # the greater label, as scikit-learn
+    assert data.mitigate == "sex"
+    assert list(data.X.columns) == ["income", "housing", "sex"]
+    assert isinstance(data.X["housing"].dtype, pd.CategoricalDtype)
+    Xt = make_preprocessor(data.X, data.sensitive).fit_transform(data.X)
+    # income + two housing categories; sex is not an input.
+    assert Xt.shape == (n, 3)
+    with pytest.raises(AuditError, match="'age'"):
+        load_audit_data(csv=path, target="approved", sensitive=["age"])
+
+
+def test_sensitive_columns_are_not_model_inputs():
+    data = load_audit_data("german")
+    preprocessor = make_preprocessor(data.X, data.sensitive).fit(data.X)
+    used = set(preprocessor.get_feature_names_out())
+    for attribute in SENSITIVE:
+        assert not any(attribute in name for name in used)

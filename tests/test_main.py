@@ -1,0 +1,152 @@
+"""The command line: bad arguments end with one line and exit status 2.
+
+The audit itself is tested in ``tests/test_audit.py``; here only the paths
+that stop before any model is fitted, plus the ``train`` command.
+"""
+
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sklfair.__main__ import main
+
+
+def _run(argv, capsys):
+    """Exit status, stdout and stderr of ``python -m sklfair <argv>``."""
+    try:
+        status = main(argv)
+    except SystemExit as exc:  # argparse's own errors
+        status = exc.code
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def _assert_one_line_error(status, err, *fragments):
+    assert status == 2
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("python -m sklfair")
+    assert "error:" in lines[0]
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+@pytest.fixture
+def credit_csv(tmp_path):
+    """A small credit-like CSV: numbers, a text category, sex, a binary target."""
+    rng = np.random.default_rng(0)
+    n = 120
+    frame = pd.DataFrame(
+        {
+            "income": rng.normal(3000, 800, n).round(),
+            "housing": rng.choice(["own", "rent", "free"], n),
+            "sex": rng.choice(["female", "male"], n),
+            "age": rng.integers(18, 80, n),
+            "outcome": rng.choice(["good", "bad"], n),
+            "grade": rng.choice(["A", "B", "C"], n),
+        }
+    )
+    path = tmp_path / "credit.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize(
+    "argv, fragments",
+    [
+        (["audit", "--dataset", "german", "--sensitive", "gender"], ["'gender'"]),
+        (["audit", "--dataset", "german", "--mitigate", "race"], ["'race'"]),
+        (["audit", "--dataset", "nowhere"], ["invalid choice", "'nowhere'"]),
+        (["audit", "--dataset", "german", "--csv", "x.csv"], ["not allowed"]),
+        (["audit", "--device", "tpu"], ["invalid choice"]),
+        (["audit", "--seed", "one"], ["invalid int value"]),
+        (["audit", "--dataset", "german", "--target", "y"], ["--target"]),
+        (["nothing"], ["invalid choice"]),
+    ],
+)
+def test_bad_arguments(argv, fragments, capsys):
+    status, out, err = _run(argv, capsys)
+    _assert_one_line_error(status, err, *fragments)
+    assert out == ""
+
+
+def test_missing_and_unreadable_files(tmp_path, capsys):
+    missing = tmp_path / "absent.csv"
+    status, _, err = _run(
+        ["audit", "--csv", str(missing), "--target", "y", "--sensitive", "s"], capsys
+    )
+    _assert_one_line_error(status, err, "cannot read", "absent.csv")
+
+    status, _, err = _run(
+        ["audit", "--csv", str(tmp_path), "--target", "y", "--sensitive", "s"], capsys
+    )
+    _assert_one_line_error(status, err, "folder")
+
+    binary = tmp_path / "data.csv"
+    binary.write_bytes(bytes(range(256)) * 8)
+    status, _, err = _run(
+        ["audit", "--csv", str(binary), "--target", "y", "--sensitive", "s"], capsys
+    )
+    _assert_one_line_error(status, err, "cannot read")
+
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    status, _, err = _run(
+        ["audit", "--csv", str(empty), "--target", "y", "--sensitive", "s"], capsys
+    )
+    _assert_one_line_error(status, err, "empty")
+
+
+@pytest.mark.parametrize(
+    "extra, fragments",
+    [
+        (["--target", "missing_col", "--sensitive", "sex"], ["'missing_col'"]),
+        (["--target", "outcome", "--sensitive", "gender"], ["'gender'"]),
+        (["--target", "grade", "--sensitive", "sex"], ["binary", "3 distinct"]),
+        (["--target", "outcome", "--sensitive", "age"], ["age"]),
+        (["--target", "outcome", "--sensitive", "outcome"], ["target"]),
+        (["--target", "outcome"], ["--sensitive"]),
+        (["--sensitive", "sex"], ["--target"]),
+    ],
+)
+def test_bad_csv_columns(credit_csv, extra, fragments, capsys):
+    status, out, err = _run(["audit", "--csv", str(credit_csv), *extra], capsys)
+    _assert_one_line_error(status, err, *fragments)
+    assert out == ""
+
+
+def test_module_entry_point_exit_status():
+    """The real ``python -m sklfair`` process exits 2 with one line."""
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sklfair",
+            "audit",
+            "--dataset",
+            "german",
+            "--sensitive",
+            "no_such_column",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert completed.returncode == 2
+    lines = [line for line in completed.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, completed.stderr
+    assert "'no_such_column'" in lines[0]
+    assert completed.stdout == ""
+
+
+def test_train_command_still_works(capsys):
+    status, out, _ = _run(
+        ["train", "--dataset", "german", "--epochs", "2", "--device", "cpu"], capsys
+    )
+    assert status == 0
+    accuracy = float(out.split("test accuracy")[1].split()[0])
+    assert 0.0 <= accuracy <= 1.0
+    assert "demographic parity difference" in out
