@@ -180,11 +180,12 @@ def fair_sample_weight(y, groups, sample_weight=None):
 
     Kamiran & Calders' reweighing: each sample of the (group ``g``, label
     ``y``) cell gets the weight ``P(g) * P(y) / P(g, y)``, times its own
-    ``sample_weight``. The
-    probabilities are computed under ``sample_weight``, so that in the data
-    weighted by the result, ``P(label | group)`` is the same for every group
-    (and equals the overall weighted label distribution), while every group
-    keeps its total weight.
+    ``sample_weight``. The probabilities are computed under
+    ``sample_weight``, so that in the data weighted by the result,
+    ``P(label | group)`` is the same for every group (and equals the overall
+    weighted label distribution), while every group keeps its total weight.
+
+    .. versionadded:: 0.1
 
     Parameters
     ----------
@@ -200,8 +201,8 @@ def fair_sample_weight(y, groups, sample_weight=None):
     Returns
     -------
     weights : ndarray of shape (n_samples,)
-        Finite, non-negative weights. Their sum equals the sum of
-        ``sample_weight``.
+        Finite, non-negative weights. Every group keeps its total
+        ``sample_weight`` (unless one of its cells is empty).
 
     Raises
     ------
@@ -310,6 +311,8 @@ class ReweighingClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     argument. Without either, the fit warns and fits ``estimator`` as it is
     (all samples form one group, whose weights are all 1).
 
+    .. versionadded:: 0.1
+
     Parameters
     ----------
     estimator : classifier or Pipeline
@@ -330,7 +333,9 @@ class ReweighingClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         as have a positive weight), stratified by (group, label) cell so that
         each cell holds its reweighed share of rows, drawn with replacement
         in proportion to ``sample_weight``: for estimators without
-        ``sample_weight``.
+        ``sample_weight``. ``X`` is then checked for NaN and infinity here
+        (unless the estimator's tags allow NaN), since the resample may
+        leave out the rows that the estimator would reject.
     random_state : int, RandomState instance or None, default=None
         Seeds the resample (``method="resample"`` only).
 
@@ -350,6 +355,13 @@ class ReweighingClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Column names of ``X`` at fit, when it was a DataFrame with string
         column names.
+
+    Warns
+    -----
+    UserWarning
+        At fit, without any sensitive attribute (the fit is then a plain fit),
+        and when a (group, label) cell is empty (see
+        :func:`fair_sample_weight`).
 
     See Also
     --------

@@ -327,11 +327,13 @@ def test_weights_table_matches_hand_formula():
     assert_allclose(clf.weights_.to_numpy(), expected, rtol=1e-12)
 
 
-def test_sample_weight_is_combined():
+@pytest.mark.parametrize("routing", [False, True])
+def test_sample_weight_is_combined(routing):
     X, y = toy_frame()
     sample_weight = np.random.RandomState(3).uniform(0.5, 2.0, size=len(y))
     clf = ReweighingClassifier(LogisticRegression(), sensitive_columns="sex")
-    clf.fit(X, y, sample_weight=sample_weight)
+    with config_context(enable_metadata_routing=routing):
+        clf.fit(X, y, sample_weight=sample_weight)
     X_model = X.drop(columns="sex")
     combined = fair_sample_weight(y, X["sex"], sample_weight)
     manual = LogisticRegression().fit(X_model, y, sample_weight=combined)
@@ -411,6 +413,17 @@ def test_string_labels_and_multiclass():
     assert list(clf.weights_.columns) == ["high", "low", "mid"]
     assert clf.predict_proba(X).shape == (len(labels), 3)
     assert set(clf.predict(X)) <= set(labels)
+
+
+def test_empty_cell_in_the_weights_table():
+    X, y = toy_frame()
+    y = np.where((X["sex"] == "female") & (y == 1), 0, y)  # no woman has label 1
+    clf = ReweighingClassifier(LogisticRegression(), sensitive_columns="sex")
+    with pytest.warns(UserWarning, match=r"\('female', 1\)"):
+        clf.fit(X, y)
+    assert np.isnan(clf.weights_.loc["female", 1])
+    assert np.isfinite(clf.weights_.drop(index="female")).all().all()
+    assert np.all(np.isfinite(clf.predict_proba(X)))
 
 
 def test_no_sensitive_attribute_warns_and_fits_plainly():
