@@ -457,9 +457,6 @@ class _BaseDistilled(MetaEstimatorMixin, BaseEstimator):
         return X
 
     # --- the teacher -----------------------------------------------------
-    def _check_teacher_methods(self):
-        pass
-
     def _fit_teacher(self, X, y, sample_weight, routed_params):
         teacher = clone(self.teacher)  # a FrozenEstimator clones to itself
         if isinstance(teacher, FrozenEstimator):
@@ -616,9 +613,9 @@ class _BaseDistilled(MetaEstimatorMixin, BaseEstimator):
         # are just removed from the student's input (age in years is fine).
         X_model, groups = self._model_input(X_all), None
         if constrained and self.sensitive_columns is not None:
-            groups = resolve_sensitive(X_all, sensitive_columns=self.sensitive_columns)[
-                1
-            ]
+            _, groups = resolve_sensitive(
+                X_all, sensitive_columns=self.sensitive_columns
+            )
             groups = np.asarray(groups, dtype=object)
         elif constrained and sensitive_features is not None:
             groups = resolve_sensitive(X, sensitive_features=sensitive_features)[1]
@@ -718,7 +715,9 @@ class DistilledClassifier(ClassifierMixin, _BaseDistilled):
         ``None`` uses ``make_pipeline(StandardScaler(),
         TabularNetClassifier(hidden_units=(32,)))`` -- the networks do not
         scale their inputs, and teachers such as trees are usually given raw
-        features. It is cloned; its own ``random_state`` is kept.
+        features -- trained for at least 1,000 optimizer steps (between 20
+        and 200 epochs) and seeded from ``random_state``. A given student is
+        cloned and keeps its own ``random_state``.
     temperature : float, default=2.0
         Softening temperature ``T > 0`` of both the teacher's and the
         student's distributions in the distillation term.
@@ -729,9 +728,10 @@ class DistilledClassifier(ClassifierMixin, _BaseDistilled):
             "equal_opportunity", "error_rate_parity"} or constraint object, \
             default=None
         Fairness constraint of :mod:`sklfair.constraints` under which the
-        student trains (a Lagrangian term in the training loop). It needs a
-        sensitive attribute; without one it is not applied and a warning says
-        so.
+        student trains: a :class:`~sklfair.constraints.LagrangianTerm` added
+        after the distillation term in the training loop, on the groups of
+        every transfer row. It needs a sensitive attribute; without one it is
+        not applied and a warning says so.
     bound : float, default=None
         Largest allowed gap of the constraint (None: 0.02, the default of
         :class:`~sklfair.constrained.FairConstrainedClassifier`). A bound
@@ -751,8 +751,10 @@ class DistilledClassifier(ClassifierMixin, _BaseDistilled):
         and the student (the teacher must label them), which is the student
         network's space up to its preprocessing; mixup and per-feature scaled
         noise commute with the default student's ``StandardScaler``.
-        Sensitive columns are copied from the base row, so a synthetic row
-        keeps its base row's group. Needs numeric features.
+        Sensitive columns (and the non-numeric columns of a DataFrame) are
+        copied from the base row, so a synthetic row keeps its base row's
+        group; a callable ``sensitive_columns`` is applied to the synthetic
+        rows. Needs numeric features.
     random_state : int, RandomState instance or None, default=None
         Seeds the synthetic rows and the default student.
 
@@ -879,7 +881,8 @@ class DistilledClassifier(ClassifierMixin, _BaseDistilled):
             Row weights for the student's loss (synthetic rows inherit their
             base row's weight, unlabelled rows weigh 1) and, when it accepts
             them, the teacher's fit. With metadata routing on, the teacher
-            gets them only when it requests them.
+            gets them only when it requests them, and a teacher that accepts
+            them must say so: ``teacher.set_fit_request(sample_weight=...)``.
         X_unlabeled : {array-like, sparse matrix, DataFrame}, default=None
             Extra transfer rows without labels (same columns as ``X``),
             labelled by the teacher.

@@ -749,6 +749,11 @@ def test_metadata_routing(frame_data):
             clf.teacher_.coef_, LogisticRegression().fit(X, y, weight).coef_
         )
         np.testing.assert_array_equal(clf.student_.seen_["sample_weight"], weight)
+        # a teacher that accepts sample_weight must say whether it wants them
+        with pytest.raises(sklearn.exceptions.UnsetMetadataPassedError):
+            DistilledClassifier(LogisticRegression(), small_net(max_epochs=1)).fit(
+                X, y, sample_weight=weight
+            )
         # sensitive_features are requested from this estimator and sliced per fold
         distilled = DistilledClassifier(
             LogisticRegression(),
