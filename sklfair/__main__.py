@@ -173,7 +173,7 @@ def build_parser():
         help="fairness constraint of the constrained models",
     )
     audit.add_argument(
-        "--out", metavar="DIR", default="sklfair-audit", help="report folder"
+        "--out", metavar="DIR", default="audit_out", help="report folder (audit_out)"
     )
     audit.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     audit.add_argument("--seed", type=int, default=0)

@@ -944,51 +944,40 @@ def _slug(name):
 
 
 def _pareto_plot(table, attribute, path):
-    """Accuracy against the DP difference of ``attribute``, front joined."""
+    """Accuracy against the DP difference of ``attribute``, front joined.
+
+    The front is :func:`sklfair.model_selection.pareto_front`'s, drawn by
+    :func:`sklfair.plotting.plot_pareto_front`; every model is labelled.
+    """
     import matplotlib.pyplot as plt
 
     from sklfair.model_selection import pareto_front
+    from sklfair.plotting import plot_pareto_front
 
     gap_column = f"DP diff {attribute}"
-    names = list(table.index)
     results = {
-        "params": [{"model": name} for name in names],
+        "params": [{"model": name} for name in table.index],
         "mean_test_accuracy": table["accuracy"].to_numpy(),
         "mean_test_gap": table[gap_column].to_numpy(),
     }
-    front = pareto_front(results, "accuracy", "gap")
+    candidates = pareto_front(results, "accuracy", "gap", all_candidates=True)
     fig, ax = plt.subplots(figsize=(7.0, 4.6), layout="constrained")
-    gaps, accuracies = table[gap_column].to_numpy(), table["accuracy"].to_numpy()
-    on_front = np.isin(np.arange(len(names)), front.index.to_numpy())
-    ax.scatter(
-        gaps[~on_front],
-        accuracies[~on_front],
-        color="0.55",
-        zorder=2,
-        label="dominated",
-    )
-    order = front.sort_values("gap")
-    ax.plot(
-        order["gap"],
-        order["score"],
-        color="#C44E52",
-        marker="o",
-        zorder=3,
-        label="Pareto front",
-    )
-    for name, gap, accuracy in zip(names, gaps, accuracies):
+    plot_pareto_front(candidates, ax=ax)
+    for name, gap, accuracy in zip(
+        candidates["param_model"], candidates["gap"], candidates["score"]
+    ):
         ax.annotate(
             name, (gap, accuracy), textcoords="offset points", xytext=(5, 4), fontsize=8
         )
     ax.set_xlabel(f"demographic parity difference by {attribute} (lower is fairer)")
     ax.set_ylabel("test accuracy")
     ax.set_title("Accuracy against fairness on the held-out rows")
-    ax.set_xlim(left=0, right=max(gaps.max() * 1.3, 0.01))
+    ax.set_xlim(left=0, right=max(candidates["gap"].max() * 1.3, 0.01))
     ax.legend(loc="lower right")
     ax.grid(alpha=0.3)
     fig.savefig(path, dpi=80)
     plt.close(fig)
-    return front
+    return candidates
 
 
 def _group_plot(model, X_test, y_test, sensitive, pos_label, path):
@@ -1030,7 +1019,11 @@ table.audit { border-collapse: collapse; font-size: 0.9em; }
 table.audit th, table.audit td { padding: 3px 9px; border-bottom: 1px solid #eee;
   text-align: right; }
 table.audit th { background: #f4f4f4; }
-table.audit td:first-child, table.audit th:first-child { text-align: left; }
+table.audit th:nth-of-type(-n+3) { text-align: left; }
+table.audit td:nth-of-type(1) { text-align: left; font-weight: 600; }
+table.audit td:nth-of-type(2) { text-align: left; color: #555; }
+table.audit td:nth-of-type(3) { text-align: left; color: #555; font-size: 0.9em;
+  max-width: 22em; }
 img { max-width: 100%; }
 details { margin: 0.6em 0; }
 summary { cursor: pointer; font-weight: 600; }
@@ -1104,11 +1097,12 @@ def write_report(result, out, *, X_test, y_test):
         quick=result.settings["quick"],
     )
     descriptions = {c.name: c.note for c in contenders}
-    shown = table.copy()
-    shown.insert(1, "what", [descriptions.get(n, "") for n in shown.index])
+    shown = table.reset_index()
+    shown.insert(2, "what", [descriptions.get(n, "") for n in shown["model"]])
     table_html = shown.to_html(
         classes="audit",
         border=0,
+        index=False,
         float_format=lambda v: f"{v:.3f}",
         formatters={"fit s": lambda v: f"{v:.1f}"},
     )
