@@ -219,3 +219,55 @@ def test_sensitive_columns_are_not_model_inputs():
     used = set(preprocessor.get_feature_names_out())
     for attribute in SENSITIVE:
         assert not any(attribute in name for name in used)
+
+
+class _Broken:
+    """A classifier whose fit fails, to check that one failure ends nothing."""
+
+    def fit(self, X, y):
+        raise RuntimeError("this model cannot be fitted\nsecond line")
+
+
+def test_a_failing_model_is_a_note_not_the_end(tmp_path, monkeypatch):
+    import sklfair.audit as audit
+
+    data = load_audit_data("german")
+
+    def contenders(data, **kwargs):
+        lr = audit.Contender(
+            "logistic regression",
+            "baseline",
+            lambda fitted: make_pipeline(
+                make_preprocessor(data.X, data.sensitive),
+                LogisticRegression(max_iter=300),
+            ),
+        )
+        broken = audit.Contender("broken", "baseline", lambda fitted: _Broken())
+        return [lr, broken], ["something: not available"]
+
+    monkeypatch.setattr(audit, "make_contenders", contenders)
+    progress = io.StringIO()
+    result = audit.run_audit(data, out=tmp_path, progress=progress, threads=1)
+    assert list(result.table.index) == ["logistic regression"]
+    assert "broken failed: RuntimeError: this model cannot be fitted" in result.notes
+    assert "left out: something: not available" in result.notes
+    assert "[2/2] broken: FAILED" in progress.getvalue()
+    report = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "broken failed" in report
+    assert (tmp_path / "groups_logistic_regression.png").is_file()
+
+
+def test_cuda_request_without_a_gpu_falls_back_with_a_note(monkeypatch):
+    import torch
+
+    from sklfair.audit import _resolve_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    notes, stream = [], io.StringIO()
+    assert _resolve_device("cuda", notes, stream) == "cpu"
+    assert "CUDA is not available" in notes[0]
+    assert stream.getvalue().startswith("note: CUDA is not available")
+    assert _resolve_device("auto", [], None) == "cpu"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert _resolve_device("auto", [], None) == "cuda"
+    assert _resolve_device("cpu", [], None) == "cpu"
