@@ -15,7 +15,8 @@ training loop of its own.
 
 The transfer set is the labelled training data, optionally extended with
 unlabelled rows (``fit(X, y, X_unlabeled=...)``) and synthetic rows
-(``n_augment``), all labelled by the teacher.
+(``n_augment``), all labelled by the teacher. :func:`count_parameters` sizes
+teachers and students alike (torch parameters, tree nodes, coefficients).
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ from sklfair.constraints import (
 )
 from sklfair.nets import LossTerm, TabularNetClassifier, TabularNetRegressor
 
-__all__ = ["DistilledClassifier", "DistilledRegressor"]
+__all__ = ["DistilledClassifier", "DistilledRegressor", "count_parameters"]
 
 #: Hidden layers of the default student network.
 DEFAULT_STUDENT_HIDDEN_UNITS = (32,)
@@ -1067,6 +1068,12 @@ class DistilledRegressor(RegressorMixin, _BaseDistilled):
     See Also
     --------
     DistilledClassifier : The same for classification, optionally fair.
+
+    Notes
+    -----
+    There is no ``constraint=`` here yet: the regression constraints of
+    :mod:`sklfair.constraints` would act on the student's standardised
+    outputs, so their bounds would not be in the units of ``y``.
 
     Examples
     --------
