@@ -92,6 +92,16 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def _audit(args):
     from sklfair.audit import AuditError, format_table, load_audit_data, run_audit
 
@@ -175,13 +185,22 @@ def build_parser():
     audit.add_argument(
         "--out", metavar="DIR", default="audit_out", help="report folder (audit_out)"
     )
-    audit.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    audit.add_argument("--seed", type=int, default=0)
+    audit.add_argument(
+        "--device",
+        choices=("auto", "cpu", "cuda"),
+        default="auto",
+        help="where the networks train (auto: a GPU when there is one)",
+    )
+    audit.add_argument(
+        "--seed", type=int, default=0, metavar="N", help="seeds the split and models"
+    )
     audit.add_argument(
         "--threads",
-        type=int,
+        type=_positive_int,
         default=1,
-        help="torch CPU threads (default 1: the networks are small)",
+        metavar="N",
+        help="CPU threads of torch and the other numeric libraries (default 1: "
+        "the networks are small, and extra threads slow a busy machine down)",
     )
     audit.add_argument(
         "--quick", action="store_true", help="small training budgets (smoke runs)"

@@ -700,6 +700,8 @@ class AuditResult:
         Wall time of the whole run.
     settings : dict
         The options of the run.
+    descriptions : dict
+        What each contender is, in a few words, by name.
     files : list of pathlib.Path
         Files written (empty when ``out`` was None).
     """
@@ -713,6 +715,7 @@ class AuditResult:
     notes: list
     seconds: float
     settings: dict
+    descriptions: dict = field(default_factory=dict)
     files: list = field(default_factory=list)
 
 
@@ -905,6 +908,7 @@ def run_audit(
             "n_train": len(X_train),
             "n_test": len(X_test),
         },
+        descriptions={c.name: c.note for c in contenders},
     )
     result.notes.extend(f"left out: {reason}" for reason in missing)
     if out is not None:
@@ -1080,7 +1084,7 @@ def write_report(result, out, *, X_test, y_test):
                 model, X_test, y_test, data.sensitive, data.pos_label, png
             )
         except Exception as exc:  # noqa: BLE001 - keep the rest of the report
-            notes[name] = f"no group plot: {type(exc).__name__}: {exc}"
+            notes[name] = f"{name}: no group plot ({_one_line(exc)})"
             continue
         files.append(png)
         sections.append(
@@ -1090,13 +1094,7 @@ def write_report(result, out, *, X_test, y_test):
             f"{report.to_html(plot=False, full_page=False, title=name)}\n</details>"
         )
 
-    contenders, _ = make_contenders(
-        data,
-        constraint=result.settings["constraint"],
-        seed=result.settings["seed"],
-        quick=result.settings["quick"],
-    )
-    descriptions = {c.name: c.note for c in contenders}
+    descriptions = result.descriptions
     shown = table.reset_index()
     shown.insert(2, "what", [descriptions.get(n, "") for n in shown["model"]])
     table_html = shown.to_html(

@@ -63,6 +63,7 @@ def credit_csv(tmp_path):
         (["audit", "--dataset", "german", "--csv", "x.csv"], ["not allowed"]),
         (["audit", "--device", "tpu"], ["invalid choice"]),
         (["audit", "--seed", "one"], ["invalid int value"]),
+        (["audit", "--threads", "0"], ["--threads", "at least 1"]),
         (["audit", "--dataset", "german", "--target", "y"], ["--target"]),
         (["nothing"], ["invalid choice"]),
     ],
