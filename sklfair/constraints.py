@@ -923,12 +923,17 @@ class LagrangianTerm(_GapTerm):
     parameters of the epoch with the lowest training loss among those that
     met the bound (or, if none did, of the smallest violation) are restored.
 
+    For a :class:`~sklfair.nets.TabularNetRegressor`, which standardises
+    its target inside, gaps and ``bound`` are in units of the target's
+    standard deviation (squared for the losses);
+    :class:`~sklfair.constrained.FairConstrainedRegressor` converts.
+
     Parameters
     ----------
     constraint : str or FairnessConstraint
     bound : float
         Largest allowed gap.
-    dual_lr : float, default=1.0
+    dual_lr : float, default=5.0
         Step size of the multipliers, per epoch: each batch moves them by
         ``dual_lr / n_batches`` times the violation.
     rho : float, default=1.0
@@ -976,7 +981,7 @@ class LagrangianTerm(_GapTerm):
         constraint,
         bound,
         *,
-        dual_lr=1.0,
+        dual_lr=5.0,
         rho=1.0,
         smoothing="auto",
         max_multiplier=100.0,
