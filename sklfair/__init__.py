@@ -1,4 +1,4 @@
-"""sklfair: scikit-learn compatible estimators for fair machine learning on tabular data.
+"""sklfair: scikit-learn compatible estimators for fair ML on tabular data.
 
 The package is organised in rooms (see ``DESIGN.md``):
 
