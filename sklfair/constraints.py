@@ -28,8 +28,9 @@ Moments bound each group's rate minus the overall rate instead;
 :class:`BoundedGroupLoss` is the exception: its "gaps" are the group losses
 themselves, bounded from above.
 
-In the loop the value has two versions: a smooth *surrogate* (the predicted
-probability of the class, ``1 - p(true class)``), which carries the gradient,
+In the loop the value has two versions: a smooth *surrogate* (the probability
+of the class under a tempered softmax, ``softmax(logits / temperature)``, or
+``1 - p(true class)``), which carries the gradient,
 and the *hard* value of the decision (``argmax == class``, ``argmax != y``),
 which is what the bound is about. :class:`LagrangianTerm` moves its
 multipliers with the hard gaps and pushes the network with the surrogate ones
@@ -483,7 +484,14 @@ class DemographicParity(_ClassificationConstraint):
     """Equal selection rates: ``P(pred = c | group)`` the same in every group.
 
     Binary: the rate of the positive class (``classes_[1]``); multi-class:
-    one-vs-rest, every class. The surrogate is the mean predicted probability.
+    one-vs-rest, every class. The surrogate is the mean tempered probability
+    (see :class:`_ClassificationConstraint` for ``temperature``).
+
+    Parameters
+    ----------
+    temperature : float, default=0.25
+        Temperature of the surrogate's softmax (see
+        :class:`_ClassificationConstraint`).
 
     Examples
     --------
@@ -521,6 +529,12 @@ class EqualizedOdds(_ClassificationConstraint):
 
     Binary: the true and false positive rates; multi-class: the whole
     confusion matrix's rows, one-vs-rest.
+
+    Parameters
+    ----------
+    temperature : float, default=0.25
+        Temperature of the surrogate's softmax (see
+        :class:`_ClassificationConstraint`).
 
     Examples
     --------
@@ -599,7 +613,13 @@ class EqualOpportunity(EqualizedOdds):
 class ErrorRateParity(_ClassificationConstraint):
     """Equal error rates ``P(pred != y | group)``.
 
-    The surrogate is ``1 - p(true class)``.
+    The surrogate is ``1 - p(true class)`` (tempered probability).
+
+    Parameters
+    ----------
+    temperature : float, default=0.25
+        Temperature of the surrogate's softmax (see
+        :class:`_ClassificationConstraint`).
     """
 
     name = "error_rate_parity"
