@@ -582,9 +582,6 @@ def _expected_failed_checks(estimator):
 
 @pytest.mark.filterwarnings("ignore:Setting a value on a Series via .at")
 @pytest.mark.filterwarnings("ignore:Setting an item of incompatible dtype")
-# torch warns once when sklfair.nets predicts on a read-only memmap (harmless:
-# the data are not written); the fix belongs in sklfair/nets/_data.py
-@pytest.mark.filterwarnings("ignore:The given NumPy array is not writable")
 @parametrize_with_checks(CHECKED, expected_failed_checks=_expected_failed_checks)
 def test_sklearn_compatible(estimator, check):
     check(estimator)

@@ -25,6 +25,8 @@ __all__ = ["check_numeric_frame", "compact_rows", "TensorData", "to_tensor"]
 # Dense copies of sparse input up to this many bytes are made once at fit;
 # larger sparse matrices are densified batch by batch.
 _DENSIFY_LIMIT_BYTES = 2**31
+# Up to this size X is gathered in shuffled order once per epoch.
+_EPOCH_GATHER_LIMIT_BYTES = 2**30
 
 
 def check_numeric_frame(X, estimator_name):
@@ -66,7 +68,20 @@ def _row_hashes(X):
         hashes = np.zeros(X.shape[0], dtype=np.uint64)
         np.add.at(hashes, row_of, cell)
         return hashes ^ pd.util.hash_array(np.diff(X.indptr).astype(np.int64))
-    return pd.util.hash_pandas_object(pd.DataFrame(X), index=False).to_numpy()
+    X = np.ascontiguousarray(X)
+    bits = X.view(np.uint64 if X.dtype.itemsize == 8 else np.uint32)
+    # position-dependent odd multipliers, then fold the high bits down: rows
+    # with equal bytes get equal hashes; unequal rows collide so rarely that
+    # the exact check in compact_rows (which then skips merging) suffices.
+    keys = np.random.RandomState(0).randint(
+        1, 2**62, size=X.shape[1], dtype=np.int64
+    ).astype(np.uint64) * np.uint64(2) + np.uint64(1)
+    hashes = np.zeros(X.shape[0], dtype=np.uint64)
+    for start in range(0, X.shape[1], 64):
+        block = bits[:, start : start + 64].astype(np.uint64) * keys[start : start + 64]
+        block ^= block >> np.uint64(29)
+        hashes += block.sum(axis=1, dtype=np.uint64)
+    return hashes
 
 
 def compact_rows(X, columns, sample_weight):
@@ -88,9 +103,10 @@ def compact_rows(X, columns, sample_weight):
         tensors whatever their original order.
     """
     keep = np.flatnonzero(sample_weight > 0)
-    X = X[keep]
-    columns = [c[keep] for c in columns]
-    sample_weight = sample_weight[keep]
+    if len(keep) < len(sample_weight):
+        X = X[keep]
+        columns = [c[keep] for c in columns]
+        sample_weight = sample_weight[keep]
     if len(keep) == 0:
         return X, columns, sample_weight
 
@@ -103,6 +119,8 @@ def compact_rows(X, columns, sample_weight):
         )
     uniques, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
 
+    if len(uniques) == len(hashes):  # no duplicates: only the canonical order
+        return X[first], [c[first] for c in columns], sample_weight[first]
     # Guard against hash collisions: merged rows must really be equal.
     rep = first[inverse]
     same = True
@@ -125,7 +143,10 @@ def to_tensor(X, device, dtype=torch.float32):
     """Dense tensor on ``device`` from a dense or sparse matrix."""
     if sp.issparse(X):
         X = X.toarray()
-    return torch.as_tensor(np.ascontiguousarray(X), dtype=dtype, device=device)
+    X = np.ascontiguousarray(X)
+    if not X.flags.writeable:  # torch warns on read-only memory (e.g. memmaps)
+        X = X.copy()
+    return torch.as_tensor(X, dtype=dtype, device=device)
 
 
 class TensorData:
@@ -155,6 +176,29 @@ class TensorData:
         for key, tensor in self.tensors.items():
             batch[key] = tensor[index]
         return batch
+
+    def batches(self, perm, batch_size):
+        """Yield the batch dicts of one epoch in the order of ``perm``.
+
+        When ``X`` is a device tensor of moderate size, every tensor is
+        gathered once per epoch and batches are contiguous views (one gather
+        per tensor per epoch instead of one per batch).
+        """
+        n = len(perm)
+        gather_once = (
+            isinstance(self.X, torch.Tensor)
+            and self.X.numel() * self.X.element_size() <= _EPOCH_GATHER_LIMIT_BYTES
+        )
+        if not gather_once:
+            for start in range(0, n, batch_size):
+                yield self.batch(perm[start : start + batch_size])
+            return
+        epoch = {"X": self.X[perm], "index": perm}
+        for key, tensor in self.tensors.items():
+            epoch[key] = tensor[perm]
+        for start in range(0, n, batch_size):
+            stop = start + batch_size
+            yield {key: tensor[start:stop] for key, tensor in epoch.items()}
 
     def full(self):
         """All rows as one dict (the sparse X is left as is)."""

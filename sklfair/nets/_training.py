@@ -102,9 +102,8 @@ class TrainingNet(NeuralNet):
         perm = torch.randperm(n, generator=self.generator).to(self.device)
         total = torch.zeros((), device=self.device)
         optimizer = self.optimizer_
-        for start in range(0, n, bs):
-            index = perm[start : start + bs]
-            batch = data.batch(index)
+        for batch in data.batches(perm, bs):
+            index = batch["index"]
             if batch_callbacks:
                 self.notify(
                     "on_batch_begin",
