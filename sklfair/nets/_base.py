@@ -14,6 +14,7 @@ fit after loading starts a fresh optimizer).
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 import warnings
 
@@ -353,7 +354,8 @@ class BaseTabularNet(BaseEstimator):
             )
             for term in loss_terms:
                 term.setup(net, data)
-            net.partial_fit((train, valid), None, epochs=epochs)
+            with _threads_for(net.module_, self.batch_size, train.n_samples, device):
+                net.partial_fit((train, valid), None, epochs=epochs)
         net.loss_terms = ()
         self.net_ = net
         self.history_ = net.history
@@ -450,6 +452,31 @@ class BaseTabularNet(BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+# Below this many multiply-adds per training step, intra-op threads cost more
+# in synchronisation than they save (measured: Adult, MLP 64-64, batch 256 runs
+# about 20% faster on one thread than on two).
+_SMALL_STEP_MACS = 2**24
+
+
+@contextlib.contextmanager
+def _threads_for(module, batch_size, n_samples, device):
+    """Run small CPU training steps single-threaded; restore torch's setting."""
+    macs = sum(
+        m.in_features * m.out_features
+        for m in module.modules()
+        if isinstance(m, torch.nn.Linear)
+    ) * min(batch_size or n_samples, n_samples)
+    previous = torch.get_num_threads()
+    small = str(device) == "cpu" and 0 < macs < _SMALL_STEP_MACS
+    if small and previous > 1:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != previous:
+            torch.set_num_threads(previous)
 
 
 def _rng_devices(device):

@@ -69,16 +69,21 @@ def _row_hashes(X):
         np.add.at(hashes, row_of, cell)
         return hashes ^ pd.util.hash_array(np.diff(X.indptr).astype(np.int64))
     X = np.ascontiguousarray(X)
-    bits = X.view(np.uint64 if X.dtype.itemsize == 8 else np.uint32)
+    if X.dtype.itemsize == 4:  # pairs of 32-bit cells as one 64-bit word
+        if X.shape[1] % 2:
+            X = np.pad(X, ((0, 0), (0, 1)))
+        X = np.ascontiguousarray(X)
+    words = X.view(np.uint64)
     # position-dependent odd multipliers, then fold the high bits down: rows
     # with equal bytes get equal hashes; unequal rows collide so rarely that
     # the exact check in compact_rows (which then skips merging) suffices.
-    keys = np.random.RandomState(0).randint(
-        1, 2**62, size=X.shape[1], dtype=np.int64
-    ).astype(np.uint64) * np.uint64(2) + np.uint64(1)
-    hashes = np.zeros(X.shape[0], dtype=np.uint64)
-    for start in range(0, X.shape[1], 64):
-        block = bits[:, start : start + 64].astype(np.uint64) * keys[start : start + 64]
+    keys = (
+        np.arange(1, words.shape[1] + 1, dtype=np.uint64)
+        * np.uint64(0x9E3779B97F4A7C15)
+    ) | np.uint64(1)
+    hashes = np.zeros(words.shape[0], dtype=np.uint64)
+    for start in range(0, words.shape[1], 64):
+        block = words[:, start : start + 64] * keys[start : start + 64]
         block ^= block >> np.uint64(29)
         hashes += block.sum(axis=1, dtype=np.uint64)
     return hashes

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from torch import nn
 
-__all__ = ["MLP", "ACTIVATIONS"]
+__all__ = ["MLP", "ACTIVATIONS", "has_hooks"]
 
 ACTIVATIONS = {
     "relu": nn.ReLU,
@@ -78,3 +78,34 @@ class MLP(nn.Sequential):
             width = units
         layers.append(nn.Linear(width, n_outputs))
         super().__init__(*layers)
+
+    def plain_forward(self, X):
+        """``forward`` without ``nn.Module.__call__`` bookkeeping per layer.
+
+        Only equivalent when no hooks are registered; the training loop checks
+        that (:func:`has_hooks`) before using it.
+        """
+        for layer in self:
+            X = layer.forward(X)
+        return X
+
+
+def has_hooks(module):
+    """Whether any forward/backward hook could observe ``module``'s calls."""
+    from torch.nn.modules import module as module_mod
+
+    global_hooks = (
+        module_mod._global_forward_hooks,
+        module_mod._global_forward_pre_hooks,
+        module_mod._global_backward_hooks,
+        module_mod._global_backward_pre_hooks,
+    )
+    if any(global_hooks):
+        return True
+    return any(
+        m._forward_hooks
+        or m._forward_pre_hooks
+        or m._backward_hooks
+        or m._backward_pre_hooks
+        for m in module.modules()
+    )

@@ -1,0 +1,85 @@
+"""The training loop's fast paths compute exactly what the plain torch calls compute."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import make_classification
+
+from sklfair.nets import TabularNetClassifier
+from sklfair.nets._base import _threads_for
+from sklfair.nets._modules import MLP, has_hooks
+from sklfair.nets._training import _FusedAdamStep
+
+
+@pytest.mark.parametrize("optimizer", [torch.optim.Adam, torch.optim.AdamW])
+def test_fused_adam_step_equals_optimizer_step(optimizer):
+    torch.manual_seed(0)
+    a = MLP(n_features=4, n_outputs=3, hidden_units=(5,))
+    b = MLP(n_features=4, n_outputs=3, hidden_units=(5,))
+    b.load_state_dict(a.state_dict())
+    kwargs = dict(lr=0.01, weight_decay=0.1, fused=True)
+    opt_a, opt_b = (
+        optimizer(a.parameters(), **kwargs),
+        optimizer(b.parameters(), **kwargs),
+    )
+    fast = _FusedAdamStep.for_optimizer(opt_b)
+    assert fast is not None
+    for _ in range(5):
+        X = torch.randn(8, 4)
+        for module, opt in ((a, opt_a), (b, opt_b)):
+            opt.zero_grad()
+            module(X).pow(2).mean().backward()
+        opt_a.step()
+        fast()
+    for pa, pb in zip(a.parameters(), b.parameters()):
+        torch.testing.assert_close(pa, pb, rtol=0, atol=0)
+    torch.testing.assert_close(
+        opt_a.state_dict()["state"], opt_b.state_dict()["state"], rtol=0, atol=0
+    )
+
+
+def test_fused_step_is_not_used_where_it_could_be_observed():
+    params = [torch.nn.Parameter(torch.zeros(2))]
+    assert _FusedAdamStep.for_optimizer(torch.optim.SGD(params, lr=0.1)) is None
+    amsgrad = torch.optim.Adam(params, fused=True, amsgrad=True)
+    assert _FusedAdamStep.for_optimizer(amsgrad) is None
+    hooked = torch.optim.Adam(params, fused=True)
+    hooked.register_step_post_hook(lambda *args: None)
+    assert _FusedAdamStep.for_optimizer(hooked) is None
+
+
+def test_forward_hooks_are_honoured():
+    X, y = make_classification(n_samples=100, random_state=0)
+    calls = []
+    clf = TabularNetClassifier(hidden_units=(4,), max_epochs=1, batch_size=50)
+    clf.fit(X, y)
+    module = clf.net_.module_
+    handle = module[0].register_forward_hook(lambda *args: calls.append(1))
+    assert has_hooks(module)
+    clf.set_params(warm_start=True).fit(X, y)
+    handle.remove()
+    assert len(calls) >= 2
+    assert not has_hooks(module)
+
+
+def test_small_steps_run_single_threaded_and_restore_the_setting():
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        small = MLP(n_features=10, n_outputs=2, hidden_units=(8,))
+        with _threads_for(small, 256, 10_000, "cpu"):
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2
+        large = MLP(n_features=1000, n_outputs=2, hidden_units=(1024, 1024))
+        with _threads_for(large, 4096, 10_000, "cpu"):
+            assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(previous)
+
+
+def test_uniform_and_unit_weights_train_identically():
+    X, y = make_classification(n_samples=200, random_state=0)
+    params = dict(hidden_units=(8,), max_epochs=5, batch_size=32, random_state=0)
+    plain = TabularNetClassifier(**params).fit(X, y)
+    scaled = TabularNetClassifier(**params).fit(X, y, sample_weight=np.full(200, 3.0))
+    np.testing.assert_array_equal(plain.predict_proba(X), scaled.predict_proba(X))
