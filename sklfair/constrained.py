@@ -36,8 +36,6 @@ from sklearn.base import (
 from sklearn.utils import check_random_state, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metadata_routing import (
-    MetadataRouter,
-    MethodMapping,
     _raise_for_params,
     _routing_enabled,
     process_routing,
@@ -52,6 +50,7 @@ from sklearn.utils.validation import (
 )
 
 from sklfair._fitting import accepts_fit_param, final_estimator, fit_with_params
+from sklfair._meta import FitRoutingMixin
 from sklfair._sensitive import (
     check_sensitive_features,
     drop_sensitive_columns,
@@ -236,7 +235,7 @@ def _estimator_has(attr):
 # --------------------------------------------------------------------------
 
 
-class _BaseFairConstrained(MetaEstimatorMixin, BaseEstimator):
+class _BaseFairConstrained(FitRoutingMixin, MetaEstimatorMixin, BaseEstimator):
     _task = "classification"
     _methods = ("auto",) + _LOOP_METHODS
 
@@ -601,28 +600,6 @@ class _BaseFairConstrained(MetaEstimatorMixin, BaseEstimator):
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "estimator_") and hasattr(self, "constraint_violation_")
-
-    def get_metadata_routing(self):
-        """Metadata routing of this object.
-
-        ``sample_weight`` and ``sensitive_features`` are consumed here (set
-        their request with ``set_fit_request``); any other fit parameter is
-        routed to ``estimator.fit``.
-
-        Returns
-        -------
-        routing : MetadataRouter
-            A :class:`~sklearn.utils.metadata_routing.MetadataRouter`
-            encapsulating routing information.
-        """
-        return (
-            MetadataRouter(owner=self)
-            .add_self_request(self)
-            .add(
-                estimator=self.estimator,
-                method_mapping=MethodMapping().add(caller="fit", callee="fit"),
-            )
-        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -43,8 +43,6 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metadata_routing import (
-    MetadataRouter,
-    MethodMapping,
     _raise_for_params,
     _routing_enabled,
     process_routing,
@@ -58,6 +56,7 @@ from sklearn.utils.validation import (
 )
 
 from sklfair._fitting import accepts_fit_param, final_estimator, fit_with_params
+from sklfair._meta import FitRoutingMixin
 from sklfair._sensitive import (
     _column_positions,
     drop_sensitive_columns,
@@ -367,8 +366,10 @@ def _numeric_values(X):
 # --------------------------------------------------------------------------
 
 
-class _BaseDistilled(MetaEstimatorMixin, BaseEstimator):
+class _BaseDistilled(FitRoutingMixin, MetaEstimatorMixin, BaseEstimator):
     """Fit a teacher, label the transfer set with it, train the student."""
+
+    _routed_child = "teacher"
 
     _parameter_constraints: dict = {
         "teacher": [HasMethods(["fit", "predict"])],
@@ -515,26 +516,6 @@ class _BaseDistilled(MetaEstimatorMixin, BaseEstimator):
         return [LagrangianTerm(resolve_constraint(self.constraint), bound)]
 
     # --- routing ---------------------------------------------------------
-    def get_metadata_routing(self):
-        """Get the metadata routing of this object.
-
-        ``sample_weight`` and ``sensitive_features`` are consumed by this
-        estimator (request them with ``set_fit_request``); other fit
-        parameters are routed to the teacher's ``fit``.
-
-        Returns
-        -------
-        routing : MetadataRouter
-        """
-        return (
-            MetadataRouter(owner=self)
-            .add_self_request(self)
-            .add(
-                teacher=self.teacher,
-                method_mapping=MethodMapping().add(caller="fit", callee="fit"),
-            )
-        )
-
     def _route(self, fit_params, **consumed):
         _raise_for_params(fit_params, self, "fit")
         if not _routing_enabled():

@@ -54,8 +54,6 @@ from sklearn.base import (
 )
 from sklearn.utils import _safe_indexing, check_random_state, get_tags
 from sklearn.utils._metadata_requests import (
-    MetadataRouter,
-    MethodMapping,
     _raise_for_params,
     _routing_enabled,
     process_routing,
@@ -72,6 +70,7 @@ from sklearn.utils.validation import (
 )
 
 from sklfair._fitting import accepts_fit_param, final_estimator, fit_with_params
+from sklfair._meta import FitRoutingMixin
 from sklfair._sensitive import (
     check_sensitive_features,
     drop_sensitive_columns,
@@ -295,7 +294,9 @@ def _is_container(X):
     return isinstance(X, np.ndarray | pd.DataFrame)
 
 
-class ReweighingClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
+class ReweighingClassifier(
+    FitRoutingMixin, MetaEstimatorMixin, ClassifierMixin, BaseEstimator
+):
     """Fit a classifier on reweighed data, so the label does not depend on the group.
 
     At ``fit``, every training sample gets Kamiran & Calders' weight
@@ -635,28 +636,6 @@ class ReweighingClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         """
         X_model = self._model_input(X)
         return self.estimator_.decision_function(X_model)
-
-    def get_metadata_routing(self):
-        """Metadata routing of this object.
-
-        ``sample_weight`` and ``sensitive_features`` are consumed here (set
-        their request with ``set_fit_request``); any other fit parameter is
-        routed to ``estimator.fit``.
-
-        Returns
-        -------
-        routing : MetadataRouter
-            A :class:`~sklearn.utils.metadata_routing.MetadataRouter`
-            encapsulating routing information.
-        """
-        return (
-            MetadataRouter(owner=self)
-            .add_self_request(self)
-            .add(
-                estimator=self.estimator,
-                method_mapping=MethodMapping().add(caller="fit", callee="fit"),
-            )
-        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
