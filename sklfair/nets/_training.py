@@ -159,6 +159,8 @@ class TrainingNet(NeuralNet):
                     f"{type(term).__name__} needs {missing} but the fit was not "
                     f"given them."
                 )
+        # all-equal weights (normalised to 1): the plain mean is the same number
+        self._unit_weights = bool((train.tensors["sample_weight"] == 1).all())
         for _ in range(epochs):
             self.notify("on_epoch_begin", dataset_train=train, dataset_valid=valid)
             train_loss = self._run_train_epoch(train, batch_callbacks)
@@ -178,9 +180,6 @@ class TrainingNet(NeuralNet):
         bs = n if self.batch_size in (None, -1) else min(self.batch_size, n)
         perm = torch.randperm(n, generator=self.generator).to(self.device)
         losses, sizes = [], []
-        weights = data.tensors["sample_weight"]
-        # all-equal weights (normalised to 1): the plain mean is the same number
-        self._unit_weights = bool((weights == 1).all())
         optimizer = self.optimizer_
         fast_step = _FusedAdamStep.for_optimizer(optimizer)
         step = optimizer.step if fast_step is None else fast_step
