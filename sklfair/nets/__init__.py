@@ -1,10 +1,12 @@
 """skorch-based tabular networks and the one training loop.
 
-Public: :class:`TabularNetClassifier`, :class:`TabularNetRegressor` and
+Public: :class:`TabularNetClassifier`, :class:`TabularNetRegressor`,
+:class:`ParquetChunks` (chunked input for ``fit_chunks``) and
 :class:`LossTerm` (the extension point used by the fairness and distillation
 meta-estimators). This is the only subpackage that trains torch modules.
 """
 
+from ._chunks import ParquetChunks
 from ._classifier import TabularNetClassifier
 from ._objective import LossTerm
 from ._regressor import TabularNetRegressor
@@ -13,6 +15,7 @@ from ._training import NonFiniteLossError
 __all__ = [
     "LossTerm",
     "NonFiniteLossError",
+    "ParquetChunks",
     "TabularNetClassifier",
     "TabularNetRegressor",
 ]

@@ -33,6 +33,7 @@ from skorch.callbacks import EarlyStopping
 from skorch.history import History
 
 from .._sensitive import check_sensitive_features, encode_groups
+from ._chunks import ChunkStream, unpack_chunk
 from ._data import TensorData, check_numeric_frame, compact_rows, to_tensor
 from ._modules import ACTIVATIONS, MLP
 from ._training import TrainingNet
@@ -242,6 +243,27 @@ class BaseTabularNet(BaseEstimator):
         )
 
     # --- fit ------------------------------------------------------------
+    def _check_rows(self, X, y, sample_weight, reset, classes=None, chunk=False):
+        """Validated ``X``, encoded target and float64 weights of some rows.
+
+        A chunk of a larger data set may have only zero weights; a fit may not.
+        """
+        X, y = self._validate_X(X, reset=reset, y=y)
+        y_enc = self._encode_target(y, reset=reset, classes=classes)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight,
+                X,
+                dtype=np.float64,
+                ensure_non_negative=True,
+                allow_all_zero_weights=chunk,
+            )
+            if not np.all(np.isfinite(sample_weight)):
+                raise ValueError("sample_weight contains NaN or infinite values.")
+        else:
+            sample_weight = np.ones(X.shape[0], dtype=np.float64)
+        return X, y_enc, sample_weight
+
     def _fit(
         self,
         X,
@@ -250,21 +272,15 @@ class BaseTabularNet(BaseEstimator):
         sensitive_features=None,
         soft_targets=None,
         loss_terms=None,
-        epochs=None,
-        reset=True,
+        incremental=False,
+        classes=None,
     ):
-        X, y = self._validate_X(X, reset=reset, y=y)
+        """Fit on in-memory rows; ``incremental``: one epoch, continuing."""
+        reset = not (incremental and hasattr(self, "net_"))
+        X, y_enc, sample_weight = self._check_rows(
+            X, y, sample_weight, reset=reset, classes=classes
+        )
         n_samples = X.shape[0]
-        y_enc = self._encode_target(y, reset=reset)
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(
-                sample_weight, X, dtype=np.float64, ensure_non_negative=True
-            )
-            if not np.all(np.isfinite(sample_weight)):
-                raise ValueError("sample_weight contains NaN or infinite values.")
-        else:
-            sample_weight = np.ones(n_samples, dtype=np.float64)
-
         columns = {"y": y_enc}
         if sensitive_features is not None:
             codes, labels = _encode_groups(sensitive_features, n_samples)
@@ -285,12 +301,9 @@ class BaseTabularNet(BaseEstimator):
                 stacklevel=3,
             )
 
-        random_state = check_random_state(self.random_state)
-        seed = int(random_state.randint(np.iinfo(np.int32).max))
-        split_seed = int(random_state.randint(np.iinfo(np.int32).max))
-
+        seed, split_seed = self._draw_seeds(incremental, reset)
         valid_rows = None
-        if self.early_stopping:
+        if self.early_stopping and not incremental:
             index = np.arange(n_samples)
             stratify = self._stratify(y_enc)
             try:
@@ -305,7 +318,7 @@ class BaseTabularNet(BaseEstimator):
                     index, test_size=self.validation_fraction, random_state=split_seed
                 )
         else:
-            train_rows = np.arange(n_samples)
+            train_rows = slice(None)
 
         keys = list(columns)
         X_tr, cols_tr, w_tr = compact_rows(
@@ -318,12 +331,13 @@ class BaseTabularNet(BaseEstimator):
                 "All sample weights are zero: at least one training row needs a "
                 "non-zero weight."
             )
-        scale = w_tr.mean()
-        self._prepare_targets(dict(zip(keys, cols_tr)), w_tr, reset=reset)
+        cols_tr = dict(zip(keys, cols_tr))
+        if reset or not hasattr(self, "_weight_scale"):
+            self._weight_scale = w_tr.mean()
+        self._prepare_targets(cols_tr, w_tr, reset=reset)
 
-        device = resolve_device(self.device)
-        generator = torch.Generator().manual_seed(seed)
-        train = self._tensor_data(X_tr, dict(zip(keys, cols_tr)), w_tr / scale, device)
+        device = self._fit_device(reset)
+        train = self._tensor_data(X_tr, cols_tr, w_tr / self._weight_scale, device)
         valid = None
         if valid_rows is not None:
             w_va = sample_weight[valid_rows]
@@ -333,8 +347,97 @@ class BaseTabularNet(BaseEstimator):
                 w_va / max(w_va.mean(), 1e-12),
                 device,
             )
+        extra = dict(
+            n_groups=len(labels) if labels is not None else 0,
+            n_outputs=self._n_outputs(),
+        )
+        return self._train(
+            (train, valid),
+            X.shape[1],
+            seed,
+            device,
+            warm=(self.warm_start or not reset),
+            loss_terms=loss_terms,
+            term_data=extra,
+            epochs=1 if incremental else None,
+            n_rows=train.n_samples,
+        )
 
-        warm = (self.warm_start or not reset) and hasattr(self, "net_")
+    def _fit_chunks(self, chunks, classes=None):
+        """Fit ``max_epochs`` passes over chunks, one chunk in memory at a time."""
+        stream = ChunkStream(chunks, self.max_epochs)
+        first = stream.first()
+        X, y, w = unpack_chunk(first, 0)
+        X, y_enc, w = self._check_rows(X, y, w, reset=True, classes=classes, chunk=True)
+        X, (y_enc,), w = compact_rows(X, [y_enc], w)
+        if X.shape[0] == 0:
+            raise ValueError(
+                "The first chunk has only zero sample weights; its rows fix the "
+                "weight and target scales, so it needs a row with a non-zero weight."
+            )
+        self._weight_scale = w.mean()
+        self._prepare_targets({"y": y_enc}, w, reset=True)
+        n_rows = X.shape[0]
+        del first, X, y, y_enc, w  # later passes read the first chunk again
+        device = self._fit_device(reset=True)
+
+        def convert(raw, position):
+            X, y, w = unpack_chunk(raw, position)
+            try:
+                X, y_enc, w = self._check_rows(X, y, w, reset=False, chunk=True)
+            except ValueError as exc:
+                raise ValueError(f"Chunk {position}: {exc}") from exc
+            X, (y_enc,), w = compact_rows(X, [y_enc], w)
+            if X.shape[0] == 0:
+                return None
+            return self._tensor_data(X, {"y": y_enc}, w / self._weight_scale, device)
+
+        stream.convert = convert
+        seed, _ = self._draw_seeds(incremental=False, reset=True)
+        return self._train(
+            (stream, None),
+            self.n_features_in_,
+            seed,
+            device,
+            warm=self.warm_start,
+            n_rows=n_rows,
+        )
+
+    def _draw_seeds(self, incremental, reset):
+        """Seeds of one fit; successive partial fits draw from one stream."""
+        if not incremental:
+            random_state = check_random_state(self.random_state)
+        else:
+            # the first call draws what fit would, so with an int seed it
+            # equals fit(max_epochs=1); later calls continue the same stream
+            if reset or not hasattr(self, "_partial_fit_rng"):
+                self._partial_fit_rng = check_random_state(self.random_state)
+            random_state = self._partial_fit_rng
+        seed = int(random_state.randint(np.iinfo(np.int32).max))
+        split_seed = int(random_state.randint(np.iinfo(np.int32).max))
+        return seed, split_seed
+
+    def _fit_device(self, reset):
+        if not reset and hasattr(self, "device_"):
+            return self.device_
+        return resolve_device(self.device)
+
+    def _train(
+        self,
+        data,
+        n_features,
+        seed,
+        device,
+        *,
+        warm,
+        loss_terms=(),
+        term_data=None,
+        epochs=None,
+        n_rows,
+    ):
+        """Run the one training loop on ``data`` = (train, valid)."""
+        generator = torch.Generator().manual_seed(seed)
+        warm = warm and hasattr(self, "net_")
         with torch.random.fork_rng(devices=_rng_devices(device)):
             torch.manual_seed(seed)
             if warm:
@@ -344,18 +447,15 @@ class BaseTabularNet(BaseEstimator):
                 net.set_params(max_epochs=self.max_epochs, lr=self.lr)
             else:
                 net = self._build_net(
-                    X.shape[1], self._n_outputs(), device, generator, loss_terms
+                    n_features, self._n_outputs(), device, generator, loss_terms
                 )
                 net.initialize()
-            data = train.full()
-            data.update(
-                n_groups=len(labels) if labels is not None else 0,
-                n_outputs=self._n_outputs(),
-            )
-            for term in loss_terms:
-                term.setup(net, data)
-            with _threads_for(net.module_, self.batch_size, train.n_samples, device):
-                net.partial_fit((train, valid), None, epochs=epochs)
+            if loss_terms:
+                term_data = {**data[0].full(), **(term_data or {})}
+                for term in loss_terms:
+                    term.setup(net, term_data)
+            with _threads_for(net.module_, self.batch_size, n_rows, device):
+                net.partial_fit(data, None, epochs=epochs)
         net.loss_terms = ()
         self.net_ = net
         self.history_ = net.history

@@ -152,7 +152,7 @@ class TabularNetClassifier(ClassifierMixin, BaseTabularNet):
             loss_terms=loss_terms,
         )
 
-    def _encode_target(self, y, reset):
+    def _encode_target(self, y, reset, classes=None):
         check_classification_targets(y)
         y = np.asarray(y)
         if y.ndim != 1:
@@ -161,17 +161,97 @@ class TabularNetClassifier(ClassifierMixin, BaseTabularNet):
                 f"{y.shape}."
             )
         if reset or not hasattr(self, "classes_"):
-            encoder = LabelEncoder().fit(y)
-            if len(encoder.classes_) < 2:
+            if classes is not None:
+                check_classification_targets(np.asarray(classes))
+                classes_ = np.unique(classes)
+            else:
+                classes_ = LabelEncoder().fit(y).classes_
+            if len(classes_) < 2:
                 raise ValueError(
                     f"{type(self).__name__} needs at least 2 classes in y; got 1 "
-                    f"class: {encoder.classes_[0]!r}."
+                    f"class: {classes_[0]!r}."
                 )
-            self.classes_ = encoder.classes_
+            self.classes_ = classes_
+        elif classes is not None and not np.array_equal(
+            np.unique(classes), self.classes_
+        ):
+            raise ValueError(
+                f"classes={np.unique(classes)!r} is not the same as the classes "
+                f"the model was fitted with, {self.classes_!r}."
+            )
         unknown = np.setdiff1d(np.unique(y), self.classes_)
         if len(unknown):
             raise ValueError(f"y contains labels not seen before: {unknown!r}.")
         return np.searchsorted(self.classes_, y).astype(np.int64)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Train one epoch on ``X, y``, continuing from the current network.
+
+        For data that arrive in pieces (streams, files too large for memory):
+        each call makes one shuffled pass over the rows it is given and keeps
+        the optimizer state between calls. ``early_stopping`` is ignored (as
+        in sklearn's ``MLPClassifier.partial_fit``); weights are scaled by the
+        mean weight of the first call so that calls weigh rows alike.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Numeric training rows.
+        y : array-like of shape (n_samples,)
+            Class labels, all in ``classes``.
+        classes : array-like of shape (n_classes,), default=None
+            Every class the model will see. Required on the first call (when
+            the model is not fitted yet); later calls may omit it.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative per-row weights.
+
+        Returns
+        -------
+        self : TabularNetClassifier
+        """
+        if not hasattr(self, "net_") and classes is None:
+            raise ValueError(
+                "classes must be passed on the first call to partial_fit: one "
+                "call may not show every class, e.g. classes=np.unique(y_all)."
+            )
+        return self._fit(
+            X, y, sample_weight=sample_weight, incremental=True, classes=classes
+        )
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_chunks(self, chunks, *, classes=None):
+        """Train on data larger than memory, one chunk at a time.
+
+        Makes ``max_epochs`` passes over the chunks; within each chunk the
+        rows are shuffled and batched as in :meth:`fit`. Only one chunk and
+        the network are in memory at a time. The first chunk fixes the
+        feature names and the weight scale. ``early_stopping`` is not
+        available (there is no held-out set); sensitive features and loss
+        terms need the whole data set in memory and are not supported here.
+
+        Parameters
+        ----------
+        chunks : iterable, callable or :class:`~sklfair.nets.ParquetChunks`
+            Chunks as ``(X, y)`` or ``(X, y, sample_weight)`` tuples or dicts
+            with keys ``"X"``, ``"y"`` (and ``"sample_weight"``): a list, a
+            callable returning a fresh iterator per pass, or a
+            :class:`~sklfair.nets.ParquetChunks`. A generator is read once,
+            so it needs ``max_epochs=1``.
+        classes : array-like of shape (n_classes,)
+            Every class label in the data (required: no single chunk is
+            guaranteed to show them all).
+
+        Returns
+        -------
+        self : TabularNetClassifier
+        """
+        if classes is None:
+            raise ValueError(
+                "fit_chunks needs classes=...: it sees one chunk at a time, so "
+                "it cannot know every label in advance."
+            )
+        return self._fit_chunks(chunks, classes=classes)
 
     def _n_outputs(self):
         return len(self.classes_)

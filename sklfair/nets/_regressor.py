@@ -109,10 +109,58 @@ n_outputs), default=None
             loss_terms=loss_terms,
         )
 
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Train one epoch on ``X, y``, continuing from the current network.
+
+        Each call makes one shuffled pass over its rows and keeps the
+        optimizer state. The first call fixes the target standardisation and
+        the weight scale; ``early_stopping`` is ignored.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Numeric training rows.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative per-row weights.
+
+        Returns
+        -------
+        self : TabularNetRegressor
+        """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_chunks(self, chunks):
+        """Train on data larger than memory, one chunk at a time.
+
+        Makes ``max_epochs`` passes over the chunks, shuffling rows within
+        each chunk. The first chunk fixes the feature names, the target
+        standardisation (an affine rescaling undone at prediction, so it need
+        not be exact) and the weight scale. ``early_stopping``, sensitive
+        features and loss terms are not available here.
+
+        Parameters
+        ----------
+        chunks : iterable, callable or :class:`~sklfair.nets.ParquetChunks`
+            Chunks as ``(X, y)`` or ``(X, y, sample_weight)`` tuples or dicts
+            with keys ``"X"``, ``"y"`` (and ``"sample_weight"``): a list, a
+            callable returning a fresh iterator per pass, or a
+            :class:`~sklfair.nets.ParquetChunks`. A generator is read once,
+            so it needs ``max_epochs=1``.
+
+        Returns
+        -------
+        self : TabularNetRegressor
+        """
+        return self._fit_chunks(chunks)
+
     def _y_check_params(self):
         return {"multi_output": True, "y_numeric": True}
 
-    def _encode_target(self, y, reset):
+    def _encode_target(self, y, reset, classes=None):
         y = np.asarray(y, dtype=np.float64)
         if reset or not hasattr(self, "n_outputs_"):
             self._y_ndim = y.ndim

@@ -9,7 +9,9 @@ What differs from skorch's own loop, and why:
 
 - the data are tensors on the device (:class:`~sklfair.nets._data.TensorData`)
   sliced by a shuffled index per batch: no ``Dataset``, no ``DataLoader``, no
-  per-row Python;
+  per-row Python; data larger than memory arrive as a
+  :class:`~sklfair.nets._chunks.ChunkStream`, one ``TensorData`` per chunk,
+  and an epoch is one pass over every chunk;
 - the loss is the weighted mean of the per-sample base loss, followed by the
   :class:`~sklfair.nets.LossTerm` objects of the fit;
 - the training loss is accumulated on the device and read once per epoch (one
@@ -29,6 +31,7 @@ import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PrintLog
 
+from ._data import TensorData
 from ._modules import MLP, has_hooks
 
 __all__ = ["TrainingNet", "NonFiniteLossError"]
@@ -115,6 +118,10 @@ class NonFiniteLossError(FloatingPointError):
     """The training loss became NaN or infinite."""
 
 
+def _all_unit(data):
+    return bool((data.tensors["sample_weight"] == 1).all())
+
+
 def _defines_batch_hooks(callback):
     return any(
         getattr(type(callback), hook, None) is not getattr(Callback, hook)
@@ -152,6 +159,11 @@ class TrainingNet(NeuralNet):
         train, valid = X
         epochs = self.max_epochs if epochs is None else epochs
         batch_callbacks = self._batch_callbacks()
+        chunked = not isinstance(train, TensorData)
+        if chunked and self.loss_terms:
+            raise ValueError(
+                "Loss terms need the whole training set; a chunked fit cannot use them."
+            )
         for term in self.loss_terms:
             missing = [k for k in term.requires if k not in train.tensors]
             if missing:
@@ -159,11 +171,16 @@ class TrainingNet(NeuralNet):
                     f"{type(term).__name__} needs {missing} but the fit was not "
                     f"given them."
                 )
-        # all-equal weights (normalised to 1): the plain mean is the same number
-        self._unit_weights = bool((train.tensors["sample_weight"] == 1).all())
+        # all-equal weights (normalised to 1): the plain mean is the same number.
+        # Decided once per fit for in-memory data, once per chunk otherwise.
+        if not chunked:
+            self._unit_weights = _all_unit(train)
         for _ in range(epochs):
             self.notify("on_epoch_begin", dataset_train=train, dataset_valid=valid)
-            train_loss = self._run_train_epoch(train, batch_callbacks)
+            if chunked:
+                train_loss = self._run_train_epoch(train.chunks(), batch_callbacks)
+            else:
+                train_loss = self._run_train_epoch([train], batch_callbacks)
             self.history.record("train_loss", train_loss)
             if valid is not None and valid.n_samples > 0:
                 self.history.record("valid_loss", self.evaluate_loss(valid))
@@ -173,12 +190,13 @@ class TrainingNet(NeuralNet):
             self.notify("on_epoch_end", dataset_train=train, dataset_valid=valid)
         return self
 
-    def _run_train_epoch(self, data, batch_callbacks):
+    def _run_train_epoch(self, chunks, batch_callbacks):
+        """One pass over the rows of every chunk; returns the mean batch loss.
+
+        In-memory data come as one chunk. Rows are shuffled within a chunk.
+        """
         module = self.module_
         module.train()
-        n = data.n_samples
-        bs = n if self.batch_size in (None, -1) else min(self.batch_size, n)
-        perm = torch.randperm(n, generator=self.generator).to(self.device)
         losses, sizes = [], []
         optimizer = self.optimizer_
         fast_step = _FusedAdamStep.for_optimizer(optimizer)
@@ -189,45 +207,52 @@ class TrainingNet(NeuralNet):
             if type(module) is MLP and not has_hooks(module)
             else module
         )
-        for batch in data.batches(perm, bs):
-            index = batch["index"]
-            if batch_callbacks:
-                self.notify(
-                    "on_batch_begin",
-                    batch=(batch["X"], batch["y"]),
-                    training=True,
-                )
-            outputs = forward(batch["X"])
-            loss = self.get_batch_loss(outputs, batch)
-            if fast_step is None:
-                optimizer.zero_grad(set_to_none=True)
-            else:  # what zero_grad does, without its per-call wrappers
-                for p in params:
-                    p.grad = None
-            loss.backward()
-            if batch_callbacks:
-                self.notify(
-                    "on_grad_computed",
-                    named_parameters=list(module.named_parameters()),
-                    batch=(batch["X"], batch["y"]),
-                    training=True,
-                )
-            step()
-            for term in self.loss_terms:
-                term.after_step(self, outputs, batch)
-            losses.append(loss.detach())
-            sizes.append(len(index))
-            if batch_callbacks:
-                self.notify(
-                    "on_batch_end",
-                    batch=(batch["X"], batch["y"]),
-                    training=True,
-                    loss=loss,
-                    y_pred=outputs,
-                )
+        n_rows = 0
+        for data in chunks:
+            n = data.n_samples
+            n_rows += n
+            if not isinstance(chunks, list):
+                self._unit_weights = _all_unit(data)
+            bs = n if self.batch_size in (None, -1) else min(self.batch_size, n)
+            perm = torch.randperm(n, generator=self.generator).to(self.device)
+            for batch in data.batches(perm, bs):
+                if batch_callbacks:
+                    self.notify(
+                        "on_batch_begin",
+                        batch=(batch["X"], batch["y"]),
+                        training=True,
+                    )
+                outputs = forward(batch["X"])
+                loss = self.get_batch_loss(outputs, batch)
+                if fast_step is None:
+                    optimizer.zero_grad(set_to_none=True)
+                else:  # what zero_grad does, without its per-call wrappers
+                    for p in params:
+                        p.grad = None
+                loss.backward()
+                if batch_callbacks:
+                    self.notify(
+                        "on_grad_computed",
+                        named_parameters=list(module.named_parameters()),
+                        batch=(batch["X"], batch["y"]),
+                        training=True,
+                    )
+                step()
+                for term in self.loss_terms:
+                    term.after_step(self, outputs, batch)
+                losses.append(loss.detach())
+                sizes.append(len(batch["index"]))
+                if batch_callbacks:
+                    self.notify(
+                        "on_batch_end",
+                        batch=(batch["X"], batch["y"]),
+                        training=True,
+                        loss=loss,
+                        y_pred=outputs,
+                    )
         epoch_loss = (
             torch.stack(losses).double() @ torch.tensor(sizes, dtype=torch.float64)
-        ).item() / max(n, 1)
+        ).item() / max(n_rows, 1)
         if not math.isfinite(epoch_loss):
             raise NonFiniteLossError(
                 f"The training loss became {epoch_loss} in epoch "
