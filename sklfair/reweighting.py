@@ -52,6 +52,7 @@ from sklearn.base import (
     _fit_context,
     clone,
 )
+from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing, check_random_state, get_tags
 from sklearn.utils._metadata_requests import (
     _raise_for_params,
@@ -285,6 +286,18 @@ def _estimator_has(attr):
     return check
 
 
+def _trust_allow_nan_tag(estimator):
+    """Whether ``estimator``'s ``allow_nan`` tag says if it rejects NaN.
+
+    Not for a :class:`~sklearn.pipeline.Pipeline`: scikit-learn does not
+    derive a Pipeline's (nor a ColumnTransformer's) ``allow_nan`` from its
+    steps, so it is False even when the first step is an imputer or an
+    encoder that takes missing categories. Such a Pipeline validates its own
+    input.
+    """
+    return not isinstance(estimator, Pipeline)
+
+
 # Sparse formats that can be checked for NaN and sliced by row and column.
 _SPARSE_FORMATS = ("csr", "csc", "coo")
 
@@ -336,7 +349,10 @@ class ReweighingClassifier(
         in proportion to ``sample_weight``: for estimators without
         ``sample_weight``. ``X`` is then checked for NaN and infinity here
         (unless the estimator's tags allow NaN), since the resample may
-        leave out the rows that the estimator would reject.
+        leave out the rows that the estimator would reject. A Pipeline is
+        not checked here (its ``allow_nan`` tag does not follow its steps):
+        it validates the resample itself, so a row with NaN that the
+        resample leaves out is not seen by it.
     random_state : int, RandomState instance or None, default=None
         Seeds the resample (``method="resample"`` only).
 
@@ -472,9 +488,10 @@ class ReweighingClassifier(
             )
         # The inner estimator validates its own input. A resample may leave out
         # the rows it would reject, so then NaN/inf are checked here unless the
-        # estimator's tags allow NaN.
+        # estimator's tags allow NaN (see _trust_allow_nan_tag for Pipelines).
         check_finite = (
             self.method == "resample"
+            and _trust_allow_nan_tag(self.estimator)
             and not get_tags(self.estimator).input_tags.allow_nan
         )
         X_checked, y = validate_data(

@@ -20,6 +20,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.compose import make_column_selector, make_column_transformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.exceptions import NotFittedError
+from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.neighbors import KNeighborsClassifier
@@ -538,6 +539,40 @@ def test_resample_with_estimator_without_sample_weight():
     ).fit(X, y)
     assert clf.predict_proba(X).shape == (len(y), 2)
     assert clf.score(X, y) > 0.6
+
+
+def test_resample_lets_a_pipeline_handle_missing_values():
+    # scikit-learn's Pipeline and ColumnTransformer leave the allow_nan tag
+    # False whatever their steps do, so the tag cannot decide whether NaN is
+    # acceptable: missing categories (as in Adult) and an imputer must work.
+    X, y = toy_frame()
+    X["colour"] = pd.Categorical(np.where(X["x2"] > 0.5, "red", "blue"))
+    X.loc[::7, "colour"] = np.nan
+    encoded = make_pipeline(
+        make_column_transformer(
+            (OneHotEncoder(handle_unknown="ignore"), ["colour"]),
+            (StandardScaler(), ["x1", "x2"]),
+        ),
+        KNeighborsClassifier(),
+    )
+    assert not get_tags(encoded).input_tags.allow_nan
+    clf = ReweighingClassifier(
+        encoded, sensitive_columns="sex", method="resample", random_state=0
+    ).fit(X, y)
+    assert clf.predict(X).shape == (len(y),)
+
+    Xa = X[["x1", "sex", "x2"]].assign(sex=X["sex"] == "male").to_numpy(dtype=float)
+    Xa[::5, 2] = np.nan
+    imputed = make_pipeline(SimpleImputer(), KNeighborsClassifier())
+    clf = ReweighingClassifier(
+        imputed, sensitive_columns=1, method="resample", random_state=0
+    ).fit(Xa, y)
+    assert clf.predict(Xa).shape == (len(y),)
+    # A bare estimator that rejects NaN still does, whatever the resample draws.
+    with pytest.raises(ValueError, match="NaN"):
+        ReweighingClassifier(
+            KNeighborsClassifier(), sensitive_columns=1, method="resample"
+        ).fit(Xa, y)
 
 
 def test_weights_method_without_sample_weight_suggests_resample():
