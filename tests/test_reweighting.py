@@ -768,9 +768,13 @@ def test_adult_logistic_regression_dp_gap_shrinks():
         LogisticRegression(max_iter=1000), X_train, y_train, X_test, y_test
     )
     # Measured on the full train/test split: 0.167 -> 0.089 (ratio 0.54),
-    # accuracy 0.854 -> 0.846; on 8,000-row subsamples the ratio is 0.50-0.54.
-    # Reweighing alone does not quite halve the gap here: sex is not an input,
-    # and its proxies (relationship, marital status) are. Hence 0.6, not 0.5.
+    # accuracy 0.854 -> 0.846; the ratio is 0.50-0.56 over 8,000-row
+    # subsamples and bootstrap resamples (seeds 0-4), and 0.49-0.57 with
+    # method="resample". Not a defect: the weights match AIF360's and a hand
+    # computation, lbfgs converges (~75 of 1000 iterations), and C or dropping
+    # fnlwgt barely change it. Reweighing shifts each group's log-odds by a
+    # constant set by the base rates; even with sex as an input that shift
+    # only reaches 0.175 -> 0.084 (0.48). Hence 0.6, not the issue's 0.5.
     assert before > 0.12
     assert after <= 0.6 * before
     assert acc_after >= acc_before - 0.02
