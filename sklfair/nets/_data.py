@@ -27,6 +27,8 @@ __all__ = ["check_numeric_frame", "compact_rows", "TensorData", "to_tensor"]
 _DENSIFY_LIMIT_BYTES = 2**31
 # Up to this size X is gathered in shuffled order once per epoch.
 _EPOCH_GATHER_LIMIT_BYTES = 2**30
+# Rows hashed at a time when compacting.
+_HASH_SLAB_ROWS = 8192
 
 
 def check_numeric_frame(X, estimator_name):
@@ -68,24 +70,28 @@ def _row_hashes(X):
         hashes = np.zeros(X.shape[0], dtype=np.uint64)
         np.add.at(hashes, row_of, cell)
         return hashes ^ pd.util.hash_array(np.diff(X.indptr).astype(np.int64))
-    X = np.ascontiguousarray(X)
-    if X.dtype.itemsize == 4:  # pairs of 32-bit cells as one 64-bit word
-        if X.shape[1] % 2:
-            X = np.pad(X, ((0, 0), (0, 1)))
-        X = np.ascontiguousarray(X)
-    words = X.view(np.uint64)
+    n_rows, n_cols = X.shape
+    pad = X.dtype.itemsize == 4 and n_cols % 2  # 32-bit cells pair into words
+    n_words = (n_cols + pad) * X.dtype.itemsize // 8
     # position-dependent odd multipliers, then fold the high bits down: rows
     # with equal bytes get equal hashes; unequal rows collide so rarely that
     # the exact check in compact_rows (which then skips merging) suffices.
     keys = (
-        np.arange(1, words.shape[1] + 1, dtype=np.uint64)
-        * np.uint64(0x9E3779B97F4A7C15)
+        np.arange(1, n_words + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
     ) | np.uint64(1)
-    hashes = np.zeros(words.shape[0], dtype=np.uint64)
-    for start in range(0, words.shape[1], 64):
-        block = words[:, start : start + 64] * keys[start : start + 64]
-        block ^= block >> np.uint64(29)
-        hashes += block.sum(axis=1, dtype=np.uint64)
+    hashes = np.zeros(n_rows, dtype=np.uint64)
+    # slabs of rows keep the temporaries small (a few MB) whatever the size
+    # of X, and copy nothing when X is C-contiguous with an even row width
+    for row in range(0, n_rows, _HASH_SLAB_ROWS):
+        slab = X[row : row + _HASH_SLAB_ROWS]
+        if pad:
+            slab = np.pad(slab, ((0, 0), (0, 1)))
+        words = np.ascontiguousarray(slab).view(np.uint64)
+        out = hashes[row : row + _HASH_SLAB_ROWS]
+        for start in range(0, n_words, 64):
+            block = words[:, start : start + 64] * keys[start : start + 64]
+            block ^= block >> np.uint64(29)
+            out += block.sum(axis=1, dtype=np.uint64)
     return hashes
 
 

@@ -280,9 +280,11 @@ def test_parquet_chunks_cover_every_row_once_per_pass(parquet_dir):
         parts = list(chunks)
         assert max(len(Xc) for Xc, _, _ in parts) == 100
         seen = pd.concat([Xc.assign(label=yc, weight=wc) for Xc, yc, wc in parts])
+        # features arrive as float32, the nets' training precision
+        expected = frame.astype({c: np.float32 for c in chunks.features})
         pd.testing.assert_frame_equal(
             seen.sort_values("x0").reset_index(drop=True),
-            frame.sort_values("x0").reset_index(drop=True),
+            expected.sort_values("x0").reset_index(drop=True),
         )
 
 
@@ -311,3 +313,39 @@ def test_parquet_chunks_errors(parquet_dir):
         ParquetChunks(path, "income")
     with pytest.raises(ValueError, match="batch_rows"):
         ParquetChunks(path, "label", batch_rows=0)
+
+
+def test_parquet_strings_need_a_transform(tmp_path):
+    from sklearn.compose import make_column_transformer
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "job": rng.choice(["clerk", "nurse", "pilot"], 2000),
+            "income": rng.normal(50, 10, 2000),
+        }
+    )
+    frame["label"] = ((frame["job"] == "pilot") | (frame["income"] > 60)).astype(int)
+    frame.to_parquet(tmp_path / "loans.parquet", row_group_size=500)
+    with pytest.raises(ValueError, match=r"\['job'\] .* not numeric.*transform"):
+        ParquetChunks(tmp_path / "loans.parquet", "label")
+    features = frame[["job", "income"]]
+    pre = make_column_transformer(
+        (OneHotEncoder(sparse_output=False), ["job"]), (StandardScaler(), ["income"])
+    ).fit(features.sample(300, random_state=0))
+    chunks = ParquetChunks(tmp_path / "loans.parquet", "label", transform=pre.transform)
+    clf = TabularNetClassifier(max_epochs=30, lr=1e-2, random_state=0)
+    clf.fit_chunks(chunks, classes=[0, 1])
+    assert clf.n_features_in_ == 4
+    assert clf.score(pre.transform(features), frame["label"]) > 0.95
+
+
+def test_parquet_nulls_are_rejected_with_the_chunk_named(tmp_path, data):
+    X, y = data
+    frame = pd.DataFrame(X[:1000, :3], columns=["a", "b", "c"]).assign(y=y[:1000])
+    frame.loc[700, "b"] = None
+    frame.to_parquet(tmp_path / "gaps.parquet", row_group_size=500)
+    chunks = ParquetChunks(tmp_path / "gaps.parquet", "y", shuffle=False)
+    with pytest.raises(ValueError, match="Chunk 1: .*NaN"):
+        TabularNetClassifier(max_epochs=1).fit_chunks(chunks, classes=[0, 1])

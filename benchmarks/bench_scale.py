@@ -1,0 +1,204 @@
+"""Fit time and peak memory of TabularNetClassifier against rows (issue 8).
+
+Synthetic binary data, 50 float32 columns, labels from a noisy linear logit;
+an MLP 64-64 with Adam, batch 4096, ``--epochs`` passes. Every measurement runs
+in a fresh subprocess so that its peak resident memory (``ru_maxrss``) is its
+own; the baseline is the resident memory after the imports, before the data
+exist. Rows: 10k, 100k, 1M, 10M (``--rows`` to change) on the CPU, and on the
+GPU when CUDA is present.
+
+Columns: fit seconds, microseconds per row and epoch (flat when the cost grows
+linearly), peak RSS, peak minus the baseline, and the size of X itself. The
+last line of each device is the per-row cost of the largest run over the
+smallest run that is big enough to time (>= 100k rows): ~1 means linear.
+
+``--parquet`` adds the larger-than-memory case: 20 million rows x 50 columns
+(4 GB as float32) are written to parquet in 1M-row files (row groups of 256k
+rows, written piece by piece), then ``fit_chunks(ParquetChunks(...))`` makes
+one pass; its peak RSS is printed next to the size of the data.
+
+Run: ``python benchmarks/bench_scale.py [--epochs 2] [--parquet] [--threads 2]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+N_FEATURES = 50
+SEED = 0
+
+
+def synthetic(n_rows, seed, n_features=N_FEATURES):
+    """X float32 (n, n_features) and 0/1 labels of a noisy linear logit."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n_rows, n_features), dtype=np.float32)
+    coef = np.linspace(-1, 1, n_features, dtype=np.float32)
+    logit = X @ coef + rng.standard_normal(n_rows, dtype=np.float32)
+    return X, (logit > 0).astype(np.int64)
+
+
+def peak_rss_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def current_rss_mb():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def worker(args):
+    """One measurement, in its own process; prints one JSON line."""
+    import torch
+
+    from sklfair.nets import ParquetChunks, TabularNetClassifier
+
+    torch.set_num_threads(args.threads)
+    baseline = current_rss_mb()
+    clf = TabularNetClassifier(
+        max_epochs=args.epochs, batch_size=4096, device=args.device, random_state=0
+    )
+    if args.parquet_dir:
+        chunks = ParquetChunks(args.parquet_dir, "y", random_state=0)
+        n_rows = chunks.n_rows
+        start = time.perf_counter()
+        clf.fit_chunks(chunks, classes=[0, 1])
+        seconds = time.perf_counter() - start
+        X_test, y_test = synthetic(100_000, SEED + 1)
+    else:
+        n_rows = args.rows
+        X, y = synthetic(n_rows, SEED)
+        start = time.perf_counter()
+        clf.fit(X, y)
+        if args.device.startswith("cuda"):
+            torch.cuda.synchronize()
+        seconds = time.perf_counter() - start
+        del X, y
+        X_test, y_test = synthetic(100_000, SEED + 1)
+    print(
+        json.dumps(
+            dict(
+                rows=n_rows,
+                seconds=seconds,
+                peak_mb=peak_rss_mb(),
+                baseline_mb=baseline,
+                accuracy=clf.score(X_test, y_test),
+            )
+        )
+    )
+
+
+def measure(args, **extra):
+    cmd = [sys.executable, __file__, "--worker", "--epochs", str(args.epochs)]
+    cmd += ["--threads", str(args.threads)]
+    for key, value in extra.items():
+        cmd += [f"--{key.replace('_', '-')}", str(value)]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def write_parquet(directory, n_rows, rows_per_file=1_000_000):
+    """Write the synthetic rows file by file: never all in memory."""
+    import pandas as pd
+
+    columns = [f"x{i}" for i in range(N_FEATURES)]
+    for k, start in enumerate(range(0, n_rows, rows_per_file)):
+        n = min(rows_per_file, n_rows - start)
+        X, y = synthetic(n, SEED + 100 + k)
+        frame = pd.DataFrame(X, columns=columns).assign(y=y)
+        frame.to_parquet(
+            os.path.join(directory, f"part-{k:04d}.parquet"), row_group_size=262_144
+        )
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=None)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--parquet", action="store_true")
+    parser.add_argument("--parquet-rows", type=int, default=20_000_000)
+    # internal: one measurement
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--device", default="cpu", help=argparse.SUPPRESS)
+    parser.add_argument("--parquet-dir", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        args.rows = args.rows[0] if args.rows else 0
+        return worker(args)
+
+    import torch
+
+    rows = args.rows or [10_000, 100_000, 1_000_000, 10_000_000]
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    print(
+        f"TabularNetClassifier, MLP 64-64, batch 4096, {args.epochs} epochs, "
+        f"{N_FEATURES} float32 columns, {args.threads} CPU threads"
+    )
+    header = (
+        f"{'device':6} {'rows':>11} {'fit s':>8} {'us/row/epoch':>13} "
+        f"{'peak RSS MB':>12} {'peak-base MB':>13} {'X MB':>8} {'test acc':>9}"
+    )
+    for device in devices:
+        print(header)
+        costs = {}
+        for n in rows:
+            r = measure(args, rows=n, device=device)
+            per_row = r["seconds"] / (n * args.epochs) * 1e6
+            costs[n] = per_row
+            print(
+                f"{device:6} {n:>11,} {r['seconds']:>8.2f} {per_row:>13.3f} "
+                f"{r['peak_mb']:>12,.0f} {r['peak_mb'] - r['baseline_mb']:>13,.0f} "
+                f"{n * N_FEATURES * 4 / 2**20:>8,.0f} {r['accuracy']:>9.3f}"
+            )
+        timed = [n for n in rows if n >= 100_000]
+        if len(timed) >= 2:
+            lo, hi = min(timed), max(timed)
+            print(
+                f"{device}: cost per row at {hi:,} rows / at {lo:,} rows = "
+                f"{costs[hi] / costs[lo]:.2f} (1.00 = linear growth)"
+            )
+        if device == "cuda":
+            print("cuda: the GPU rows include the host-to-device copy of X")
+    if not torch.cuda.is_available():
+        print("cuda: not available on this machine (no GPU rows)")
+
+    if args.parquet:
+        directory = tempfile.mkdtemp(prefix="sklfair-bench-scale-")
+        try:
+            start = time.perf_counter()
+            write_parquet(directory, args.parquet_rows)
+            written = time.perf_counter() - start
+            size = sum(
+                os.path.getsize(os.path.join(directory, f))
+                for f in os.listdir(directory)
+            )
+            r = measure(args, parquet_dir=directory, device="cpu", epochs=1)
+            data_mb = args.parquet_rows * N_FEATURES * 4 / 2**20
+            print(
+                f"parquet: {args.parquet_rows:,} rows x {N_FEATURES} columns, "
+                f"{size / 2**20:,.0f} MB on disk (written in {written:.0f} s), "
+                f"{data_mb:,.0f} MB as float32"
+            )
+            print(
+                f"parquet: fit_chunks 1 pass {r['seconds']:.1f} s "
+                f"({args.parquet_rows / r['seconds']:,.0f} rows/s), peak RSS "
+                f"{r['peak_mb']:,.0f} MB (baseline after imports "
+                f"{r['baseline_mb']:,.0f} MB) = {r['peak_mb'] / data_mb:.2f} x the "
+                f"data, test acc {r['accuracy']:.3f}"
+            )
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
