@@ -83,6 +83,14 @@ _THRESHOLD_CONSTRAINTS = {
     "equal_opportunity": "true_positive_rate_parity",
 }
 _DEFAULT_PENALTY = {"penalty": 1.0, "adversarial": 1.0}
+# Chosen by 5-fold cross-validation on the training splits of Adult and Taiwan
+# credit (never their test splits): of confidence 0.5, 0.84 and 0.95, only 0.95
+# kept the mean gap on the left-out folds within the bound on both.
+_LAGRANGIAN_DEFAULTS = {"confidence": 0.95}
+
+
+def _max_gap(gaps):
+    return float(np.nanmax(gaps)) if np.isfinite(gaps).any() else 0.0
 
 
 class BoundNotMetWarning(UserWarning):
@@ -411,6 +419,12 @@ class _BaseFairConstrained(FitRoutingMixin, MetaEstimatorMixin, BaseEstimator):
             penalty = _DEFAULT_PENALTY.get(self.method_)
         try:
             if self.method_ == "lagrangian":
+                params = {**_LAGRANGIAN_DEFAULTS, **params}
+                if self.random_state is not None:  # seeds the held-out rows
+                    params.setdefault(
+                        "random_state",
+                        check_random_state(self.random_state).randint(2**31 - 1),
+                    )
                 term = LagrangianTerm(constraint, bound, **params)
             elif self.method_ == "penalty":
                 term = PenaltyTerm(constraint, penalty, bound=bound)
@@ -446,8 +460,21 @@ class _BaseFairConstrained(FitRoutingMixin, MetaEstimatorMixin, BaseEstimator):
         for epoch, record in enumerate(term.history_):
             row = {"epoch": epoch, "loss": record["loss"]}
             gaps = record["gaps"] * self._scale
-            row["max_gap"] = float(np.nanmax(gaps)) if np.isfinite(gaps).any() else 0.0
+            row["max_gap"] = _max_gap(gaps)
             row.update({f"gap {name}": value for name, value in zip(names, gaps)})
+            if "validation_gaps" in record:
+                held_out = record["validation_gaps"] * self._scale
+                row["validation_loss"] = record["validation_loss"]
+                row["validation_max_gap"] = _max_gap(held_out)
+                row.update(
+                    {
+                        f"validation gap {name}": value
+                        for name, value in zip(names, held_out)
+                    }
+                )
+            if "margin" in record:
+                row["margin"] = float(np.max(record["margin"], initial=0.0))
+                row["margin"] *= self._scale
             if "multipliers" in record:
                 row.update(
                     {
@@ -643,7 +670,10 @@ class FairConstrainedClassifier(ClassifierMixin, _BaseFairConstrained):
           multiplier per gap, raised by dual ascent until the bound is met
           (:class:`~sklfair.constraints.LagrangianTerm`); the result is one
           deterministic network, the epoch with the best training loss among
-          those meeting the bound;
+          those meeting the bound. By default it aims at ``bound`` minus
+          1.645 standard errors of the measured gap (``confidence=0.95``,
+          at most half the bound), so that the bound also holds on new data
+          drawn like the training data; see ``method_params``;
         - ``"penalty"``: a fixed weight ``penalty`` on the gap above ``bound``
           (:class:`~sklfair.constraints.PenaltyTerm`); a trade-off, not a
           guarantee;
@@ -671,7 +701,9 @@ class FairConstrainedClassifier(ClassifierMixin, _BaseFairConstrained):
     method_params : dict, default=None
         More options of the method: keyword arguments of
         :class:`~sklfair.constraints.LagrangianTerm` (``dual_lr``, ``rho``,
-        ``smoothing``, ``select_best``...), of
+        ``smoothing``, ``select_best``, ``confidence`` -- default 0.95 here,
+        0.5 for no margin -- and ``validation_fraction``, the share of rows
+        held out from the fit to measure the gap, default 0), of
         :class:`~sklfair.constraints.AdversarialTerm` (``hidden_units``,
         ``lr``, ``projection``), of ``ExponentiatedGradient`` (``eta0``,
         ``nu``...) or of ``ThresholdOptimizer`` (``objective``, ``flip``...).
@@ -708,7 +740,10 @@ class FairConstrainedClassifier(ClassifierMixin, _BaseFairConstrained):
         Training-loop methods only: one row per epoch with the training loss
         (in the net's units), the largest gap (``"max_gap"``), every gap
         (``"gap <name>"``), the multipliers (``"multiplier <name>"``,
-        lagrangian) and which epoch was kept (``"selected"``).
+        lagrangian), the largest margin (``"margin"``, lagrangian), with
+        held-out rows their loss and gaps (``"validation_loss"``,
+        ``"validation_max_gap"``, ``"validation gap <name>"``), and which
+        epoch was kept (``"selected"``).
     n_iter_ : int
         Epochs trained (training-loop methods), iterations of
         ``ExponentiatedGradient``, or 1 (``"threshold"``).

@@ -59,6 +59,7 @@ from __future__ import annotations
 
 import copy
 import functools
+from statistics import NormalDist
 
 import numpy as np
 import torch
@@ -218,6 +219,49 @@ class FairnessConstraint:
         valid = present[:, first] & present[:, second]
         return gaps.flatten(-2), valid.reshape(-1)
 
+    def gap_standard_errors(self, values, mask, codes, weight, n_groups):
+        """Standard errors of the gaps measured on some rows.
+
+        Each rate is a weighted mean; its standard error is
+        ``sqrt(variance / n_eff)`` with the weighted variance of the values
+        in its (event, group) cell and Kish's effective size ``n_eff = (sum
+        w) ** 2 / sum w ** 2`` (the row count when weights are equal). The
+        rates of different groups come from different rows, so a gap's
+        standard error is ``sqrt(se_a ** 2 + se_b ** 2)``.
+
+        Parameters
+        ----------
+        values : Tensor of shape (n, n_events)
+            The decisions' values (e.g. 0/1 selections).
+        mask : Tensor of shape (n, n_events) or None
+        codes : int64 Tensor of shape (n,)
+        weight : Tensor of shape (n,)
+        n_groups : int
+
+        Returns
+        -------
+        se : Tensor of shape (n_gaps,)
+            0 where a gap is invalid (a group without rows in the event).
+        """
+        values = values.double()
+        weight = weight.double()
+        squares = torch.cat([values, values**2], dim=1)
+        mask2 = None if mask is None else torch.cat([mask, mask], dim=1).double()
+        n_events = values.shape[1]
+        sums, den = group_sums(squares, mask2, codes, weight, n_groups)
+        _, den2 = group_sums(squares, mask2, codes, weight**2, n_groups)
+        den, den2 = den[:n_events], den2[:n_events]
+        mean = sums[:n_events] / den.clamp_min(_TINY)
+        variance = (sums[n_events:] / den.clamp_min(_TINY) - mean**2).clamp_min(0)
+        # var / n_eff with n_eff = den ** 2 / den2
+        rate_var = variance * den2 / (den**2).clamp_min(_TINY)
+        if not self.pairwise:
+            return rate_var.sqrt().flatten()
+        first, second = _pairs(n_groups, str(rate_var.device))
+        gap_var = rate_var[:, first] + rate_var[:, second]
+        valid = (den[:, first] > 0) & (den[:, second] > 0)
+        return (gap_var.sqrt() * valid).flatten()
+
     def batch_statistics(self, outputs, batch, n_groups):
         """One pass over a batch of the training loop: what the loss terms need.
 
@@ -225,6 +269,7 @@ class FairnessConstraint:
         -------
         stats : dict
             ``"values"`` (surrogate values ``(B, n_events)``, with gradient),
+            ``"hard"`` (the decisions' values ``(B, n_events)``, no gradient),
             ``"mask"`` (event membership ``(B, n_events)`` or None for every
             row), ``"surrogate_gaps"`` and ``"hard_gaps"`` (``(n_gaps,)``,
             detached), ``"valid"``, and the detached per-(event, group) sums
@@ -248,6 +293,7 @@ class FairnessConstraint:
             )
         return {
             "values": values,
+            "hard": hard,
             "mask": mask,
             "surrogate_gaps": gaps[0],
             "hard_gaps": gaps[1],
@@ -847,8 +893,9 @@ class _GapTerm(LossTerm):
             )
 
     @torch.no_grad()
-    def _evaluate(self):
-        """Hard gaps and weighted base loss of the current network."""
+    def _forward_monitor(self):
+        """The current network's hard values, event mask and per-row base
+        loss on the monitored rows."""
         net, rows = self._net, self._monitor
         module = net.module_
         was_training = module.training
@@ -859,19 +906,27 @@ class _GapTerm(LossTerm):
             module.train(was_training)
         sample_loss = net.sample_loss(outputs, rows["y"])
         batch = dict(rows, sample_loss=sample_loss)
-        values, hard, mask = self.constraint_._values(outputs, batch)
+        _, hard, mask = self.constraint_._values(outputs, batch)
+        return hard, mask, sample_loss
+
+    @torch.no_grad()
+    def _gaps_and_loss(self, hard, mask, sample_loss, weight):
+        """Hard gaps (NaN where invalid) and weighted base loss, on the
+        monitored rows weighted by ``weight``."""
         numerator, denominator = group_sums(
-            hard,
-            mask,
-            rows["sensitive_features"],
-            rows["sample_weight"],
-            self.n_groups_,
+            hard, mask, self._monitor["sensitive_features"], weight, self.n_groups_
         )
         gaps, valid = self.constraint_.gaps_from_sums(numerator, denominator)
         gaps = gaps.masked_fill(~valid, float("nan")).cpu().numpy().astype(np.float64)
-        weight = rows["sample_weight"]
         loss = float((weight * sample_loss).sum() / weight.sum().clamp_min(_TINY))
         return gaps, loss
+
+    def _evaluate(self):
+        """Hard gaps and weighted base loss of the current network."""
+        hard, mask, sample_loss = self._forward_monitor()
+        return self._gaps_and_loss(
+            hard, mask, sample_loss, self._monitor["sample_weight"]
+        )
 
     def epoch_summary(self):
         gaps, loss = self._evaluate()
@@ -888,10 +943,12 @@ def _monitor_rows(data, size, device):
         index = torch.randperm(n, generator=generator)[:size]
     else:
         index = None
-    rows = {}
+    rows = {"index": index}
     for key in keys:
         tensor = data[key]
         rows[key] = tensor if index is None else tensor[index.to(tensor.device)]
+    # a copy: a term may change the training weights in place (held-out rows)
+    rows["sample_weight"] = rows["sample_weight"].clone()
     X = data["X"]
     if isinstance(X, torch.Tensor):
         rows["X"] = X if index is None else X[index.to(X.device)]
@@ -940,8 +997,38 @@ class LagrangianTerm(_GapTerm):
     network need not meet the bound even when most did. With
     ``select_best=True`` the network is evaluated on the training rows at the
     end of every epoch (see the base class) and, when training ends, the
-    parameters of the epoch with the lowest training loss among those that
-    met the bound (or, if none did, of the smallest violation) are restored.
+    parameters of the epoch with the lowest loss among those that met the
+    target (below), else among those that met the bound, else of the
+    smallest violation, are restored.
+
+    **Meeting the bound on new data.** A gap measured on a sample is an
+    estimate: on new rows the same network's gap differs by the sampling
+    noise of both samples, so a network aimed exactly at ``bound`` exceeds it
+    on new data about half the time. Two remedies, which combine:
+
+    - ``confidence`` > 0.5 aims the multipliers and the restore at
+      ``bound - margin_``, with ``margin_ = z * se`` per gap: ``z`` the
+      normal quantile of ``confidence`` (1.645 for 0.95) and ``se`` the
+      standard error of the gap on the rows that drive the multipliers
+      (:meth:`FairnessConstraint.gap_standard_errors`, recomputed from the
+      decisions at the end of every epoch). If those rows were a fresh
+      sample, a gap estimated at most ``bound - margin_`` would mean a gap at
+      most ``bound`` in the population with probability ``confidence``. The
+      margin never exceeds half the bound (on data too small to confirm the
+      bound it would otherwise ask for no gap at all).
+    - ``validation_fraction`` > 0 holds out that share of the training rows,
+      stratified by group and label, from the network's loss: the
+      multipliers and the restore use the decisions on those rows only
+      (the two-dataset scheme of Cotter et al., 2019, "Training
+      well-generalizing classifiers for fairness metrics and other
+      data-dependent constraints"). This removes the optimism of a gap
+      measured on the rows the network fits -- large with small data, large
+      networks or long training -- at the price of fewer rows to fit and a
+      noisier gap estimate. The restore then picks the lowest loss *on the
+      held-out rows*. The rows are kept out by setting their weight to 0 in
+      the loop's training tensors during :meth:`setup` (the other weights
+      are scaled to keep a mean of 1); the first batch checks that the loop
+      honoured it.
 
     For a :class:`~sklfair.nets.TabularNetRegressor`, which standardises
     its target inside, gaps and ``bound`` are in units of the target's
@@ -967,15 +1054,29 @@ class LagrangianTerm(_GapTerm):
         Upper clip of the multipliers.
     select_best : bool, default=True
         Restore the best epoch's parameters at the end of training.
+    validation_fraction : float in [0, 1), default=0.0
+        Share of the training rows held out from the network's loss to
+        drive the multipliers and the restore (0: every row does both).
+    confidence : float in [0.5, 1), default=0.5
+        Aim at ``bound - z * se`` (see above); 0.5 means no margin.
+        :class:`~sklfair.constrained.FairConstrainedClassifier` uses 0.95.
+    random_state : int, default=0
+        Seeds the choice of the held-out rows.
 
     Attributes
     ----------
     multipliers_ : Tensor of shape (n_gaps,)
         Current multipliers, in the order of ``gap_names_``.
+    margin_ : Tensor of shape (n_gaps,)
+        Current margin of every gap (zeros when ``confidence=0.5``).
+    target_ : Tensor of shape (n_gaps,)
+        ``bound - margin_``: what the multipliers aim at.
     gap_names_ : list of str
     history_ : list of dict
         One dict per epoch: ``"gaps"`` (hard gaps on the training rows at the
-        end of the epoch), ``"loss"`` and ``"multipliers"``.
+        end of the epoch), ``"loss"``, ``"margin"`` and ``"multipliers"``;
+        with held-out rows also ``"validation_gaps"`` and
+        ``"validation_loss"`` (on those rows).
     best_epoch_ : int
         Index (in ``history_``) of the epoch whose parameters were restored;
         the last one when ``select_best=False``.
@@ -1006,6 +1107,9 @@ class LagrangianTerm(_GapTerm):
         smoothing="auto",
         max_multiplier=100.0,
         select_best=True,
+        validation_fraction=0.0,
+        confidence=0.5,
+        random_state=0,
     ):
         super().__init__(constraint, bound)
         self.dual_lr = dual_lr
@@ -1013,14 +1117,36 @@ class LagrangianTerm(_GapTerm):
         self.smoothing = smoothing
         self.max_multiplier = max_multiplier
         self.select_best = select_best
+        self.validation_fraction = validation_fraction
+        self.confidence = confidence
+        self.random_state = random_state
 
     def setup(self, net, data):
+        fraction, confidence = float(self.validation_fraction), float(self.confidence)
+        if not 0.0 <= fraction < 1.0:
+            raise ValueError(
+                "validation_fraction must be in [0, 1), got "
+                f"{self.validation_fraction!r}."
+            )
+        if not 0.5 <= confidence < 1.0:
+            raise ValueError(
+                f"confidence must be in [0.5, 1), got {self.confidence!r} (0.5: no "
+                "margin; 0.95: the bound holds with 95% confidence)."
+            )
         super().setup(net, data)
-        self.multipliers_ = torch.zeros(len(self.gap_names_), device=self.device_)
+        self.z_ = NormalDist().inv_cdf(confidence) if confidence > 0.5 else 0.0
+        n_gaps = len(self.gap_names_)
+        self.multipliers_ = torch.zeros(n_gaps, device=self.device_)
+        self.margin_ = torch.zeros(n_gaps, device=self.device_)
         n_events = len(self.constraint_.event_names(self.n_outputs_))
         self._avg_num = torch.zeros((n_events, self.n_groups_), device=self.device_)
         self._avg_den = torch.zeros_like(self._avg_num)
         n = int(data["sample_weight"].shape[0])
+        self._held_out = None
+        self._dual_weight = None
+        self._monitor_dual_weight = self._monitor["sample_weight"]
+        if fraction > 0:
+            self._hold_out(data, fraction)
         batch_size = n if net.batch_size in (None, -1) else min(net.batch_size, n)
         n_batches = max(1, -(-n // batch_size))
         self._dual_step = float(self.dual_lr) / n_batches
@@ -1031,6 +1157,45 @@ class LagrangianTerm(_GapTerm):
         self.best_epoch_ = None
         self._best = None
 
+    @torch.no_grad()
+    def _hold_out(self, data, fraction):
+        """Keep a stratified share of the rows out of the network's loss.
+
+        The rows are drawn within every (group, label) cell (every group for
+        regression), so each cell keeps its share; their weight is set to 0
+        in the training tensors *in place* (the loop then leaves them out of
+        the base loss and of the surrogate gaps) and the other rows' weights
+        are scaled up so that the mean weight stays 1.
+        """
+        weight = data["sample_weight"]
+        codes = data["sensitive_features"].cpu().numpy().astype(np.int64)
+        strata = codes
+        if self.constraint_.task == "classification":
+            strata = codes * self.n_outputs_ + data["y"].cpu().numpy().astype(np.int64)
+        n = len(strata)
+        draw = np.random.RandomState(self.random_state).random_sample(n)
+        order = np.lexsort((draw, strata))
+        sizes = np.bincount(strata)
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        rank = np.empty(n, dtype=np.int64)
+        rank[order] = np.arange(n) - np.repeat(starts, sizes)
+        # at least one row of every cell of two or more rows, never all of them
+        take = np.where(sizes >= 2, np.clip(np.rint(fraction * sizes), 1, sizes - 1), 0)
+        held = torch.as_tensor(rank < take[strata], device=weight.device)
+        total, kept = weight.sum(), weight.masked_fill(held, 0.0)
+        if not held.any() or kept.sum() <= 0:
+            raise ValueError(
+                f"validation_fraction={fraction} leaves no rows to hold out or to "
+                "fit on; use validation_fraction=0 on so little data."
+            )
+        self._held_out = held
+        self._dual_weight = weight.masked_fill(~held, 0.0)
+        index = self._monitor["index"]
+        monitor_held = held if index is None else held[index.to(held.device)]
+        self._monitor_dual_weight = self._monitor["sample_weight"] * monitor_held
+        weight.copy_(kept * (total / kept.sum()))
+        self._verify_held_out = True
+
     def _auto_smoothing(self, data, batch_size, n_batches):
         with torch.no_grad():
             rows = self._monitor
@@ -1039,7 +1204,7 @@ class LagrangianTerm(_GapTerm):
             )
             batch = dict(rows, sample_loss=torch.zeros_like(rows["sample_weight"]))
             values, _, mask = self.constraint_._values(outputs, batch)
-            ones = torch.ones_like(rows["sample_weight"])
+            ones = (self._monitor_dual_weight > 0).to(values.dtype)
             _, counts = group_sums(
                 values, mask, rows["sensitive_features"], ones, self.n_groups_
             )
@@ -1047,11 +1212,19 @@ class LagrangianTerm(_GapTerm):
         window = min(n_batches, max(1.0, 200.0 / max(share * batch_size, _TINY)))
         return 1.0 - 1.0 / window
 
+    @property
+    def target_(self):
+        """What the multipliers aim at: ``bound - margin_``."""
+        return self.bound - self.margin_
+
     def __call__(self, loss, outputs, batch):
+        if self._held_out is not None and self._verify_held_out:
+            self._check_held_out(batch)
         stats = self._statistics(outputs, batch)
         with torch.no_grad():
             valid = stats["valid"]
-            excess = (stats["surrogate_gaps"] - self.bound).masked_fill(~valid, 0.0)
+            target = self.target_
+            excess = (stats["surrogate_gaps"] - target).masked_fill(~valid, 0.0)
             slope = (self.multipliers_ + self.rho * excess.clamp_min(0)) * valid
             value = (self.multipliers_ * excess).sum() + 0.5 * self.rho * (
                 excess.clamp_min(0) ** 2
@@ -1061,27 +1234,81 @@ class LagrangianTerm(_GapTerm):
         term = self.constraint_.weighted_gap_sum(stats, batch, slope)
         return loss + term + (value - linear)
 
+    def _check_held_out(self, batch):
+        """Fail loudly if the loop does not train on the weights set in setup."""
+        held = self._held_out[batch["index"]]
+        if held.any():
+            if bool((batch["sample_weight"][held] != 0).any()):
+                raise RuntimeError(
+                    "The training loop did not leave the held-out rows out of "
+                    "the loss (their weights were set to 0 in LossTerm.setup); "
+                    "validation_fraction > 0 cannot be used with this loop."
+                )
+            self._verify_held_out = False
+
     @torch.no_grad()
     def after_step(self, net, outputs, batch):
         stats = self._step_statistics(outputs, batch)
+        if self._held_out is None:
+            numerator, denominator = stats["hard_numerator"], stats["denominator"]
+        else:  # the decisions on the batch's held-out rows
+            numerator, denominator = group_sums(
+                stats["hard"],
+                stats["mask"],
+                batch["sensitive_features"],
+                self._dual_weight[batch["index"]],
+                self.n_groups_,
+            )
         beta = self.smoothing_
-        self._avg_num.mul_(beta).add_(stats["hard_numerator"], alpha=1 - beta)
-        self._avg_den.mul_(beta).add_(stats["denominator"], alpha=1 - beta)
+        self._avg_num.mul_(beta).add_(numerator, alpha=1 - beta)
+        self._avg_den.mul_(beta).add_(denominator, alpha=1 - beta)
         hard, valid = self.constraint_.gaps_from_sums(self._avg_num, self._avg_den)
-        step = (hard - self.bound).masked_fill_(~valid, 0.0).mul_(self._dual_step)
+        step = (hard - self.target_).masked_fill_(~valid, 0.0).mul_(self._dual_step)
         self.multipliers_.add_(step).clamp_(0.0, self.max_multiplier)
 
     def epoch_summary(self):
-        summary = super().epoch_summary()
-        record = self.history_[-1]
+        hard, mask, sample_loss = self._forward_monitor()
+        gaps, loss = self._gaps_and_loss(
+            hard, mask, sample_loss, self._monitor["sample_weight"]
+        )
+        record = {"gaps": gaps, "loss": loss}
+        summary = {"fairness_gap": _nanmax(gaps)}
+        dual_gaps, dual_loss = gaps, loss
+        if self._held_out is not None:
+            dual_gaps, dual_loss = self._gaps_and_loss(
+                hard, mask, sample_loss, self._monitor_dual_weight
+            )
+            record.update(validation_gaps=dual_gaps, validation_loss=dual_loss)
+            summary["fairness_validation_gap"] = _nanmax(dual_gaps)
+        if self.z_ > 0:
+            se = self.constraint_.gap_standard_errors(
+                hard,
+                mask,
+                self._monitor["sensitive_features"],
+                self._monitor_dual_weight,
+                self.n_groups_,
+            )
+            # never aim below half the bound: on data too small to confirm
+            # the bound, the margin alone would ask for no gap at all
+            margin = (self.z_ * se).clamp_max(0.5 * self.bound)
+            self.margin_ = margin.to(self.margin_)
+        margin = self.margin_.cpu().numpy().astype(np.float64)
+        record["margin"] = margin
         multipliers = self.multipliers_.cpu().numpy().astype(np.float64)
         record["multipliers"] = multipliers
+        self.history_.append(record)
         summary["fairness_multiplier_max"] = float(multipliers.max(initial=0.0))
         epoch = len(self.history_) - 1
         self.best_epoch_ = epoch
         if self.select_best:
-            violation = max(summary["fairness_gap"] - self.bound, 0.0)
-            key = (violation > 1e-9, violation, record["loss"])
+            # meeting the target (bound - margin) first, then the bound, then
+            # the smallest excess over the target; the lowest loss among equals
+            largest = _nanmax(dual_gaps - (self.bound - margin))
+            excess = max(largest, 0.0) if largest > 1e-9 else 0.0
+            tier = (
+                0 if excess == 0.0 else (1 if _nanmax(dual_gaps) <= self.bound else 2)
+            )
+            key = (tier, excess, dual_loss)
             if self._best is None or key < self._best[0]:
                 state = self._net.module_.state_dict()
                 self._best = (key, epoch, {k: v.clone() for k, v in state.items()})
@@ -1092,6 +1319,9 @@ class LagrangianTerm(_GapTerm):
             _, self.best_epoch_, state = self._best
             net.module_.load_state_dict(state)
         self._best = None
+        self._held_out = None
+        self._dual_weight = None
+        self._monitor_dual_weight = None
         super()._train_end(net)
 
 

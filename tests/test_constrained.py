@@ -143,6 +143,55 @@ def test_adult_lagrangian_equalized_odds(adult):
     assert before > 0.05
 
 
+def test_adult_lagrangian_bound_holds_on_unseen_data(adult):
+    # Aimed at the bound itself (confidence=0.5, the behaviour before the
+    # margin) this fit reached test DP 0.0213: above the bound on new rows.
+    X, y, X_test, y_test = adult
+    clf = FairConstrainedClassifier(
+        _adult_net(), bound=0.02, sensitive_columns="sex"
+    ).fit(X, y)
+    pred = clf.predict(X_test)
+    test_gap = _dp(y_test, pred, X_test["sex"])
+    print(f"Adult lagrangian DP (unseen rows): {test_gap:.4f}")
+    assert test_gap <= 0.02
+    assert np.mean(pred == y_test) >= 0.83
+    # the margin: 1.645 binomial standard errors of the kept network's gap
+    train_pred = clf.predict(X) == clf.classes_[1]
+    female = np.asarray(X["sex"] == "Female")
+    se = np.sqrt(
+        sum(
+            train_pred[rows].mean() * (1 - train_pred[rows].mean()) / rows.sum()
+            for rows in (female, ~female)
+        )
+    )
+    margin = clf.history_["margin"][clf.history_["selected"]].item()
+    assert margin == pytest.approx(1.6448536 * se, rel=1e-2)
+    assert clf.constraint_violation_ <= -margin + 1e-3
+
+
+def test_held_out_rows_drive_the_multipliers():
+    X, y, group = _biased(800)
+
+    def fit(random_state):
+        return FairConstrainedClassifier(
+            _net(),
+            bound=0.1,
+            sensitive_columns=[2],
+            method_params={"validation_fraction": 0.3, "confidence": 0.5},
+            random_state=random_state,
+        ).fit(X, y)
+
+    first, again, other = fit(0), fit(0), fit(1)
+    history = first.history_
+    assert {"validation_loss", "validation_max_gap"} <= set(history.columns)
+    assert history["validation_max_gap"][history["selected"]].item() <= 0.1
+    pd.testing.assert_frame_equal(history, again.history_)
+    # another seed holds out other rows
+    assert not np.allclose(
+        history["validation_loss"], other.history_["validation_loss"]
+    )
+
+
 @pytest.mark.filterwarnings("ignore:Setting a value on a Series via .at")
 @pytest.mark.filterwarnings("ignore:Setting an item of incompatible dtype")
 # ExponentiatedGradient meets the bound up to its tolerance eps

@@ -421,3 +421,104 @@ def test_regression_term_in_the_loop():
     gap = abs(pred[group == 1].mean() - pred[group == 0].mean())
     assert abs(y[group == 1].mean() - y[group == 0].mean()) > 1.5
     assert gap <= 0.1 * y.std() + 1e-6
+
+
+# --------------------------------------------------------------------------
+# generalising the bound: standard errors, margin, held-out rows
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_gap_standard_errors_by_hand(weighted):
+    y, pred, groups, weight = _random_decisions(n=600, n_groups=3)
+    w = weight if weighted else np.ones(len(y))
+    onehot = torch.as_tensor(np.eye(2)[pred][:, 1:])
+    se = DemographicParity().gap_standard_errors(
+        onehot, None, torch.as_tensor(groups), torch.as_tensor(w), 3
+    )
+    # oracle: weighted rate variance / Kish's effective size, per group
+    rate_var = []
+    for g in range(3):
+        wg, pg = w[groups == g], pred[groups == g]
+        rate = np.average(pg, weights=wg)
+        variance = np.average((pg - rate) ** 2, weights=wg)
+        rate_var.append(variance / (wg.sum() ** 2 / (wg**2).sum()))
+    expected = [np.sqrt(rate_var[a] + rate_var[b]) for a in range(3) for b in range(3)]
+    expected = [e for i, e in enumerate(expected) if i // 3 != i % 3]
+    np.testing.assert_allclose(se.numpy(), expected, rtol=1e-10)
+    # equal weights: the textbook binomial standard error
+    if not weighted:
+        p0, p1 = pred[groups == 0].mean(), pred[groups == 1].mean()
+        n0, n1 = (groups == 0).sum(), (groups == 1).sum()
+        binomial = np.sqrt(p0 * (1 - p0) / n0 + p1 * (1 - p1) / n1)
+        assert se[0].item() == pytest.approx(binomial, rel=1e-10)
+
+
+def test_equalized_odds_standard_errors_use_the_rows_of_each_event():
+    y, pred, groups, _ = _random_decisions(n=600, n_groups=2)
+    values, mask = EqualizedOdds()._array_values(y, np.eye(2)[pred])
+    se = EqualizedOdds().gap_standard_errors(
+        torch.as_tensor(values),
+        torch.as_tensor(mask),
+        torch.as_tensor(groups),
+        torch.ones(len(y), dtype=torch.float64),
+        2,
+    )
+    positives = [pred[(groups == g) & (y == 1)] for g in (0, 1)]
+    tpr_se = np.sqrt(sum(p.mean() * (1 - p.mean()) / len(p) for p in positives))
+    assert se[0].item() == pytest.approx(tpr_se, rel=1e-10)  # TPR, first event
+
+
+def test_confidence_margin_is_z_standard_errors_of_the_kept_network():
+    X, y, group = _biased_data()
+    term = LagrangianTerm("demographic_parity", 0.3, confidence=0.95)
+    net = TabularNetClassifier(hidden_units=(16,), max_epochs=8, random_state=0)
+    net.fit(X, y, sensitive_features=group, loss_terms=[term])
+    pred = net.predict(X)
+    rates = [pred[group == g].mean() for g in (0, 1)]
+    sizes = [(group == g).sum() for g in (0, 1)]
+    se = np.sqrt(sum(r * (1 - r) / n for r, n in zip(rates, sizes)))
+    kept = term.history_[term.best_epoch_]
+    # the history is measured in float32, predict in float64
+    np.testing.assert_allclose(kept["margin"], 1.6448536 * se, rtol=1e-3)
+    assert np.nanmax(kept["gaps"]) <= 0.3 - kept["margin"].max()
+
+
+def test_bad_validation_fraction_and_confidence():
+    X, y, group = _biased_data()
+    net = TabularNetClassifier(hidden_units=(4,), max_epochs=1)
+    for params, match in [
+        ({"validation_fraction": 1.0}, "validation_fraction"),
+        ({"confidence": 0.3}, "confidence"),
+    ]:
+        term = LagrangianTerm("demographic_parity", 0.1, **params)
+        with pytest.raises(ValueError, match=match):
+            net.fit(X, y, sensitive_features=group, loss_terms=[term])
+
+
+def test_held_out_rows_are_not_fitted():
+    # random labels: a wide net memorises the rows it fits, not the others
+    rng = np.random.RandomState(0)
+    n = 600
+    group = rng.randint(2, size=n)
+    X = np.column_stack([rng.normal(size=(n, 8)), group])
+    y = rng.randint(2, size=n)
+
+    def fit(fraction):
+        term = LagrangianTerm(
+            "demographic_parity", 1.0, validation_fraction=fraction, select_best=False
+        )
+        net = TabularNetClassifier(
+            hidden_units=(256, 256), max_epochs=60, lr=1e-2, random_state=0
+        )
+        net.fit(X, y, sensitive_features=group, loss_terms=[term])
+        return term, np.mean(net.predict(X) == y)
+
+    _, memorised = fit(0.0)
+    term, accuracy = fit(0.25)
+    assert memorised > 0.97
+    # the fitted three quarters memorised, the held-out quarter near chance
+    assert 0.75 < accuracy < 0.75 + 0.25 * 0.7
+    last = term.history_[-1]
+    assert last["validation_loss"] > 3 * last["loss"]  # "loss": every row
+    assert np.isfinite(last["validation_gaps"]).all()
