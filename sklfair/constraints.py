@@ -214,9 +214,11 @@ class FairnessConstraint:
         present = denominator > 0
         if not self.pairwise:
             return rates.flatten(-2), present.reshape(-1)
-        first, second = _pairs(rates.shape[-1], str(rates.device))
-        gaps = rates[..., first] - rates[..., second]
-        valid = present[:, first] & present[:, second]
+        # every pair's difference as one product with a +1/-1 matrix (one
+        # kernel instead of four index gathers on the hot path)
+        difference, both = _pair_matrices(rates.shape[-1], rates.device, rates.dtype)
+        gaps = rates @ difference
+        valid = (present.to(rates.dtype) @ both) > 1.5
         return gaps.flatten(-2), valid.reshape(-1)
 
     def gap_standard_errors(self, values, mask, codes, weight, n_groups):
@@ -326,10 +328,10 @@ class FairnessConstraint:
         with torch.no_grad():
             coefficients = coefficients.view(n_events, -1)
             if self.pairwise:
-                first, second = _pairs(n_groups, str(coefficients.device))
-                per_group = torch.zeros_like(denominator)
-                per_group.index_add_(1, first, coefficients)
-                per_group.index_add_(1, second, -coefficients)
+                difference, _ = _pair_matrices(
+                    n_groups, coefficients.device, coefficients.dtype
+                )
+                per_group = coefficients @ difference.T
             else:
                 per_group = coefficients
             per_group = per_group / denominator.clamp_min(_TINY)
@@ -461,6 +463,19 @@ class FairnessConstraint:
 
 
 @functools.lru_cache(maxsize=64)
+def _pair_matrices(n_groups, device, dtype):
+    """``(difference, both)`` of shape (n_groups, n_pairs), pairs as in
+    :func:`_pairs`: ``rates @ difference`` gives every pair's gap and
+    ``present @ both`` counts how many of the pair's groups are present."""
+    first, second = _pairs(n_groups)
+    columns = torch.arange(len(first))
+    difference = torch.zeros((n_groups, len(first)), dtype=dtype)
+    difference[first, columns] = 1.0
+    difference[second, columns] = -1.0
+    return difference.to(device), difference.abs().to(device)
+
+
+@functools.lru_cache(maxsize=64)
 def _pairs(n_groups, device="cpu"):
     """Both members of every ordered pair of distinct groups (cached per device)."""
     first, second = torch.meshgrid(
@@ -507,10 +522,24 @@ class _ClassificationConstraint(FairnessConstraint):
 
 def _hard_onehot(outputs, cols):
     """Decisions (argmax) as 0/1 values of the classes ``cols``, shape (B, len)."""
-    if outputs.shape[1] == 2 and cols == [1]:
-        return (outputs[:, 1:] > outputs[:, :1]).to(outputs.dtype)
+    cols = list(cols)
+    if outputs.shape[1] == 2 and set(cols) == {1}:
+        positive = (outputs[:, 1:] > outputs[:, :1]).to(outputs.dtype)
+        return positive if len(cols) == 1 else positive.expand(-1, len(cols))
     onehot = torch.nn.functional.one_hot(outputs.argmax(dim=1), outputs.shape[1])
-    return onehot[:, cols].to(outputs.dtype)
+    return _columns(onehot, cols).to(outputs.dtype)
+
+
+def _columns(tensor, cols):
+    """``tensor[:, cols]``, as a view when ``cols`` is a run or one repeated
+    column (no gather, and no index backward in the training loop)."""
+    cols = list(cols)
+    first = cols[0]
+    if cols == list(range(first, first + len(cols))):
+        return tensor[:, first : first + len(cols)]
+    if len(set(cols)) == 1:
+        return tensor[:, first : first + 1].expand(-1, len(cols))
+    return tensor[:, cols]
 
 
 def _onehot_np(predictions):
@@ -555,7 +584,7 @@ class DemographicParity(_ClassificationConstraint):
 
     def _values(self, outputs, batch):
         cols = _classes_used(outputs.shape[1])
-        surrogate = self._softmax(outputs)[:, cols]
+        surrogate = _columns(self._softmax(outputs), cols)
         hard = _hard_onehot(outputs, cols)
         return surrogate, hard, None
 
@@ -610,7 +639,7 @@ class EqualizedOdds(_ClassificationConstraint):
         n_classes = outputs.shape[1]
         cols, labels = zip(*self._pairs(n_classes))
         cols, labels = list(cols), torch.as_tensor(labels, device=outputs.device)
-        surrogate = self._softmax(outputs)[:, cols]
+        surrogate = _columns(self._softmax(outputs), cols)
         hard = _hard_onehot(outputs, cols)
         mask = (batch["y"][:, None] == labels[None, :]).to(surrogate.dtype)
         return surrogate, hard, mask
@@ -1222,17 +1251,19 @@ class LagrangianTerm(_GapTerm):
             self._check_held_out(batch)
         stats = self._statistics(outputs, batch)
         with torch.no_grad():
-            valid = stats["valid"]
-            target = self.target_
-            excess = (stats["surrogate_gaps"] - target).masked_fill(~valid, 0.0)
-            slope = (self.multipliers_ + self.rho * excess.clamp_min(0)) * valid
-            value = (self.multipliers_ * excess).sum() + 0.5 * self.rho * (
-                excess.clamp_min(0) ** 2
-            ).sum()
-            linear = (slope * stats["surrogate_gaps"]).sum()
+            gaps, invalid = stats["surrogate_gaps"], ~stats["valid"]
+            excess = (gaps - self.target_).masked_fill_(invalid, 0.0)
+            positive = excess.clamp_min(0)
+            slope = (self.multipliers_ + self.rho * positive).masked_fill_(invalid, 0)
+            # value of the augmented Lagrangian minus its linear part below
+            offset = (
+                torch.dot(self.multipliers_, excess)
+                + 0.5 * self.rho * torch.dot(positive, positive)
+                - torch.dot(slope, gaps)
+            )
         # the gradient of the augmented Lagrangian, and its value
         term = self.constraint_.weighted_gap_sum(stats, batch, slope)
-        return loss + term + (value - linear)
+        return loss + (term + offset)
 
     def _check_held_out(self, batch):
         """Fail loudly if the loop does not train on the weights set in setup."""
