@@ -22,7 +22,8 @@ metrics, on the test split). The last lines check the issue's target for
 ``lagrangian``: accuracy at least ExpGrad(MLP)'s at test DP <= bound, in at
 most a tenth of its time and at most twice one unconstrained fit.
 
-Run: ``python benchmarks/bench_constrained.py [--bound 0.02] [--threads 1]``.
+Run: ``python benchmarks/bench_constrained.py [--bound 0.02] [--threads 1]
+[--seeds 5]``.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ def prepare(X_train, X_test):
 
 
 def net(**params):
-    return TabularNetClassifier(max_epochs=EPOCHS, random_state=0, **params)
+    return TabularNetClassifier(**{"max_epochs": EPOCHS, "random_state": 0, **params})
 
 
 def mlp():
@@ -258,6 +259,78 @@ def bench(name, data, bound):
     return results
 
 
+def seed_study(name, data, bound, seeds):
+    """The issue's target over several seeds: one test split, ``seeds`` fits each.
+
+    A single fit's test accuracy and DP move by about 0.003 and 0.006 from
+    seed to seed on Adult, as large as the differences the target asks
+    about, so the target is judged on the means (and the worst DP).
+    """
+    X_train, X_test, y_train, y_test = data
+    y_train, y_test = np.asarray(y_train), np.asarray(y_test)
+    Z_train, Z_test, A_train, A_test = prepare(X_train, X_test)
+    moment = DemographicParity().moment(bound, y=y_train, sensitive_features=A_train)
+    rows = {
+        "unconstrained TabularNet": [],
+        "sklfair lagrangian": [],
+        "ExpGrad(MLP)": [],
+    }
+    print(f"\n{name}, seeds 0-{seeds - 1} (net, MLP and split of the margin's rows)")
+    print(f"{'seed':>4s} {'method':28s} {'fit s':>7s} {'acc':>6s} {'DP':>6s}")
+    for seed in range(seeds):
+        contenders = [
+            ("unconstrained TabularNet", net(random_state=seed), "plain"),
+            (
+                "sklfair lagrangian",
+                FairConstrainedClassifier(
+                    net(random_state=seed), bound=bound, random_state=seed
+                ),
+                "sklfair",
+            ),
+            (
+                "ExpGrad(MLP)",
+                ExponentiatedGradient(
+                    MLPClassifier(
+                        hidden_layer_sizes=(64, 64), max_iter=EPOCHS, random_state=seed
+                    ),
+                    constraints=moment,
+                    max_iter=10,
+                ),
+                "fairlearn",
+            ),
+        ]
+        for label, estimator, kind in contenders:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                seconds, pred, _ = run(
+                    estimator, kind, Z_train, Z_test, y_train, A_train, A_test
+                )
+            acc = float(np.mean(pred == y_test))
+            dp = demographic_parity_difference(y_test, pred, sensitive_features=A_test)
+            rows[label].append((seconds, acc, dp))
+            print(f"{seed:>4d} {label:28s} {seconds:7.1f} {acc:6.3f} {dp:6.3f}")
+    means = {k: np.mean(v, axis=0) for k, v in rows.items()}
+    worst_dp = max(dp for _, _, dp in rows["sklfair lagrangian"])
+    lag, eg, plain = (
+        means["sklfair lagrangian"],
+        means["ExpGrad(MLP)"],
+        means["unconstrained TabularNet"],
+    )
+    print(
+        f"means: lagrangian acc {lag[1]:.4f} vs ExpGrad(MLP) {eg[1]:.4f}; "
+        f"lagrangian test DP mean {lag[2]:.4f}, worst {worst_dp:.4f} (ExpGrad(MLP) "
+        f"mean {eg[2]:.4f}); time {lag[0] / eg[0]:.2f}x ExpGrad(MLP)'s, "
+        f"{lag[0] / plain[0]:.2f}x one unconstrained fit"
+    )
+    met = (
+        lag[1] >= eg[1]
+        and worst_dp <= bound
+        and lag[0] <= 0.1 * eg[0]
+        and lag[0] <= 2 * plain[0]
+    )
+    print(f"target met over {seeds} seeds: {met}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bound", type=float, default=0.02)
@@ -268,6 +341,13 @@ def main():
         help="torch and BLAS threads for every method (default 1: the CPU is shared)",
     )
     parser.add_argument("--data", choices=["adult", "taiwan", "both"], default="both")
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        default=0,
+        help="also judge the target over this many seeds (Adult; about a minute "
+        "per seed)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(
@@ -279,6 +359,8 @@ def main():
             bench("Adult", adult(), args.bound)
         if args.data in ("taiwan", "both"):
             bench("Taiwan credit", taiwan(), args.bound)
+        if args.seeds:
+            seed_study("Adult", adult(), args.bound, args.seeds)
 
 
 if __name__ == "__main__":
