@@ -62,7 +62,12 @@ class LossTerm:
         data : dict
             The full training tensors (same keys as a batch, without
             ``"sample_loss"`` and ``"index"``) plus the ints ``"n_groups"``
-            and ``"n_outputs"``.
+            and ``"n_outputs"``. These are the loop's own tensors, and the
+            loop reads them only after every term's ``setup``: a term may
+            change ``data["sample_weight"]`` in place (e.g. set some rows'
+            weights to 0 to hold them out of the fit, as
+            :class:`~sklfair.constraints.LagrangianTerm` does with
+            ``validation_fraction``), keeping a mean weight of 1.
         """
 
     def __call__(self, loss, outputs, batch):

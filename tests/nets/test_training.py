@@ -83,3 +83,22 @@ def test_uniform_and_unit_weights_train_identically():
     plain = TabularNetClassifier(**params).fit(X, y)
     scaled = TabularNetClassifier(**params).fit(X, y, sample_weight=np.full(200, 3.0))
     np.testing.assert_array_equal(plain.predict_proba(X), scaled.predict_proba(X))
+
+
+def test_a_loss_term_may_reweigh_rows_in_setup():
+    """The documented LossTerm contract: setup sees the loop's live weights."""
+    from sklfair.nets import LossTerm
+
+    class DropPositives(LossTerm):
+        def setup(self, net, data):
+            weight = data["sample_weight"]
+            keep = (data["y"] == 0).to(weight.dtype)
+            weight.copy_(keep / keep.mean())
+
+    X, y = make_classification(n_samples=400, random_state=0)
+    clf = TabularNetClassifier(max_epochs=20, lr=1e-2, random_state=0)
+    clf.fit(X, y, loss_terms=[DropPositives()])
+    # trained on class-0 rows only: it never predicts class 1
+    assert clf.predict_proba(X)[:, 1].max() < 0.5
+    plain = TabularNetClassifier(max_epochs=20, lr=1e-2, random_state=0).fit(X, y)
+    assert plain.predict(X).mean() > 0.3
