@@ -113,11 +113,13 @@ def make_search(args, n_jobs=None):
     )
 
 
-def _prepare_worker(threads):
-    """Run on every worker before timing: imports, threads, warning filter."""
-    torch.set_num_threads(threads)
+def _prepare_worker():
+    """Run on every worker before timing: imports, first fit, warning filter."""
     warnings.simplefilter("ignore", BoundNotMetWarning)
     _warm_up()
+
+
+def _torch_threads():
     return torch.get_num_threads()
 
 
@@ -160,7 +162,10 @@ def time_fit(make, X, y, repeat):
 
 
 def time_on_cluster(n_workers, args, X, y):
+    # Set before the worker processes start (torch reads them when it starts;
+    # torch.set_num_threads from client.run would not reach the task threads).
     environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ"))
+    environ["OMP_NUM_THREADS"] = environ["MKL_NUM_THREADS"] = args.threads
     if args.no_malloc_trim:
         environ.pop("MALLOC_TRIM_THRESHOLD_", None)
     with (
@@ -169,13 +174,17 @@ def time_on_cluster(n_workers, args, X, y):
             n_workers=n_workers,
             processes=True,
             threads_per_worker=1,
-            dashboard_address=None,
-            env={"OMP_NUM_THREADS": str(args.threads)},
+            dashboard_address=":0",
         ) as cluster,
         Client(cluster) as client,
     ):
         client.wait_for_workers(n_workers)
-        threads = client.run(_prepare_worker, args.threads)
+        client.run(_prepare_worker)
+        threads = {
+            worker: client.submit(_torch_threads, workers=[worker], pure=False)
+            for worker in client.scheduler_info()["workers"]
+        }
+        threads = {worker: future.result() for worker, future in threads.items()}
         assert set(threads.values()) == {args.threads}, threads
         with get_task_stream(client) as stream:
             with joblib.parallel_backend("dask-at-least-2"):

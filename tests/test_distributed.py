@@ -31,6 +31,7 @@ from sklfair.model_selection import constrained_refit
 from sklfair.nets import TabularNetClassifier
 
 distributed = pytest.importorskip("distributed")
+dask = pytest.importorskip("dask")
 
 BATCH_KEY = re.compile(r"batch_of_(?P<function>\w+?)_(?P<calls>\d+)_calls-[0-9a-f]+")
 
@@ -59,23 +60,37 @@ def german():
 def client():
     """Two single-threaded worker processes; closed even when a test fails.
 
-    No dashboard: its fixed port may be taken by another cluster on the
-    machine, which dask reports with a UserWarning. ``OMP_NUM_THREADS=1``
-    (dask's default for nannies, set here explicitly) keeps torch at one
-    thread per worker: no oversubscription, and deterministic fits.
+    ``OMP_NUM_THREADS=1`` and ``MKL_NUM_THREADS=1`` before the workers are
+    spawned (dask's default for its nannies, set here explicitly; torch reads
+    them when it starts) keep torch at one thread per worker:
+    no oversubscription, and deterministic fits. The nannies write those
+    variables into this process's environment too; it is restored after.
+    The scheduler's HTTP server listens on any free port: on its default,
+    8787, which another cluster on the machine may hold, dask falls back with
+    a UserWarning, even with ``dashboard_address=None``.
     """
-    with (
-        distributed.LocalCluster(
-            n_workers=2,
-            processes=True,
-            threads_per_worker=1,
-            dashboard_address=None,
-            env={"OMP_NUM_THREADS": "1"},
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
-        client.wait_for_workers(2, timeout=120)
-        yield client
+    environ = dict(os.environ)
+    try:
+        with (
+            dask.config.set(
+                {
+                    "distributed.nanny.pre-spawn-environ.OMP_NUM_THREADS": 1,
+                    "distributed.nanny.pre-spawn-environ.MKL_NUM_THREADS": 1,
+                }
+            ),
+            distributed.LocalCluster(
+                n_workers=2,
+                processes=True,
+                threads_per_worker=1,
+                dashboard_address=":0",
+            ) as cluster,
+            distributed.Client(cluster) as client,
+        ):
+            client.wait_for_workers(2, timeout=120)
+            yield client
+    finally:
+        os.environ.clear()
+        os.environ.update(environ)
 
 
 def search():
@@ -107,7 +122,12 @@ def test_sweep_on_dask_workers_matches_local_run(german, client):
     X, y = german
     workers = set(client.scheduler_info()["workers"])
     assert len(workers) == 2
-    assert client.run(_torch_threads) == dict.fromkeys(workers, 1)
+    # Torch's thread count is per thread: ask the threads that run tasks.
+    threads = {
+        worker: client.submit(_torch_threads, workers=[worker], pure=False).result()
+        for worker in workers
+    }
+    assert threads == dict.fromkeys(workers, 1)
     worker_pids = set(client.run(os.getpid).values())
     assert os.getpid() not in worker_pids and len(worker_pids) == 2
 
