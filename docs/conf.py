@@ -82,5 +82,15 @@ def _quote_attribute_names_in_shapes(app, what, name, obj, options, lines):
             lines[index] = _TRAILING_UNDERSCORE_IN_SHAPE.sub(r"``\1``", line)
 
 
+# sklearn generates ``set_{fit,partial_fit,score}_request`` from method
+# signatures; their docstrings point into sklearn's own glossary and user
+# guide, which do not exist here. They are sklearn's API, documented there.
+def _skip_metadata_request_methods(app, what, name, obj, skip, options):
+    if re.fullmatch(r"set_\w+_request", name):
+        return True
+    return None
+
+
 def setup(app):
     app.connect("autodoc-process-docstring", _quote_attribute_names_in_shapes, 100)
+    app.connect("autodoc-skip-member", _skip_metadata_request_methods)
