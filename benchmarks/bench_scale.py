@@ -7,10 +7,11 @@ own; the baseline is the resident memory after the imports, before the data
 exist. Rows: 10k, 100k, 1M, 10M (``--rows`` to change) on the CPU, and on the
 GPU when CUDA is present.
 
-Columns: fit seconds, microseconds per row and epoch (flat when the cost grows
-linearly), peak RSS, peak minus the baseline, and the size of X itself. The
-last line of each device is the per-row cost of the largest run over the
-smallest run that is big enough to time (>= 100k rows): ~1 means linear.
+Columns: fit seconds; microseconds per row and epoch, overall and *marginal*
+(the cost of the rows added since the previous size, in which the fixed
+start-up cost cancels: flat when the time grows linearly); peak RSS, peak
+minus the baseline, the size of X itself and their ratio. The last line of
+each device compares the marginal cost of the last step with the first.
 
 ``--parquet`` adds the larger-than-memory case: 20 million rows x 50 columns
 (4 GB as float32) are written to parquet in 1M-row files (row groups of 256k
@@ -145,27 +146,37 @@ def main():
         f"{N_FEATURES} float32 columns, {args.threads} CPU threads"
     )
     header = (
-        f"{'device':6} {'rows':>11} {'fit s':>8} {'us/row/epoch':>13} "
-        f"{'peak RSS MB':>12} {'peak-base MB':>13} {'X MB':>8} {'test acc':>9}"
+        f"{'device':6} {'rows':>11} {'fit s':>8} {'us/row/ep':>10} "
+        f"{'marginal':>9} {'peak RSS MB':>12} {'peak-base MB':>13} {'X MB':>8} "
+        f"{'peak-base/X':>11} {'test acc':>9}"
     )
     for device in devices:
         print(header)
-        costs = {}
+        marginal = []
+        previous = None
         for n in rows:
             r = measure(args, rows=n, device=device)
             per_row = r["seconds"] / (n * args.epochs) * 1e6
-            costs[n] = per_row
+            # the cost of the rows added since the previous size: flat when
+            # the time grows linearly (the fixed start-up cost cancels)
+            step = ""
+            if previous is not None:
+                cost = (r["seconds"] - previous[1]) / ((n - previous[0]) * args.epochs)
+                marginal.append(cost * 1e6)
+                step = f"{cost * 1e6:.3f}"
+            previous = (n, r["seconds"])
+            x_mb = n * N_FEATURES * 4 / 2**20
+            extra = r["peak_mb"] - r["baseline_mb"]
             print(
-                f"{device:6} {n:>11,} {r['seconds']:>8.2f} {per_row:>13.3f} "
-                f"{r['peak_mb']:>12,.0f} {r['peak_mb'] - r['baseline_mb']:>13,.0f} "
-                f"{n * N_FEATURES * 4 / 2**20:>8,.0f} {r['accuracy']:>9.3f}"
+                f"{device:6} {n:>11,} {r['seconds']:>8.2f} {per_row:>10.3f} "
+                f"{step:>9} {r['peak_mb']:>12,.0f} {extra:>13,.0f} {x_mb:>8,.0f} "
+                f"{extra / x_mb:>11.2f} {r['accuracy']:>9.3f}"
             )
-        timed = [n for n in rows if n >= 100_000]
-        if len(timed) >= 2:
-            lo, hi = min(timed), max(timed)
+        if len(marginal) >= 2:
             print(
-                f"{device}: cost per row at {hi:,} rows / at {lo:,} rows = "
-                f"{costs[hi] / costs[lo]:.2f} (1.00 = linear growth)"
+                f"{device}: marginal cost per row and epoch, last step / first "
+                f"step = {marginal[-1] / marginal[0]:.2f} (1.00: time linear in "
+                "rows; above 1: worse than linear)"
             )
         if device == "cuda":
             print("cuda: the GPU rows include the host-to-device copy of X")

@@ -21,10 +21,7 @@ training starts, not a silently shorter fit.
 from __future__ import annotations
 
 import collections.abc
-import ctypes
-import ctypes.util
 import os
-import sys
 
 import numpy as np
 import pandas as pd
@@ -72,30 +69,6 @@ def _is_numeric(arrow_type):
         or pa.types.is_floating(arrow_type)
         or pa.types.is_boolean(arrow_type)
     )
-
-
-def _malloc_trim():
-    """glibc's ``malloc_trim`` when the C library has it, else None."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        return libc.malloc_trim
-    except (OSError, AttributeError):
-        return None
-
-
-_MALLOC_TRIM = _malloc_trim() if sys.platform.startswith("linux") else None
-
-
-def _release_freed_memory():
-    """Give the previous chunk's freed heap back to the system.
-
-    glibc raises its mmap threshold after large frees, so chunk-sized buffers
-    end up on the heap, and a long chunked fit's resident memory creeps up
-    by some MB per chunk without any live object behind it (measured: 20 MB
-    per 262k-row chunk, bounded once the heap is trimmed).
-    """
-    if _MALLOC_TRIM is not None:
-        _MALLOC_TRIM(0)
 
 
 def _is_one_shot(source):
@@ -164,7 +137,6 @@ class ChunkStream:
         for position, raw in enumerate(iterator):
             data = self.convert(raw, position)
             del raw  # hold one chunk: not this raw one while reading the next
-            _release_freed_memory()
             if data is not None:
                 n_chunks += 1
                 yield data

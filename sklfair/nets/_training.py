@@ -197,7 +197,9 @@ class TrainingNet(NeuralNet):
         """
         module = self.module_
         module.train()
-        losses, sizes = [], []
+        # running sum of size * batch loss, on the device: one small in-place
+        # add per batch, read once per epoch (no per-batch live tensors)
+        loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)
         optimizer = self.optimizer_
         fast_step = _FusedAdamStep.for_optimizer(optimizer)
         step = optimizer.step if fast_step is None else fast_step
@@ -240,8 +242,7 @@ class TrainingNet(NeuralNet):
                 step()
                 for term in self.loss_terms:
                     term.after_step(self, outputs, batch)
-                losses.append(loss.detach())
-                sizes.append(len(batch["index"]))
+                loss_sum.add_(loss.detach(), alpha=len(batch["index"]))
                 if batch_callbacks:
                     self.notify(
                         "on_batch_end",
@@ -250,9 +251,7 @@ class TrainingNet(NeuralNet):
                         loss=loss,
                         y_pred=outputs,
                     )
-        epoch_loss = (
-            torch.stack(losses).double() @ torch.tensor(sizes, dtype=torch.float64)
-        ).item() / max(n_rows, 1)
+        epoch_loss = loss_sum.item() / max(n_rows, 1)
         if not math.isfinite(epoch_loss):
             raise NonFiniteLossError(
                 f"The training loss became {epoch_loss} in epoch "
