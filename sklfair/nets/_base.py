@@ -320,30 +320,31 @@ class BaseTabularNet(BaseEstimator):
         else:
             train_rows = slice(None)
 
-        keys = list(columns)
-        X_tr, cols_tr, w_tr = compact_rows(
-            X[train_rows],
-            [columns[k][train_rows] for k in keys],
-            sample_weight[train_rows],
+        X_tr = X[train_rows]
+        cols_tr = {k: c[train_rows] for k, c in columns.items()}
+        rows, w_tr = compact_rows(
+            X_tr, list(cols_tr.values()), sample_weight[train_rows]
         )
-        if X_tr.shape[0] == 0:
+        if len(rows) == 0:
             raise ValueError(
                 "All sample weights are zero: at least one training row needs a "
                 "non-zero weight."
             )
-        cols_tr = dict(zip(keys, cols_tr))
+        cols_tr = {k: c[rows] for k, c in cols_tr.items()}
         if reset or not hasattr(self, "_weight_scale"):
             self._weight_scale = w_tr.mean()
         self._prepare_targets(cols_tr, w_tr, reset=reset)
 
         device = self._fit_device(reset)
-        train = self._tensor_data(X_tr, cols_tr, w_tr / self._weight_scale, device)
+        train = self._tensor_data(
+            X_tr, cols_tr, w_tr / self._weight_scale, device, rows=rows
+        )
         valid = None
         if valid_rows is not None:
             w_va = sample_weight[valid_rows]
             valid = self._tensor_data(
                 X[valid_rows],
-                {k: columns[k][valid_rows] for k in keys},
+                {k: c[valid_rows] for k, c in columns.items()},
                 w_va / max(w_va.mean(), 1e-12),
                 device,
             )
@@ -369,15 +370,15 @@ class BaseTabularNet(BaseEstimator):
         first = stream.first()
         X, y, w = unpack_chunk(first, 0)
         X, y_enc, w = self._check_rows(X, y, w, reset=True, classes=classes, chunk=True)
-        X, (y_enc,), w = compact_rows(X, [y_enc], w)
-        if X.shape[0] == 0:
+        rows, w = compact_rows(X, [y_enc], w)
+        if len(rows) == 0:
             raise ValueError(
                 "The first chunk has only zero sample weights; its rows fix the "
                 "weight and target scales, so it needs a row with a non-zero weight."
             )
         self._weight_scale = w.mean()
-        self._prepare_targets({"y": y_enc}, w, reset=True)
-        n_rows = X.shape[0]
+        self._prepare_targets({"y": y_enc[rows]}, w, reset=True)
+        n_rows = len(rows)
         del first, X, y, y_enc, w  # later passes read the first chunk again
         device = self._fit_device(reset=True)
 
@@ -387,10 +388,12 @@ class BaseTabularNet(BaseEstimator):
                 X, y_enc, w = self._check_rows(X, y, w, reset=False, chunk=True)
             except ValueError as exc:
                 raise ValueError(f"Chunk {position}: {exc}") from exc
-            X, (y_enc,), w = compact_rows(X, [y_enc], w)
-            if X.shape[0] == 0:
+            rows, w = compact_rows(X, [y_enc], w)
+            if len(rows) == 0:
                 return None
-            return self._tensor_data(X, {"y": y_enc}, w / self._weight_scale, device)
+            return self._tensor_data(
+                X, {"y": y_enc[rows]}, w / self._weight_scale, device, rows=rows
+            )
 
         stream.convert = convert
         seed, _ = self._draw_seeds(incremental=False, reset=True)
@@ -469,7 +472,7 @@ class BaseTabularNet(BaseEstimator):
     def _prepare_targets(self, columns, sample_weight, reset):
         pass
 
-    def _tensor_data(self, X, columns, sample_weight, device):
+    def _tensor_data(self, X, columns, sample_weight, device, rows=None):
         tensors = {
             "y": self._target_tensor(columns["y"], device),
             "sample_weight": torch.as_tensor(
@@ -484,7 +487,7 @@ class BaseTabularNet(BaseEstimator):
             tensors["soft_targets"] = self._soft_target_tensor(
                 columns["soft_targets"], device
             )
-        return TensorData(X, tensors, device)
+        return TensorData(X, tensors, device, rows=rows)
 
     # --- predict --------------------------------------------------------
     def _raw_outputs(self, X):

@@ -6,7 +6,8 @@ Three jobs live here:
   encoder in front when it is not;
 - *compacting* the training rows: rows with zero weight are dropped and
   identical rows (same features, target, group and soft target) are merged
-  into one row carrying the sum of their weights. This is an exact rewrite of
+  into one row carrying the sum of their weights (as an index into ``X``:
+  nothing of ``X`` is copied). This is an exact rewrite of
   the weighted loss, so integer weight ``k`` is the same training set as ``k``
   repeated rows, bit for bit, and zero-weight rows never take a batch slot;
 - holding the training tensors on the device (:class:`TensorData`), sliced
@@ -98,6 +99,8 @@ def _row_hashes(X):
 def compact_rows(X, columns, sample_weight):
     """Drop zero-weight rows and merge identical rows, summing their weights.
 
+    Nothing of ``X`` is copied: the result is an index into its rows.
+
     Parameters
     ----------
     X : ndarray or sparse matrix of shape (n_samples, n_features)
@@ -108,22 +111,23 @@ def compact_rows(X, columns, sample_weight):
 
     Returns
     -------
-    X, columns, sample_weight
-        The compacted arrays, rows in a canonical order (sorted by row hash) so
-        that two data sets holding the same weighted rows give identical
-        tensors whatever their original order.
+    rows : ndarray of int64
+        The rows to train on, one per group of identical rows, in a canonical
+        order (sorted by row hash) so that two data sets holding the same
+        weighted rows give identical tensors whatever their original order.
+    sample_weight : ndarray of float64
+        The summed weight of each of ``rows``.
     """
     keep = np.flatnonzero(sample_weight > 0)
-    if len(keep) < len(sample_weight):
-        X = X[keep]
-        columns = [c[keep] for c in columns]
-        sample_weight = sample_weight[keep]
+    weight = sample_weight[keep]
     if len(keep) == 0:
-        return X, columns, sample_weight
+        return keep, weight
 
-    hashes = _row_hashes(X)
+    # row hashes do not depend on the other rows: hash X whole (no copy of
+    # the kept rows), then keep the kept rows' hashes
+    hashes = _row_hashes(X)[keep]
     for c in columns:
-        c2 = np.asarray(c).reshape(len(keep), -1)
+        c2 = np.asarray(c)[keep].reshape(len(keep), -1)
         hashes = (
             hashes * np.uint64(1000003)
             ^ pd.util.hash_pandas_object(pd.DataFrame(c2), index=False).to_numpy()
@@ -131,23 +135,31 @@ def compact_rows(X, columns, sample_weight):
     uniques, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
 
     if len(uniques) == len(hashes):  # no duplicates: only the canonical order
-        return X[first], [c[first] for c in columns], sample_weight[first]
+        return keep[first], weight[first]
     # Guard against hash collisions: merged rows must really be equal.
-    rep = first[inverse]
-    same = True
-    if sp.issparse(X):
-        diff = sp.csr_array(X) - sp.csr_array(X)[rep]
-        same = diff.count_nonzero() == 0
-    else:
-        same = np.array_equal(X, X[rep])
-    same = same and all(np.array_equal(c, c[rep]) for c in columns)
+    rows, representatives = keep, keep[first[inverse]]
+    same = _rows_equal(X, rows, representatives) and all(
+        np.array_equal(np.asarray(c)[rows], np.asarray(c)[representatives])
+        for c in columns
+    )
     if not same:
         order = np.argsort(hashes, kind="stable")
-        return X[order], [c[order] for c in columns], sample_weight[order]
+        return keep[order], weight[order]
 
     merged = np.zeros(len(uniques), dtype=np.float64)
-    np.add.at(merged, inverse, sample_weight)
-    return X[first], [c[first] for c in columns], merged
+    np.add.at(merged, inverse, weight)
+    return keep[first], merged
+
+
+def _rows_equal(X, a, b):
+    """Whether rows ``a`` and ``b`` of ``X`` are equal, pair by pair."""
+    if sp.issparse(X):
+        X = sp.csr_array(X)
+        return (X[a] - X[b]).count_nonzero() == 0
+    return all(
+        np.array_equal(X[a[s : s + _HASH_SLAB_ROWS]], X[b[s : s + _HASH_SLAB_ROWS]])
+        for s in range(0, len(a), _HASH_SLAB_ROWS)
+    )
 
 
 def to_tensor(X, device, dtype=torch.float32):
@@ -165,25 +177,39 @@ class TensorData:
 
     ``X`` stays a scipy CSR matrix on the host only when its dense copy would
     be larger than 2 GiB; every other tensor lives on the training device.
-    ``batch(index)`` returns the batch dict of the one training loop.
+    With ``rows``, the data are ``X[rows]`` (the compacted rows): ``X`` is
+    kept whole and indexed through ``rows``, so the caller's float32 array
+    is used in place rather than copied. ``batch(index)`` returns the batch
+    dict of the one training loop; ``index`` counts the rows of the data.
     """
 
-    def __init__(self, X, tensors, device):
+    def __init__(self, X, tensors, device, rows=None):
         self.device = device
-        dense_bytes = X.shape[0] * X.shape[1] * 4
+        n_rows = X.shape[0] if rows is None else len(rows)
+        dense_bytes = n_rows * X.shape[1] * 4
         if sp.issparse(X) and dense_bytes > _DENSIFY_LIMIT_BYTES:
             self.X = sp.csr_array(X, dtype=np.float32)
         else:
             self.X = to_tensor(X, device)
+        self.rows = None
+        if rows is not None:
+            self.rows = torch.as_tensor(np.asarray(rows, dtype=np.int64))
+            if isinstance(self.X, torch.Tensor):
+                self.rows = self.rows.to(device)
         self.tensors = tensors
-        self.n_samples = X.shape[0]
+        self.n_samples = n_rows
+        self.n_features = X.shape[1]
+
+    def _X_rows(self, index):
+        """Rows ``index`` of the data (through ``rows``) as a dense tensor."""
+        if self.rows is not None:
+            index = self.rows[index.to(self.rows.device)]
+        if isinstance(self.X, torch.Tensor):
+            return self.X[index]
+        return to_tensor(self.X[index.cpu().numpy()], self.device)
 
     def batch(self, index):
-        if isinstance(self.X, torch.Tensor):
-            Xb = self.X[index]
-        else:
-            Xb = to_tensor(self.X[index.cpu().numpy()], self.device)
-        batch = {"X": Xb, "index": index}
+        batch = {"X": self._X_rows(index), "index": index}
         for key, tensor in self.tensors.items():
             batch[key] = tensor[index]
         return batch
@@ -198,13 +224,14 @@ class TensorData:
         n = len(perm)
         gather_once = (
             isinstance(self.X, torch.Tensor)
-            and self.X.numel() * self.X.element_size() <= _EPOCH_GATHER_LIMIT_BYTES
+            and self.n_samples * self.n_features * self.X.element_size()
+            <= _EPOCH_GATHER_LIMIT_BYTES
         )
         if not gather_once:
             for start in range(0, n, batch_size):
                 yield self.batch(perm[start : start + batch_size])
             return
-        epoch = {"X": self.X[perm], "index": perm}
+        epoch = {"X": self._X_rows(perm), "index": perm}
         for key, tensor in self.tensors.items():
             epoch[key] = tensor[perm]
         for start in range(0, n, batch_size):
@@ -212,5 +239,8 @@ class TensorData:
             yield {key: tensor[start:stop] for key, tensor in epoch.items()}
 
     def full(self):
-        """All rows as one dict (the sparse X is left as is)."""
-        return {"X": self.X, **self.tensors}
+        """All rows as one dict (a sparse X is left as is)."""
+        X = self.X
+        if self.rows is not None:
+            X = X[self.rows] if isinstance(X, torch.Tensor) else X[self.rows.numpy()]
+        return {"X": X, **self.tensors}
