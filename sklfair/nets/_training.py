@@ -177,10 +177,8 @@ class TrainingNet(NeuralNet):
             self._unit_weights = _all_unit(train)
         for _ in range(epochs):
             self.notify("on_epoch_begin", dataset_train=train, dataset_valid=valid)
-            if chunked:
-                train_loss = self._run_train_epoch(train.chunks(), batch_callbacks)
-            else:
-                train_loss = self._run_train_epoch([train], batch_callbacks)
+            chunks = train.chunks() if chunked else [train]
+            train_loss = self._run_train_epoch(chunks, batch_callbacks, chunked)
             self.history.record("train_loss", train_loss)
             if valid is not None and valid.n_samples > 0:
                 self.history.record("valid_loss", self.evaluate_loss(valid))
@@ -190,10 +188,12 @@ class TrainingNet(NeuralNet):
             self.notify("on_epoch_end", dataset_train=train, dataset_valid=valid)
         return self
 
-    def _run_train_epoch(self, chunks, batch_callbacks):
+    def _run_train_epoch(self, chunks, batch_callbacks, per_chunk_weights=False):
         """One pass over the rows of every chunk; returns the mean batch loss.
 
         In-memory data come as one chunk. Rows are shuffled within a chunk.
+        ``per_chunk_weights``: decide "all weights equal" for every chunk (the
+        in-memory fit decides it once, in :meth:`fit_loop`).
         """
         module = self.module_
         module.train()
@@ -213,7 +213,7 @@ class TrainingNet(NeuralNet):
         for data in chunks:
             n = data.n_samples
             n_rows += n
-            if not isinstance(chunks, list):
+            if per_chunk_weights:
                 self._unit_weights = _all_unit(data)
             bs = n if self.batch_size in (None, -1) else min(self.batch_size, n)
             perm = torch.randperm(n, generator=self.generator).to(self.device)
