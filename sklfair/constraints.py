@@ -210,6 +210,8 @@ class FairnessConstraint:
         valid : bool Tensor of shape (n_gaps,)
             False where a group of the pair has no (weighted) row in the event.
         """
+        if isinstance(numerator, np.ndarray):  # the host-side dual arithmetic
+            return self._gaps_from_sums_np(numerator, denominator)
         rates = numerator / denominator.clamp_min(_TINY)
         present = denominator > 0
         if not self.pairwise:
@@ -220,6 +222,42 @@ class FairnessConstraint:
         gaps = rates @ difference
         valid = (present.to(rates.dtype) @ both) > 1.5
         return gaps.flatten(-2), valid.reshape(-1)
+
+    def _gaps_from_sums_np(self, numerator, denominator):
+        """:meth:`gaps_from_sums` on numpy arrays (same layout and meaning)."""
+        rates = numerator / np.maximum(denominator, _TINY)
+        present = denominator > 0
+        shape = rates.shape[:-2] + (-1,)
+        if not self.pairwise:
+            return rates.reshape(shape), present.reshape(-1)
+        difference, both = _pair_matrices_np(rates.shape[-1])
+        valid = (present @ both) > 1.5
+        return (rates @ difference).reshape(shape), valid.reshape(-1)
+
+    def group_coefficients(self, coefficients, denominator):
+        """Per-(event, group) row coefficients of ``sum_k c_k * gap_k``.
+
+        ``sum_k coefficients_k * gap_k`` is linear in the rows' values: row
+        ``i`` of group ``g`` enters it with ``weight_i * per_group[event, g]``.
+        numpy arrays in, numpy array out.
+
+        Parameters
+        ----------
+        coefficients : ndarray of shape (n_gaps,)
+            Zero for invalid gaps.
+        denominator : ndarray of shape (n_events, n_groups)
+            The weighted row counts of the (event, group) cells.
+
+        Returns
+        -------
+        per_group : ndarray of shape (n_events, n_groups)
+        """
+        n_events, n_groups = denominator.shape
+        coefficients = coefficients.reshape(n_events, -1)
+        if self.pairwise:
+            difference, _ = _pair_matrices_np(n_groups)
+            coefficients = coefficients @ difference.T
+        return coefficients / np.maximum(denominator, _TINY)
 
     def gap_standard_errors(self, values, mask, codes, weight, n_groups):
         """Standard errors of the gaps measured on some rows.
@@ -473,6 +511,14 @@ def _pair_matrices(n_groups, device, dtype):
     difference[first, columns] = 1.0
     difference[second, columns] = -1.0
     return difference.to(device), difference.abs().to(device)
+
+
+@functools.lru_cache(maxsize=64)
+def _pair_matrices_np(n_groups):
+    """:func:`_pair_matrices` as float64 numpy arrays (read-only)."""
+    difference, both = (m.double().numpy() for m in _pair_matrices(n_groups, "cpu", torch.float64))
+    difference.flags.writeable = both.flags.writeable = False
+    return difference, both
 
 
 @functools.lru_cache(maxsize=64)
@@ -1059,6 +1105,15 @@ class LagrangianTerm(_GapTerm):
       are scaled to keep a mean of 1); the first batch checks that the loop
       honoured it.
 
+    **Where the arithmetic runs.** Per step, the batch is reduced on the
+    training device to a few sums per (event, group) cell, which are copied
+    to the host in one transfer; the multipliers, the margin and the dual
+    step live there, as float64 CPU tensors, and are updated in numpy. These
+    are arrays of a handful of numbers: in eager torch their dozens of small
+    operations cost more than the network's own step on a CPU, in numpy a
+    few microseconds. On a GPU the copy makes every step wait for its
+    forward pass (one synchronisation per step).
+
     For a :class:`~sklfair.nets.TabularNetRegressor`, which standardises
     its target inside, gaps and ``bound`` are in units of the target's
     standard deviation (squared for the losses);
@@ -1165,11 +1220,13 @@ class LagrangianTerm(_GapTerm):
         super().setup(net, data)
         self.z_ = NormalDist().inv_cdf(confidence) if confidence > 0.5 else 0.0
         n_gaps = len(self.gap_names_)
-        self.multipliers_ = torch.zeros(n_gaps, device=self.device_)
-        self.margin_ = torch.zeros(n_gaps, device=self.device_)
+        # the multipliers' arithmetic runs on the host (see Notes)
+        self.multipliers_ = torch.zeros(n_gaps, dtype=torch.float64)
+        self.margin_ = torch.zeros(n_gaps, dtype=torch.float64)
         n_events = len(self.constraint_.event_names(self.n_outputs_))
-        self._avg_num = torch.zeros((n_events, self.n_groups_), device=self.device_)
-        self._avg_den = torch.zeros_like(self._avg_num)
+        # moving averages of the decisions' sums and of the row counts
+        self._avg = np.zeros((2, n_events, self.n_groups_))
+        self._pending = None
         n = int(data["sample_weight"].shape[0])
         self._held_out = None
         self._dual_weight = None
@@ -1249,21 +1306,52 @@ class LagrangianTerm(_GapTerm):
     def __call__(self, loss, outputs, batch):
         if self._held_out is not None and self._verify_held_out:
             self._check_held_out(batch)
-        stats = self._statistics(outputs, batch)
+        values, hard, mask = self.constraint_._values(outputs, batch)
         with torch.no_grad():
-            gaps, invalid = stats["surrogate_gaps"], ~stats["valid"]
-            excess = (gaps - self.target_).masked_fill_(invalid, 0.0)
-            positive = excess.clamp_min(0)
-            slope = (self.multipliers_ + self.rho * positive).masked_fill_(invalid, 0)
+            weighted, sums = self._batch_sums(values.detach(), hard, mask, batch)
+            surrogate, valid = self.constraint_.gaps_from_sums(sums[0], sums[2])
+            multipliers = self.multipliers_.numpy()
+            excess = np.where(valid, surrogate - (self.bound - self.margin_.numpy()), 0)
+            positive = np.maximum(excess, 0.0)
+            slope = np.where(valid, multipliers + self.rho * positive, 0.0)
             # value of the augmented Lagrangian minus its linear part below
-            offset = (
-                torch.dot(self.multipliers_, excess)
-                + 0.5 * self.rho * torch.dot(positive, positive)
-                - torch.dot(slope, gaps)
+            offset = float(
+                multipliers @ excess
+                + 0.5 * self.rho * positive @ positive
+                - slope @ np.where(valid, surrogate, 0.0)
             )
-        # the gradient of the augmented Lagrangian, and its value
-        term = self.constraint_.weighted_gap_sum(stats, batch, slope)
-        return loss + (term + offset)
+            per_group = self.constraint_.group_coefficients(slope, sums[2])
+            per_group = torch.from_numpy(per_group.T).to(
+                device=values.device, dtype=values.dtype
+            )
+            rows = per_group[batch["sensitive_features"]] * weighted
+            self._pending = (outputs, sums)
+        # the gradient of the augmented Lagrangian (linear in the rows'
+        # surrogate values), and its value
+        return loss + ((rows * values).sum() + offset)
+
+    def _batch_sums(self, values, hard, mask, batch):
+        """The batch's per-(event, group) sums, copied to the host at once.
+
+        Returns the rows' weights ``(B, n_events)`` (event membership
+        included) and a float64 array of shape ``(3, n_events,
+        n_groups)``: the surrogate values', the decisions' and the weights'
+        sums -- or ``(5, ...)`` with held-out rows, whose decisions and
+        weights follow.
+        """
+        n_events = values.shape[1]
+        weighted = batch["sample_weight"][:, None].to(values.dtype)
+        weighted = weighted.expand(-1, n_events) if mask is None else weighted * mask
+        columns = [values * weighted, hard * weighted, weighted]
+        if self._held_out is not None:
+            dual = self._dual_weight[batch["index"]][:, None].to(values.dtype)
+            dual = dual.expand(-1, n_events) if mask is None else dual * mask
+            columns += [hard * dual, dual]
+        stacked = torch.cat(columns, dim=1)
+        sums = stacked.new_zeros(self.n_groups_, stacked.shape[1])
+        sums.index_add_(0, batch["sensitive_features"], stacked)
+        host = sums.T.double().cpu().numpy()
+        return weighted, host.reshape(-1, n_events, self.n_groups_)
 
     def _check_held_out(self, batch):
         """Fail loudly if the loop does not train on the weights set in setup."""
@@ -1279,23 +1367,23 @@ class LagrangianTerm(_GapTerm):
 
     @torch.no_grad()
     def after_step(self, net, outputs, batch):
-        stats = self._step_statistics(outputs, batch)
-        if self._held_out is None:
-            numerator, denominator = stats["hard_numerator"], stats["denominator"]
-        else:  # the decisions on the batch's held-out rows
-            numerator, denominator = group_sums(
-                stats["hard"],
-                stats["mask"],
-                batch["sensitive_features"],
-                self._dual_weight[batch["index"]],
-                self.n_groups_,
-            )
+        pending, self._pending = self._pending, None
+        if pending is not None and pending[0] is outputs:
+            sums = pending[1]
+        else:  # called without this step's __call__
+            values, hard, mask = self.constraint_._values(outputs.detach(), batch)
+            _, sums = self._batch_sums(values, hard, mask, batch)
+        # the decisions on the batch (on its held-out rows, with held-out rows)
+        current = sums[1:3] if self._held_out is None else sums[3:5]
         beta = self.smoothing_
-        self._avg_num.mul_(beta).add_(numerator, alpha=1 - beta)
-        self._avg_den.mul_(beta).add_(denominator, alpha=1 - beta)
-        hard, valid = self.constraint_.gaps_from_sums(self._avg_num, self._avg_den)
-        step = (hard - self.target_).masked_fill_(~valid, 0.0).mul_(self._dual_step)
-        self.multipliers_.add_(step).clamp_(0.0, self.max_multiplier)
+        self._avg *= beta
+        self._avg += (1.0 - beta) * current
+        hard, valid = self.constraint_.gaps_from_sums(self._avg[0], self._avg[1])
+        target = self.bound - self.margin_.numpy()
+        step = np.where(valid, hard - target, 0.0) * self._dual_step
+        multipliers = self.multipliers_.numpy()
+        multipliers += step
+        np.clip(multipliers, 0.0, self.max_multiplier, out=multipliers)
 
     def epoch_summary(self):
         hard, mask, sample_loss = self._forward_monitor()
@@ -1322,7 +1410,7 @@ class LagrangianTerm(_GapTerm):
             # never aim below half the bound: on data too small to confirm
             # the bound, the margin alone would ask for no gap at all
             margin = (self.z_ * se).clamp_max(0.5 * self.bound)
-            self.margin_ = margin.to(self.margin_)
+            self.margin_ = margin.to(device="cpu", dtype=torch.float64)
         margin = self.margin_.cpu().numpy().astype(np.float64)
         record["margin"] = margin
         multipliers = self.multipliers_.cpu().numpy().astype(np.float64)
