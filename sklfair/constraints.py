@@ -516,7 +516,8 @@ def _pair_matrices(n_groups, device, dtype):
 @functools.lru_cache(maxsize=64)
 def _pair_matrices_np(n_groups):
     """:func:`_pair_matrices` as float64 numpy arrays (read-only)."""
-    difference, both = (m.double().numpy() for m in _pair_matrices(n_groups, "cpu", torch.float64))
+    matrices = _pair_matrices(n_groups, "cpu", torch.float64)
+    difference, both = (m.numpy().copy() for m in matrices)
     difference.flags.writeable = both.flags.writeable = False
     return difference, both
 
@@ -936,7 +937,6 @@ class _GapTerm(LossTerm):
         self.gap_names_ = self.constraint_.gap_names(self.n_groups_, self.n_outputs_)
         self._net = net
         self._monitor = _monitor_rows(data, self.monitor_size, self.device_)
-        self._last = None
         self.history_ = []
         net.callbacks_ = [(n, cb) for n, cb in net.callbacks_ if n != self._hook_name]
         net.callbacks_.append((self._hook_name, _TrainEnd(self)))
@@ -949,23 +949,6 @@ class _GapTerm(LossTerm):
         """Called once when training ends: drop the references to the data."""
         self._monitor = None
         self._net = None
-        self._last = None
-
-    def _statistics(self, outputs, batch):
-        """Batch statistics, kept for :meth:`after_step` (one pass per step)."""
-        stats = self.constraint_.batch_statistics(outputs, batch, self.n_groups_)
-        self._last = (outputs, stats)
-        return stats
-
-    def _step_statistics(self, outputs, batch):
-        """The statistics of the batch just stepped on."""
-        last, self._last = self._last, None
-        if last is not None and last[0] is outputs:
-            return last[1]
-        with torch.no_grad():
-            return self.constraint_.batch_statistics(
-                outputs.detach(), batch, self.n_groups_
-            )
 
     @torch.no_grad()
     def _forward_monitor(self):
@@ -1441,6 +1424,7 @@ class LagrangianTerm(_GapTerm):
         self._held_out = None
         self._dual_weight = None
         self._monitor_dual_weight = None
+        self._pending = None
         super()._train_end(net)
 
 
@@ -1476,7 +1460,7 @@ class PenaltyTerm(_GapTerm):
         self.weight = weight
 
     def __call__(self, loss, outputs, batch):
-        stats = self._statistics(outputs, batch)
+        stats = self.constraint_.batch_statistics(outputs, batch, self.n_groups_)
         with torch.no_grad():
             excess = (stats["surrogate_gaps"] - self.bound) * stats["valid"]
             slope = self.weight * (excess > 0).to(excess.dtype)
