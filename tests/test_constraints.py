@@ -274,6 +274,59 @@ def test_lagrangian_term_value_and_gradient_are_the_augmented_lagrangian():
     torch.testing.assert_close(grad, expected_grad, rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.parametrize(
+    "constraint, n_classes",
+    [
+        (EqualizedOdds(), 2),
+        (EqualizedOdds(temperature=0.7), 3),
+        (ErrorRateParity(), 3),
+        (DemographicParity(), 3),
+    ],
+)
+def test_lagrangian_term_matches_the_autograd_lagrangian(constraint, n_classes):
+    # the term's host-side arithmetic against the plain torch formula, with
+    # event masks, several classes and a margin
+    outputs, batch = _batch(n_classes=n_classes, seed=3)
+    term = _setup(LagrangianTerm(constraint, 0.05, rho=1.5), batch, outputs)
+    n_gaps = len(term.gap_names_)
+    gen = torch.Generator().manual_seed(1)
+    term.multipliers_ = torch.rand(n_gaps, generator=gen, dtype=torch.float64)
+    term.margin_ = torch.full((n_gaps,), 0.01, dtype=torch.float64)
+    total = term(torch.tensor(0.0), outputs, batch)
+    (grad,) = torch.autograd.grad(total, outputs)
+
+    surrogate, _, valid = constraint.batch_gaps(outputs, batch, 3)
+    excess = (surrogate - 0.04) * valid
+    lam = term.multipliers_.float()
+    expected = (lam * excess).sum() + 0.75 * (excess.clamp_min(0) ** 2).sum()
+    (expected_grad,) = torch.autograd.grad(expected, outputs)
+    assert total.item() == pytest.approx(expected.item(), rel=1e-5, abs=1e-7)
+    torch.testing.assert_close(grad, expected_grad, rtol=1e-4, atol=1e-6)
+
+
+def test_dual_step_with_held_out_rows_uses_their_decisions_only():
+    outputs, batch = _batch(n=200, seed=4)
+    batch["index"] = torch.arange(200)
+    term = LagrangianTerm(
+        "demographic_parity", 0.0, smoothing=0.0, validation_fraction=0.3
+    )
+    weight = batch["sample_weight"].double().numpy().copy()
+    _setup(term, batch, outputs)  # zeroes the held-out rows' weights in place
+    held = term._held_out.numpy()
+    assert (batch["sample_weight"].numpy()[held] == 0).all()
+    term(torch.tensor(0.0), outputs, batch)
+    term.after_step(None, outputs, batch)
+    decisions = (outputs.argmax(1) == 1).double().numpy()
+    codes = batch["sensitive_features"].numpy()
+    rates = [
+        np.average(decisions[cell], weights=weight[cell])
+        for cell in (held & (codes == g) for g in range(3))
+    ]
+    gaps = [rates[a] - rates[b] for a in range(3) for b in range(3) if a != b]
+    expected = np.clip(term._dual_step * np.array(gaps), 0, None)
+    np.testing.assert_allclose(term.multipliers_.numpy(), expected, rtol=1e-5)
+
+
 def test_multipliers_rise_with_violations_and_stay_nonnegative():
     outputs, batch = _batch()
     term = _setup(
