@@ -63,7 +63,6 @@ from statistics import NormalDist
 
 import numpy as np
 import torch
-from skorch.callbacks import Callback
 from torch import nn
 
 from sklfair.nets._objective import LossTerm
@@ -938,15 +937,9 @@ class _GapTerm(LossTerm):
         self._net = net
         self._monitor = _monitor_rows(data, self.monitor_size, self.device_)
         self.history_ = []
-        net.callbacks_ = [(n, cb) for n, cb in net.callbacks_ if n != self._hook_name]
-        net.callbacks_.append((self._hook_name, _TrainEnd(self)))
 
-    @property
-    def _hook_name(self):
-        return f"sklfair_term_{id(self)}"
-
-    def _train_end(self, net):
-        """Called once when training ends: drop the references to the data."""
+    def on_train_end(self, net):
+        """Drop the references to the training data."""
         self._monitor = None
         self._net = None
 
@@ -1416,7 +1409,8 @@ class LagrangianTerm(_GapTerm):
                 self._best = (key, epoch, {k: v.clone() for k, v in state.items()})
         return summary
 
-    def _train_end(self, net):
+    def on_train_end(self, net):
+        """Restore the best epoch's parameters; drop the references to the data."""
         if self._best is not None:
             _, self.best_epoch_, state = self._best
             net.module_.load_state_dict(state)
@@ -1425,19 +1419,7 @@ class LagrangianTerm(_GapTerm):
         self._dual_weight = None
         self._monitor_dual_weight = None
         self._pending = None
-        super()._train_end(net)
-
-
-class _TrainEnd(Callback):
-    """skorch callback calling a loss term back when training ends (also after
-    early stopping), then removing itself from the net."""
-
-    def __init__(self, term):
-        self.term = term
-
-    def on_train_end(self, net, **kwargs):
-        net.callbacks_ = [(name, cb) for name, cb in net.callbacks_ if cb is not self]
-        self.term._train_end(net)
+        super().on_train_end(net)
 
 
 class PenaltyTerm(_GapTerm):

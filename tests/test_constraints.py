@@ -457,6 +457,34 @@ def test_lagrangian_term_meets_the_bound_in_the_loop():
     assert max(h["multipliers"].max() for h in term.history_) > 0
 
 
+def test_best_epoch_is_restored_before_the_callbacks_hear_of_train_end():
+    from skorch.callbacks import Callback
+
+    class Snapshot(Callback):
+        def on_train_end(self, net, **kwargs):
+            self.params = [p.detach().clone() for p in net.module_.parameters()]
+
+    X, y, group = _biased_data()
+    snapshot = Snapshot()
+    term = LagrangianTerm("demographic_parity", 0.05)
+    net = TabularNetClassifier(
+        hidden_units=(16,),
+        max_epochs=12,
+        lr=1e-2,
+        random_state=0,
+        callbacks=[("snapshot", snapshot)],
+    )
+    net.fit(X, y, sensitive_features=group, loss_terms=[term])
+    assert term.best_epoch_ < len(term.history_) - 1  # a restore happened
+    final = list(net.net_.module_.parameters())
+    for seen, kept in zip(snapshot.params, final):
+        torch.testing.assert_close(seen, kept)
+    # the term holds no data after the fit, and left no callback behind
+    assert term._monitor is None and term._net is None
+    names = {name for name, _ in net.net_.callbacks_}
+    assert names == {"epoch_timer", "print_log", "snapshot"}
+
+
 def test_penalty_and_adversarial_terms_reduce_the_gap():
     unconstrained = _fit([])
     assert _fit([PenaltyTerm("demographic_parity", 5.0)]) < unconstrained / 2

@@ -37,9 +37,9 @@ class LossTerm:
     """Base class of the extra loss terms of the one training loop.
 
     Subclasses override :meth:`__call__` and, when they keep state (Lagrange
-    multipliers, an adversary), :meth:`setup`, :meth:`after_step` and
-    :meth:`epoch_summary`. Terms are applied in order: each receives the loss
-    returned by the previous one.
+    multipliers, an adversary), :meth:`setup`, :meth:`after_step`,
+    :meth:`epoch_summary` and :meth:`on_train_end`. Terms are applied in
+    order: each receives the loss returned by the previous one.
 
     Attributes
     ----------
@@ -97,3 +97,8 @@ class LossTerm:
     def epoch_summary(self):
         """Return a dict of floats recorded in ``net.history`` at epoch end."""
         return {}
+
+    def on_train_end(self, net):
+        """Called once when training ends, also after early stopping or an
+        interrupt, before the net's callbacks hear of it (e.g. to restore
+        the best epoch's parameters and drop references to the data)."""

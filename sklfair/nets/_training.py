@@ -152,6 +152,12 @@ class TrainingNet(NeuralNet):
     def check_data(self, X, y=None):
         pass
 
+    def on_train_end(self, net, **kwargs):
+        # skorch calls the net's own hook before its callbacks': a term that
+        # restores its best epoch does so before e.g. a Checkpoint saves
+        for term in self.loss_terms:
+            term.on_train_end(self)
+
     def _batch_callbacks(self):
         return [cb for _, cb in self.callbacks_ if _defines_batch_hooks(cb)]
 
