@@ -22,8 +22,12 @@ metrics, on the test split). The last lines check the issue's target for
 ``lagrangian``: accuracy at least ExpGrad(MLP)'s at test DP <= bound, in at
 most a tenth of its time and at most twice one unconstrained fit.
 
+Because one fit's wall time moves by about 10% between runs on a shared
+machine, the time part of the target is also judged on the medians of
+``--repeats`` fits of each, taken in turns.
+
 Run: ``python benchmarks/bench_constrained.py [--bound 0.02] [--threads 1]
-[--seeds 5]``.
+[--repeats 5] [--seeds 5]``.
 """
 
 from __future__ import annotations
@@ -259,6 +263,43 @@ def bench(name, data, bound):
     return results
 
 
+def time_ratio(name, data, bound, repeats):
+    """Fit seconds of the lagrangian against one unconstrained fit, repeated.
+
+    A single fit's wall time moves by about 10% from run to run on a shared
+    machine, as much as the margin of the issue's "at most 2x one
+    unconstrained fit"; here both are fitted ``repeats`` times, in turns
+    (same seed, same data), and the medians are compared.
+    """
+    X_train, X_test, y_train, y_test = data
+    y_train = np.asarray(y_train)
+    Z_train, Z_test, A_train, A_test = prepare(X_train, X_test)
+    times = {"unconstrained TabularNet": [], "sklfair lagrangian": []}
+    for _ in range(repeats):
+        for label in times:
+            if label == "sklfair lagrangian":
+                kind = "sklfair"
+                estimator = FairConstrainedClassifier(
+                    net(), bound=bound, random_state=0
+                )
+            else:
+                estimator, kind = net(), "plain"
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                seconds, _, _ = run(
+                    estimator, kind, Z_train, Z_test, y_train, A_train, A_test
+                )
+            times[label].append(seconds)
+    print(f"\n{name}, fit seconds over {repeats} runs in turns (min / median / max)")
+    for label, values in times.items():
+        low, mid, high = np.percentile(values, [0, 50, 100])
+        print(f"  {label:28s} {low:5.2f} / {mid:5.2f} / {high:5.2f}")
+    medians = [np.median(v) for v in times.values()]
+    ratio = medians[1] / medians[0]
+    print(f"  lagrangian / unconstrained, medians: {ratio:.2f}x (<= 2)")
+    return ratio
+
+
 def seed_study(name, data, bound, seeds):
     """The issue's target over several seeds: one test split, ``seeds`` fits each.
 
@@ -342,6 +383,13 @@ def main():
     )
     parser.add_argument("--data", choices=["adult", "taiwan", "both"], default="both")
     parser.add_argument(
+        "--repeats",
+        type=int,
+        default=5,
+        help="time the lagrangian and one unconstrained fit this many times in "
+        "turns on each data set and compare the medians (0: skip)",
+    )
+    parser.add_argument(
         "--seeds",
         type=int,
         default=0,
@@ -357,8 +405,12 @@ def main():
     with threadpool_limits(limits=args.threads):
         if args.data in ("adult", "both"):
             bench("Adult", adult(), args.bound)
+            if args.repeats:
+                time_ratio("Adult", adult(), args.bound, args.repeats)
         if args.data in ("taiwan", "both"):
             bench("Taiwan credit", taiwan(), args.bound)
+            if args.repeats:
+                time_ratio("Taiwan credit", taiwan(), args.bound, args.repeats)
         if args.seeds:
             seed_study("Adult", adult(), args.bound, args.seeds)
 
