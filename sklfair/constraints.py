@@ -155,6 +155,12 @@ class FairnessConstraint:
         """Hard values and event mask on numpy data, each (n, n_events)."""
         raise NotImplementedError
 
+    def _decisions(self, outputs, batch):
+        """Hard values and event mask only (the epoch-end evaluation, where
+        the surrogate would be computed for nothing)."""
+        _, hard, mask = self._values(outputs, batch)
+        return hard, mask
+
     def _make_moment(self, difference_bound, y):
         raise NotImplementedError(
             f"fairlearn has no reductions Moment for {self.name!r}; use a "
@@ -631,8 +637,10 @@ class DemographicParity(_ClassificationConstraint):
     def _values(self, outputs, batch):
         cols = _classes_used(outputs.shape[1])
         surrogate = _columns(self._softmax(outputs), cols)
-        hard = _hard_onehot(outputs, cols)
-        return surrogate, hard, None
+        return surrogate, _hard_onehot(outputs, cols), None
+
+    def _decisions(self, outputs, batch):
+        return _hard_onehot(outputs, _classes_used(outputs.shape[1])), None
 
     def _array_values(self, y, predictions):
         predictions = _onehot_np(predictions)
@@ -682,13 +690,15 @@ class EqualizedOdds(_ClassificationConstraint):
         return [f"P(pred={c}|y={k})" for c, k in self._pairs(n_outputs)]
 
     def _values(self, outputs, batch):
-        n_classes = outputs.shape[1]
-        cols, labels = zip(*self._pairs(n_classes))
-        cols, labels = list(cols), torch.as_tensor(labels, device=outputs.device)
+        cols = [c for c, _ in self._pairs(outputs.shape[1])]
         surrogate = _columns(self._softmax(outputs), cols)
-        hard = _hard_onehot(outputs, cols)
-        mask = (batch["y"][:, None] == labels[None, :]).to(surrogate.dtype)
-        return surrogate, hard, mask
+        return (surrogate, *self._decisions(outputs, batch))
+
+    def _decisions(self, outputs, batch):
+        cols, labels = zip(*self._pairs(outputs.shape[1]))
+        labels = torch.as_tensor(labels, device=outputs.device)
+        mask = (batch["y"][:, None] == labels[None, :]).to(outputs.dtype)
+        return _hard_onehot(outputs, cols), mask
 
     def _array_values(self, y, predictions):
         predictions = _onehot_np(predictions)
@@ -749,10 +759,12 @@ class ErrorRateParity(_ClassificationConstraint):
         return ["error_rate"]
 
     def _values(self, outputs, batch):
+        p_true = self._softmax(outputs).gather(1, batch["y"][:, None])
+        return (1.0 - p_true, *self._decisions(outputs, batch))
+
+    def _decisions(self, outputs, batch):
         y = batch["y"]
-        p_true = self._softmax(outputs).gather(1, y[:, None])
-        hard = (outputs.argmax(dim=1) != y).to(outputs.dtype)[:, None]
-        return 1.0 - p_true, hard, None
+        return (outputs.argmax(dim=1) != y).to(outputs.dtype)[:, None], None
 
     def _array_values(self, y, predictions):
         predictions = _onehot_np(predictions)
@@ -957,7 +969,7 @@ class _GapTerm(LossTerm):
             module.train(was_training)
         sample_loss = net.sample_loss(outputs, rows["y"])
         batch = dict(rows, sample_loss=sample_loss)
-        _, hard, mask = self.constraint_._values(outputs, batch)
+        hard, mask = self.constraint_._decisions(outputs, batch)
         return hard, mask, sample_loss
 
     @torch.no_grad()
