@@ -235,7 +235,7 @@ class FairnessConstraint:
         shape = rates.shape[:-2] + (-1,)
         if not self.pairwise:
             return rates.reshape(shape), present.reshape(-1)
-        difference, both = _pair_matrices_np(rates.shape[-1])
+        difference, both = _pair_matrices_like(rates, rates.shape[-1])
         valid = (present @ both) > 1.5
         return (rates @ difference).reshape(shape), valid.reshape(-1)
 
@@ -244,25 +244,25 @@ class FairnessConstraint:
 
         ``sum_k coefficients_k * gap_k`` is linear in the rows' values: row
         ``i`` of group ``g`` enters it with ``weight_i * per_group[event, g]``.
-        numpy arrays in, numpy array out.
+        numpy arrays or tensors in, the same out.
 
         Parameters
         ----------
-        coefficients : ndarray of shape (n_gaps,)
+        coefficients : ndarray or Tensor of shape (n_gaps,)
             Zero for invalid gaps.
-        denominator : ndarray of shape (n_events, n_groups)
+        denominator : ndarray or Tensor of shape (n_events, n_groups)
             The weighted row counts of the (event, group) cells.
 
         Returns
         -------
-        per_group : ndarray of shape (n_events, n_groups)
+        per_group : ndarray or Tensor of shape (n_events, n_groups)
         """
         n_events, n_groups = denominator.shape
         coefficients = coefficients.reshape(n_events, -1)
         if self.pairwise:
-            difference, _ = _pair_matrices_np(n_groups)
+            difference, _ = _pair_matrices_like(coefficients, n_groups)
             coefficients = coefficients @ difference.T
-        return coefficients / np.maximum(denominator, _TINY)
+        return coefficients / denominator.clip(min=_TINY)
 
     def gap_standard_errors(self, values, mask, codes, weight, n_groups):
         """Standard errors of the gaps measured on some rows.
@@ -366,18 +366,8 @@ class FairnessConstraint:
         -------
         total : scalar Tensor
         """
-        denominator = stats["denominator"]
-        n_events, n_groups = denominator.shape
         with torch.no_grad():
-            coefficients = coefficients.view(n_events, -1)
-            if self.pairwise:
-                difference, _ = _pair_matrices(
-                    n_groups, coefficients.device, coefficients.dtype
-                )
-                per_group = coefficients @ difference.T
-            else:
-                per_group = coefficients
-            per_group = per_group / denominator.clamp_min(_TINY)
+            per_group = self.group_coefficients(coefficients, stats["denominator"])
             rows = per_group.T[batch["sensitive_features"]]
             rows = rows * batch["sample_weight"][:, None].to(rows.dtype)
             if stats["mask"] is not None:
@@ -527,6 +517,13 @@ def _pair_matrices_np(n_groups):
     return difference, both
 
 
+def _pair_matrices_like(array, n_groups):
+    """:func:`_pair_matrices` for a numpy array or a tensor (its device, dtype)."""
+    if isinstance(array, np.ndarray):
+        return _pair_matrices_np(n_groups)
+    return _pair_matrices(n_groups, array.device, array.dtype)
+
+
 @functools.lru_cache(maxsize=64)
 def _pairs(n_groups, device="cpu"):
     """Both members of every ordered pair of distinct groups (cached per device)."""
@@ -637,7 +634,7 @@ class DemographicParity(_ClassificationConstraint):
     def _values(self, outputs, batch):
         cols = _classes_used(outputs.shape[1])
         surrogate = _columns(self._softmax(outputs), cols)
-        return surrogate, _hard_onehot(outputs, cols), None
+        return (surrogate, *self._decisions(outputs, batch))
 
     def _decisions(self, outputs, batch):
         return _hard_onehot(outputs, _classes_used(outputs.shape[1])), None
@@ -1399,9 +1396,10 @@ class LagrangianTerm(_GapTerm):
             # the bound, the margin alone would ask for no gap at all
             margin = (self.z_ * se).clamp_max(0.5 * self.bound)
             self.margin_ = margin.to(device="cpu", dtype=torch.float64)
-        margin = self.margin_.cpu().numpy().astype(np.float64)
+        # copies: the dual step updates the multipliers in place
+        margin = self.margin_.numpy().copy()
         record["margin"] = margin
-        multipliers = self.multipliers_.cpu().numpy().astype(np.float64)
+        multipliers = self.multipliers_.numpy().copy()
         record["multipliers"] = multipliers
         self.history_.append(record)
         summary["fairness_multiplier_max"] = float(multipliers.max(initial=0.0))
