@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-import torch
 from fairlearn.metrics import demographic_parity_difference, equalized_odds_difference
 from sklearn import config_context
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
@@ -23,7 +22,6 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import parametrize_with_checks
-from threadpoolctl import threadpool_limits
 
 from sklfair.constrained import (
     BoundNotMetWarning,
@@ -36,15 +34,7 @@ from sklfair.metrics import make_fairness_scorer
 from sklfair.model_selection import constrained_refit
 from sklfair.nets import TabularNetClassifier, TabularNetRegressor
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """The CPU is shared: thread pools (torch, BLAS) spin under contention."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with threadpool_limits(limits=1):
-        yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # --------------------------------------------------------------------------

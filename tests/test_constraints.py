@@ -26,7 +26,6 @@ from fairlearn.reductions import (
     ErrorRateParity as FairlearnErrorRateParity,
 )
 from fairlearn.reductions import TruePositiveRateParity
-from threadpoolctl import threadpool_limits
 
 from sklfair.constraints import (
     AdversarialTerm,
@@ -46,14 +45,7 @@ from sklfair.nets import TabularNetClassifier, TabularNetRegressor
 CLASSIFICATION = [DemographicParity, EqualizedOdds, EqualOpportunity, ErrorRateParity]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """The CPU is shared: thread pools (torch, BLAS) spin under contention."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with threadpool_limits(limits=1):
-        yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _random_decisions(n=300, n_groups=3, seed=0):
