@@ -27,6 +27,7 @@ from fairlearn.reductions import (
 )
 from fairlearn.reductions import TruePositiveRateParity
 
+import sklfair.constraints as constraints_module
 from sklfair.constraints import (
     AdversarialTerm,
     BoundedGroupLoss,
@@ -449,6 +450,16 @@ def test_lagrangian_term_meets_the_bound_in_the_loop():
     kept = term.history_[term.best_epoch_]
     assert np.nanmax(kept["gaps"]) == pytest.approx(constrained, abs=1e-6)
     assert max(h["multipliers"].max() for h in term.history_) > 0
+
+
+def test_epoch_end_evaluation_in_chunks_records_the_exact_gaps(monkeypatch):
+    # the epoch-end forward pass runs in chunks on a CPU; 1500 rows in chunks
+    # of 128 (the last one short) must give the gaps of the whole predictions
+    monkeypatch.setattr(constraints_module, "_MONITOR_CHUNK", 128)
+    term = LagrangianTerm("demographic_parity", 0.05)
+    constrained = _fit([term])
+    kept = term.history_[term.best_epoch_]
+    assert np.nanmax(kept["gaps"]) == pytest.approx(constrained, abs=1e-6)
 
 
 def test_best_epoch_is_restored_before_the_callbacks_hear_of_train_end():
