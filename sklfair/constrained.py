@@ -68,11 +68,15 @@ from sklfair.constraints import (
     PenaltyTerm,
     resolve_constraint,
 )
+from sklfair.exceptions import BoundNotMetWarning
 
 __all__ = [
     "FairConstrainedClassifier",
     "FairConstrainedRegressor",
     "BoundNotMetWarning",
+    "LagrangianTerm",
+    "PenaltyTerm",
+    "AdversarialTerm",
 ]
 
 _LOOP_METHODS = ("lagrangian", "penalty", "adversarial")
@@ -91,10 +95,6 @@ _LAGRANGIAN_DEFAULTS = {"confidence": 0.95}
 
 def _max_gap(gaps):
     return float(np.nanmax(gaps)) if np.isfinite(gaps).any() else 0.0
-
-
-class BoundNotMetWarning(UserWarning):
-    """The fitted model's gap on the training data is above ``bound``."""
 
 
 # --------------------------------------------------------------------------

@@ -1,0 +1,115 @@
+"""The warnings and errors sklfair raises, in one place.
+
+Every class subclasses the standard Python class that users already filter
+(``UserWarning``, ``ValueError``, ``RuntimeError``), so existing
+``warnings.filterwarnings("ignore", category=UserWarning)`` or ``except
+ValueError`` code keeps working, while a finer filter can name exactly one
+case::
+
+    import warnings
+    from sklfair.exceptions import SmallGroupWarning
+
+    warnings.simplefilter("error", SmallGroupWarning)  # fail on small groups
+
+:class:`SklfairWarning` is the parent of every warning here: filter it to
+silence (or escalate) all of sklfair's warnings at once.
+
+Examples
+--------
+>>> from sklfair.exceptions import BoundNotMetWarning, SklfairWarning
+>>> issubclass(BoundNotMetWarning, SklfairWarning)
+True
+>>> issubclass(BoundNotMetWarning, UserWarning)
+True
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "SklfairWarning",
+    "BoundNotMetWarning",
+    "NoSensitiveAttributeWarning",
+    "SmallGroupWarning",
+    "UnseenGroupWarning",
+    "InfeasibleBoundWarning",
+    "DegenerateModelWarning",
+    "UndefinedRateWarning",
+    "InterruptedFitWarning",
+    "SensitiveAttributeError",
+]
+
+
+class SklfairWarning(UserWarning):
+    """Parent of every warning sklfair raises."""
+
+
+class BoundNotMetWarning(SklfairWarning):
+    """A fitted model's gap on the data it was checked on is above its bound.
+
+    Raised at fit by the constrained estimators (and the fair student) when
+    the training gap exceeds ``bound``, and by
+    :func:`sklfair.metrics.certify` when the upper end of a gap's interval
+    on held-out data exceeds the bound.
+    """
+
+
+class NoSensitiveAttributeWarning(SklfairWarning):
+    """A fairness meta-estimator was fitted without any sensitive attribute.
+
+    Neither ``sensitive_columns=`` nor ``sensitive_features=`` was given, so
+    there are no groups: the mitigation (reweighing, the constraint, the
+    student's fairness term) is not applied and the inner estimator is fitted
+    as it is. The fitted meta-estimator records this as
+    ``sensitive_attribute_ = None``.
+    """
+
+
+class SmallGroupWarning(SklfairWarning):
+    """A group has fewer rows than the policy's stated minimum.
+
+    Its rates are estimated from so few rows that a gap involving it is
+    mostly sampling noise. The fit goes on; merge small groups or collect
+    more data for a claim about them.
+    """
+
+
+class UnseenGroupWarning(SklfairWarning):
+    """Rows at prediction belong to a group that was not seen at fit.
+
+    The model still predicts them (a method with per-group decision rules
+    uses its group-blind rule for those rows), but no fairness property
+    measured at fit covers that group.
+    """
+
+
+class InfeasibleBoundWarning(SklfairWarning):
+    """The bound is tighter than the data can resolve.
+
+    With the groups' sizes and rates, the sampling noise of a gap alone is
+    about as large as the bound, so neither meeting nor missing it on the
+    training rows says much about new data. The message gives the smallest
+    bound the groups can resolve.
+    """
+
+
+class DegenerateModelWarning(SklfairWarning):
+    """A fitted model's decisions are (nearly) constant.
+
+    The constraint was met by predicting (almost) the same class for
+    everybody, or the accuracy is within a hair of always predicting the
+    majority class: the model is fair only because it is useless.
+    """
+
+
+class UndefinedRateWarning(SklfairWarning):
+    """A rate is undefined for a group (e.g. no negatives: no false positive
+    rate); it counts as 0, as fairlearn's metrics count it."""
+
+
+class InterruptedFitWarning(SklfairWarning):
+    """A fit was interrupted (Ctrl-C) and the model kept is partly trained."""
+
+
+class SensitiveAttributeError(ValueError):
+    """The sensitive attribute cannot define groups: wrong length, missing
+    values, a continuous column, a single group, or both ways given at once."""
