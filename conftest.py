@@ -1,12 +1,9 @@
-"""Shared test settings.
+"""Settings shared by the doctests (under sklfair/) and the tests (under tests/).
 
-Torch runs single-threaded in the tests: the networks here are tiny, and
-several test processes (or other jobs) on a small machine would otherwise
-oversubscribe the cores, which makes OpenMP-threaded torch many times slower.
+Figures are drawn off screen. Thread pinning for the tests lives in
+tests/conftest.py.
 """
 
 import matplotlib
-import torch
 
 matplotlib.use("Agg")
-torch.set_num_threads(1)

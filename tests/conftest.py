@@ -1,15 +1,42 @@
-"""Fixtures shared by the test modules."""
+"""Fixtures and rules shared by every test module.
+
+- Torch and the BLAS pools run one thread for the whole session: the networks
+  here are tiny, and several test processes (or other jobs) on a small machine
+  would otherwise oversubscribe the cores, which makes threaded torch many
+  times slower. This is the one place that pins threads for the tests.
+- A test that asks for a fixture holding a large real data set must be marked
+  ``slow`` (see setup.cfg), so that ``-m "not slow"`` gives a quick local run
+  and the rule cannot drift.
+"""
 
 import pytest
 import torch
 from threadpoolctl import threadpool_limits
 
+#: Fixtures that hold a large real data set (Adult, Taiwan credit, COMPAS).
+LARGE_DATA_FIXTURES = {"adult", "taiwan", "compas"}
 
-@pytest.fixture(scope="module")
+
+@pytest.fixture(scope="session", autouse=True)
 def one_thread():
-    """The CPU is shared: thread pools (torch, BLAS) spin under contention."""
+    """Pin torch and the BLAS pools to one thread; restore them afterwards."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     with threadpool_limits(limits=1):
         yield
     torch.set_num_threads(threads)
+
+
+def pytest_collection_modifyitems(config, items):
+    unmarked = [
+        item.nodeid
+        for item in items
+        if LARGE_DATA_FIXTURES & set(getattr(item, "fixturenames", ()))
+        and item.get_closest_marker("slow") is None
+    ]
+    if unmarked:
+        shown = "\n  ".join(unmarked[:20])
+        raise pytest.UsageError(
+            "These tests use a large real data set but are not marked "
+            f"@pytest.mark.slow:\n  {shown}"
+        )

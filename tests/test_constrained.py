@@ -34,9 +34,6 @@ from sklfair.metrics import make_fairness_scorer
 from sklfair.model_selection import constrained_refit
 from sklfair.nets import TabularNetClassifier, TabularNetRegressor
 
-pytestmark = pytest.mark.usefixtures("one_thread")
-
-
 # --------------------------------------------------------------------------
 # data
 # --------------------------------------------------------------------------
@@ -87,6 +84,7 @@ def _dp(y, pred, groups):
 # --------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_adult_lagrangian_demographic_parity(adult):
     X, y, X_test, y_test = adult
     clf = FairConstrainedClassifier(
@@ -113,6 +111,7 @@ def test_adult_lagrangian_demographic_parity(adult):
     assert np.isfinite(roc_auc_score(y_test, clf.predict_proba(X_test)[:, 1]))
 
 
+@pytest.mark.slow
 def test_adult_lagrangian_equalized_odds(adult):
     X, y, X_test, y_test = adult
     clf = FairConstrainedClassifier(
@@ -133,6 +132,7 @@ def test_adult_lagrangian_equalized_odds(adult):
     assert before > 0.05
 
 
+@pytest.mark.slow
 def test_adult_lagrangian_bound_holds_on_unseen_data(adult):
     # Aimed at the bound itself (confidence=0.5, the behaviour before the
     # margin) this fit reached test DP 0.0213: above the bound on new rows.
@@ -182,6 +182,7 @@ def test_held_out_rows_drive_the_multipliers():
     )
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:Setting a value on a Series via .at")
 @pytest.mark.filterwarnings("ignore:Setting an item of incompatible dtype")
 # ExponentiatedGradient meets the bound up to its tolerance eps
@@ -209,6 +210,7 @@ def test_adult_reductions_with_logistic_regression(adult):
     assert roc_auc_score(y_test, proba[:, 1]) > 0.85  # graded scores, not 0/1
 
 
+@pytest.mark.slow
 def test_adult_threshold_in_cross_val_score(adult):
     X, y, _, _ = adult
     X, y = X.iloc[:4000], y.iloc[:4000]
@@ -231,6 +233,7 @@ def test_adult_threshold_in_cross_val_score(adult):
 
 # a tight bound may not be met in 5 epochs: constrained_refit selects on the
 # measured gaps anyway
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::sklfair.constrained.BoundNotMetWarning")
 def test_grid_search_over_bound_and_lr_with_constrained_refit(adult):
     X, y, _, _ = adult

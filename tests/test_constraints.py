@@ -46,9 +46,6 @@ from sklfair.nets import TabularNetClassifier, TabularNetRegressor
 CLASSIFICATION = [DemographicParity, EqualizedOdds, EqualOpportunity, ErrorRateParity]
 
 
-pytestmark = pytest.mark.usefixtures("one_thread")
-
-
 def _random_decisions(n=300, n_groups=3, seed=0):
     rng = np.random.RandomState(seed)
     y = rng.randint(2, size=n)

@@ -51,15 +51,6 @@ def small_regressor_net(**params):
     return TabularNetRegressor(**{**defaults, **params})
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny networks train several times faster on one thread (shared CPUs)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 @pytest.fixture(scope="module")
 def binary_data():
     X, y = make_classification(

@@ -15,6 +15,8 @@ skipped without it.
 import os
 import re
 
+import dask
+import distributed
 import joblib
 import numpy as np
 import pandas as pd
@@ -29,9 +31,6 @@ from sklfair.datasets import load_german_credit
 from sklfair.metrics import make_fairness_scorer
 from sklfair.model_selection import constrained_refit
 from sklfair.nets import TabularNetClassifier
-
-distributed = pytest.importorskip("distributed")
-dask = pytest.importorskip("dask")
 
 BATCH_KEY = re.compile(r"batch_of_(?P<function>\w+?)_(?P<calls>\d+)_calls-[0-9a-f]+")
 

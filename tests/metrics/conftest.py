@@ -1,12 +1,8 @@
-"""Fixtures of the metrics tests: a headless matplotlib and German credit."""
+"""Fixtures of the metrics tests: German credit."""
 
-import matplotlib
+import pytest
 
-matplotlib.use("Agg")
-
-import pytest  # noqa: E402
-
-from sklfair.datasets import load_german_credit  # noqa: E402
+from sklfair.datasets import load_german_credit
 
 NUMERIC = [
     "duration_months",

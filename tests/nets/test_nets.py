@@ -170,7 +170,8 @@ def test_round_trips_give_identical_predictions(binary, dumps):
         buffer.seek(0)
         loaded = joblib.load(buffer)
     else:
-        sio = pytest.importorskip("skops.io")
+        import skops.io as sio
+
         data = sio.dumps(clf)
         loaded = sio.loads(data, trusted=sio.get_untrusted_types(data=data))
     np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
