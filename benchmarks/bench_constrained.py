@@ -51,6 +51,11 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
 from sklfair.constrained import FairConstrainedClassifier
+from sklfair.constrained._fairlearn import (
+    fairlearn_moment,
+    interpolated_positive,
+    mixture_proba,
+)
 from sklfair.constraints import DemographicParity
 from sklfair.datasets import load_adult, load_taiwan_credit
 from sklfair.nets import TabularNetClassifier
@@ -95,9 +100,7 @@ def mlp():
 
 
 def contenders(bound, y_train, A_train):
-    moment_bound = DemographicParity().moment(
-        bound, y=y_train, sensitive_features=A_train
-    )
+    moment_bound = fairlearn_moment(DemographicParity(bound=bound), y_train, A_train)
 
     def sklfair(method, estimator=None, **params):
         return FairConstrainedClassifier(
@@ -189,12 +192,21 @@ def run(estimator, kind, Z_train, Z_test, y_train, A_train, A_test):
         scores = estimator.predict_proba(Z_test)[:, 1]
     elif kind == "fairlearn":
         pred = estimator.predict(Z_test, random_state=0)
-        scores = estimator._pmf_predict(Z_test)[:, 1]
+        scores = mixture_proba(estimator, Z_test)[:, 1]
     elif kind == "fairlearn-threshold":
         pred = estimator.predict(Z_test, sensitive_features=A_test, random_state=0)
-        scores = estimator._pmf_predict(Z_test, sensitive_features=A_test)[:, 1]
+        base = estimator.estimator_.predict_proba(Z_test)[:, 1]
+        scores = interpolated_positive(
+            estimator.interpolated_thresholder_.interpolation_dict,
+            base,
+            A_test,
+            blind=base > 0.5,
+        )
     else:
         pred = estimator.predict(Z_test)
+        # fairlearn's AdversarialFairnessClassifier has no public score method
+        # (no predict_proba or decision_function): its private _raw_predict is
+        # the only way to its scores, for the AUC.
         scores = np.asarray(estimator._raw_predict(Z_test)).reshape(-1)
     return seconds, np.asarray(pred).astype(int), np.asarray(scores, dtype=float)
 
@@ -314,7 +326,7 @@ def seed_study(name, data, bound, seeds):
     X_train, X_test, y_train, y_test = data
     y_train, y_test = np.asarray(y_train), np.asarray(y_test)
     Z_train, Z_test, A_train, A_test = prepare(X_train, X_test)
-    moment = DemographicParity().moment(bound, y=y_train, sensitive_features=A_train)
+    moment = fairlearn_moment(DemographicParity(bound=bound), y_train, A_train)
     rows = {
         "unconstrained TabularNet": [],
         "sklfair lagrangian": [],

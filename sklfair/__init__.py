@@ -1,6 +1,6 @@
 """sklfair: scikit-learn compatible estimators for fair ML on tabular data.
 
-The package is organised in rooms (see ``DESIGN.md``):
+The package is organised in rooms, each importing only the ones below it:
 
 - :mod:`sklfair.nets` -- skorch-based networks and the one training loop;
 - :mod:`sklfair.reweighting`, :mod:`sklfair.constrained`,

@@ -1,27 +1,277 @@
-"""Pieces shared by the fairness meta-estimators.
+"""The shared base of the fairness meta-estimators.
 
-:class:`FitRoutingMixin` gives ``ReweighingClassifier``,
-``FairConstrainedClassifier``/``Regressor`` and ``DistilledClassifier``/
-``Regressor`` the same metadata routing: ``sample_weight`` and
-``sensitive_features`` are consumed by the meta-estimator itself, and any other
-fit parameter is routed to the wrapped estimator's ``fit``.
+:class:`FairMetaEstimator` owns everything that
+:class:`~sklfair.reweighting.ReweighingClassifier`,
+:class:`~sklfair.constrained.FairConstrainedClassifier` /
+:class:`~sklfair.constrained.FairConstrainedRegressor` and
+:class:`~sklfair.distillation.DistilledClassifier` /
+:class:`~sklfair.distillation.DistilledRegressor` have in common, so that each
+of them holds only its own idea:
+
+- validating ``X``, ``y`` and ``sample_weight`` (``n_features_in_``,
+  ``feature_names_in_``), keeping a DataFrame as it is for the inner
+  estimator;
+- the sensitive attribute from either source (``sensitive_columns=`` or the
+  ``sensitive_features=`` fit argument), under the one policy of
+  :mod:`sklfair._sensitive` (``groups_``, ``group_sizes_``), at fit and at
+  prediction;
+- dropping the sensitive columns before the inner estimator sees ``X``;
+- metadata routing: ``sample_weight`` and ``sensitive_features`` are consumed
+  here, any other fit parameter is routed to the wrapped estimator's ``fit``;
+- delegation of optional methods (:func:`delegates`, for ``available_if``),
+  the input tags of the wrapped estimator and the fitted check.
 """
 
 from __future__ import annotations
 
-from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping
+import warnings
+from typing import NamedTuple
 
-__all__ = ["FitRoutingMixin"]
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, is_classifier
+from sklearn.utils import get_tags
+from sklearn.utils.metadata_routing import (
+    MetadataRouter,
+    MethodMapping,
+    _raise_for_params,
+    _routing_enabled,
+    process_routing,
+)
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
+
+from sklfair._sensitive import (
+    drop_sensitive_columns,
+    fit_groups,
+    predict_group_codes,
+    resolve_sensitive,
+    warn_no_sensitive_attribute,
+)
+from sklfair.exceptions import SensitiveAttributeError, SklfairWarning
+
+__all__ = ["FairMetaEstimator", "FitData", "delegates"]
 
 
-class FitRoutingMixin:
-    """Route fit parameters other than the consumed ones to the child.
+class FitData(NamedTuple):
+    """What :meth:`FairMetaEstimator._fit_data` hands to a subclass's fit."""
 
-    Subclasses name the constructor parameter holding the child in
-    ``_routed_child`` (``"estimator"`` by default).
+    #: ``X`` as given when it is a DataFrame, else validated: what a teacher
+    #: and the column selectors see.
+    X: object
+    #: ``X`` without the dropped sensitive columns: what the inner estimator sees.
+    X_model: object
+    y: np.ndarray
+    #: Validated float64 weights, or None.
+    sample_weight: np.ndarray | None
+    #: Group label of each row, or None without a sensitive attribute.
+    groups: pd.Series | None
+    #: Group code of each row (``groups_[codes]`` gives the labels), or None.
+    codes: np.ndarray | None
+    #: Fit parameters routed to the wrapped estimator.
+    params: dict
+
+
+def delegates(attr):
+    """An ``available_if`` check: the fitted (else the unfitted) inner estimator
+    has ``attr``; raises that estimator's own ``AttributeError`` otherwise."""
+
+    def check(self):
+        child = getattr(self, self._fitted_child, None)
+        getattr(self._unfitted_child() if child is None else child, attr)
+        return True
+
+    return check
+
+
+class FairMetaEstimator(MetaEstimatorMixin, BaseEstimator):
+    """Base class of sklfair's fairness meta-estimators (see the module docs).
+
+    Subclasses set ``_routed_child`` (the constructor parameter that receives
+    routed fit parameters, ``"estimator"`` by default) and ``_fitted_child``
+    (the fitted attribute that predicts, ``"estimator_"`` by default), and
+    have the parameters ``sensitive_columns`` and ``drop_sensitive``.
     """
 
     _routed_child = "estimator"
+    _fitted_child = "estimator_"
+    _multi_output = False
+    #: Whether the consumed arguments (``sample_weight``...) are also offered
+    #: to the router, so that a child that requests them gets them (a
+    #: teacher); else the child gets only what the meta-estimator hands it.
+    _route_consumed = False
+
+    # --- hooks --------------------------------------------------------------
+    def _unfitted_child(self):
+        """The estimator that will predict, before fit (for tags, delegation)."""
+        return getattr(self, self._routed_child)
+
+    def _needs_groups(self):
+        """Whether this fit uses groups (else the columns are only dropped)."""
+        return True
+
+    def _without_groups(self):
+        """What is fitted when no sensitive attribute is given."""
+        return "the estimator is fitted without any mitigation"
+
+    def _accept_sparse(self):
+        return ["csr", "csc"] if get_tags(self).input_tags.sparse else False
+
+    # --- fit ----------------------------------------------------------------
+    def _fit_data(
+        self,
+        X,
+        y,
+        sample_weight,
+        sensitive_features,
+        fit_params,
+        *,
+        ensure_all_finite=False,
+        **consumed,
+    ):
+        """Validate the fit's data and resolve the groups under the policy.
+
+        Sets ``n_features_in_``, ``feature_names_in_``, ``groups_`` and
+        ``group_sizes_``. ``consumed`` are other arguments the meta-estimator
+        consumes but lets the router see (e.g. ``X_unlabeled``).
+        """
+        _raise_for_params(fit_params, self, "fit")
+        classification = is_classifier(self)
+        X_checked, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=self._accept_sparse(),
+            dtype=None,
+            ensure_all_finite=ensure_all_finite,
+            ensure_min_samples=2,
+            y_numeric=not classification,
+            multi_output=self._multi_output,
+        )
+        if classification:
+            check_classification_targets(y)
+        X_in = X if isinstance(X, pd.DataFrame) else X_checked
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, X_checked, dtype=np.float64, ensure_non_negative=True
+            )
+        if classification:
+            kept = y if sample_weight is None else y[sample_weight > 0]
+            classes = np.unique(kept)
+            if len(classes) < 2:
+                raise ValueError(
+                    f"{type(self).__name__} needs at least two classes in y (among "
+                    f"the rows of positive weight); got one class ({classes[0]!r})."
+                )
+        params = self._routed_params(
+            fit_params,
+            sample_weight=sample_weight,
+            sensitive_features=sensitive_features,
+            **consumed,
+        )
+        X_model, groups, codes = self._resolve_groups(
+            X_in, sample_weight, sensitive_features
+        )
+        return FitData(X_in, X_model, y, sample_weight, groups, codes, params)
+
+    def _routed_params(self, fit_params, **consumed):
+        """The fit parameters routed to the wrapped estimator ({} without
+        metadata routing, where ``fit_params`` must be empty)."""
+        if not _routing_enabled():
+            return {}
+        consumed = {
+            k: v for k, v in consumed.items() if v is not None and self._route_consumed
+        }
+        routed = process_routing(self, "fit", **consumed, **fit_params)
+        return dict(routed[self._routed_child].fit)
+
+    def _resolve_groups(self, X, sample_weight, sensitive_features):
+        owner = type(self).__name__
+        self.groups_ = self.group_sizes_ = None
+        if not self._needs_groups():
+            if sensitive_features is not None and self.sensitive_columns is not None:
+                resolve_sensitive(  # raises the error naming both ways
+                    X,
+                    sensitive_columns=self.sensitive_columns,
+                    sensitive_features=sensitive_features,
+                )
+            if sensitive_features is not None:
+                warnings.warn(
+                    f"{owner}: sensitive_features only serve the fairness "
+                    "constraint; without constraint= they do not change the fit.",
+                    SklfairWarning,
+                    stacklevel=4,
+                )
+            return self._drop_sensitive(X), None, None
+        X_model, groups = resolve_sensitive(
+            X,
+            sensitive_columns=self.sensitive_columns,
+            sensitive_features=sensitive_features,
+            drop_sensitive=self.drop_sensitive,
+        )
+        if groups is None:
+            warn_no_sensitive_attribute(owner, self._without_groups())
+            return X_model, None, None
+        codes, labels, sizes = fit_groups(groups, sample_weight, owner=owner)
+        self.groups_, self.group_sizes_ = labels, sizes
+        return X_model, groups, codes
+
+    def _drop_sensitive(self, X):
+        """``X`` without the sensitive columns when they are to be dropped."""
+        if self.sensitive_columns is not None and self.drop_sensitive:
+            return drop_sensitive_columns(X, self.sensitive_columns)
+        return X
+
+    # --- prediction ---------------------------------------------------------
+    def _predict_data(self, X):
+        """Validate ``X`` at prediction.
+
+        Returns ``X`` as given (DataFrame) or validated, the inner estimator's
+        input, and the fitted group code of each row (-1 for a group unseen at
+        fit, with an :class:`~sklfair.exceptions.UnseenGroupWarning`), or None
+        when the groups do not come from the columns of ``X``.
+        """
+        check_is_fitted(self)
+        X_checked = validate_data(
+            self,
+            X,
+            reset=False,
+            accept_sparse=self._accept_sparse(),
+            dtype=None,
+            ensure_all_finite=False,
+        )
+        X_in = X if isinstance(X, pd.DataFrame) else X_checked
+        codes = None
+        if self.groups_ is not None and self.sensitive_columns is not None:
+            codes = predict_group_codes(
+                X_in, self.sensitive_columns, self.groups_, owner=type(self).__name__
+            )
+        return X_in, self._drop_sensitive(X_in), codes
+
+    def _group_codes_at_fit(self, groups):
+        """Codes of fit-time labels (e.g. of extra transfer rows)."""
+        index = pd.Index(np.asarray(self.groups_, dtype=object))
+        codes = index.get_indexer(np.asarray(groups, dtype=object))
+        if (codes < 0).any():
+            raise SensitiveAttributeError("a group label is not among the fit's groups")
+        return codes
+
+    # --- scikit-learn protocol ----------------------------------------------
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, self._fitted_child)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        child = get_tags(self._unfitted_child())
+        tags.input_tags.sparse = child.input_tags.sparse
+        tags.input_tags.allow_nan = child.input_tags.allow_nan
+        tags.input_tags.categorical = child.input_tags.categorical
+        tags.input_tags.string = child.input_tags.string
+        return tags
 
     def get_metadata_routing(self):
         """Metadata routing of this object.

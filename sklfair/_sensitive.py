@@ -1,16 +1,42 @@
-"""Selecting, validating and encoding sensitive features.
+"""The one sensitive-attribute policy: groups from either source, and their rules.
 
-This module is the one place that turns the two ways of giving a sensitive
-attribute (see ``DESIGN.md``) into group labels:
+This module turns the two ways of giving a sensitive attribute into group
+labels, and is the one place that decides what happens when they are
+missing, too few, too small or new:
 
-- ``sensitive_columns=`` -- columns of ``X`` chosen by name, integer position,
-  a list of them, a boolean mask, or a callable ``X -> groups``
-  (:func:`select_sensitive_columns`, :func:`drop_sensitive_columns`);
+- ``sensitive_columns=`` -- columns of ``X`` (selected and dropped by
+  :mod:`sklfair._columns`: :func:`select_sensitive_columns`,
+  :func:`drop_sensitive_columns`);
 - ``sensitive_features=`` -- an array-like, Series or DataFrame given to
   ``fit``, a metric or a scorer (:func:`check_sensitive_features`).
 
-:func:`resolve_sensitive` does both at once for a meta-estimator, and
-:func:`encode_groups` turns labels into the integer codes the networks use.
+:func:`resolve_sensitive` does both at once for a meta-estimator,
+:func:`encode_groups` turns labels into the integer codes the networks use,
+and :func:`fit_groups`, :func:`warn_no_sensitive_attribute` and
+:func:`predict_group_codes` apply the policy below. Every meta-estimator
+(:class:`~sklfair.reweighting.ReweighingClassifier`,
+:class:`~sklfair.constrained.FairConstrainedClassifier` and
+``Regressor``, :class:`~sklfair.distillation.DistilledClassifier` with a
+constraint) goes through them, via :class:`sklfair._meta.FairMetaEstimator`.
+
+The policy
+----------
+The same outcome in every meta-estimator (the user guide's table):
+
+- **no sensitive attribute at all**: a
+  :class:`~sklfair.exceptions.NoSensitiveAttributeWarning`; the inner
+  estimator is fitted without the mitigation and ``groups_`` is None;
+- **both** ``sensitive_columns`` **and** ``sensitive_features``, **a wrong
+  length, NaN or None in the attribute at fit, a continuous column** (more
+  than ``MAX_GROUPS`` distinct values), **one group only** (among the rows of
+  positive weight): a :class:`~sklfair.exceptions.SensitiveAttributeError`
+  (a ``ValueError``) naming the column and the problem;
+- **a group with fewer than** ``MIN_GROUP_SIZE`` **rows**: a
+  :class:`~sklfair.exceptions.SmallGroupWarning` naming the groups and their
+  sizes; the fit goes on;
+- **a group unseen at fit, or a missing value, at prediction**: an
+  :class:`~sklfair.exceptions.UnseenGroupWarning`; the rows are predicted (a
+  method with per-group decision rules uses its group-blind rule for them).
 
 Group labels
 ------------
@@ -28,34 +54,47 @@ natural order otherwise), then the second's, and so on. Backslashes and
 commas inside values are escaped with a backslash, so two different
 combinations never share a label. The returned Series is named after the
 column (several names are joined by ``", "``).
-
-Columns of a numpy array or sparse matrix are named by their integer position,
-as ``pandas.DataFrame(X)`` would name them. Integer selectors are always
-positions and strings are always names, as in
-:class:`~sklearn.compose.ColumnTransformer`.
 """
 
 from __future__ import annotations
 
-import difflib
-import numbers
+import warnings
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 from sklearn.utils.validation import _num_samples
+
+from sklfair._columns import (
+    as_frame,
+    drop_sensitive_columns,
+    select_sensitive_columns,
+)
+from sklfair.exceptions import (
+    NoSensitiveAttributeWarning,
+    SensitiveAttributeError,
+    SmallGroupWarning,
+    UnseenGroupWarning,
+)
 
 __all__ = [
     "MAX_GROUPS",
+    "MIN_GROUP_SIZE",
     "check_sensitive_features",
     "select_sensitive_columns",
     "drop_sensitive_columns",
     "resolve_sensitive",
     "encode_groups",
+    "fit_groups",
+    "warn_no_sensitive_attribute",
+    "predict_group_codes",
 ]
 
 #: Default largest number of distinct values allowed in one sensitive column.
 MAX_GROUPS = 20
+
+#: Groups with fewer rows (of positive weight) get a SmallGroupWarning at fit:
+#: a rate estimated from 30 rows has a standard error of up to 0.09.
+MIN_GROUP_SIZE = 30
 
 _SEPARATOR = ", "
 
@@ -138,74 +177,17 @@ def check_sensitive_features(
     >>> check_sensitive_features([1, 2], n_samples=3)
     Traceback (most recent call last):
     ...
-    ValueError: sensitive_features has 2 rows, but X has 3 samples.
+    sklfair.exceptions.SensitiveAttributeError: sensitive_features has 2 rows, but X \
+has 3 samples.
     """
-    frame = _as_frame(sensitive_features, name=name)
+    frame = as_frame(sensitive_features, name=name)
     if n_samples is not None and frame.shape[0] != n_samples:
-        raise ValueError(
+        raise SensitiveAttributeError(
             f"{name} has {frame.shape[0]} rows, but X has {n_samples} samples."
         )
     return _groups_from_frame(
         frame, max_groups=max_groups, min_groups=min_groups, name=name
     )
-
-
-def _as_frame(values, *, name):
-    """Any supported input as a DataFrame with at least one row and column."""
-    if isinstance(values, str | bytes) or np.isscalar(values):
-        raise TypeError(
-            f"{name} must be array-like with one value per row, got "
-            f"{values!r}. To pick columns of X by name, use sensitive_columns= "
-            "instead."
-        )
-    if sp.issparse(values):
-        raise TypeError(
-            f"{name} must be dense (array-like, Series or DataFrame), got a "
-            "sparse matrix."
-        )
-    if isinstance(values, pd.DataFrame):
-        frame = values
-    elif isinstance(values, pd.Series):
-        frame = values.to_frame(name=name if values.name is None else values.name)
-    elif isinstance(values, pd.Index | pd.Categorical):
-        frame = pd.Series(values).to_frame(name=getattr(values, "name", None) or name)
-    else:
-        if not hasattr(values, "__len__") and not hasattr(values, "__array__"):
-            raise TypeError(
-                f"{name} must be array-like, a Series or a DataFrame, got "
-                f"{type(values).__name__}."
-            )
-        if isinstance(values, np.ndarray):
-            array = values
-        else:
-            try:
-                array = np.asarray(values, dtype=object)
-            except ValueError as exc:  # ragged nested lists
-                raise ValueError(
-                    f"{name} must be rectangular (one row per sample): {exc}"
-                ) from None
-        if array.ndim == 1 and any(
-            isinstance(v, list | tuple | np.ndarray) for v in array
-        ):
-            raise ValueError(
-                f"{name} must be rectangular: its rows have different lengths."
-            )
-        if array.ndim == 1:
-            frame = pd.Series(list(values) if array.dtype == object else array)
-            frame = frame.to_frame(name=name)
-        elif array.ndim == 2:
-            frame = pd.DataFrame(
-                [list(row) for row in values] if array.dtype == object else array
-            )
-        else:
-            raise ValueError(
-                f"{name} must be 1D or 2D, got an array of shape {array.shape}."
-            )
-    if frame.shape[0] == 0:
-        raise ValueError(f"{name} is empty: it needs one value per row.")
-    if frame.shape[1] == 0:
-        raise ValueError(f"{name} has no columns.")
-    return frame
 
 
 def _column_codes(column):
@@ -239,7 +221,7 @@ def _groups_from_frame(frame, *, max_groups, min_groups, name):
             rows = np.flatnonzero(missing)
             shown = ", ".join(str(r) for r in rows[:5])
             more = f" and {rows.size - 5} more" if rows.size > 5 else ""
-            raise ValueError(
+            raise SensitiveAttributeError(
                 f"{label} has {rows.size} missing value(s) (NaN or None), at "
                 f"row position(s) {shown}{more}. Every row needs a group: fill "
                 "them, e.g. with an explicit 'unknown' group, or drop those rows."
@@ -258,7 +240,7 @@ def _groups_from_frame(frame, *, max_groups, min_groups, name):
                 )
             else:
                 hint = "Merge rare values into fewer groups, or raise max_groups."
-            raise ValueError(
+            raise SensitiveAttributeError(
                 f"{label} has {n_values} distinct values, more than "
                 f"max_groups={max_groups}. {hint}"
             )
@@ -283,7 +265,7 @@ def _groups_from_frame(frame, *, max_groups, min_groups, name):
             for combo in combos
         ]
         if len(set(labels)) != len(labels):
-            raise ValueError(
+            raise SensitiveAttributeError(
                 f"{name}: two different combinations of values in columns "
                 f"{columns} print the same label (e.g. 1 and '1' in one column); "
                 "make each column's values distinct as strings."
@@ -297,268 +279,13 @@ def _groups_from_frame(frame, *, max_groups, min_groups, name):
     if n_groups < min_groups:
         found = ", ".join(repr(str(u)) for u in pd.unique(np.asarray(groups)))
         where = f"{name} {series_name!r}" if series_name != name else name
-        raise ValueError(
+        raise SensitiveAttributeError(
             f"{where} has only {n_groups} group(s) ({found}); a fairness measure "
             f"needs at least {min_groups}. Check that the right column was "
             "chosen and that the data were not filtered to one group."
         )
     groups.name = series_name
     return groups
-
-
-# --------------------------------------------------------------------------
-# sensitive_columns=: selecting and dropping columns of X
-# --------------------------------------------------------------------------
-
-
-def _n_features(X):
-    shape = getattr(X, "shape", None)
-    if shape is None:
-        X = np.asarray(X, dtype=object)
-        shape = X.shape
-    if len(shape) != 2:
-        raise ValueError(
-            f"X must be 2D (n_samples, n_features) to select sensitive columns, "
-            f"got shape {tuple(shape)}."
-        )
-    return shape[1]
-
-
-def _describe_columns(columns, limit=20):
-    shown = ", ".join(repr(c) for c in columns[:limit])
-    if len(columns) > limit:
-        shown += f", ... ({len(columns) - limit} more)"
-    return f"[{shown}]"
-
-
-def _column_positions(X, sensitive_columns):
-    """Positions (list of int, in the given order, no duplicates) of a selector."""
-    n_features = _n_features(X)
-    names = list(X.columns) if isinstance(X, pd.DataFrame) else None
-
-    def position_of(key):
-        if isinstance(key, bool | np.bool_):
-            raise TypeError(
-                "sensitive_columns: a single boolean is not a selector; give a "
-                "boolean mask with one entry per column of X."
-            )
-        if isinstance(key, numbers.Integral):
-            if not -n_features <= key < n_features:
-                raise ValueError(
-                    f"sensitive_columns: index {key} is out of range for X with "
-                    f"{n_features} columns."
-                )
-            return int(key) % n_features
-        if isinstance(key, str):
-            if names is None:
-                raise ValueError(
-                    f"sensitive_columns: column {key!r} is given by name, but X "
-                    f"({type(X).__name__}) has no column names; use integer "
-                    "positions, or pass a DataFrame."
-                )
-            matches = [i for i, col in enumerate(names) if col == key]
-            if not matches:
-                close = difflib.get_close_matches(key, [str(c) for c in names], n=1)
-                hint = f" Did you mean {close[0]!r}?" if close else ""
-                raise ValueError(
-                    f"sensitive_columns: column {key!r} is not in X.{hint} "
-                    f"Available columns: {_describe_columns(names)}."
-                )
-            if len(matches) > 1:
-                raise ValueError(
-                    f"sensitive_columns: X has {len(matches)} columns named {key!r}."
-                )
-            return matches[0]
-        raise TypeError(
-            "sensitive_columns entries must be column names (str) or integer "
-            f"positions, got {key!r} of type {type(key).__name__}."
-        )
-
-    if isinstance(sensitive_columns, str | numbers.Integral | np.bool_ | bool):
-        return [position_of(sensitive_columns)]
-    if isinstance(sensitive_columns, list | tuple | np.ndarray | pd.Index | pd.Series):
-        keys = list(np.asarray(sensitive_columns, dtype=object).reshape(-1))
-        if len(keys) == 0:
-            raise ValueError("sensitive_columns is empty: select at least one column.")
-        if all(isinstance(k, bool | np.bool_) for k in keys):
-            if len(keys) != n_features:
-                raise ValueError(
-                    f"sensitive_columns: the boolean mask has {len(keys)} entries, "
-                    f"but X has {n_features} columns."
-                )
-            positions = [i for i, k in enumerate(keys) if k]
-            if not positions:
-                raise ValueError(
-                    "sensitive_columns: the boolean mask selects no column."
-                )
-            return positions
-        positions = []
-        for key in keys:
-            position = position_of(key)
-            if position not in positions:
-                positions.append(position)
-        return positions
-    raise TypeError(
-        "sensitive_columns must be a column name, an integer position, a list of "
-        "them, a boolean mask or a callable X -> groups, got "
-        f"{type(sensitive_columns).__name__}."
-    )
-
-
-def _columns_as_frame(X, positions):
-    if isinstance(X, pd.DataFrame):
-        return X.iloc[:, positions]
-    if sp.issparse(X):
-        X = X if X.format in ("csr", "csc") else X.tocsc()
-        values = X[:, positions].toarray()
-    elif isinstance(X, np.ndarray):
-        values = X[:, positions]
-    else:  # list of rows: let pandas infer each column's dtype
-        return pd.DataFrame([list(row) for row in X]).iloc[:, positions]
-    return pd.DataFrame(values, columns=positions)
-
-
-def select_sensitive_columns(X, sensitive_columns):
-    """Return the sensitive columns of ``X`` as a DataFrame.
-
-    Parameters
-    ----------
-    X : DataFrame, ndarray, sparse matrix or list of rows of shape \
-            (n_samples, n_features)
-        The data holding the sensitive columns.
-    sensitive_columns : str, int, list, boolean mask or callable
-        A column name (DataFrame only), an integer position (negative counts
-        from the end), a list of names or positions, a boolean mask with one
-        entry per column, or a callable ``X -> groups`` returning an array,
-        Series or DataFrame with one row per sample.
-
-    Returns
-    -------
-    columns : pandas.DataFrame of shape (n_samples, n_selected)
-        The selected columns, in the order given. Columns of an array are
-        named by their position. The index is ``X.index`` for a DataFrame.
-
-    Raises
-    ------
-    ValueError
-        For a name that is not a column of ``X`` (the message lists the
-        available ones), a position out of range, a mask of the wrong length,
-        an empty selection, or a callable whose result has the wrong length.
-    TypeError
-        For a selector of another type.
-
-    See Also
-    --------
-    drop_sensitive_columns : ``X`` without those columns.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> import pandas as pd
-    >>> from sklfair._sensitive import select_sensitive_columns
-    >>> X = pd.DataFrame({"income": [10, 20, 30], "sex": ["f", "m", "f"]})
-    >>> select_sensitive_columns(X, "sex")
-      sex
-    0   f
-    1   m
-    2   f
-    >>> select_sensitive_columns(np.array([[1, 0], [2, 1], [3, 1]]), [1])
-       1
-    0  0
-    1  1
-    2  1
-    >>> select_sensitive_columns(X, "sexe")
-    Traceback (most recent call last):
-    ...
-    ValueError: sensitive_columns: column 'sexe' is not in X. Did you mean 'sex'? \
-Available columns: ['income', 'sex'].
-    """
-    if callable(sensitive_columns):
-        return _call_selector(X, sensitive_columns)
-    return _columns_as_frame(X, _column_positions(X, sensitive_columns))
-
-
-def _call_selector(X, selector):
-    n_samples = _num_samples(X)
-    result = selector(X)
-    default = getattr(selector, "__name__", "")
-    default = default if default.isidentifier() else "groups"
-    frame = _as_frame(result, name=default)
-    if frame.shape[0] != n_samples:
-        raise ValueError(
-            f"sensitive_columns: the callable {default!r} returned "
-            f"{frame.shape[0]} rows, but X has {n_samples} samples."
-        )
-    if isinstance(X, pd.DataFrame):
-        frame = frame.set_axis(X.index, axis=0)
-    return frame
-
-
-def drop_sensitive_columns(X, sensitive_columns):
-    """Return ``X`` without its sensitive columns, in the same container type.
-
-    A DataFrame stays a DataFrame (with the remaining column names), an
-    ndarray an ndarray, a sparse matrix a sparse matrix of the same format and
-    a list of rows a list of rows. A callable selector drops nothing: ``X`` is
-    returned as it is.
-
-    Parameters
-    ----------
-    X : DataFrame, ndarray, sparse matrix or list of rows of shape \
-            (n_samples, n_features)
-        The data.
-    sensitive_columns : str, int, list, boolean mask or callable
-        As in :func:`select_sensitive_columns`.
-
-    Returns
-    -------
-    X_model : same type as X, of shape (n_samples, n_features - n_selected)
-        The data the inner estimator should see.
-
-    Raises
-    ------
-    ValueError
-        When every column of ``X`` would be dropped, or for a bad selector (as
-        in :func:`select_sensitive_columns`).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> import pandas as pd
-    >>> from sklfair._sensitive import drop_sensitive_columns
-    >>> X = pd.DataFrame({"income": [10, 20], "sex": ["f", "m"], "age": [30, 40]})
-    >>> list(drop_sensitive_columns(X, ["sex"]).columns)
-    ['income', 'age']
-    >>> drop_sensitive_columns(np.arange(6).reshape(2, 3), [True, False, True])
-    array([[1],
-           [4]])
-    """
-    if callable(sensitive_columns):
-        return X
-    positions = _column_positions(X, sensitive_columns)
-    n_features = _n_features(X)
-    keep = [i for i in range(n_features) if i not in set(positions)]
-    if not keep:
-        raise ValueError(
-            f"Dropping the sensitive columns {_selected_names(X, positions)} would "
-            "leave X with no columns. Keep them with drop_sensitive=False, or add "
-            "the model's features to X."
-        )
-    if isinstance(X, pd.DataFrame):
-        return X.iloc[:, keep]
-    if sp.issparse(X):
-        fmt = X.format
-        Xk = X if fmt in ("csr", "csc") else X.tocsc()
-        return Xk[:, keep].asformat(fmt)
-    if isinstance(X, np.ndarray):
-        return X[:, keep]
-    return [[row[i] for i in keep] for row in X]
-
-
-def _selected_names(X, positions):
-    if isinstance(X, pd.DataFrame):
-        return _describe_columns([X.columns[i] for i in positions])
-    return _describe_columns(positions)
 
 
 # --------------------------------------------------------------------------
@@ -623,7 +350,7 @@ def resolve_sensitive(
     True
     """
     if sensitive_columns is not None and sensitive_features is not None:
-        raise ValueError(
+        raise SensitiveAttributeError(
             "Both sensitive_columns and sensitive_features were given; give the "
             "sensitive attribute one way only: sensitive_columns= to read it from "
             "the columns of X, or sensitive_features= to pass it alongside X."
@@ -692,7 +419,7 @@ def encode_groups(groups):
     """
     if isinstance(groups, pd.DataFrame):
         if groups.shape[1] != 1:
-            raise ValueError(
+            raise SensitiveAttributeError(
                 "encode_groups needs one label per row; combine several columns "
                 "with check_sensitive_features first."
             )
@@ -703,11 +430,183 @@ def encode_groups(groups):
             array = np.asarray(groups, dtype=object)
             groups = list(groups) if array.ndim == 1 else groups
         if array.ndim != 1:
-            raise ValueError(
+            raise SensitiveAttributeError(
                 f"encode_groups needs a 1D array of labels, got shape {array.shape}."
             )
         groups = pd.Series(groups)
     if np.asarray(pd.isna(groups)).any():
-        raise ValueError("encode_groups: the group labels contain missing values.")
+        raise SensitiveAttributeError(
+            "encode_groups: the group labels contain missing values."
+        )
     codes, uniques = _column_codes(groups)
     return codes, np.asarray(uniques)
+
+
+# --------------------------------------------------------------------------
+# The policy's rules at fit and at prediction
+# --------------------------------------------------------------------------
+
+
+def _shown(values, limit=8):
+    values = [repr(v.item() if isinstance(v, np.generic) else v) for v in values]
+    more = f" and {len(values) - limit} more" if len(values) > limit else ""
+    return ", ".join(values[:limit]) + more
+
+
+def fit_groups(groups, sample_weight=None, *, owner):
+    """Encode the groups of a fit and apply the policy's fit-time rules.
+
+    Parameters
+    ----------
+    groups : pandas.Series of shape (n_samples,)
+        Group labels from :func:`resolve_sensitive`.
+    sample_weight : ndarray of shape (n_samples,), default=None
+        Validated non-negative weights; rows of zero weight do not count.
+    owner : str
+        The estimator's name, for the messages.
+
+    Returns
+    -------
+    codes : ndarray of int64 of shape (n_samples,)
+    labels : ndarray of shape (n_groups,)
+        The label of each code (see :func:`encode_groups`).
+    sizes : ndarray of int64 of shape (n_groups,)
+        Rows of positive weight in each group.
+
+    Raises
+    ------
+    SensitiveAttributeError
+        When fewer than two groups have a row of positive weight.
+
+    Warns
+    -----
+    SmallGroupWarning
+        When a group has fewer than ``MIN_GROUP_SIZE`` rows of positive weight.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sklfair._sensitive import fit_groups
+    >>> codes, labels, sizes = fit_groups(
+    ...     pd.Series(["a"] * 40 + ["b"] * 35), owner="example")
+    >>> labels.tolist(), sizes.tolist()
+    (['a', 'b'], [40, 35])
+    """
+    codes, labels = encode_groups(groups)
+    counted = None if sample_weight is None else (sample_weight > 0).astype(float)
+    sizes = np.bincount(codes, weights=counted, minlength=len(labels))
+    sizes = np.rint(sizes).astype(np.int64)
+    present = sizes > 0
+    name = getattr(groups, "name", None)
+    of = f" of {name!r}" if name is not None else ""
+    if present.sum() < 2:
+        only = _shown(labels[present])
+        raise SensitiveAttributeError(
+            f"{owner}: only the group {only}{of} has rows with a positive sample "
+            "weight; a fairness mitigation needs at least two groups."
+        )
+    small = present & (sizes < MIN_GROUP_SIZE)
+    if small.any():
+        listed = ", ".join(
+            f"{label!r}: {size} rows"
+            for label, size in zip(
+                [v.item() if isinstance(v, np.generic) else v for v in labels[small]],
+                sizes[small],
+                strict=True,
+            )
+        )
+        warnings.warn(
+            f"{owner}: {int(small.sum())} group(s){of} have fewer than "
+            f"{MIN_GROUP_SIZE} rows ({listed}); their rates, and any gap or bound "
+            "involving them, are mostly sampling noise. Merge small groups or "
+            "collect more data before making a claim about them.",
+            SmallGroupWarning,
+            stacklevel=4,
+        )
+    return codes, labels, sizes
+
+
+def warn_no_sensitive_attribute(owner, consequence):
+    """Warn that a meta-estimator got no sensitive attribute.
+
+    Parameters
+    ----------
+    owner : str
+        The estimator's name.
+    consequence : str
+        What is fitted instead, e.g. ``"the estimator is fitted without
+        reweighing"``.
+    """
+    warnings.warn(
+        f"{owner} got no sensitive attribute (neither sensitive_columns= nor "
+        f"fit(..., sensitive_features=)), so there are no groups: {consequence}. "
+        "Give sensitive_columns=... or fit(..., sensitive_features=...).",
+        NoSensitiveAttributeWarning,
+        stacklevel=4,
+    )
+
+
+def predict_group_codes(X, sensitive_columns, labels, *, owner):
+    """Codes of the fitted groups for the rows of ``X`` at prediction.
+
+    Parameters
+    ----------
+    X : DataFrame, ndarray or sparse matrix
+        The data, sensitive columns included.
+    sensitive_columns : str, int, list, boolean mask or callable
+        As at fit.
+    labels : ndarray of shape (n_groups,)
+        The fitted group labels (``groups_``), in the order of their codes.
+    owner : str
+        The estimator's name, for the message.
+
+    Returns
+    -------
+    codes : ndarray of int64 of shape (n_samples,)
+        The code of each row's group, -1 for a group not seen at fit or a
+        missing value.
+
+    Warns
+    -----
+    UnseenGroupWarning
+        When a row's group was not seen at fit, or is missing.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from sklfair._sensitive import predict_group_codes
+    >>> X = pd.DataFrame({"sex": ["f", "m"], "income": [1.0, 2.0]})
+    >>> predict_group_codes(X, "sex", np.array(["f", "m"]), owner="example")
+    array([0, 1])
+    """
+    frame = select_sensitive_columns(X, sensitive_columns)
+    n_samples = _num_samples(X)
+    missing = np.asarray(frame.isna().any(axis=1))
+    codes = np.full(n_samples, -1, dtype=np.int64)
+    if (~missing).any():
+        groups = check_sensitive_features(
+            frame.loc[~missing],
+            max_groups=None,
+            min_groups=1,
+            name="sensitive_columns",
+        )
+        known = pd.Index(np.asarray(labels, dtype=object))
+        codes[~missing] = known.get_indexer(np.asarray(groups, dtype=object))
+        unseen = pd.unique(np.asarray(groups, dtype=object)[codes[~missing] < 0])
+    else:
+        unseen = []
+    if (codes < 0).any():
+        parts = []
+        if len(unseen):
+            parts.append(f"group(s) not seen at fit: {_shown(list(unseen))}")
+        if missing.any():
+            parts.append(f"{int(missing.sum())} row(s) with a missing value")
+        warnings.warn(
+            f"{owner}: {int((codes < 0).sum())} row(s) at prediction have no "
+            f"fitted group ({'; '.join(parts)}). They are predicted, but no "
+            "fairness property measured at fit covers them.",
+            UnseenGroupWarning,
+            stacklevel=4,
+        )
+    return codes

@@ -19,17 +19,18 @@ group has the same weighted label distribution as the whole training set.
 
 What happens in the edge cases (decided here, and tested):
 
-- a single group (``sensitive_features`` with one value): a ``ValueError``
-  (from :func:`sklfair._sensitive.check_sensitive_features`), since there is
-  nothing to make independent;
+- the sensitive attribute follows the one policy of all sklfair
+  meta-estimators (:mod:`sklfair._sensitive`): a single group is a
+  :class:`~sklfair.exceptions.SensitiveAttributeError`, a small group a
+  :class:`~sklfair.exceptions.SmallGroupWarning`;
 - an empty (group, label) cell -- a group with no (positively weighted)
   sample of a label that occurs elsewhere: a ``UserWarning`` naming the cells.
   Weights stay finite: the other cells get the formula's weights, no sample
   ever receives an infinite or NaN weight, but independence cannot hold for
   that group (its ``weights_`` entry is NaN);
 - :class:`ReweighingClassifier` without any sensitive attribute: a
-  ``UserWarning``, then a plain fit (with the user's ``sample_weight``, if
-  any) -- all samples form one group, whose reweighing weights are all 1.
+  :class:`~sklfair.exceptions.NoSensitiveAttributeWarning`, then a plain fit
+  (with the user's ``sample_weight``, if any).
 
 References
 ----------
@@ -46,37 +47,26 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import (
-    BaseEstimator,
     ClassifierMixin,
-    MetaEstimatorMixin,
     _fit_context,
     clone,
 )
 from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing, check_random_state, get_tags
-from sklearn.utils._metadata_requests import (
-    _raise_for_params,
-    _routing_enabled,
-    process_routing,
-)
 from sklearn.utils._param_validation import HasMethods, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_method_params,
     _check_sample_weight,
-    check_is_fitted,
     column_or_1d,
-    validate_data,
 )
 
 from sklfair._fitting import accepts_fit_param, final_estimator, fit_with_params
-from sklfair._meta import FitRoutingMixin
+from sklfair._meta import FairMetaEstimator, delegates
 from sklfair._sensitive import (
     check_sensitive_features,
-    drop_sensitive_columns,
     encode_groups,
-    resolve_sensitive,
 )
 
 __all__ = ["ReweighingClassifier", "fair_sample_weight"]
@@ -233,6 +223,28 @@ def fair_sample_weight(y, groups, sample_weight=None):
     return weights
 
 
+def _unweighted(y, sample_weight):
+    """The weights, table and cells of a fit without groups: all ones."""
+    sample_weight = _check_sample_weight(
+        sample_weight, y, dtype=np.float64, ensure_non_negative=True
+    )
+    classes, label_codes = np.unique(y, return_inverse=True)
+    table = pd.DataFrame(
+        np.ones((1, classes.size)),
+        index=pd.Index(["all"], name="group"),
+        columns=pd.Index(classes, name="label"),
+    )
+    counts = np.bincount(label_codes, weights=sample_weight)[np.newaxis, :]
+    cells = {
+        "group_codes": np.zeros(y.shape[0], dtype=np.int64),
+        "label_codes": label_codes,
+        "sample_weight": sample_weight,
+        "counts": counts,
+        "expected": counts,
+    }
+    return sample_weight, table, cells
+
+
 def _largest_remainder(amounts, total):
     """Round non-negative ``amounts`` (summing to ``total``) to integers."""
     floors = np.floor(amounts).astype(np.int64)
@@ -271,21 +283,6 @@ def _resample_indices(cells, n_draw, random_state):
 # --------------------------------------------------------------------------
 
 
-def _estimator_has(attr):
-    """Whether the fitted (or else the unfitted) inner estimator has ``attr``.
-
-    Used with ``available_if``; raises the original ``AttributeError``.
-    """
-
-    def check(self):
-        getattr(
-            self.estimator_ if hasattr(self, "estimator_") else self.estimator, attr
-        )
-        return True
-
-    return check
-
-
 def _trust_allow_nan_tag(estimator):
     """Whether ``estimator``'s ``allow_nan`` tag says if it rejects NaN.
 
@@ -302,14 +299,7 @@ def _trust_allow_nan_tag(estimator):
 _SPARSE_FORMATS = ("csr", "csc", "coo")
 
 
-def _is_container(X):
-    """Whether ``X`` goes to the inner estimator as given (else: validated)."""
-    return isinstance(X, np.ndarray | pd.DataFrame)
-
-
-class ReweighingClassifier(
-    FitRoutingMixin, MetaEstimatorMixin, ClassifierMixin, BaseEstimator
-):
+class ReweighingClassifier(ClassifierMixin, FairMetaEstimator):
     """Fit a classifier on reweighed data, so the label does not depend on the group.
 
     At ``fit``, every training sample gets Kamiran & Calders' weight
@@ -322,8 +312,10 @@ class ReweighingClassifier(
     The sensitive attribute comes from the columns of ``X``
     (``sensitive_columns=``, removed before the inner estimator sees ``X``
     unless ``drop_sensitive=False``) or from the ``sensitive_features=`` fit
-    argument. Without either, the fit warns and fits ``estimator`` as it is
-    (all samples form one group, whose weights are all 1).
+    argument, under the one policy of all sklfair meta-estimators (see
+    :ref:`sensitive_policy`): without either, the fit warns
+    (:class:`~sklfair.exceptions.NoSensitiveAttributeWarning`) and fits
+    ``estimator`` as it is.
 
     .. versionadded:: 0.1
 
@@ -367,6 +359,11 @@ class ReweighingClassifier(
         under the fit's ``sample_weight``; rows are groups (index named after
         the sensitive attribute), columns labels. NaN marks an empty cell.
         Without a sensitive attribute, one row ``"all"`` of ones.
+    groups_ : ndarray of shape (n_groups,) or None
+        The group labels, in the order of their codes; None when fitted
+        without a sensitive attribute.
+    group_sizes_ : ndarray of shape (n_groups,) or None
+        Rows of positive weight in each group.
     n_features_in_ : int
         Number of columns of ``X`` at fit, sensitive columns included.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -375,10 +372,15 @@ class ReweighingClassifier(
 
     Warns
     -----
+    NoSensitiveAttributeWarning
+        At fit, without any sensitive attribute (the fit is then a plain fit).
+    SmallGroupWarning
+        At fit, for a group smaller than the policy's minimum.
     UserWarning
-        At fit, without any sensitive attribute (the fit is then a plain fit),
-        and when a (group, label) cell is empty (see
+        At fit, when a (group, label) cell is empty (see
         :func:`fair_sample_weight`).
+    UnseenGroupWarning
+        At prediction, for rows of a group not seen at fit.
 
     See Also
     --------
@@ -402,7 +404,7 @@ class ReweighingClassifier(
     sees the group, reweighing amounts to adding ``log(w(g, 1) / w(g, 0))``
     to group ``g``'s log-odds: a shift set by the base rates, not by the gap
     in decisions, so it narrows that gap by an amount that depends on the
-    data (on Adult, by sex, to about half) and guarantees no bound. For a
+    data and guarantees no bound. For a
     bound, use :class:`sklfair.constrained.FairConstrainedClassifier`.
 
     References
@@ -416,9 +418,9 @@ class ReweighingClassifier(
     >>> import pandas as pd
     >>> from sklearn.linear_model import LogisticRegression
     >>> from sklfair.reweighting import ReweighingClassifier
-    >>> X = pd.DataFrame({"income": [1, 2, 3, 4, 5, 6, 7, 8],
-    ...                   "sex": ["f", "f", "f", "f", "m", "m", "m", "m"]})
-    >>> y = [0, 0, 0, 1, 0, 1, 1, 1]
+    >>> X = pd.DataFrame({"income": [1, 2, 3, 4, 5, 6, 7, 8] * 10,
+    ...                   "sex": ["f", "f", "f", "f", "m", "m", "m", "m"] * 10})
+    >>> y = [0, 0, 0, 1, 0, 1, 1, 1] * 10
     >>> clf = ReweighingClassifier(LogisticRegression(), sensitive_columns="sex")
     >>> clf.fit(X, y).weights_
     label         0         1
@@ -428,7 +430,7 @@ class ReweighingClassifier(
     >>> clf.estimator_.n_features_in_
     1
     >>> clf.predict(X).shape
-    (8,)
+    (80,)
     """
 
     _parameter_constraints: dict = {
@@ -481,7 +483,6 @@ class ReweighingClassifier(
         self : ReweighingClassifier
             The fitted meta-estimator.
         """
-        _raise_for_params(fit_params, self, "fit")
         if self.method == "weights" and not accepts_fit_param(
             self.estimator, "sample_weight"
         ):
@@ -499,66 +500,28 @@ class ReweighingClassifier(
             and _trust_allow_nan_tag(self.estimator)
             and not get_tags(self.estimator).input_tags.allow_nan
         )
-        X_checked, y = validate_data(
-            self,
+        data = self._fit_data(
             X,
             y,
-            accept_sparse=_SPARSE_FORMATS,
-            dtype=None,
+            sample_weight,
+            sensitive_features,
+            fit_params,
             ensure_all_finite=check_finite,
-            ensure_min_samples=2,
         )
-        check_classification_targets(y)
-        X_in = X if _is_container(X) else X_checked
-        X_model, groups = resolve_sensitive(
-            X_in,
-            sensitive_columns=self.sensitive_columns,
-            sensitive_features=sensitive_features,
-            drop_sensitive=self.drop_sensitive,
-        )
-
-        if groups is None:
-            warnings.warn(
-                "ReweighingClassifier got no sensitive attribute (neither "
-                "sensitive_columns nor sensitive_features), so all samples form "
-                "one group and the estimator is fitted without reweighing. Give "
-                "sensitive_columns=... or fit(..., sensitive_features=...).",
-                UserWarning,
-                stacklevel=2,
-            )
-            sample_weight = _check_sample_weight(
-                sample_weight, y, dtype=np.float64, ensure_non_negative=True
-            )
-            weights = sample_weight
-            classes = np.unique(y[sample_weight > 0])
-            self.weights_ = pd.DataFrame(
-                np.ones((1, classes.size)),
-                index=pd.Index(["all"], name="group"),
-                columns=pd.Index(classes, name="label"),
-            )
-            cells = {
-                "group_codes": np.zeros(y.shape[0], dtype=np.int64),
-                "label_codes": np.unique(y, return_inverse=True)[1],
-                "sample_weight": sample_weight,
-            }
-            counts = np.bincount(cells["label_codes"], weights=sample_weight)
-            cells["counts"] = cells["expected"] = counts[np.newaxis, :]
+        y, X_model = data.y, data.X_model
+        child_params = dict(data.params)
+        child_params.pop("sample_weight", None)
+        if data.groups is None:
+            weights, self.weights_, cells = _unweighted(y, data.sample_weight)
         else:
             weights, self.weights_, cells = _reweigh(
-                y, groups, sample_weight, check_groups=False
+                y, data.groups, data.sample_weight, check_groups=False
             )
 
-        if _routing_enabled():
-            routed = process_routing(self, "fit", **fit_params)
-            child_params = dict(routed.estimator.fit)
-        else:
-            child_params = {}
-        child_params.pop("sample_weight", None)
-
-        self.estimator_ = clone(self.estimator)
+        estimator = clone(self.estimator)
         if self.method == "weights":
             fit_with_params(
-                self.estimator_, X_model, y, sample_weight=weights, **child_params
+                estimator, X_model, y, sample_weight=weights, **child_params
             )
         else:
             if sp.issparse(X_model) and X_model.format == "coo":
@@ -566,35 +529,16 @@ class ReweighingClassifier(
             n_draw = int(np.count_nonzero(cells["sample_weight"]))
             rows = _resample_indices(cells, n_draw, self.random_state)
             fit_with_params(
-                self.estimator_,
+                estimator,
                 _safe_indexing(X_model, rows),
                 y[rows],
                 **_check_method_params(X_model, child_params, indices=rows),
             )
-        self.classes_ = getattr(self.estimator_, "classes_", None)
+        self.estimator_ = estimator
+        self.classes_ = getattr(estimator, "classes_", None)
         if self.classes_ is None:
             self.classes_ = np.unique(y)
         return self
-
-    def __sklearn_is_fitted__(self):
-        # n_features_in_ is set before the inner fit, which may still fail.
-        return hasattr(self, "estimator_")
-
-    def _model_input(self, X):
-        """Validate ``X`` and drop the sensitive columns as ``fit`` did."""
-        check_is_fitted(self)
-        X_checked = validate_data(
-            self,
-            X,
-            reset=False,
-            accept_sparse=_SPARSE_FORMATS,
-            dtype=None,
-            ensure_all_finite=False,
-        )
-        X_in = X if _is_container(X) else X_checked
-        if self.sensitive_columns is not None and self.drop_sensitive:
-            X_in = drop_sensitive_columns(X_in, self.sensitive_columns)
-        return X_in
 
     def predict(self, X):
         """Predict class labels with the inner estimator.
@@ -608,10 +552,10 @@ class ReweighingClassifier(
         -------
         y_pred : ndarray of shape (n_samples,)
         """
-        X_model = self._model_input(X)
+        _, X_model, _ = self._predict_data(X)
         return self.estimator_.predict(X_model)
 
-    @available_if(_estimator_has("predict_proba"))
+    @available_if(delegates("predict_proba"))
     def predict_proba(self, X):
         """Class probabilities from the inner estimator.
 
@@ -624,10 +568,10 @@ class ReweighingClassifier(
         -------
         proba : ndarray of shape (n_samples, n_classes)
         """
-        X_model = self._model_input(X)
+        _, X_model, _ = self._predict_data(X)
         return self.estimator_.predict_proba(X_model)
 
-    @available_if(_estimator_has("predict_log_proba"))
+    @available_if(delegates("predict_log_proba"))
     def predict_log_proba(self, X):
         """Log class probabilities from the inner estimator.
 
@@ -640,10 +584,10 @@ class ReweighingClassifier(
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
         """
-        X_model = self._model_input(X)
+        _, X_model, _ = self._predict_data(X)
         return self.estimator_.predict_log_proba(X_model)
 
-    @available_if(_estimator_has("decision_function"))
+    @available_if(delegates("decision_function"))
     def decision_function(self, X):
         """Decision scores from the inner estimator.
 
@@ -656,16 +600,12 @@ class ReweighingClassifier(
         -------
         scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
         """
-        X_model = self._model_input(X)
+        _, X_model, _ = self._predict_data(X)
         return self.estimator_.decision_function(X_model)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         child = get_tags(self.estimator)
-        tags.input_tags.sparse = child.input_tags.sparse
-        tags.input_tags.allow_nan = child.input_tags.allow_nan
-        tags.input_tags.categorical = child.input_tags.categorical
-        tags.input_tags.string = child.input_tags.string
         if child.classifier_tags is not None:
             tags.classifier_tags.multi_class = child.classifier_tags.multi_class
             tags.classifier_tags.poor_score = child.classifier_tags.poor_score

@@ -28,7 +28,6 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils import get_tags
 from sklearn.utils._param_validation import InvalidParameterError
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklfair.reweighting import ReweighingClassifier, fair_sample_weight
 
@@ -93,48 +92,6 @@ def toy_frame(n=400, seed=0):
     y = (rng.uniform(size=n) < 1 / (1 + np.exp(-logits))).astype(int)
     X = pd.DataFrame({"x1": x1, "sex": sex, "x2": x2})
     return X, y
-
-
-# --------------------------------------------------------------------------
-# scikit-learn's estimator checks
-# --------------------------------------------------------------------------
-
-CHECKED_ESTIMATORS = [
-    ReweighingClassifier(LogisticRegression(), sensitive_columns=row_parity_groups),
-    ReweighingClassifier(
-        LogisticRegression(), sensitive_columns=row_parity_groups, drop_sensitive=False
-    ),
-    ReweighingClassifier(
-        KNeighborsClassifier(),
-        sensitive_columns=row_parity_groups,
-        method="resample",
-        random_state=0,
-    ),
-]
-
-
-def expected_failed_checks(estimator):
-    if estimator.method == "resample":
-        reason = (
-            "a random weighted resample equals repeating the rows only in "
-            "distribution, not draw for draw"
-        )
-        return {
-            "check_sample_weight_equivalence_on_dense_data": reason,
-            "check_sample_weight_equivalence_on_sparse_data": reason,
-        }
-    return {}
-
-
-# The checks fit on tiny random data sets (e.g. 21 rows, 3 spatially separated
-# classes), where a (group, label) cell is often empty: the documented warning
-# is expected there and is tested on its own below.
-@pytest.mark.filterwarnings("ignore:Reweighing.*cell:UserWarning")
-@parametrize_with_checks(
-    CHECKED_ESTIMATORS, expected_failed_checks=expected_failed_checks
-)
-def test_sklearn_compatible(estimator, check):
-    check(estimator)
 
 
 # --------------------------------------------------------------------------

@@ -36,7 +36,7 @@ from .._sensitive import check_sensitive_features, encode_groups
 from ._chunks import ChunkStream, unpack_chunk
 from ._data import TensorData, check_numeric_frame, compact_rows, to_tensor
 from ._modules import ACTIVATIONS, MLP
-from ._training import TrainingNet
+from ._training import TrainingNet, history_frame
 
 __all__ = ["BaseTabularNet"]
 
@@ -461,7 +461,7 @@ class BaseTabularNet(BaseEstimator):
                 net.partial_fit(data, None, epochs=epochs)
         net.loss_terms = ()
         self.net_ = net
-        self.history_ = net.history
+        self.history_ = history_frame(net.history)
         self.n_iter_ = len(net.history)
         self.device_ = device
         return self
@@ -548,7 +548,7 @@ class BaseTabularNet(BaseEstimator):
         )
         net.history = History(net_state["history"])
         self.net_ = net
-        self.history_ = net.history
+        self.history_ = history_frame(net.history)
         self.device_ = device
 
     def __sklearn_tags__(self):
@@ -558,8 +558,7 @@ class BaseTabularNet(BaseEstimator):
 
 
 # Below this many multiply-adds per training step, intra-op threads cost more
-# in synchronisation than they save (measured: Adult, MLP 64-64, batch 256 runs
-# about 20% faster on one thread than on two).
+# in synchronisation than they save (benchmarks/bench_nets.py measures it).
 _SMALL_STEP_MACS = 2**24
 
 

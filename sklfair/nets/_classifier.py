@@ -85,8 +85,9 @@ class TabularNetClassifier(ClassifierMixin, BaseTabularNet):
         Names of the input columns, when X was a DataFrame with string names.
     net_ : skorch.NeuralNet
         The trained skorch net (``net_.module_`` is the torch module).
-    history_ : skorch.history.History
-        Per-epoch training log (``history_[:, "train_loss"]``).
+    history_ : pandas.DataFrame
+        Per-epoch training log, one row per epoch (``history_["train_loss"]``;
+        skorch's own History is ``net_.history``).
     n_iter_ : int
         Number of epochs trained.
     device_ : str

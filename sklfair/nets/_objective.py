@@ -66,7 +66,7 @@ class LossTerm:
             loop reads them only after every term's ``setup``: a term may
             change ``data["sample_weight"]`` in place (e.g. set some rows'
             weights to 0 to hold them out of the fit, as
-            :class:`~sklfair.constraints.LagrangianTerm` does with
+            :class:`~sklfair.constrained.LagrangianTerm` does with
             ``validation_fraction``), keeping a mean weight of 1.
         """
 

@@ -42,8 +42,9 @@ random_state, verbose
         Names of the input columns, when X was a DataFrame with string names.
     net_ : skorch.NeuralNet
         The trained skorch net.
-    history_ : skorch.history.History
-        Per-epoch training log.
+    history_ : pandas.DataFrame
+        Per-epoch training log, one row per epoch (skorch's own History is
+        ``net_.history``).
     n_iter_ : int
         Number of epochs trained.
     device_ : str

@@ -17,16 +17,27 @@ What differs from skorch's own loop, and why:
 - the training loss is accumulated on the device and read once per epoch (one
   synchronisation per epoch, not per batch), and per-batch callback hooks are
   only called when a callback defines them;
-- a non-finite epoch loss stops training with an error naming the epoch.
+- a non-finite epoch loss stops training with an error naming the epoch;
+- Ctrl-C stops the fit and propagates as ``KeyboardInterrupt``, as in
+  scikit-learn. skorch swallows every ``KeyboardInterrupt``, because its
+  ``EarlyStopping`` callback raises one to stop training; here a fit in the
+  main thread watches SIGINT (:func:`_watching_sigint`), so that a real
+  Ctrl-C propagates while a callback's stop still ends training normally.
 
-skorch's callbacks (``EarlyStopping``, ``LRScheduler``, ``Checkpoint``, ...),
-its ``history`` and its KeyboardInterrupt handling work as usual.
+skorch's callbacks (``EarlyStopping``, ``LRScheduler``, ``Checkpoint``, ...)
+and its ``history`` work as usual; :func:`history_frame` turns the history
+into the DataFrame the estimators expose as ``history_``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
+import signal
+import threading
 
+import pandas as pd
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PrintLog
@@ -34,7 +45,7 @@ from skorch.callbacks import Callback, EpochTimer, PrintLog
 from ._data import TensorData
 from ._modules import MLP, has_hooks
 
-__all__ = ["TrainingNet", "NonFiniteLossError"]
+__all__ = ["TrainingNet", "NonFiniteLossError", "history_frame"]
 
 _BATCH_HOOKS = ("on_batch_begin", "on_batch_end", "on_grad_computed")
 
@@ -118,6 +129,47 @@ class NonFiniteLossError(FloatingPointError):
     """The training loss became NaN or infinite."""
 
 
+@contextlib.contextmanager
+def _watching_sigint():
+    """Record whether SIGINT (Ctrl-C) arrives while the block runs.
+
+    Yields a function that tells whether it did. The previous handler still
+    runs (Python's default raises ``KeyboardInterrupt``) and is restored on
+    exit. Outside the main thread, where no signal can arrive, nothing is
+    installed and the function always answers False.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+    arrived = []
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handler(signum, frame):
+        arrived.append(signum)
+        if callable(previous):
+            previous(signum, frame)
+        elif previous == signal.SIG_DFL:
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    try:
+        signal.signal(signal.SIGINT, handler)
+    except ValueError:  # e.g. a signal handler cannot be set here
+        yield lambda: False
+        return
+    try:
+        yield lambda: bool(arrived)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def history_frame(history):
+    """A skorch History as a DataFrame: one row per epoch, its batches left out."""
+    return pd.DataFrame(
+        [{k: v for k, v in epoch.items() if k != "batches"} for epoch in history]
+    )
+
+
 def _all_unit(data):
     return bool((data.tensors["sample_weight"] == 1).all())
 
@@ -157,6 +209,28 @@ class TrainingNet(NeuralNet):
         # restores its best epoch does so before e.g. a Checkpoint saves
         for term in self.loss_terms:
             term.on_train_end(self)
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        """skorch's ``partial_fit``, except that Ctrl-C propagates.
+
+        A ``KeyboardInterrupt`` raised by a callback (skorch's
+        ``EarlyStopping`` stops training that way) ends training normally,
+        as in skorch. A real Ctrl-C (SIGINT) stops the fit: the net's and the
+        callbacks' ``on_train_end`` still run (the loss terms release the
+        training data), then the ``KeyboardInterrupt`` propagates.
+        """
+        if not self.initialized_:
+            self.initialize()
+        self.notify("on_train_begin", X=X, y=y)
+        with _watching_sigint() as interrupted:
+            try:
+                self.fit_loop(X, y, **fit_params)
+            except KeyboardInterrupt:
+                if interrupted():
+                    self.notify("on_train_end", X=X, y=y)
+                    raise
+        self.notify("on_train_end", X=X, y=y)
+        return self
 
     def _batch_callbacks(self):
         return [cb for _, cb in self.callbacks_ if _defines_batch_hooks(cb)]

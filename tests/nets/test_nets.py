@@ -2,6 +2,7 @@
 
 import io
 import pickle
+import signal
 
 import joblib
 import numpy as np
@@ -11,7 +12,7 @@ import scipy.sparse as sp
 import torch
 from sklearn.base import clone
 from sklearn.datasets import make_classification, make_regression
-from skorch.callbacks import Callback, LRScheduler
+from skorch.callbacks import Callback, EarlyStopping, LRScheduler
 
 from sklfair.nets import (
     LossTerm,
@@ -196,16 +197,44 @@ def test_warm_start_continues_training(binary):
     assert clf.net_.history[-1, "train_loss"] < first
 
 
-def test_keyboard_interrupt_keeps_the_trained_state(binary):
+@pytest.mark.parametrize("how", ["fit", "partial_fit", "fit_chunks"])
+def test_ctrl_c_stops_the_fit(binary, how):
+    """A real Ctrl-C (SIGINT) propagates (skorch alone would swallow it and
+    return a half-trained model as if it had finished); the callbacks still
+    hear of the end of training."""
+    ended = []
+
     class Interrupt(Callback):
         def on_epoch_end(self, net, **kwargs):
-            if len(net.history) == 3:
-                raise KeyboardInterrupt
+            if len(net.history) == 2:
+                signal.raise_signal(signal.SIGINT)
+
+        def on_train_end(self, net, **kwargs):
+            ended.append(len(net.history))
 
     X, y = binary
-    clf = small(lr=1e-2, callbacks=[("stop", Interrupt())]).fit(X, y)
-    assert clf.n_iter_ == 3
-    assert clf.score(X, y) > 0.6
+    clf = small(lr=1e-2, max_epochs=5, callbacks=[("stop", Interrupt())])
+    with pytest.raises(KeyboardInterrupt):
+        if how == "fit":
+            clf.fit(X, y)
+        elif how == "partial_fit":
+            for _ in range(5):
+                clf.partial_fit(X, y, classes=np.unique(y))
+        else:
+            clf.fit_chunks([(X[:100], y[:100]), (X[100:], y[100:])], classes=[0, 1])
+    assert ended[-1] == 2  # (partial_fit: once per call)
+    if how == "fit":
+        assert not hasattr(clf, "net_")
+
+
+def test_a_callbacks_stop_signal_still_ends_training(binary):
+    """skorch's EarlyStopping stops training by raising KeyboardInterrupt from
+    a callback: that is not a Ctrl-C, and the fit returns normally."""
+    X, y = binary
+    stop = EarlyStopping(monitor="train_loss", patience=1, threshold=10.0)
+    clf = small(max_epochs=50, callbacks=[("stop", stop)]).fit(X, y)
+    assert clf.n_iter_ == 2
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 def test_non_finite_loss_names_the_epoch(binary):
@@ -252,7 +281,7 @@ def test_early_stopping_restores_the_best_epoch(binary):
         n_iter_no_change=3,
         random_state=0,
     ).fit(X, y_noisy)
-    valid = clf.history_[:, "valid_loss"]
+    valid = clf.history_["valid_loss"]
     assert clf.n_iter_ < 200
     assert len(valid) == clf.n_iter_
 
@@ -306,7 +335,7 @@ def test_loss_terms_see_the_batch(binary):
     )
     assert term.n_groups == 2
     assert {"X", "y", "sample_weight", "sample_loss", "sensitive_features"} <= term.keys
-    assert clf.history_[-1, "recorded"] >= 6
+    assert clf.history_["recorded"].iloc[-1] >= 6
     plain = small(max_epochs=20).fit(X, y)
     # pulled towards the uniform soft targets
     assert (

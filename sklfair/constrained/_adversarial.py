@@ -1,0 +1,171 @@
+"""Adversarial debiasing in the one training loop: :class:`AdversarialTerm`."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from sklfair.constraints import EqualOpportunity, ErrorRateParity, GroupLossParity
+from sklfair.constraints._classification import classes_used
+from sklfair.constraints._rates import TINY
+
+from ._gap_term import GapTerm
+
+__all__ = ["AdversarialTerm"]
+
+
+class AdversarialTerm(GapTerm):
+    """Adversarial debiasing (Zhang, Lemoine & Mitchell, 2018) in the one loop.
+
+    An adversary network predicts the group from the model's output (and the
+    label, for equalized odds and equal opportunity; for error-rate parity it
+    sees the log-probability of the true class). The model minimises its
+    loss minus ``alpha`` times the adversary's loss; the adversary takes one
+    step of its own optimizer after every model step. With ``projection=True``
+    the component of the model's gradient that helps the adversary is removed
+    as in the paper (computed with respect to the batch outputs, a cheap
+    stand-in for the parameter-space projection).
+
+    The bound is not enforced: ``alpha`` sets the trade-off; the hard gaps are
+    recorded like the other terms'.
+
+    Parameters
+    ----------
+    constraint : str or FairnessConstraint
+        One constraint (an adversary per constraint is not supported).
+    alpha : float, default=1.0
+        Weight of the adversary's loss.
+    hidden_units : tuple of int, default=(32,)
+        Hidden layers of the adversary (``()``: logistic regression, as in the
+        paper).
+    lr : float, default=1e-3
+        Adam learning rate of the adversary.
+    projection : bool, default=True
+    random_state : int or None, default=None
+        Seeds the adversary's initialisation (None: the net's torch seed).
+
+    Attributes
+    ----------
+    adversary_ : torch.nn.Module
+    """
+
+    def __init__(
+        self,
+        constraint,
+        *,
+        alpha=1.0,
+        hidden_units=(32,),
+        lr=1e-3,
+        projection=True,
+        random_state=None,
+    ):
+        super().__init__(constraint, None)
+        self.alpha = alpha
+        self.hidden_units = hidden_units
+        self.lr = lr
+        self.projection = projection
+        self.random_state = random_state
+
+    _default_bound = 0.0
+
+    def setup(self, net, data):
+        if isinstance(self.constraint, list | tuple) and len(self.constraint) != 1:
+            raise ValueError(
+                "AdversarialTerm takes one constraint; bound several with "
+                "LagrangianTerm, and combine it with one adversary."
+            )
+        super().setup(net, data)
+        (self.constraint_,) = self.constraints_
+        if not self.constraint_.pairwise:
+            raise ValueError(
+                f"{self.constraint_.name!r} bounds a level, not a difference "
+                "between groups; an adversary cannot enforce it. Use the "
+                "lagrangian method."
+            )
+        n_in = self._n_features()
+        layers, width = [], n_in
+        with torch.random.fork_rng(devices=[]):
+            if self.random_state is not None:
+                torch.manual_seed(int(self.random_state))
+            for units in self.hidden_units:
+                layers += [nn.Linear(width, int(units)), nn.ReLU()]
+                width = int(units)
+            layers.append(nn.Linear(width, self.n_groups_))
+            adversary = nn.Sequential(*layers)
+        self.adversary_ = adversary.to(self.device_)
+        self.optimizer_ = torch.optim.Adam(self.adversary_.parameters(), lr=self.lr)
+
+    def _n_features(self):
+        c = self.constraint_
+        if c.task == "regression":
+            base = 1 if isinstance(c, GroupLossParity) else self.n_outputs_
+        elif isinstance(c, ErrorRateParity):
+            base = 1
+        else:
+            base = 1 if self.n_outputs_ == 2 else self.n_outputs_
+        if c.label_conditional:
+            return base * (1 + self.n_outputs_)
+        return base
+
+    def _features(self, outputs, batch):
+        c = self.constraint_
+        if c.task == "regression":
+            if isinstance(c, GroupLossParity):
+                return batch["sample_loss"][:, None]
+            return outputs
+        if isinstance(c, ErrorRateParity):
+            return torch.log_softmax(outputs, dim=1).gather(1, batch["y"][:, None])
+        if outputs.shape[1] == 2:
+            base = outputs[:, 1:] - outputs[:, :1]
+        else:
+            base = torch.log_softmax(outputs, dim=1)
+        if not c.label_conditional:
+            return base
+        label = torch.nn.functional.one_hot(batch["y"], self.n_outputs_).to(base.dtype)
+        return torch.cat([base, (base[:, :, None] * label[:, None, :]).flatten(1)], 1)
+
+    def _row_weight(self, batch):
+        weight = batch["sample_weight"]
+        c = self.constraint_
+        if isinstance(c, EqualOpportunity):  # only the rows of the events count
+            n = self.n_outputs_
+            classes = torch.as_tensor(classes_used(n), device=weight.device)
+            weight = weight * (batch["y"][:, None] == classes[None, :]).any(1)
+        return weight
+
+    def _adversary_loss(self, features, batch):
+        logits = self.adversary_(features)
+        loss = torch.nn.functional.cross_entropy(
+            logits, batch["sensitive_features"], reduction="none"
+        )
+        weight = self._row_weight(batch)
+        return (weight * loss).sum() / weight.sum().clamp_min(TINY)
+
+    def __call__(self, loss, outputs, batch):
+        for p in self.adversary_.parameters():
+            p.requires_grad_(False)
+        try:
+            adv_loss = self._adversary_loss(self._features(outputs, batch), batch)
+        finally:
+            for p in self.adversary_.parameters():
+                p.requires_grad_(True)
+        if not (self.projection and torch.is_grad_enabled() and outputs.requires_grad):
+            return loss - self.alpha * adv_loss
+        g_pred = torch.autograd.grad(loss, outputs, retain_graph=True)[0]
+        g_adv = torch.autograd.grad(adv_loss, outputs, retain_graph=True)[0]
+        unit = g_adv / g_adv.norm().clamp_min(TINY)
+        wanted = g_pred - (g_pred * unit).sum() * unit - self.alpha * g_adv
+        correction = ((outputs - outputs.detach()) * (wanted - g_pred)).sum()
+        return loss - self.alpha * adv_loss.detach() + correction
+
+    def after_step(self, net, outputs, batch):
+        super().after_step(net, outputs, batch)
+        outputs = outputs.detach()
+        batch = dict(batch)
+        if "sample_loss" in batch:
+            batch["sample_loss"] = batch["sample_loss"].detach()
+        self.optimizer_.zero_grad(set_to_none=True)
+        with torch.enable_grad():
+            loss = self._adversary_loss(self._features(outputs, batch), batch)
+            loss.backward()
+        self.optimizer_.step()

@@ -1,0 +1,119 @@
+"""The claim a fitted constrained model makes about its bounds.
+
+:func:`claim_violation` measures the fitted model's decisions on the training
+data with the metrics' definitions -- the largest between-group difference of
+each rate, an undefined rate (a group with no row in an event: no negatives,
+no false positive rate) counting as 0 as in fairlearn and
+:mod:`sklfair.metrics` -- and warns when a bound is not met. The constrained
+estimators and the fair student share it, so the claim and the metric never
+disagree.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from sklfair.exceptions import BoundNotMetWarning, UndefinedRateWarning
+
+__all__ = ["claim_violation", "claimed_gap"]
+
+
+def _plain(value):
+    """A numpy scalar as the Python scalar it holds (for readable messages)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def claim_violation(
+    constraints, y, decisions, codes, sample_weight, labels, *, owner, advice
+):
+    """The largest gap minus its bound over ``constraints``, rounded to 1e-12.
+
+    Parameters
+    ----------
+    constraints : list of FairnessConstraint
+        Each with its bound.
+    y : ndarray of shape (n_samples,)
+        Class codes or targets.
+    decisions : ndarray
+        One-hot decisions (or decision probabilities) ``(n, n_classes)``, or
+        regression predictions.
+    codes : ndarray of shape (n_samples,)
+        Group codes.
+    sample_weight : ndarray of shape (n_samples,) or None
+    labels : ndarray of shape (n_groups,)
+        The group labels, for the messages.
+    owner : str
+        Who makes the claim, for the messages.
+    advice : str
+        What to do when a bound is not met.
+
+    Returns
+    -------
+    violation : float
+        Positive when a bound is not met.
+
+    Warns
+    -----
+    BoundNotMetWarning
+        When a bound is not met.
+    UndefinedRateWarning
+        When a rate is undefined for a group.
+    """
+    excess, worst = -np.inf, None
+    for constraint in constraints:
+        gap = claimed_gap(constraint, y, decisions, codes, sample_weight, labels)
+        if gap - float(constraint.bound) > excess:
+            excess, worst = gap - float(constraint.bound), (constraint, gap)
+    violation = float(np.round(excess, 12))
+    if violation > 0:
+        constraint, gap = worst
+        warnings.warn(
+            f"{owner} did not meet the bound: the largest {constraint.name} gap on "
+            f"the training data is {gap:.4f}, above bound={constraint.bound}. "
+            f"{advice}",
+            BoundNotMetWarning,
+            stacklevel=4,
+        )
+    return violation
+
+
+def claimed_gap(constraint, y, decisions, codes, sample_weight, labels):
+    """The largest gap of ``decisions`` with undefined rates counted as 0.
+
+    A rate is undefined for a group without rows in an event (no negatives:
+    no false positive rate); as in fairlearn's metrics it counts as 0, and an
+    :class:`~sklfair.exceptions.UndefinedRateWarning` names it.
+    """
+    numerator, denominator = constraint.rates(
+        y, decisions, codes, sample_weight, n_groups=len(labels)
+    )
+    # groups without a row of positive weight take no part at all
+    kept = denominator.sum(axis=0) > 0
+    numerator, denominator, labels = (
+        numerator[:, kept],
+        denominator[:, kept],
+        labels[kept],
+    )
+    present = denominator > 0
+    rates = np.divide(
+        numerator, denominator, out=np.zeros_like(numerator), where=present
+    )
+    if not present.all():
+        events = constraint.event_names(decisions.shape[1] if decisions.ndim > 1 else 1)
+        cells = [
+            f"{events[e]} of group {_plain(labels[g])!r}"
+            for e, g in zip(*np.nonzero(~present), strict=True)
+        ]
+        warnings.warn(
+            f"{len(cells)} rate(s) are undefined on the training data "
+            f"(no rows in the event): {', '.join(cells[:6])}. They count as 0, as "
+            "in fairlearn's metrics, so the gaps involving them measure that "
+            "group against 0.",
+            UndefinedRateWarning,
+            stacklevel=5,
+        )
+    if not constraint.pairwise:
+        return float(rates.max())
+    return float((rates.max(axis=1) - rates.min(axis=1)).max())

@@ -1,0 +1,397 @@
+"""The constrained classifier: :class:`FairConstrainedClassifier`."""
+
+from __future__ import annotations
+
+import numbers
+import re
+
+import numpy as np
+from sklearn.base import ClassifierMixin, _fit_context, clone
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
+
+from sklfair._fitting import accepts_fit_param, fit_with_params
+from sklfair._meta import delegates
+from sklfair.constraints import CLASSIFICATION_CONSTRAINTS, FairnessConstraint
+
+from ._base import LOOP_METHODS, BaseFairConstrained
+from ._fairlearn import (
+    THRESHOLD_CONSTRAINTS,
+    fit_threshold,
+    mixture_proba,
+    repeat_rows,
+    row_uniforms,
+    threshold_proba,
+)
+
+__all__ = ["FairConstrainedClassifier"]
+
+#: fairlearn's message for a group with one label; the value is sklfair's code.
+_DEGENERATE = r"Degenerate labels for sensitive feature value (\d+)"
+
+
+class FairConstrainedClassifier(ClassifierMixin, BaseFairConstrained):
+    """Classifier fitted under a fairness constraint on its group rates.
+
+    Keeps the largest difference between two groups' rates -- selection rate
+    (demographic parity), true and false positive rates (equalized odds),
+    true positive rate (equal opportunity) or error rate -- at most ``bound``.
+    An sklfair net (alone or as the last step of a Pipeline) is trained once,
+    with the constraint in its loss; any other estimator goes through
+    fairlearn's reductions or threshold post-processing.
+
+    Parameters
+    ----------
+    estimator : estimator or Pipeline
+        The classifier to constrain; not modified (a clone is fitted).
+    constraint : str, FairnessConstraint or list of them, \
+            default="demographic_parity"
+        ``"demographic_parity"``, ``"equalized_odds"``, ``"equal_opportunity"``,
+        ``"error_rate_parity"``, or an object from :mod:`sklfair.constraints`
+        carrying its own bound (e.g. ``DemographicParity(bound=0.02,
+        temperature=0.5)``); its parameters are searchable as
+        ``constraint__bound``. A list of objects bounds several constraints
+        at once (``"lagrangian"`` and ``"penalty"`` only), e.g.
+        ``[DemographicParity(bound=0.02), ErrorRateParity(bound=0.03)]``.
+    bound : float in [0, 1] or None, default=None
+        Largest allowed gap: max over groups minus min over groups of each
+        constrained rate, as :func:`fairlearn.metrics.demographic_parity_difference`
+        and :func:`~fairlearn.metrics.equalized_odds_difference` measure it.
+        For a constraint given by name, or an object whose ``bound`` is None;
+        None means the object's own bound, else 0.02. An object with a
+        different bound of its own is an error.
+    method : {"auto", "lagrangian", "penalty", "adversarial", "reductions", \
+            "threshold"}, default="auto"
+        - ``"lagrangian"``: one training run of the net with a Lagrange
+          multiplier per gap, raised by dual ascent until the bound is met
+          (:class:`~sklfair.constrained.LagrangianTerm`); the result is one
+          deterministic network, the epoch with the best training loss among
+          those meeting the bound. By default it aims at ``bound`` minus
+          1.645 standard errors of the measured gap (``confidence=0.95``,
+          at most half the bound), so that the bound also holds on new data
+          drawn like the training data; see ``method_params``;
+        - ``"penalty"``: a fixed weight ``penalty`` on the gap above ``bound``
+          (:class:`~sklfair.constrained.PenaltyTerm`); a trade-off, not a
+          guarantee;
+        - ``"adversarial"``: adversarial debiasing (Zhang et al., 2018) with
+          weight ``penalty`` (:class:`~sklfair.constrained.AdversarialTerm`);
+          a trade-off;
+        - ``"reductions"``: fairlearn's
+          :class:`~fairlearn.reductions.ExponentiatedGradient` around any
+          estimator that takes ``sample_weight`` (binary only);
+        - ``"threshold"``: fairlearn's
+          :class:`~fairlearn.postprocessing.ThresholdOptimizer` on the
+          estimator's scores (binary only; needs ``sensitive_columns``, as the
+          groups are read from ``X`` at prediction time too);
+        - ``"auto"``: ``"lagrangian"`` for sklfair nets, ``"reductions"`` for
+          other estimators that take ``sample_weight``, else ``"threshold"``.
+    sensitive_columns : str, int, list, boolean mask or callable, default=None
+        Columns of ``X`` holding the sensitive attribute (several columns form
+        intersectional groups), or a callable ``X -> groups``. Alternatively
+        pass ``sensitive_features=`` to :meth:`fit`. Without either, the fit
+        warns (:class:`~sklfair.exceptions.NoSensitiveAttributeWarning`) and
+        fits ``estimator`` without the constraint (see :ref:`sensitive_policy`).
+    drop_sensitive : bool, default=True
+        Remove ``sensitive_columns`` from the estimator's input.
+    penalty : float, default=None
+        Weight of the fairness term for ``"penalty"`` (default 1) and
+        ``"adversarial"`` (the adversary's weight, default 1).
+    method_params : dict, default=None
+        More options of the method: keyword arguments of
+        :class:`~sklfair.constrained.LagrangianTerm` (``dual_lr``, ``rho``,
+        ``smoothing``, ``select_best``, ``confidence`` -- default 0.95 here,
+        0.5 for no margin -- and ``validation_fraction``, the share of rows
+        held out from the fit to measure the gap, default 0), of
+        :class:`~sklfair.constrained.AdversarialTerm` (``hidden_units``,
+        ``lr``, ``projection``), of ``ExponentiatedGradient`` (``eta0``,
+        ``nu``...) or of ``ThresholdOptimizer`` (``objective``, ``flip``...).
+    max_iter : int, default=50
+        Iterations of ``ExponentiatedGradient`` (``"reductions"``).
+    eps : float, default=0.01
+        Allowed duality gap of ``ExponentiatedGradient``.
+    grid_size : int, default=1000
+        Grid of ``ThresholdOptimizer`` (``"threshold"``).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the adversary (``"adversarial"``) and the randomized decisions
+        of ``"threshold"``. Those decisions are drawn per row from a hash of
+        the row's values, so predicting the same row always gives the same
+        decision (None uses a fixed seed drawn at fit time).
+
+    Attributes
+    ----------
+    estimator_ : estimator
+        The fitted estimator (net or Pipeline), ``ExponentiatedGradient`` or
+        ``ThresholdOptimizer``.
+    method_ : str or None
+        The method used (``"auto"`` resolved); None when fitted without a
+        sensitive attribute (``estimator_`` is then the plain estimator).
+    constraint_ : FairnessConstraint or list of FairnessConstraint
+        The constraint object(s) used, each carrying its bound.
+    classes_ : ndarray of shape (n_classes,)
+    groups_ : ndarray of shape (n_groups,) or None
+        The group labels, in the order of their codes; None without a
+        sensitive attribute.
+    group_sizes_ : ndarray of shape (n_groups,) or None
+        Rows of positive weight in each group.
+    constraint_violation_ : float
+        Largest gap of the fitted model's decisions on the training data
+        minus its bound, over all constraints (for ``"threshold"``, of the
+        randomized rule's expected rates); an undefined rate (a group with no
+        row in an event) counts as 0, as in :mod:`sklfair.metrics`. Positive
+        when a bound was not met (a
+        :class:`~sklfair.exceptions.BoundNotMetWarning` is then raised at
+        fit); NaN without a sensitive attribute.
+    history_ : pandas.DataFrame or None
+        One row per epoch wherever a training loop ran. Training-loop methods:
+        the training loss (in the net's units), the largest gap
+        (``"max_gap"``), every gap (``"gap <name>"``), the multipliers
+        (``"multiplier <name>"``, lagrangian), the largest margin
+        (``"margin"``, lagrangian), with held-out rows their loss and gaps
+        (``"validation_loss"``, ``"validation_max_gap"``, ``"validation gap
+        <name>"``), and which epoch was kept (``"selected"``). Fitted without
+        groups: the net's own history. None for the fairlearn methods.
+    n_iter_ : int
+        Epochs trained (training-loop methods), iterations of
+        ``ExponentiatedGradient``, or 1 (``"threshold"``).
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Defined when ``X`` has string column names.
+
+    See Also
+    --------
+    sklfair.constraints : the constraints.
+    fairlearn.reductions.ExponentiatedGradient, \
+fairlearn.postprocessing.ThresholdOptimizer
+
+    Notes
+    -----
+    ``"reductions"`` gives a mixture of models: :meth:`predict_proba` is the
+    mixture's weighted probabilities and :meth:`predict` its most probable
+    class (deterministic). ``"threshold"`` gives a randomized rule:
+    :meth:`predict_proba` is the probability of each decision and
+    :meth:`predict` draws it, so the two need not agree on a row. Both take
+    integer sample weights only (rows are repeated).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklfair.constrained import FairConstrainedClassifier
+    >>> rng = np.random.RandomState(0)
+    >>> group = rng.randint(2, size=400)
+    >>> X = np.column_stack([rng.normal(group, 1.0), group])
+    >>> y = (X[:, 0] + rng.normal(0, 0.5, 400) > 0.5).astype(int)
+    >>> clf = FairConstrainedClassifier(
+    ...     LogisticRegression(), bound=0.05, method="threshold",
+    ...     sensitive_columns=[1], random_state=0)
+    >>> clf.fit(X, y).method_
+    'threshold'
+    >>> bool(clf.constraint_violation_ <= 0)
+    True
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 2)
+    """
+
+    _parameter_constraints: dict = {
+        **BaseFairConstrained._parameter_constraints,
+        "constraint": [
+            StrOptions(set(CLASSIFICATION_CONSTRAINTS)),
+            FairnessConstraint,
+            list,
+        ],
+        "bound": [Interval(numbers.Real, 0, 1, closed="both"), None],
+        "method": [StrOptions({"auto", *LOOP_METHODS, "reductions", "threshold"})],
+        "grid_size": [Interval(numbers.Integral, 2, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        estimator,
+        *,
+        constraint="demographic_parity",
+        bound=None,
+        method="auto",
+        sensitive_columns=None,
+        drop_sensitive=True,
+        penalty=None,
+        method_params=None,
+        max_iter=50,
+        eps=0.01,
+        grid_size=1000,
+        random_state=None,
+    ):
+        self.estimator = estimator
+        self.constraint = constraint
+        self.bound = bound
+        self.method = method
+        self.sensitive_columns = sensitive_columns
+        self.drop_sensitive = drop_sensitive
+        self.penalty = penalty
+        self.method_params = method_params
+        self.max_iter = max_iter
+        self.eps = eps
+        self.grid_size = grid_size
+        self.random_state = random_state
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, sample_weight=None, *, sensitive_features=None, **fit_params):
+        """Fit the estimator under the constraint.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Training data, including the sensitive columns when
+            ``sensitive_columns`` is given.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights (integers for ``"reductions"`` and
+            ``"threshold"``).
+        sensitive_features : array-like, Series or DataFrame, default=None
+            Group labels, when not read from ``sensitive_columns``. Several
+            columns form intersectional groups. With metadata routing enabled,
+            request it with ``set_fit_request(sensitive_features=True)``.
+        **fit_params : dict
+            Other parameters for ``estimator.fit``; only with metadata routing
+            enabled, where they are routed.
+
+        Returns
+        -------
+        self : FairConstrainedClassifier
+        """
+        return self._fit(X, y, sample_weight, sensitive_features, fit_params)
+
+    # --- threshold post-processing ----------------------------------------
+    def _fit_threshold(
+        self, constraint, X_model, y_codes, codes, sample_weight, params
+    ):
+        if self.sensitive_columns is None:
+            raise ValueError(
+                "method='threshold' needs the groups at prediction time too, so "
+                "it reads them from the columns of X: give sensitive_columns= "
+                "instead of sensitive_features=."
+            )
+        if constraint.name not in THRESHOLD_CONSTRAINTS:
+            raise ValueError(
+                f"method='threshold' (fairlearn's ThresholdOptimizer) supports "
+                f"{sorted(THRESHOLD_CONSTRAINTS)}, not {constraint.name!r}."
+            )
+        self._check_binary("threshold")
+        X_fit, y_fit, groups_fit = repeat_rows(
+            X_model, y_codes, codes, sample_weight, "threshold"
+        )
+        estimator = fit_with_params(clone(self.estimator), X_fit, y_fit, **params)
+        try:
+            self.estimator_ = fit_threshold(
+                estimator,
+                constraint,
+                X_fit,
+                y_fit,
+                groups_fit,
+                params={"grid_size": self.grid_size, **(self.method_params or {})},
+            )
+        except ValueError as exc:
+            degenerate = re.match(
+                r"Degenerate labels for sensitive feature value (\d+)", str(exc)
+            )
+            if degenerate is None:
+                raise
+            label = self.groups_[int(degenerate.group(1))]
+            label = label.item() if isinstance(label, np.generic) else label
+            raise ValueError(
+                f"method='threshold' cannot fit the group {label!r}: its rows have "
+                "one label only, and fairlearn's ThresholdOptimizer needs both "
+                "labels in every group. Merge it with another group, or use "
+                "method='lagrangian' with an sklfair net."
+            ) from None
+        seed = self.random_state
+        if not isinstance(seed, numbers.Integral):
+            seed = check_random_state(seed).randint(2**31 - 1)
+        self._prediction_seed = int(seed)
+
+    # --- prediction -------------------------------------------------------
+    def _training_decisions(self, X_model, codes):
+        """Decisions on the training data, as the constraint measures them."""
+        if self.method_ == "threshold":  # the randomized rule's expected rates
+            return threshold_proba(self.estimator_, X_model, codes)
+        return np.eye(len(self.classes_))[self._predict_codes(X_model, X_model, codes)]
+
+    def _predict_codes(self, X_in, X_model, codes):
+        if self.method_ == "threshold":
+            proba = threshold_proba(self.estimator_, X_model, codes)
+            draw = row_uniforms(X_in, self._prediction_seed)
+            return (draw < proba[:, 1]).astype(int)
+        if self.method_ == "reductions":
+            return mixture_proba(self.estimator_, X_model).argmax(axis=1)
+        return np.searchsorted(self.classes_, self.estimator_.predict(X_model))
+
+    def predict(self, X):
+        """Predict class labels.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        X_in, X_model, codes = self._predict_data(X)
+        if self.method_ in LOOP_METHODS or self.method_ is None:
+            return self.estimator_.predict(X_model)
+        return self.classes_[self._predict_codes(X_in, X_model, codes)]
+
+    @available_if(
+        lambda self: (
+            self._planned_method() in ("reductions", "threshold")
+            or delegates("predict_proba")(self)
+        )
+    )
+    def predict_proba(self, X):
+        """Class probabilities (see the Notes for the fairlearn methods).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        _, X_model, codes = self._predict_data(X)
+        if self.method_ == "reductions":
+            return mixture_proba(self.estimator_, X_model)
+        if self.method_ == "threshold":
+            return threshold_proba(self.estimator_, X_model, codes)
+        return self.estimator_.predict_proba(X_model)
+
+    @available_if(
+        lambda self: (
+            self._planned_method() in LOOP_METHODS
+            and delegates("decision_function")(self)
+        )
+    )
+    def decision_function(self, X):
+        """Decision function of the fitted net (training-loop methods).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        scores : ndarray
+        """
+        _, X_model, _ = self._predict_data(X)
+        return self.estimator_.decision_function(X_model)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        fairlearn = self.method in ("reductions", "threshold") or (
+            self.method == "auto"
+            and not accepts_fit_param(self.estimator, "loss_terms")
+        )
+        if fairlearn:
+            tags.classifier_tags.multi_class = False
+        return tags

@@ -1,0 +1,395 @@
+"""The fairlearn adapters: reductions (ExponentiatedGradient) and threshold
+post-processing (ThresholdOptimizer) for estimators outside the training loop.
+
+- :func:`fairlearn_moment` translates an sklfair constraint and its bound into
+  the matching fairlearn ``Moment``;
+- :func:`fit_reductions` and :func:`mixture_proba` /
+  :func:`mixture_prediction` fit and read an ``ExponentiatedGradient``
+  mixture through its public ``predictors_`` and ``weights_``;
+- :func:`fit_threshold` and :func:`threshold_proba` fit a
+  ``ThresholdOptimizer`` and read its randomized rule through its public
+  ``interpolated_thresholder_.interpolation_dict`` (fairlearn's own
+  probabilities come from a private method), with a group-blind rule for
+  rows whose group the optimizer never saw;
+- :func:`row_uniforms` draws the randomized decisions reproducibly per row.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, clone
+from sklearn.utils.validation import _num_samples
+
+from sklfair._fitting import fit_with_params
+from sklfair.constraints import (
+    BoundedGroupLoss,
+    DemographicParity,
+    EqualizedOdds,
+    EqualOpportunity,
+    ErrorRateParity,
+)
+
+__all__ = [
+    "THRESHOLD_CONSTRAINTS",
+    "fairlearn_moment",
+    "fit_reductions",
+    "mixture_proba",
+    "mixture_prediction",
+    "fit_threshold",
+    "threshold_proba",
+    "interpolated_positive",
+    "row_uniforms",
+    "repeat_rows",
+]
+
+#: sklfair constraint name -> ThresholdOptimizer's ``constraints``.
+THRESHOLD_CONSTRAINTS = {
+    "demographic_parity": "demographic_parity",
+    "equalized_odds": "equalized_odds",
+    "equal_opportunity": "true_positive_rate_parity",
+}
+
+
+class fairlearn_pandas_warnings(warnings.catch_warnings):
+    """Silence the pandas deprecation warnings fairlearn 0.15 triggers itself
+    (``Series.at`` enlargement in ExponentiatedGradient) under pandas 3."""
+
+    def __enter__(self):
+        result = super().__enter__()
+        for message in (
+            "Setting a value on a .* via .at with a key",
+            "Setting an item of incompatible dtype",
+        ):
+            warnings.filterwarnings("ignore", message=message)
+        return result
+
+
+# --------------------------------------------------------------------------
+# Moments
+# --------------------------------------------------------------------------
+
+
+def _events(constraint, y):
+    if isinstance(constraint, EqualOpportunity):
+        return [y == 1]
+    if isinstance(constraint, EqualizedOdds):
+        return [y == 1, y == 0]
+    return [np.ones(len(y), dtype=bool)]
+
+
+def _difference_bound(bound, events, groups):
+    """The bound on ``|group rate - overall rate|`` that keeps every
+    between-group difference within ``bound``.
+
+    With two groups of shares ``p`` and ``1 - p`` in an event, a group's
+    distance to the overall rate is ``(1 - its share)`` times the
+    between-group difference, so ``bound * max(p, 1 - p)`` (the smallest over
+    the events) is exact; with more groups ``bound / 2`` guarantees it.
+    """
+    _, codes = np.unique(np.asarray(groups).astype(str), return_inverse=True)
+    if codes.max() + 1 != 2:
+        return float(bound) / 2.0
+    shares = []
+    for event in events:
+        counts = np.bincount(codes[event], minlength=2)
+        if counts.sum():
+            shares.append(counts.max() / counts.sum())
+    return float(bound) * (min(shares) if shares else 0.5)
+
+
+def fairlearn_moment(constraint, y, groups):
+    """The fairlearn Moment for ``constraint`` (with its bound) on this data.
+
+    fairlearn bounds each group's rate minus the overall rate, sklfair the
+    difference between any two groups; the bound is translated so that the
+    two agree (see :func:`_difference_bound`).
+
+    Parameters
+    ----------
+    constraint : FairnessConstraint
+        With its ``bound`` set.
+    y : ndarray of shape (n_samples,)
+        Class codes (0/1) or regression targets.
+    groups : ndarray of shape (n_samples,)
+        Group codes.
+
+    Returns
+    -------
+    moment : fairlearn.reductions.Moment
+
+    Raises
+    ------
+    ValueError
+        For a constraint fairlearn has no Moment for.
+    """
+    from fairlearn import reductions
+
+    y = np.asarray(y)
+    if isinstance(constraint, BoundedGroupLoss):
+        y = y.astype(np.float64)
+        loss = reductions.SquareLoss(float(y.min()), float(y.max()))
+        return reductions.BoundedGroupLoss(loss, upper_bound=float(constraint.bound))
+    moments = {
+        EqualOpportunity: reductions.TruePositiveRateParity,
+        EqualizedOdds: reductions.EqualizedOdds,
+        DemographicParity: reductions.DemographicParity,
+        ErrorRateParity: reductions.ErrorRateParity,
+    }
+    moment = next(
+        (m for cls, m in moments.items() if type(constraint) is cls),
+        None,
+    )
+    if moment is None:
+        raise ValueError(
+            f"fairlearn has no reductions Moment for {constraint.name!r}; use a "
+            "training-loop method (lagrangian, penalty) with an sklfair net."
+        )
+    bound = _difference_bound(constraint.bound, _events(constraint, y), groups)
+    return moment(difference_bound=bound)
+
+
+# --------------------------------------------------------------------------
+# Reductions
+# --------------------------------------------------------------------------
+
+
+class _FinalStepWeights(BaseEstimator):
+    """Fits ``estimator`` with ``sample_weight`` given to its final step.
+
+    fairlearn calls ``fit(X, y, sample_weight=w)``; a Pipeline would reject
+    that, so the weights go through :func:`sklfair._fitting.fit_with_params`.
+    """
+
+    def __init__(self, estimator):
+        self.estimator = estimator
+
+    def fit(self, X, y, sample_weight=None):
+        self.estimator_ = fit_with_params(
+            clone(self.estimator), X, y, sample_weight=sample_weight
+        )
+        self.classes_ = getattr(self.estimator_, "classes_", None)
+        return self
+
+    def predict(self, X):
+        return self.estimator_.predict(X)
+
+    def predict_proba(self, X):
+        return self.estimator_.predict_proba(X)
+
+
+def repeat_rows(X, y, groups, sample_weight, method):
+    """Integer sample weights as repeated rows (fairlearn takes no weights)."""
+    if sample_weight is None:
+        return X, y, groups
+    counts = np.rint(sample_weight)
+    if not np.allclose(counts, sample_weight):
+        raise ValueError(
+            f"method={method!r} takes integer sample weights only (fairlearn's "
+            "reductions and post-processing have no weights, so each row is "
+            f"repeated weight times). Use method='lagrangian' with an sklfair "
+            "net for real-valued weights."
+        )
+    rows = np.repeat(np.arange(len(counts)), counts.astype(np.int64))
+    if isinstance(X, pd.DataFrame):
+        X = X.iloc[rows]
+    elif sp.issparse(X):
+        X = sp.csr_array(X)[rows]
+    else:
+        X = np.asarray(X)[rows]
+    return X, np.asarray(y)[rows], np.asarray(groups)[rows]
+
+
+def fit_reductions(estimator, constraint, X, y, groups, *, eps, max_iter, params):
+    """Fit fairlearn's ExponentiatedGradient around ``estimator``."""
+    from fairlearn.reductions import ExponentiatedGradient
+
+    moment = fairlearn_moment(constraint, y, groups)
+    try:
+        reduction = ExponentiatedGradient(
+            _FinalStepWeights(estimator),
+            constraints=moment,
+            eps=eps,
+            max_iter=max_iter,
+            **params,
+        )
+    except TypeError as exc:
+        raise TypeError(
+            f"method_params does not fit method='reductions': {exc}"
+        ) from None
+    with fairlearn_pandas_warnings():
+        reduction.fit(X, y, sensitive_features=groups)
+    return reduction
+
+
+def _class_probabilities(estimator, X, n_classes=2):
+    """``(n, n_classes)`` probabilities of a classifier trained on codes 0..k-1."""
+    classes = np.asarray(getattr(estimator, "classes_", np.arange(n_classes)))
+    proba = np.zeros((_num_samples(X), n_classes))
+    if hasattr(estimator, "predict_proba"):
+        p = np.asarray(estimator.predict_proba(X), dtype=np.float64)
+        proba[:, classes.astype(int)] = p.reshape(len(p), -1)
+    else:
+        pred = np.asarray(estimator.predict(X)).astype(int)
+        proba[np.arange(len(pred)), pred] = 1.0
+    return proba
+
+
+def _mixture(reduction, X, predict):
+    weights = reduction.weights_
+    total = None
+    for index, weight in weights.items():
+        if weight > 0:
+            part = weight * predict(reduction.predictors_[index], X)
+            total = part if total is None else total + part
+    return total / max(float(weights.sum()), 1e-300)
+
+
+def mixture_proba(reduction, X):
+    """Class probabilities of a fitted binary ExponentiatedGradient mixture."""
+    return _mixture(reduction, X, _class_probabilities)
+
+
+def mixture_prediction(reduction, X):
+    """Mean prediction of a fitted ExponentiatedGradient mixture of regressors."""
+    return _mixture(
+        reduction,
+        X,
+        lambda predictor, X: np.asarray(predictor.predict(X), np.float64).reshape(-1),
+    )
+
+
+# --------------------------------------------------------------------------
+# Threshold post-processing
+# --------------------------------------------------------------------------
+
+
+class _Float64Scores(BaseEstimator):
+    """A fitted classifier whose scores are handed to fairlearn as float64.
+
+    fairlearn 0.15's ThresholdOptimizer fails on float32 scores under pandas 3.
+    """
+
+    def __init__(self, estimator, method):
+        self.estimator = estimator
+        self.method = method
+
+    def __sklearn_is_fitted__(self):
+        return True
+
+    def fit(self, X, y=None, **params):  # already fitted (prefit=True)
+        return self
+
+    def predict(self, X):
+        scores = getattr(self.estimator, self.method)(X)
+        scores = np.asarray(scores, dtype=np.float64)
+        if self.method == "predict_proba":
+            scores = scores[:, 1]
+        return scores.reshape(-1)
+
+
+#: The group-blind decision on a score from each score method: predict the
+#: positive class above this.
+_BLIND_THRESHOLD = {"predict_proba": 0.5, "decision_function": 0.0, "predict": 0.5}
+
+
+def fit_threshold(estimator, constraint, X, y, groups, *, params):
+    """Fit ThresholdOptimizer on a fitted classifier's scores."""
+    from fairlearn.postprocessing import ThresholdOptimizer
+
+    score_method = next(
+        m
+        for m in ("predict_proba", "decision_function", "predict")
+        if hasattr(estimator, m)
+    )
+    if constraint.name != "equalized_odds":
+        params.setdefault("tol", float(constraint.bound))
+    try:
+        optimizer = ThresholdOptimizer(
+            estimator=_Float64Scores(estimator, score_method),
+            constraints=THRESHOLD_CONSTRAINTS[constraint.name],
+            prefit=True,
+            predict_method="predict",
+            **params,
+        )
+    except TypeError as exc:
+        raise TypeError(
+            f"method_params does not fit method='threshold': {exc}"
+        ) from None
+    with fairlearn_pandas_warnings():
+        optimizer.fit(X, y, sensitive_features=groups)
+    return optimizer
+
+
+def interpolated_positive(interpolation, scores, codes, blind):
+    """Probability of the positive decision under a fitted threshold rule.
+
+    ``interpolation`` is a ThresholdOptimizer's public
+    ``interpolated_thresholder_.interpolation_dict``: per group, the
+    probabilities ``p0``/``p1`` of two threshold operations on the score, and
+    optionally ``p_ignore`` of a constant prediction -- what fairlearn's
+    private ``_pmf_predict`` computes. Rows of a group the rule does not know
+    get ``blind``, the group-blind decision.
+    """
+    positive = np.asarray(blind, dtype=np.float64).copy()
+    for group, rule in interpolation.items():
+        rows = codes == group
+        if not rows.any():
+            continue
+        s = scores[rows]
+        p = rule.p0 * rule.operation0(s) + rule.p1 * rule.operation1(s)
+        if "p_ignore" in rule:
+            p = rule.p_ignore * rule.prediction_constant + (1 - rule.p_ignore) * p
+        positive[rows] = p
+    return positive
+
+
+def threshold_proba(optimizer, X, codes):
+    """Probability of each decision of a ThresholdOptimizer fitted by
+    :func:`fit_threshold`; rows whose code is -1 (a group the optimizer never
+    saw) get the group-blind decision of the estimator's score.
+
+    Returns
+    -------
+    proba : ndarray of shape (n_samples, 2)
+    """
+    scorer = optimizer.estimator
+    scores = scorer.predict(X)
+    blind = scores > _BLIND_THRESHOLD[scorer.method]
+    positive = interpolated_positive(
+        optimizer.interpolated_thresholder_.interpolation_dict, scores, codes, blind
+    )
+    return np.column_stack([1.0 - positive, positive])
+
+
+def row_uniforms(X, seed):
+    """One pseudo-random number in [0, 1) per row, a function of its content.
+
+    Rows with the same values get the same number, in any batch and any order,
+    so randomized decisions are reproducible and do not depend on which other
+    rows are predicted with them.
+    """
+    if sp.issparse(X):
+        X = sp.csr_array(X)
+        X.sum_duplicates()
+        X.sort_indices()
+        X.eliminate_zeros()
+        cells = pd.util.hash_array(X.data.astype(np.float64)) ^ pd.util.hash_array(
+            X.indices.astype(np.int64)
+        )
+        cells = cells * np.uint64(0x9E3779B97F4A7C15)
+        hashes = np.zeros(X.shape[0], dtype=np.uint64)
+        rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+        np.add.at(hashes, rows, cells)
+    else:
+        frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X))
+        hashes = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    z = hashes.astype(np.uint64) ^ np.uint64(int(seed) & 0xFFFFFFFFFFFFFFFF)
+    z = z + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z = z ^ (z >> np.uint64(31))
+    return (z >> np.uint64(11)).astype(np.float64) * 2.0**-53

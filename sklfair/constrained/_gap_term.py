@@ -1,0 +1,353 @@
+"""The shared part of the fairness loss terms: a batch's group gaps, and the record.
+
+:class:`GapTerm` is the base of :class:`~sklfair.constrained.LagrangianTerm`,
+:class:`~sklfair.constrained.PenaltyTerm` and
+:class:`~sklfair.constrained.AdversarialTerm`. It holds the one per-batch gap
+implementation of the training loop:
+
+- :meth:`GapTerm._batch_sums` reduces a batch, on the training device, to a
+  few weighted sums per (constraint, event, group) cell -- of the surrogate
+  values, of the decisions' values and of the weights -- and copies them to
+  the host in one transfer (float64 numpy);
+- the gaps follow from those sums on the host
+  (:func:`sklfair.constraints._rates.gaps_from_sums`);
+- :meth:`GapTerm._linear_term` turns a vector of per-gap coefficients into
+  the differentiable ``sum_k c_k * surrogate_gap_k``, as one weighted sum over
+  the batch rows (the coefficients spread back onto the rows of each group).
+
+At the end of every epoch the network is evaluated (eval mode, no gradient)
+on the training rows -- at most ``monitor_size`` of them, drawn once -- and
+the exact gaps of its decisions are recorded.
+
+Several constraints can be bounded in one fit: ``constraint`` is then a list
+of constraint objects, each carrying its bound; their gaps are concatenated,
+constraint after constraint (``gap_names_`` then start with the
+constraint's name).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from sklfair.constraints import (
+    REGRESSION_CONSTRAINTS,
+    FairnessConstraint,
+    resolve_constraints,
+)
+from sklfair.constraints._rates import (
+    TINY,
+    gap_standard_errors,
+    gaps_from_sums,
+    group_coefficients,
+    group_sums,
+)
+from sklfair.nets import LossTerm
+
+__all__ = ["GapTerm", "gap_names"]
+
+#: Rows per forward pass of the epoch-end evaluation on a CPU.
+MONITOR_CHUNK = 4096
+
+_NUMPY_DTYPES = {torch.float32: np.float32, torch.float64: np.float64}
+
+
+def _task_of(constraint):
+    first = constraint[0] if isinstance(constraint, list | tuple) else constraint
+    if isinstance(first, FairnessConstraint):
+        return first.task
+    if isinstance(first, str) and first in REGRESSION_CONSTRAINTS:
+        return "regression"
+    return "classification"
+
+
+def gap_names(constraints, n_groups, n_outputs, group_labels=None):
+    """Names of the concatenated gaps of ``constraints`` (each prefixed by its
+    constraint's name when there are several)."""
+    several = len(constraints) > 1
+    names = []
+    for constraint in constraints:
+        part = constraint.gap_names(n_groups, n_outputs, group_labels)
+        names += [f"{constraint.name}: {n}" if several else n for n in part]
+    return names
+
+
+def nanmax(values):
+    """Largest finite value, 0 when there is none."""
+    values = np.asarray(values, dtype=np.float64)
+    values = values[np.isfinite(values)]
+    return float(values.max()) if values.size else 0.0
+
+
+def forward_in_chunks(module, X):
+    """``module(X)`` over many rows; on a CPU in chunks of ``MONITOR_CHUNK``,
+    so that a chunk's activations stay in the CPU's cache. A GPU gets the rows
+    at once."""
+    if X.device.type != "cpu" or X.shape[0] <= MONITOR_CHUNK:
+        return module(X)
+    return torch.cat(
+        [
+            module(X[start : start + MONITOR_CHUNK])
+            for start in range(0, X.shape[0], MONITOR_CHUNK)
+        ]
+    )
+
+
+def monitor_rows(data, size, device):
+    """The training rows evaluated at each epoch end (all, or a fixed sample)."""
+    n = int(data["sample_weight"].shape[0])
+    if n > size:
+        generator = torch.Generator().manual_seed(0)
+        index = torch.randperm(n, generator=generator)[:size]
+    else:
+        index = None
+    rows = {"index": index}
+    for key in ("y", "sample_weight", "sensitive_features"):
+        tensor = data[key]
+        rows[key] = tensor if index is None else tensor[index.to(tensor.device)]
+    # a copy: a term may change the training weights in place (held-out rows)
+    rows["sample_weight"] = rows["sample_weight"].clone()
+    X = data["X"]
+    if isinstance(X, torch.Tensor):
+        rows["X"] = X if index is None else X[index.to(X.device)]
+    else:  # a scipy sparse matrix kept on the host
+        X = X if index is None else X[index.numpy()]
+        rows["X"] = torch.as_tensor(X.toarray(), dtype=torch.float32, device=device)
+    return rows
+
+
+def host_to_tensor(array, like):
+    """A host array as a tensor of ``like``'s dtype and device (converted by
+    numpy where it can: cheaper than a torch call for a few numbers)."""
+    dtype = _NUMPY_DTYPES.get(like.dtype)
+    if dtype is None:
+        return torch.from_numpy(np.ascontiguousarray(array)).to(like.device, like.dtype)
+    return torch.from_numpy(np.ascontiguousarray(array, dtype=dtype)).to(like.device)
+
+
+def as_dtype(tensor, dtype):
+    """``tensor.to(dtype)``, without a torch call when it already has it."""
+    return tensor if tensor.dtype == dtype else tensor.to(dtype)
+
+
+class GapTerm(LossTerm):
+    """Base of the fairness loss terms: the constraints, the batch sums, the record.
+
+    Parameters
+    ----------
+    constraint : str, FairnessConstraint or list of them
+        What to bound; a list bounds several constraints together.
+    bound : float or None, default=None
+        The bound of a constraint given by name, or of an object whose
+        ``bound`` is None.
+
+    Attributes
+    ----------
+    constraints_ : list of FairnessConstraint
+        The resolved constraints, each with its bound.
+    bounds_ : ndarray of shape (n_gaps,)
+        The bound of every gap.
+    gap_names_ : list of str
+    history_ : list of dict
+        One dict per epoch: ``"gaps"`` (the decisions' gaps on the training
+        rows, NaN where undefined) and ``"loss"`` (the weighted base loss).
+    """
+
+    requires = ("sensitive_features",)
+    monitor_size = 50_000
+    _default_bound = None
+
+    def __init__(self, constraint, bound=None):
+        self.constraint = constraint
+        self.bound = bound
+
+    # --- setup -------------------------------------------------------------
+    def setup(self, net, data):
+        self.constraints_ = resolve_constraints(
+            self.constraint,
+            _task_of(self.constraint),
+            self.bound,
+            default=self._default_bound,
+        )
+        self.n_groups_ = int(data["n_groups"])
+        self.n_outputs_ = int(data["n_outputs"])
+        classification = self.constraints_[0].task == "classification"
+        if classification and self.n_outputs_ == 1:
+            self.n_outputs_ = 2
+        self.device_ = data["sample_weight"].device
+        self.n_events_ = [
+            len(c.event_names(self.n_outputs_)) for c in self.constraints_
+        ]
+        bounds, self._slices, start = [], [], 0
+        for constraint in self.constraints_:
+            n_gaps = len(constraint.gap_names(self.n_groups_, self.n_outputs_))
+            bounds += [float(constraint.bound)] * n_gaps
+            self._slices.append(slice(start, start + n_gaps))
+            start += n_gaps
+        self.gap_names_ = gap_names(self.constraints_, self.n_groups_, self.n_outputs_)
+        self.bounds_ = np.asarray(bounds)
+        self._net = net
+        self._monitor = monitor_rows(data, self.monitor_size, self.device_)
+        self.history_ = []
+
+    def on_train_end(self, net):
+        """Drop the references to the training data."""
+        self._monitor = None
+        self._net = None
+
+    # --- the one per-batch gap implementation -------------------------------
+    def _batch_sums(self, outputs, batch, dual_weight=None, surrogate=True):
+        """Reduce a batch to per-(constraint, event, group) sums on the host.
+
+        Parameters
+        ----------
+        outputs : Tensor
+            The batch's module outputs (with gradient when ``surrogate``).
+        batch : dict
+            The loop's batch.
+        dual_weight : Tensor of shape (B,) or None
+            Weights of a second set of decisions' sums (held-out rows).
+        surrogate : bool, default=True
+            Whether to compute the surrogate values (else their sums are 0).
+
+        Returns
+        -------
+        parts : list of (values, weighted)
+            Per constraint: the surrogate values ``(B, n_events)`` (with
+            gradient; None when ``surrogate`` is False) and the rows' weights
+            ``(B, n_events)`` (event membership included).
+        sums : list of ndarray of shape (k, n_events, n_groups)
+            Per constraint, float64: the surrogate values', the decisions' and
+            the weights' sums (k = 3), then with ``dual_weight`` the
+            decisions' and the weights' sums under it (k = 5).
+        """
+        weight = batch["sample_weight"]
+        parts, columns, widths = [], [], []
+        for constraint in self.constraints_:
+            if surrogate:
+                values, hard, mask = constraint._values(outputs, batch)
+            else:
+                hard, mask = constraint._decisions(outputs, batch)
+                values = None
+            n_events = hard.shape[1]
+            weighted = as_dtype(weight, hard.dtype)[:, None]
+            weighted = (
+                weighted.expand(-1, n_events) if mask is None else weighted * mask
+            )
+            detached = hard.new_zeros(()) if values is None else values.detach()
+            part = [
+                (detached * weighted).expand(-1, n_events),
+                hard * weighted,
+                weighted,
+            ]
+            if dual_weight is not None:
+                dual = as_dtype(dual_weight, hard.dtype)[:, None]
+                dual = dual.expand(-1, n_events) if mask is None else dual * mask
+                part += [hard * dual, dual]
+            columns += part
+            widths.append((len(part), n_events))
+            parts.append((values, weighted))
+        with torch.no_grad():
+            stacked = torch.cat(columns, dim=1)
+            sums = stacked.new_zeros(self.n_groups_, stacked.shape[1])
+            sums.index_add_(0, batch["sensitive_features"], stacked)
+            # to float64 on the host: numpy's conversion of a few numbers is
+            # cheaper than a torch operation
+            host = sums.cpu()
+            if host.dtype not in _NUMPY_DTYPES:  # e.g. bfloat16, unknown to numpy
+                host = host.double()
+            host = host.numpy().T.astype(np.float64)
+        split, start = [], 0
+        for k, n_events in widths:
+            block = host[start : start + k * n_events]
+            split.append(block.reshape(k, n_events, self.n_groups_))
+            start += k * n_events
+        return parts, split
+
+    def _gaps(self, sums, numerator, denominator):
+        """Concatenated gaps and validity from per-constraint host sums."""
+        gaps, valid = [], []
+        for constraint, part in zip(self.constraints_, sums, strict=True):
+            g, v = gaps_from_sums(
+                part[numerator], part[denominator], constraint.pairwise
+            )
+            gaps.append(g)
+            valid.append(v)
+        return np.concatenate(gaps), np.concatenate(valid)
+
+    def _linear_term(self, parts, sums, coefficients, codes):
+        """``sum_k coefficients_k * surrogate_gap_k``, differentiable.
+
+        One weighted sum over the batch rows per constraint: the coefficients
+        are spread back onto the rows of each group, so its backward pass
+        costs one multiplication whatever the number of groups and gaps.
+        Invalid gaps must have a zero coefficient.
+        """
+        total = 0.0
+        for constraint, (values, weighted), part, where in zip(
+            self.constraints_, parts, sums, self._slices, strict=True
+        ):
+            per_group = group_coefficients(
+                coefficients[where], part[2], constraint.pairwise
+            )
+            rows = host_to_tensor(per_group.T, values)[codes] * weighted
+            total = total + (rows * values).sum()
+        return total
+
+    # --- the epoch-end record ------------------------------------------------
+    @torch.no_grad()
+    def _forward_monitor(self):
+        """Per constraint, the current network's decisions' values and event
+        masks on the monitored rows, and the per-row base loss."""
+        net, rows = self._net, self._monitor
+        module = net.module_
+        was_training = module.training
+        module.eval()
+        try:
+            outputs = forward_in_chunks(module, rows["X"])
+        finally:
+            module.train(was_training)
+        sample_loss = net.sample_loss(outputs, rows["y"])
+        batch = dict(rows, sample_loss=sample_loss)
+        decisions = [c._decisions(outputs, batch) for c in self.constraints_]
+        return decisions, sample_loss
+
+    @torch.no_grad()
+    def _gaps_and_loss(self, decisions, sample_loss, weight):
+        """Gaps of the decisions (NaN where undefined) and the weighted base
+        loss, on the monitored rows weighted by ``weight``."""
+        codes = self._monitor["sensitive_features"]
+        gaps = []
+        for constraint, (hard, mask) in zip(self.constraints_, decisions, strict=True):
+            numerator, denominator = group_sums(
+                hard, mask, codes, weight, self.n_groups_
+            )
+            g, valid = gaps_from_sums(numerator, denominator, constraint.pairwise)
+            gaps.append(g.masked_fill(~valid, float("nan")).cpu().double().numpy())
+        loss = float((weight * sample_loss).sum() / weight.sum().clamp_min(TINY))
+        return np.concatenate(gaps), loss
+
+    @torch.no_grad()
+    def _standard_errors(self, decisions, weight):
+        """Standard errors of the gaps on the monitored rows under ``weight``."""
+        codes = self._monitor["sensitive_features"]
+        return np.concatenate(
+            [
+                gap_standard_errors(
+                    hard, mask, codes, weight, self.n_groups_, constraint.pairwise
+                )
+                .cpu()
+                .numpy()
+                for constraint, (hard, mask) in zip(
+                    self.constraints_, decisions, strict=True
+                )
+            ]
+        )
+
+    def epoch_summary(self):
+        decisions, sample_loss = self._forward_monitor()
+        gaps, loss = self._gaps_and_loss(
+            decisions, sample_loss, self._monitor["sample_weight"]
+        )
+        self.history_.append({"gaps": gaps, "loss": loss})
+        return {"fairness_gap": nanmax(gaps)}

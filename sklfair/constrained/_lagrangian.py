@@ -1,0 +1,394 @@
+"""Constrained training by Lagrange multipliers: :class:`LagrangianTerm`."""
+
+from __future__ import annotations
+
+from statistics import NormalDist
+
+import numpy as np
+import torch
+
+from sklfair.constraints._rates import TINY, group_sums
+
+from ._gap_term import GapTerm, nanmax
+
+__all__ = ["LagrangianTerm"]
+
+
+class LagrangianTerm(GapTerm):
+    """Constrained training: one Lagrange multiplier per gap, updated by dual ascent.
+
+    The term added to the batch loss is an augmented Lagrangian of the
+    constraints ``gap_k <= bound``::
+
+        sum_k lambda_k * (s_k - bound) + rho / 2 * sum_k max(0, s_k - bound) ** 2
+
+    where ``s_k`` are the batch's surrogate gaps (gaps of groups absent from
+    the batch are left out). After every optimizer step the multipliers take
+    a projected ascent step on the *hard* gaps ``h_k`` of the decisions, taken
+    from a moving average of the per-group sums over recent batches so that
+    small groups are estimated from enough rows::
+
+        lambda_k <- clip(lambda_k + dual_lr / n_batches * (h_k - bound), 0, max)
+
+    A multiplier grows as long as its gap exceeds the bound and shrinks back
+    towards zero once it is met, so the bound is met rather than traded off
+    against accuracy (the proxy-Lagrangian of Cotter, Jiang & Sridharan, 2019:
+    the network follows the smooth gaps, the multipliers the real ones).
+
+    Gradient descent-ascent oscillates around the boundary, so the last
+    network need not meet the bound even when most did. With
+    ``select_best=True`` the network is evaluated on the training rows at the
+    end of every epoch (see the base class) and, when training ends, the
+    parameters of the epoch with the lowest loss among those that met the
+    target (below), else among those that met the bound, else of the
+    smallest violation, are restored.
+
+    **Meeting the bound on new data.** A gap measured on a sample is an
+    estimate: on new rows the same network's gap differs by the sampling
+    noise of both samples, so a network aimed exactly at ``bound`` exceeds it
+    on new data about half the time. Two remedies, which combine:
+
+    - ``confidence`` > 0.5 aims the multipliers and the restore at
+      ``bound - margin_``, with ``margin_ = z * se`` per gap: ``z`` the
+      normal quantile of ``confidence`` (1.645 for 0.95) and ``se`` the
+      standard error of the gap on the rows that drive the multipliers
+      (:meth:`FairnessConstraint.gap_standard_errors`, recomputed from the
+      decisions at the end of every epoch). If those rows were a fresh
+      sample, a gap estimated at most ``bound - margin_`` would mean a gap at
+      most ``bound`` in the population with probability ``confidence``. The
+      margin never exceeds half the bound (on data too small to confirm the
+      bound it would otherwise ask for no gap at all).
+    - ``validation_fraction`` > 0 holds out that share of the training rows,
+      stratified by group and label, from the network's loss: the
+      multipliers and the restore use the decisions on those rows only
+      (the two-dataset scheme of Cotter et al., 2019, "Training
+      well-generalizing classifiers for fairness metrics and other
+      data-dependent constraints"). This removes the optimism of a gap
+      measured on the rows the network fits -- large with small data, large
+      networks or long training -- at the price of fewer rows to fit and a
+      noisier gap estimate. The restore then picks the lowest loss *on the
+      held-out rows*. The rows are kept out by setting their weight to 0 in
+      the loop's training tensors during :meth:`setup` (the other weights
+      are scaled to keep a mean of 1); the first batch checks that the loop
+      honoured it.
+
+    **Several constraints.** With a list of constraints (each carrying its
+    bound) every gap of every constraint gets its own multiplier and its own
+    target, and the restore asks all of them to be met at once.
+
+    **Where the arithmetic runs.** Per step, the batch is reduced on the
+    training device to a few sums per (event, group) cell, which are copied
+    to the host in one transfer (:meth:`GapTerm._batch_sums`); the
+    multipliers, the margin and the dual step live there, as float64 CPU
+    tensors, and are updated in numpy: they are arrays of a handful of
+    numbers, for which eager torch's per-operation overhead would dominate.
+    On a GPU the copy makes every step wait for its forward pass (one
+    synchronisation per step).
+
+    For a :class:`~sklfair.nets.TabularNetRegressor`, which standardises
+    its target inside, gaps and ``bound`` are in units of the target's
+    standard deviation (squared for the losses);
+    :class:`~sklfair.constrained.FairConstrainedRegressor` converts.
+
+    Parameters
+    ----------
+    constraint : str, FairnessConstraint or list of them
+        What to bound; a list bounds several constraints together.
+    bound : float or None, default=None
+        Largest allowed gap of a constraint given by name (or of an object
+        whose ``bound`` is None); None: the object's own bound, else 0.02.
+    dual_lr : float, default=5.0
+        Step size of the multipliers, per epoch: each batch moves them by
+        ``dual_lr / n_batches`` times the violation.
+    rho : float, default=1.0
+        Weight of the quadratic penalty of the augmented Lagrangian (0: plain
+        Lagrangian).
+    smoothing : float in [0, 1) or "auto", default="auto"
+        Decay of the moving average of the per-group sums used by the dual
+        step. ``"auto"`` averages over enough batches for the smallest
+        (event, group) cell to hold about 200 rows (and at most one epoch).
+    max_multiplier : float, default=100.0
+        Upper clip of the multipliers.
+    select_best : bool, default=True
+        Restore the best epoch's parameters at the end of training.
+    validation_fraction : float in [0, 1), default=0.0
+        Share of the training rows held out from the network's loss to
+        drive the multipliers and the restore (0: every row does both).
+    confidence : float in [0.5, 1), default=0.5
+        Aim at ``bound - z * se`` (see above); 0.5 means no margin. The
+        meta-estimators pass their own ``confidence``.
+    random_state : int, default=0
+        Seeds the choice of the held-out rows.
+
+    Attributes
+    ----------
+    multipliers_ : Tensor of shape (n_gaps,)
+        Current multipliers, in the order of ``gap_names_``.
+    margin_ : Tensor of shape (n_gaps,)
+        Current margin of every gap (zeros when ``confidence=0.5``).
+    target_ : ndarray of shape (n_gaps,)
+        ``bounds_ - margin_``: what the multipliers aim at.
+    gap_names_ : list of str
+    history_ : list of dict
+        One dict per epoch: ``"gaps"`` (hard gaps on the training rows at the
+        end of the epoch), ``"loss"``, ``"margin"`` and ``"multipliers"``;
+        with held-out rows also ``"validation_gaps"`` and
+        ``"validation_loss"`` (on those rows).
+    best_epoch_ : int
+        Index (in ``history_``) of the epoch whose parameters were restored;
+        the last one when ``select_best=False``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_classification
+    >>> from sklfair.constrained import LagrangianTerm
+    >>> from sklfair.nets import TabularNetClassifier
+    >>> X, y = make_classification(n_samples=400, random_state=0)
+    >>> groups = (X[:, 0] > 0).astype(int)
+    >>> term = LagrangianTerm("demographic_parity", bound=0.05)
+    >>> net = TabularNetClassifier(max_epochs=5, random_state=0)
+    >>> net = net.fit(X, y, sensitive_features=groups, loss_terms=[term])
+    >>> term.gap_names_
+    ['selection_rate[1][0 - 1]', 'selection_rate[1][1 - 0]']
+    >>> len(term.history_), term.multipliers_.shape
+    (5, torch.Size([2]))
+    """
+
+    def __init__(
+        self,
+        constraint,
+        bound=None,
+        *,
+        dual_lr=5.0,
+        rho=1.0,
+        smoothing="auto",
+        max_multiplier=100.0,
+        select_best=True,
+        validation_fraction=0.0,
+        confidence=0.5,
+        random_state=0,
+    ):
+        super().__init__(constraint, bound)
+        self.dual_lr = dual_lr
+        self.rho = rho
+        self.smoothing = smoothing
+        self.max_multiplier = max_multiplier
+        self.select_best = select_best
+        self.validation_fraction = validation_fraction
+        self.confidence = confidence
+        self.random_state = random_state
+
+    def setup(self, net, data):
+        fraction, confidence = float(self.validation_fraction), float(self.confidence)
+        if not 0.0 <= fraction < 1.0:
+            raise ValueError(
+                "validation_fraction must be in [0, 1), got "
+                f"{self.validation_fraction!r}."
+            )
+        if not 0.5 <= confidence < 1.0:
+            raise ValueError(
+                f"confidence must be in [0.5, 1), got {self.confidence!r} (0.5: no "
+                "margin; 0.95: the bound holds with 95% confidence)."
+            )
+        super().setup(net, data)
+        self.z_ = NormalDist().inv_cdf(confidence) if confidence > 0.5 else 0.0
+        n_gaps = len(self.gap_names_)
+        # the multipliers' arithmetic runs on the host (see Notes)
+        self.multipliers_ = torch.zeros(n_gaps, dtype=torch.float64)
+        self.margin_ = torch.zeros(n_gaps, dtype=torch.float64)
+        # moving averages of the decisions' sums and of the row counts
+        self._avg = [np.zeros((2, k, self.n_groups_)) for k in self.n_events_]
+        self._pending = None
+        n = int(data["sample_weight"].shape[0])
+        self._held_out = None
+        self._dual_weight = None
+        self._monitor_dual_weight = self._monitor["sample_weight"]
+        if fraction > 0:
+            self._hold_out(data, fraction)
+        batch_size = n if net.batch_size in (None, -1) else min(net.batch_size, n)
+        n_batches = max(1, -(-n // batch_size))
+        self._dual_step = float(self.dual_lr) / n_batches
+        if self.smoothing == "auto":
+            self.smoothing_ = self._auto_smoothing(batch_size, n_batches)
+        else:
+            self.smoothing_ = float(self.smoothing)
+        self.best_epoch_ = None
+        self._best = None
+
+    @torch.no_grad()
+    def _hold_out(self, data, fraction):
+        """Keep a stratified share of the rows out of the network's loss.
+
+        The rows are drawn within every (group, label) cell (every group for
+        regression), so each cell keeps its share; their weight is set to 0
+        in the training tensors *in place* (the loop then leaves them out of
+        the base loss and of the surrogate gaps) and the other rows' weights
+        are scaled up so that the mean weight stays 1.
+        """
+        weight = data["sample_weight"]
+        codes = data["sensitive_features"].cpu().numpy().astype(np.int64)
+        strata = codes
+        if self.constraints_[0].task == "classification":
+            strata = codes * self.n_outputs_ + data["y"].cpu().numpy().astype(np.int64)
+        n = len(strata)
+        draw = np.random.RandomState(self.random_state).random_sample(n)
+        order = np.lexsort((draw, strata))
+        sizes = np.bincount(strata)
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        rank = np.empty(n, dtype=np.int64)
+        rank[order] = np.arange(n) - np.repeat(starts, sizes)
+        # at least one row of every cell of two or more rows, never all of them
+        take = np.where(sizes >= 2, np.clip(np.rint(fraction * sizes), 1, sizes - 1), 0)
+        held = torch.as_tensor(rank < take[strata], device=weight.device)
+        total, kept = weight.sum(), weight.masked_fill(held, 0.0)
+        if not held.any() or kept.sum() <= 0:
+            raise ValueError(
+                f"validation_fraction={fraction} leaves no rows to hold out or to "
+                "fit on; use validation_fraction=0 on so little data."
+            )
+        self._held_out = held
+        self._dual_weight = weight.masked_fill(~held, 0.0)
+        index = self._monitor["index"]
+        monitor_held = held if index is None else held[index.to(held.device)]
+        self._monitor_dual_weight = self._monitor["sample_weight"] * monitor_held
+        weight.copy_(kept * (total / kept.sum()))
+        self._verify_held_out = True
+
+    @torch.no_grad()
+    def _auto_smoothing(self, batch_size, n_batches):
+        """Average over enough batches for the smallest (event, group) cell of
+        the rows that drive the multipliers to hold about 200 rows."""
+        rows = self._monitor
+        ones = (self._monitor_dual_weight > 0).to(torch.float32)
+        smallest = np.inf
+        for constraint in self.constraints_:
+            outputs = torch.zeros((rows["y"].shape[0], self.n_outputs_))
+            outputs = outputs.to(self.device_)
+            batch = dict(rows, sample_loss=torch.zeros_like(rows["sample_weight"]))
+            hard, mask = constraint._decisions(outputs, batch)
+            _, counts = group_sums(
+                hard, mask, rows["sensitive_features"], ones, self.n_groups_
+            )
+            present = counts[counts > 0]
+            if present.numel():
+                smallest = min(smallest, float(present.min()))
+        share = (smallest if np.isfinite(smallest) else 1.0) / rows["y"].shape[0]
+        window = min(n_batches, max(1.0, 200.0 / max(share * batch_size, TINY)))
+        return 1.0 - 1.0 / window
+
+    @property
+    def target_(self):
+        """What the multipliers aim at: ``bounds_ - margin_``."""
+        return self.bounds_ - self.margin_.numpy()
+
+    def __call__(self, loss, outputs, batch):
+        if self._held_out is not None and self._verify_held_out:
+            self._check_held_out(batch)
+        dual = None if self._held_out is None else self._dual_weight[batch["index"]]
+        parts, sums = self._batch_sums(outputs, batch, dual_weight=dual)
+        surrogate, valid = self._gaps(sums, 0, 2)
+        multipliers = self.multipliers_.numpy()
+        excess = np.where(valid, surrogate - self.target_, 0.0)
+        positive = np.maximum(excess, 0.0)
+        slope = np.where(valid, multipliers + self.rho * positive, 0.0)
+        # value of the augmented Lagrangian minus its linear part below
+        offset = float(
+            multipliers @ excess
+            + 0.5 * self.rho * positive @ positive
+            - slope @ np.where(valid, surrogate, 0.0)
+        )
+        self._pending = (outputs, sums)
+        # the gradient of the augmented Lagrangian (linear in the rows'
+        # surrogate values), and its value
+        linear = self._linear_term(parts, sums, slope, batch["sensitive_features"])
+        return loss + (linear + offset)
+
+    def _check_held_out(self, batch):
+        """Fail loudly if the loop does not train on the weights set in setup."""
+        held = self._held_out[batch["index"]]
+        if held.any():
+            if bool((batch["sample_weight"][held] != 0).any()):
+                raise RuntimeError(
+                    "The training loop did not leave the held-out rows out of "
+                    "the loss (their weights were set to 0 in LossTerm.setup); "
+                    "validation_fraction > 0 cannot be used with this loop."
+                )
+            self._verify_held_out = False
+
+    def after_step(self, net, outputs, batch):
+        pending, self._pending = self._pending, None
+        if pending is not None and pending[0] is outputs:
+            sums = pending[1]
+        else:  # called without this step's __call__
+            dual = None if self._held_out is None else self._dual_weight[batch["index"]]
+            with torch.no_grad():
+                _, sums = self._batch_sums(
+                    outputs.detach(), batch, dual_weight=dual, surrogate=False
+                )
+        beta = self.smoothing_
+        for average, part in zip(self._avg, sums, strict=True):
+            # the decisions on the batch (on its held-out rows, with held-out rows)
+            current = part[1:3] if self._held_out is None else part[3:5]
+            average *= beta
+            average += (1.0 - beta) * current
+        hard, valid = self._gaps(self._avg, 0, 1)
+        step = np.where(valid, hard - self.target_, 0.0) * self._dual_step
+        multipliers = self.multipliers_.numpy()
+        multipliers += step
+        # np.clip's dispatch costs more than its two halves on a few numbers
+        np.maximum(multipliers, 0.0, out=multipliers)
+        np.minimum(multipliers, self.max_multiplier, out=multipliers)
+
+    def epoch_summary(self):
+        decisions, sample_loss = self._forward_monitor()
+        gaps, loss = self._gaps_and_loss(
+            decisions, sample_loss, self._monitor["sample_weight"]
+        )
+        record = {"gaps": gaps, "loss": loss}
+        summary = {"fairness_gap": nanmax(gaps)}
+        dual_gaps, dual_loss = gaps, loss
+        if self._held_out is not None:
+            dual_gaps, dual_loss = self._gaps_and_loss(
+                decisions, sample_loss, self._monitor_dual_weight
+            )
+            record.update(validation_gaps=dual_gaps, validation_loss=dual_loss)
+            summary["fairness_validation_gap"] = nanmax(dual_gaps)
+        if self.z_ > 0:
+            se = self._standard_errors(decisions, self._monitor_dual_weight)
+            # never aim below half the bound: on data too small to confirm
+            # the bound, the margin alone would ask for no gap at all
+            margin = np.minimum(self.z_ * se, 0.5 * self.bounds_)
+            self.margin_ = torch.from_numpy(margin.astype(np.float64))
+        # copies: the dual step updates the multipliers in place
+        margin = self.margin_.numpy().copy()
+        record["margin"] = margin
+        multipliers = self.multipliers_.numpy().copy()
+        record["multipliers"] = multipliers
+        self.history_.append(record)
+        summary["fairness_multiplier_max"] = float(multipliers.max(initial=0.0))
+        epoch = len(self.history_) - 1
+        self.best_epoch_ = epoch
+        if self.select_best:
+            # meeting the target (bound - margin) first, then the bound, then
+            # the smallest excess over the target; the lowest loss among equals
+            largest = nanmax(dual_gaps - (self.bounds_ - margin))
+            excess = max(largest, 0.0) if largest > 1e-9 else 0.0
+            within = nanmax(dual_gaps - self.bounds_) <= 0.0
+            tier = 0 if excess == 0.0 else (1 if within else 2)
+            key = (tier, excess, dual_loss)
+            if self._best is None or key < self._best[0]:
+                state = self._net.module_.state_dict()
+                self._best = (key, epoch, {k: v.clone() for k, v in state.items()})
+        return summary
+
+    def on_train_end(self, net):
+        """Restore the best epoch's parameters; drop the references to the data."""
+        if self._best is not None:
+            _, self.best_epoch_, state = self._best
+            net.module_.load_state_dict(state)
+        self._best = None
+        self._held_out = None
+        self._dual_weight = None
+        self._monitor_dual_weight = None
+        self._pending = None
+        super().on_train_end(net)

@@ -1,0 +1,244 @@
+"""The classification constraints: selection, true/false positive and error rates.
+
+====================  ==============================================
+name                  rate per group
+====================  ==============================================
+demographic_parity    P(pred = c), one-vs-rest, every class (the
+                      positive class only when binary)
+equalized_odds        P(pred = c | y = k) (TPR and FPR when binary)
+equal_opportunity     P(pred = c | y = c) (TPR when binary)
+error_rate_parity     P(pred != y)
+====================  ==============================================
+
+In the training loop a rate has two versions: a smooth *surrogate* (the
+probability of the class under a tempered softmax, ``softmax(logits /
+temperature)``, or ``1 - p(true class)``), which carries the gradient, and the
+*hard* value of the decision (``argmax == class``, ``argmax != y``), which is
+what the bound is about.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import torch
+from sklearn.utils._param_validation import Interval
+
+from ._base import FairnessConstraint
+
+__all__ = ["DemographicParity", "EqualizedOdds", "EqualOpportunity", "ErrorRateParity"]
+
+
+class _ClassificationConstraint(FairnessConstraint):
+    """A classification constraint; its surrogate is a tempered softmax.
+
+    Parameters
+    ----------
+    bound : float in [0, 1] or None, default=None
+        Largest allowed gap; None leaves it to the meta-estimator's ``bound``.
+    temperature : float, default=0.25
+        The surrogate of a decision is ``softmax(logits / temperature)``. A
+        low temperature makes the smooth rates follow the decisions closely
+        (the gradient acts on the rows near the decision boundary, the ones
+        whose decision can flip), which keeps constrained training from
+        oscillating; 1 gives the model's own probabilities.
+    """
+
+    _parameter_constraints: dict = {
+        **FairnessConstraint._parameter_constraints,
+        "temperature": [Interval(numbers.Real, 0, None, closed="neither")],
+    }
+
+    def __init__(self, *, bound=None, temperature=0.25):
+        super().__init__(bound=bound)
+        self.temperature = temperature
+
+    def _softmax(self, outputs):
+        return torch.softmax(outputs / self.temperature, dim=1)
+
+
+def _hard_onehot(outputs, cols):
+    """Decisions (argmax) as 0/1 values of the classes ``cols``, shape (B, len)."""
+    cols = list(cols)
+    if outputs.shape[1] == 2 and set(cols) == {1}:
+        # class 1 wins only when strictly larger, as in argmax (ties: class 0)
+        positive = outputs.argmax(dim=1, keepdim=True).to(outputs.dtype)
+        return positive if len(cols) == 1 else positive.expand(-1, len(cols))
+    onehot = torch.nn.functional.one_hot(outputs.argmax(dim=1), outputs.shape[1])
+    return _columns(onehot, cols).to(outputs.dtype)
+
+
+def _columns(tensor, cols):
+    """``tensor[:, cols]``, as a view when ``cols`` is a run or one repeated
+    column (no gather, and no index backward in the training loop)."""
+    cols = list(cols)
+    first = cols[0]
+    if cols == list(range(first, first + len(cols))):
+        return tensor[:, first : first + len(cols)]
+    if len(set(cols)) == 1:
+        return tensor[:, first : first + 1].expand(-1, len(cols))
+    return tensor[:, cols]
+
+
+def _onehot_np(predictions):
+    """Decision probabilities as a 2D float array (one column per class)."""
+    predictions = np.asarray(predictions, dtype=np.float64)
+    if predictions.ndim == 1:  # probability of class 1 (binary)
+        predictions = np.column_stack([1.0 - predictions, predictions])
+    return predictions
+
+
+def classes_used(n_classes):
+    """Classes whose one-vs-rest rate is constrained: class 1 only when binary."""
+    return [1] if n_classes == 2 else list(range(n_classes))
+
+
+class DemographicParity(_ClassificationConstraint):
+    """Equal selection rates: ``P(pred = c | group)`` the same in every group.
+
+    Binary: the rate of the positive class (``classes_[1]``); multi-class:
+    one-vs-rest, every class. The surrogate is the mean tempered probability
+    (see :class:`_ClassificationConstraint` for ``temperature``).
+
+    Parameters
+    ----------
+    bound : float in [0, 1] or None, default=None
+        Largest allowed gap; None leaves it to the meta-estimator's ``bound``.
+    temperature : float, default=0.25
+        Temperature of the surrogate's softmax (see
+        :class:`_ClassificationConstraint`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklfair.constraints import DemographicParity
+    >>> decisions = np.array([[0, 1], [1, 0], [0, 1], [0, 1]])  # one-hot
+    >>> DemographicParity().gaps([0, 0, 1, 1], decisions, groups=[0, 0, 1, 1])
+    array([-0.5,  0.5])
+    """
+
+    name = "demographic_parity"
+
+    def event_names(self, n_outputs):
+        return [f"selection_rate[{c}]" for c in classes_used(n_outputs)]
+
+    def _values(self, outputs, batch):
+        cols = classes_used(outputs.shape[1])
+        surrogate = _columns(self._softmax(outputs), cols)
+        return (surrogate, *self._decisions(outputs, batch))
+
+    def _decisions(self, outputs, batch):
+        return _hard_onehot(outputs, classes_used(outputs.shape[1])), None
+
+    def _array_values(self, y, predictions):
+        predictions = _onehot_np(predictions)
+        values = predictions[:, classes_used(predictions.shape[1])]
+        return values, np.ones_like(values)
+
+
+class EqualizedOdds(_ClassificationConstraint):
+    """Equal ``P(pred = c | y = k, group)`` for every class pair: TPR and FPR.
+
+    Binary: the true and false positive rates; multi-class: the whole
+    confusion matrix's rows, one-vs-rest.
+
+    Parameters
+    ----------
+    bound : float in [0, 1] or None, default=None
+        Largest allowed gap; None leaves it to the meta-estimator's ``bound``.
+    temperature : float, default=0.25
+        Temperature of the surrogate's softmax (see
+        :class:`_ClassificationConstraint`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklfair.constraints import EqualizedOdds
+    >>> y = [1, 1, 0, 0, 1, 1, 0, 0]
+    >>> decisions = np.eye(2)[[1, 1, 0, 0, 1, 0, 1, 0]]
+    >>> groups = [0, 0, 0, 0, 1, 1, 1, 1]
+    >>> EqualizedOdds().gaps(y, decisions, groups)  # TPR 1 vs .5, FPR 0 vs .5
+    array([ 0.5, -0.5, -0.5,  0.5])
+    """
+
+    name = "equalized_odds"
+    label_conditional = True
+
+    def _pairs(self, n_classes):
+        return [(c, k) for c in classes_used(n_classes) for k in range(n_classes)][
+            :: 1 if n_classes > 2 else -1
+        ]
+
+    def event_names(self, n_outputs):
+        if n_outputs == 2:
+            return ["true_positive_rate", "false_positive_rate"]
+        return [f"P(pred={c}|y={k})" for c, k in self._pairs(n_outputs)]
+
+    def _values(self, outputs, batch):
+        cols = [c for c, _ in self._pairs(outputs.shape[1])]
+        surrogate = _columns(self._softmax(outputs), cols)
+        return (surrogate, *self._decisions(outputs, batch))
+
+    def _decisions(self, outputs, batch):
+        cols, labels = zip(*self._pairs(outputs.shape[1]))
+        labels = torch.as_tensor(labels, device=outputs.device)
+        mask = (batch["y"][:, None] == labels[None, :]).to(outputs.dtype)
+        return _hard_onehot(outputs, cols), mask
+
+    def _array_values(self, y, predictions):
+        predictions = _onehot_np(predictions)
+        cols, labels = zip(*self._pairs(predictions.shape[1]))
+        values = predictions[:, list(cols)]
+        mask = (y[:, None] == np.asarray(labels)[None, :]).astype(np.float64)
+        return values, mask
+
+
+class EqualOpportunity(EqualizedOdds):
+    """Equal true positive rates ``P(pred = 1 | y = 1, group)``.
+
+    Multi-class: equal recall of every class, ``P(pred = c | y = c, group)``.
+    """
+
+    name = "equal_opportunity"
+
+    def _pairs(self, n_classes):
+        return [(c, c) for c in classes_used(n_classes)]
+
+    def event_names(self, n_outputs):
+        if n_outputs == 2:
+            return ["true_positive_rate"]
+        return [f"recall[{c}]" for c, _ in self._pairs(n_outputs)]
+
+
+class ErrorRateParity(_ClassificationConstraint):
+    """Equal error rates ``P(pred != y | group)``.
+
+    The surrogate is ``1 - p(true class)`` (tempered probability).
+
+    Parameters
+    ----------
+    bound : float in [0, 1] or None, default=None
+        Largest allowed gap; None leaves it to the meta-estimator's ``bound``.
+    temperature : float, default=0.25
+        Temperature of the surrogate's softmax (see
+        :class:`_ClassificationConstraint`).
+    """
+
+    name = "error_rate_parity"
+
+    def event_names(self, n_outputs):
+        return ["error_rate"]
+
+    def _values(self, outputs, batch):
+        p_true = self._softmax(outputs).gather(1, batch["y"][:, None])
+        return (1.0 - p_true, *self._decisions(outputs, batch))
+
+    def _decisions(self, outputs, batch):
+        y = batch["y"]
+        return (outputs.argmax(dim=1) != y).to(outputs.dtype)[:, None], None
+
+    def _array_values(self, y, predictions):
+        predictions = _onehot_np(predictions)
+        values = 1.0 - predictions[np.arange(len(y)), y.astype(np.int64)]
+        return values[:, None], np.ones((len(y), 1))

@@ -1,0 +1,244 @@
+"""Rate arithmetic: weighted group rates, their pairwise gaps, and their noise.
+
+One implementation serves the training loop (torch tensors on the training
+device) and fitted decisions (numpy, float64). The layout is the same
+everywhere: per-(event, group) weighted sums ``numerator`` and
+``denominator`` of shape ``(n_events, n_groups)``; the rate of group ``g``
+for event ``e`` is their ratio; the gaps are the differences between the
+rates of every ordered pair of distinct groups (``rate[e, a] - rate[e, b]``
+for ``a != b``), event after event, or the rates themselves for a constraint
+that bounds a level rather than a difference (``pairwise=False``).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import torch
+
+__all__ = [
+    "TINY",
+    "group_sums",
+    "group_sums_np",
+    "gaps_from_sums",
+    "group_coefficients",
+    "gap_standard_errors",
+    "pair_index",
+]
+
+#: Denominators are clipped to this before dividing.
+TINY = 1e-12
+
+
+def group_sums(values, mask, codes, weight, n_groups):
+    """Weighted sums per event and group, on torch tensors.
+
+    Parameters
+    ----------
+    values : Tensor of shape (n, n_events)
+    mask : Tensor of shape (n, n_events) or None
+        1 where the row belongs to the event (None: every row, every event).
+    codes : int64 Tensor of shape (n,)
+        Group codes in ``[0, n_groups)``.
+    weight : Tensor of shape (n,)
+    n_groups : int
+
+    Returns
+    -------
+    numerator, denominator : Tensor of shape (n_events, n_groups)
+    """
+    weighted = weight[:, None].to(values.dtype)
+    if mask is not None:
+        weighted = weighted * mask
+    n_events = values.shape[1]
+    stacked = torch.cat([weighted * values, weighted.expand(-1, n_events)], dim=1)
+    sums = stacked.new_zeros(n_groups, 2 * n_events).index_add_(0, codes, stacked).T
+    return sums[:n_events], sums[n_events:]
+
+
+def group_sums_np(values, mask, codes, weight, n_groups):
+    """:func:`group_sums` on numpy arrays, in float64.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklfair.constraints._rates import group_sums_np
+    >>> values = np.array([[1.0], [0.0], [1.0], [1.0]])
+    >>> num, den = group_sums_np(values, None, np.array([0, 0, 1, 1]), None, 2)
+    >>> (num / den).tolist()
+    [[0.5, 1.0]]
+    """
+    values = np.asarray(values, dtype=np.float64)
+    n, n_events = values.shape
+    weight = np.ones(n) if weight is None else np.asarray(weight, dtype=np.float64)
+    weighted = np.broadcast_to(weight[:, None], (n, n_events))
+    if mask is not None:
+        weighted = weighted * np.asarray(mask, dtype=np.float64)
+    cells = (codes[:, None] + n_groups * np.arange(n_events)[None, :]).ravel()
+    size = n_events * n_groups
+    numerator = np.bincount(cells, weights=(weighted * values).ravel(), minlength=size)
+    denominator = np.bincount(cells, weights=np.ravel(weighted), minlength=size)
+    return numerator.reshape(n_events, n_groups), denominator.reshape(
+        n_events, n_groups
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def pair_index(n_groups):
+    """Both members of every ordered pair of distinct groups, as int arrays."""
+    first, second = np.meshgrid(np.arange(n_groups), np.arange(n_groups), indexing="ij")
+    keep = first != second
+    first, second = first[keep], second[keep]
+    first.flags.writeable = second.flags.writeable = False
+    return first, second
+
+
+@functools.lru_cache(maxsize=64)
+def _pair_index_torch(n_groups, device):
+    return tuple(torch.tensor(i, device=device) for i in pair_index(n_groups))
+
+
+@functools.lru_cache(maxsize=64)
+def _pair_matrices_np(n_groups):
+    """``(difference, both)`` of shape (n_groups, n_pairs): ``rates @
+    difference`` gives every pair's gap and ``present @ both`` counts how
+    many of the pair's groups are present (read-only float64 arrays)."""
+    first, second = pair_index(n_groups)
+    columns = np.arange(len(first))
+    difference = np.zeros((n_groups, len(first)))
+    difference[first, columns] = 1.0
+    difference[second, columns] = -1.0
+    both = np.abs(difference)
+    difference.flags.writeable = both.flags.writeable = False
+    return difference, both
+
+
+@functools.lru_cache(maxsize=64)
+def _pair_matrices_torch(n_groups, device, dtype):
+    difference, both = _pair_matrices_np(n_groups)
+    return (
+        torch.as_tensor(difference.copy(), dtype=dtype, device=device),
+        torch.as_tensor(both.copy(), dtype=dtype, device=device),
+    )
+
+
+def _pair_matrices_like(array, n_groups):
+    if isinstance(array, np.ndarray):
+        return _pair_matrices_np(n_groups)
+    return _pair_matrices_torch(n_groups, array.device, array.dtype)
+
+
+def gaps_from_sums(numerator, denominator, pairwise=True):
+    """Gaps and their validity from per-(event, group) weighted sums.
+
+    numpy arrays or tensors in, the same out.
+
+    Parameters
+    ----------
+    numerator : array of shape (..., n_events, n_groups)
+    denominator : array of shape (n_events, n_groups)
+    pairwise : bool, default=True
+        Pairwise differences (True) or the rates themselves (False).
+
+    Returns
+    -------
+    gaps : array of shape (..., n_gaps)
+    valid : bool array of shape (n_gaps,)
+        False where a group of the pair has no (weighted) row in the event.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklfair.constraints._rates import gaps_from_sums
+    >>> gaps, valid = gaps_from_sums(np.array([[1.0, 3.0]]), np.array([[2.0, 4.0]]))
+    >>> gaps.tolist(), valid.tolist()
+    ([-0.25, 0.25], [True, True])
+    """
+    if isinstance(numerator, np.ndarray):
+        rates = numerator / np.maximum(denominator, TINY)
+    else:
+        rates = numerator / denominator.clamp_min(TINY)
+    present = denominator > 0
+    shape = tuple(rates.shape[:-2]) + (-1,)
+    if not pairwise:
+        return rates.reshape(shape), present.reshape(-1)
+    # every pair's difference as one product with a +1/-1 matrix
+    difference, both = _pair_matrices_like(rates, rates.shape[-1])
+    if isinstance(rates, np.ndarray):
+        valid = (present @ both) > 1.5
+    else:
+        valid = (present.to(rates.dtype) @ both) > 1.5
+    return (rates @ difference).reshape(shape), valid.reshape(-1)
+
+
+def group_coefficients(coefficients, denominator, pairwise=True):
+    """Per-(event, group) row coefficients of ``sum_k c_k * gap_k``.
+
+    ``sum_k coefficients_k * gap_k`` is linear in the rows' values: row ``i``
+    of group ``g`` in event ``e`` enters it with ``weight_i * per_group[e,
+    g]``. numpy arrays or tensors in, the same out.
+
+    Parameters
+    ----------
+    coefficients : array of shape (n_gaps,)
+        Zero for invalid gaps.
+    denominator : array of shape (n_events, n_groups)
+        The weighted row counts of the (event, group) cells.
+    pairwise : bool, default=True
+
+    Returns
+    -------
+    per_group : array of shape (n_events, n_groups)
+    """
+    n_events, n_groups = denominator.shape
+    coefficients = coefficients.reshape(n_events, -1)
+    if pairwise:
+        difference, _ = _pair_matrices_like(coefficients, n_groups)
+        coefficients = coefficients @ difference.T
+    return coefficients / denominator.clip(min=TINY)
+
+
+def gap_standard_errors(values, mask, codes, weight, n_groups, pairwise=True):
+    """Standard errors of the gaps measured on some rows (torch tensors).
+
+    Each rate is a weighted mean; its standard error is ``sqrt(variance /
+    n_eff)`` with the weighted variance of the values in its (event, group)
+    cell and Kish's effective size ``n_eff = (sum w) ** 2 / sum w ** 2`` (the
+    row count when weights are equal). The rates of different groups come
+    from different rows, so a gap's standard error is ``sqrt(se_a ** 2 +
+    se_b ** 2)``.
+
+    Parameters
+    ----------
+    values : Tensor of shape (n, n_events)
+        The decisions' values (e.g. 0/1 selections).
+    mask : Tensor of shape (n, n_events) or None
+    codes : int64 Tensor of shape (n,)
+    weight : Tensor of shape (n,)
+    n_groups : int
+    pairwise : bool, default=True
+
+    Returns
+    -------
+    se : Tensor of shape (n_gaps,)
+        0 where a gap is invalid (a group without rows in the event).
+    """
+    values = values.double()
+    weight = weight.double()
+    squares = torch.cat([values, values**2], dim=1)
+    mask2 = None if mask is None else torch.cat([mask, mask], dim=1).double()
+    n_events = values.shape[1]
+    sums, den = group_sums(squares, mask2, codes, weight, n_groups)
+    _, den2 = group_sums(squares, mask2, codes, weight**2, n_groups)
+    den, den2 = den[:n_events], den2[:n_events]
+    mean = sums[:n_events] / den.clamp_min(TINY)
+    variance = (sums[n_events:] / den.clamp_min(TINY) - mean**2).clamp_min(0)
+    # var / n_eff with n_eff = den ** 2 / den2
+    rate_var = variance * den2 / (den**2).clamp_min(TINY)
+    if not pairwise:
+        return rate_var.sqrt().flatten()
+    first, second = _pair_index_torch(n_groups, rate_var.device)
+    gap_var = rate_var[:, first] + rate_var[:, second]
+    valid = (den[:, first] > 0) & (den[:, second] > 0)
+    return (gap_var.sqrt() * valid).flatten()
