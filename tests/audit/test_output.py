@@ -1,0 +1,161 @@
+"""The report folder: written whole or not at all, never mixed with an older run.
+
+Before, an existing folder was written into silently (stale files of an
+older run stayed beside the new report) and a failure while writing left the
+CSV files without ``report.html``.
+"""
+
+import filecmp
+import shutil
+
+import pytest
+
+import sklfair.audit._report as report_module
+from sklfair.audit import AuditError, Contender, run_audit, write_report
+
+REPORT_FILES = [
+    "groups_logistic_regression.png",
+    "pareto.png",
+    "predictions.csv",
+    "report.html",
+    "results.csv",
+]
+
+
+@pytest.fixture(scope="module")
+def result(small_data):
+    """One audit of the small data by a logistic regression, nothing written."""
+    with pytest.MonkeyPatch.context() as patch:
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+
+        from sklfair.audit import make_preprocessor
+
+        patch.setattr(
+            "sklfair.audit._run.make_contenders",
+            lambda data, **kwargs: (
+                [
+                    Contender(
+                        "logistic regression",
+                        "baseline",
+                        lambda fitted: make_pipeline(
+                            make_preprocessor(data.X, data.sensitive),
+                            LogisticRegression(),
+                        ),
+                    )
+                ],
+                [],
+            ),
+        )
+        return run_audit(small_data, progress=False)
+
+
+@pytest.fixture(scope="module")
+def previous(result, tmp_path_factory):
+    """A report written once, copied where a test needs an older run."""
+    folder = tmp_path_factory.mktemp("previous") / "report"
+    _write(result, folder)
+    return folder
+
+
+def _write(result, out, **kwargs):
+    rows = result.test_index
+    return write_report(
+        result,
+        out,
+        X_test=result.data.X.iloc[rows],
+        y_test=result.data.y.iloc[rows],
+        **kwargs,
+    )
+
+
+def _names(folder):
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_report_goes_to_a_new_or_empty_folder(result, previous, tmp_path):
+    # ``previous`` went to a new folder (its parents created).
+    assert _names(previous) == REPORT_FILES
+    assert _names(previous.parent) == ["report"]  # no staging folder left
+    (tmp_path / "empty").mkdir()
+    files = _write(result, tmp_path / "empty")
+    assert files[0] == tmp_path / "empty" / "report.html"
+    assert sorted(f.name for f in files) == REPORT_FILES
+    assert _names(tmp_path / "empty") == REPORT_FILES
+    assert _names(tmp_path) == ["empty"]
+
+
+def test_a_folder_in_use_is_refused_before_any_fit(
+    small_data, use_contenders, tmp_path
+):
+    out = tmp_path / "report"
+    out.mkdir()
+    (out / "report.html").write_text("an older report")
+    fitted = []
+    use_contenders(
+        lambda data: [Contender("m", "baseline", lambda f: fitted.append(1))]
+    )
+    with pytest.raises(AuditError, match="not empty.*--overwrite"):
+        run_audit(small_data, out=out, progress=False)
+    assert fitted == []
+    assert (out / "report.html").read_text() == "an older report"
+
+
+def test_overwrite_replaces_an_older_report_wholly(result, previous, tmp_path):
+    out = tmp_path / "report"
+    shutil.copytree(previous, out)
+    (out / "groups_an_older_model.png").write_bytes(b"stale")
+    (out / ".DS_Store").write_bytes(b"")
+    with pytest.raises(AuditError, match="not empty"):
+        _write(result, out)
+    _write(result, out, overwrite=True)
+    assert _names(out) == REPORT_FILES
+    assert _names(tmp_path) == ["report"]
+
+
+@pytest.mark.parametrize("foreign", ["notes.txt", "data/"])
+def test_overwrite_refuses_a_folder_with_other_files(
+    result, previous, tmp_path, foreign
+):
+    out = tmp_path / "work"
+    shutil.copytree(previous, out)
+    if foreign.endswith("/"):
+        (out / foreign).mkdir()
+    else:
+        (out / foreign).write_text("mine")
+    with pytest.raises(AuditError, match=f"other entries \\({foreign}\\)"):
+        _write(result, out, overwrite=True)
+    assert (out / foreign.rstrip("/")).exists()
+
+
+def test_a_file_is_not_a_folder(result, tmp_path):
+    (tmp_path / "report").write_text("")
+    with pytest.raises(AuditError, match="is a file"):
+        _write(result, tmp_path / "report", overwrite=True)
+
+
+@pytest.mark.parametrize("stop", [RuntimeError, KeyboardInterrupt])
+@pytest.mark.parametrize("older", [False, True], ids=["new", "overwrite"])
+def test_a_failure_while_writing_leaves_the_folder_as_it_was(
+    result, previous, tmp_path, monkeypatch, stop, older
+):
+    """An error or Ctrl-C after the CSV files are written: no new folder, and
+    the previous report (with --overwrite) unchanged."""
+    out = tmp_path / "report"
+    if older:
+        shutil.copytree(previous, out)
+
+    def failing_plot(*args, **kwargs):
+        raise stop("the plot failed")
+
+    monkeypatch.setattr(report_module, "_pareto_plot", failing_plot)
+    with pytest.raises(stop):
+        _write(result, out, overwrite=True)
+    if older:
+        assert _names(tmp_path) == ["report"]
+        match, mismatch, errors = filecmp.cmpfiles(
+            previous, out, REPORT_FILES, shallow=False
+        )
+        assert (mismatch, errors) == ([], [])
+    else:
+        assert _names(tmp_path) == []
