@@ -1,9 +1,16 @@
 """The audit's output folder: all of a report, or nothing.
 
-The report is written into a hidden folder next to the target
-(``.NAME.partial-XXXXXXXX``) and moved into place only when every file is
-complete, so that a failure or an interrupt while writing leaves no
-half-written folder (and, with ``overwrite``, the previous report intact).
+The report's files are written into a new hidden folder and moved into place
+only when every one is complete, so that a failure or an interrupt while
+writing leaves no half-written report (and, with ``overwrite``, the previous
+report intact):
+
+- when the output folder does not exist, the hidden folder is made next to
+  it (``.NAME.partial-XXXXXXXX``) and renamed to it in one step;
+- when it exists (empty, or holding a previous audit's output), the hidden
+  folder is made inside it (``.partial-XXXXXXXX``) and its files are moved
+  up, after the previous audit's files are removed. The folder itself is
+  kept: its permissions, a mount point, a shell's working folder.
 
 An existing folder is used only when it is empty. With ``overwrite`` a
 folder that holds a previous audit's output -- only the files an audit writes
@@ -32,6 +39,14 @@ _AUDIT_FILE = re.compile(
     r"report\.html|results\.csv|predictions\.csv|pareto\.png|groups_[a-z0-9_]*\.png"
 )
 _BROWSER_FILES = {".DS_Store", "Thumbs.db", "desktop.ini"}
+# A staging folder left inside the output folder by a killed run.
+_STAGING = re.compile(r"\.partial-[0-9a-f]{8}")
+
+
+def _written_by_an_audit(entry):
+    if entry.is_dir() and not entry.is_symlink():
+        return bool(_STAGING.fullmatch(entry.name))
+    return bool(_AUDIT_FILE.fullmatch(entry.name)) or entry.name in _BROWSER_FILES
 
 
 def _foreign_entries(folder):
@@ -39,12 +54,11 @@ def _foreign_entries(folder):
     return sorted(
         entry.name + ("/" if entry.is_dir() else "")
         for entry in folder.iterdir()
-        if entry.is_dir()
-        or not (_AUDIT_FILE.fullmatch(entry.name) or entry.name in _BROWSER_FILES)
+        if not _written_by_an_audit(entry)
     )
 
 
-def check_output_folder(out, *, overwrite=False):
+def check_output_folder(out, *, overwrite=False, ignore=None):
     """Raise :class:`~sklfair.exceptions.AuditError` if ``out`` cannot take a report.
 
     Parameters
@@ -54,6 +68,8 @@ def check_output_folder(out, *, overwrite=False):
         ``overwrite``) holding only a previous audit's files.
     overwrite : bool, default=False
         Allow replacing a previous audit's output.
+    ignore : path, default=None
+        An entry of ``out`` not to count (the staging folder).
 
     Returns
     -------
@@ -65,25 +81,22 @@ def check_output_folder(out, *, overwrite=False):
     if out.exists() and not out.is_dir():
         raise AuditError(f"the output folder {shown} is a file")
     if out.is_dir():
-        entries = list(out.iterdir())
+        entries = [entry for entry in out.iterdir() if entry != ignore]
         if entries and not overwrite:
             raise AuditError(
                 f"the output folder {shown} is not empty ({len(entries)} entries); "
                 "pass --overwrite to replace it wholly, or choose another --out"
             )
         if entries:
-            foreign = _foreign_entries(out)
+            foreign = [
+                e for e in _foreign_entries(out) if out / e.rstrip("/") != ignore
+            ]
             if foreign:
                 listed = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
                 raise AuditError(
                     f"--overwrite replaces only a previous audit's output, and "
                     f"{shown} holds other entries ({listed}); remove them or "
                     "choose another --out"
-                )
-            if Path.cwd().resolve().is_relative_to(out.resolve()):
-                raise AuditError(
-                    f"--overwrite cannot replace {shown}: it holds the current "
-                    "working folder"
                 )
     parent = _existing_ancestor(out.absolute().parent)
     if not os.access(parent, os.W_OK | os.X_OK):
@@ -99,10 +112,10 @@ def _existing_ancestor(path):
     return path
 
 
-def _sibling(out, kind):
-    """A new, empty folder next to ``out`` (same file system), created here."""
+def _new_folder(parent, name):
+    """A new, empty folder ``parent/name-XXXXXXXX``, created here."""
     while True:
-        path = out.parent / f".{out.name}.{kind}-{secrets.token_hex(4)}"
+        path = parent / f"{name}-{secrets.token_hex(4)}"
         try:
             path.mkdir()
         except FileExistsError:
@@ -110,35 +123,36 @@ def _sibling(out, kind):
         return path
 
 
+def _remove(entry):
+    if entry.is_dir() and not entry.is_symlink():
+        shutil.rmtree(entry)
+    else:
+        entry.unlink()
+
+
 def _move_into_place(staging, out, *, overwrite):
-    check_output_folder(out, overwrite=overwrite)
-    target = out.resolve() if out.is_symlink() else out
+    """Make the files of ``staging`` the content of ``out``; Ctrl-C waits."""
+    check_output_folder(out, overwrite=overwrite, ignore=staging)
     with InterruptWatch(defer=True):
-        if not target.is_dir():
-            os.rename(staging, target)
+        if not out.is_dir():
+            os.rename(staging, out)
             return
-        if not any(target.iterdir()):
-            target.rmdir()
-            os.rename(staging, target)
-            return
-        previous = _sibling(target, "old")
-        previous.rmdir()
-        os.rename(target, previous)
-        try:
-            os.rename(staging, target)
-        except BaseException:
-            os.rename(previous, target)
-            raise
-        shutil.rmtree(previous, ignore_errors=True)
+        for entry in list(out.iterdir()):
+            if entry != staging:
+                _remove(entry)
+        for entry in list(staging.iterdir()):
+            os.rename(entry, out / entry.name)
+        staging.rmdir()
 
 
 @contextlib.contextmanager
 def staged_folder(out, *, overwrite=False):
-    """Yield an empty folder to write into; on success it becomes ``out``.
+    """Yield an empty folder to write into; on success its files go to ``out``.
 
-    The folder is created next to ``out``. When the ``with`` block ends
-    normally it is moved into place (replacing a previous audit's output
-    when ``overwrite``); when it raises -- an error or
+    The folder is new: next to ``out`` when ``out`` does not exist, inside
+    it otherwise. When the ``with`` block ends normally its files become the
+    content of ``out`` (replacing a previous audit's output when
+    ``overwrite``); when it raises -- an error or
     :class:`KeyboardInterrupt` -- the folder is removed and ``out`` is left
     as it was.
 
@@ -152,17 +166,20 @@ def staged_folder(out, *, overwrite=False):
     pathlib.Path
         The staging folder.
     """
-    out = check_output_folder(out, overwrite=overwrite)
+    out = check_output_folder(out, overwrite=overwrite).absolute()
     try:
-        out.absolute().parent.mkdir(parents=True, exist_ok=True)
-        staging = _sibling(out.absolute(), "partial")
+        if out.is_dir():
+            staging = _new_folder(out, ".partial")
+        else:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            staging = _new_folder(out.parent, f".{out.name}.partial")
     except OSError as exc:
         raise AuditError(
             f"cannot create the output folder {str(out)!r}: {exc}"
         ) from None
     try:
         yield staging
-        _move_into_place(staging, out.absolute(), overwrite=overwrite)
+        _move_into_place(staging, out, overwrite=overwrite)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

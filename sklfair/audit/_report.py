@@ -116,9 +116,9 @@ summary { cursor: pointer; font-weight: 600; }
 def write_report(result, out, *, X_test, y_test, overwrite=False):
     """Write ``report.html`` and its PNG plots, ``results.csv``, ``predictions.csv``.
 
-    The files are written into a new folder next to ``out``, which becomes
-    ``out`` only once every file is complete: an error or an interrupt
-    while writing leaves ``out`` as it was.
+    The files are written into a new hidden folder and moved into ``out``
+    only once every one is complete: an error or an interrupt while writing
+    leaves ``out`` as it was.
 
     Parameters
     ----------
@@ -145,13 +145,13 @@ def write_report(result, out, *, X_test, y_test, overwrite=False):
         cannot be written.
     """
     out = Path(out)
-    with staged_folder(out, overwrite=overwrite) as staging:
-        try:
+    try:
+        with staged_folder(out, overwrite=overwrite) as staging:
             names = _write_files(result, staging, X_test=X_test, y_test=y_test)
-        except OSError as exc:
-            raise AuditError(
-                f"cannot write the report to {str(out)!r}: {one_line(exc)}"
-            ) from None
+    except OSError as exc:
+        raise AuditError(
+            f"cannot write the report to {str(out)!r}: {one_line(exc)}"
+        ) from None
     return [out / name for name in names]
 
 

@@ -78,7 +78,10 @@ def test_report_goes_to_a_new_or_empty_folder(result, previous, tmp_path):
     assert _names(previous) == REPORT_FILES
     assert _names(previous.parent) == ["report"]  # no staging folder left
     (tmp_path / "empty").mkdir()
+    inode = (tmp_path / "empty").stat().st_ino
     files = _write(result, tmp_path / "empty")
+    # The folder is kept (a mount point, a shell's working folder).
+    assert (tmp_path / "empty").stat().st_ino == inode
     assert files[0] == tmp_path / "empty" / "report.html"
     assert sorted(f.name for f in files) == REPORT_FILES
     assert _names(tmp_path / "empty") == REPORT_FILES
@@ -106,11 +109,16 @@ def test_overwrite_replaces_an_older_report_wholly(result, previous, tmp_path):
     shutil.copytree(previous, out)
     (out / "groups_an_older_model.png").write_bytes(b"stale")
     (out / ".DS_Store").write_bytes(b"")
+    (out / ".partial-0123abcd").mkdir()  # left by a killed run
+    (out / ".partial-0123abcd" / "results.csv").write_text("half")
+    inode, old_report = out.stat().st_ino, (out / "report.html").stat().st_ino
     with pytest.raises(AuditError, match="not empty"):
         _write(result, out)
     _write(result, out, overwrite=True)
     assert _names(out) == REPORT_FILES
     assert _names(tmp_path) == ["report"]
+    assert out.stat().st_ino == inode
+    assert (out / "report.html").stat().st_ino != old_report  # written anew
 
 
 @pytest.mark.parametrize("foreign", ["notes.txt", "data/"])
@@ -157,5 +165,6 @@ def test_a_failure_while_writing_leaves_the_folder_as_it_was(
             previous, out, REPORT_FILES, shallow=False
         )
         assert (mismatch, errors) == ([], [])
+        assert _names(out) == REPORT_FILES
     else:
         assert _names(tmp_path) == []
