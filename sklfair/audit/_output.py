@@ -88,9 +88,7 @@ def check_output_folder(out, *, overwrite=False, ignore=None):
                 "pass --overwrite to replace it wholly, or choose another --out"
             )
         if entries:
-            foreign = [
-                e for e in _foreign_entries(out) if out / e.rstrip("/") != ignore
-            ]
+            foreign = _foreign_entries(out)
             if foreign:
                 listed = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
                 raise AuditError(
@@ -98,10 +96,11 @@ def check_output_folder(out, *, overwrite=False, ignore=None):
                     f"{shown} holds other entries ({listed}); remove them or "
                     "choose another --out"
                 )
-    parent = _existing_ancestor(out.absolute().parent)
-    if not os.access(parent, os.W_OK | os.X_OK):
+    # The report is staged inside an existing folder, else beside it.
+    where = out if out.is_dir() else _existing_ancestor(out.absolute().parent)
+    if not os.access(where, os.W_OK | os.X_OK):
         raise AuditError(
-            f"cannot write the output folder {shown}: {str(parent)!r} is not writable"
+            f"cannot write the output folder {shown}: {str(where)!r} is not writable"
         )
     return out
 
