@@ -9,9 +9,19 @@ import filecmp
 import shutil
 
 import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
 
 import sklfair.audit._report as report_module
-from sklfair.audit import AuditError, Contender, run_audit, write_report
+from sklfair.audit import (
+    AuditData,
+    AuditError,
+    Contender,
+    load_audit_data,
+    make_preprocessor,
+    run_audit,
+    write_report,
+)
 
 REPORT_FILES = [
     "groups_logistic_regression.png",
@@ -23,14 +33,13 @@ REPORT_FILES = [
 
 
 @pytest.fixture(scope="module")
-def result(small_data):
-    """One audit of the small data by a logistic regression, nothing written."""
+def result():
+    """An audit of 200 rows of German credit by a logistic regression."""
+    german = load_audit_data("german")
+    data = AuditData(
+        **{**vars(german), "X": german.X.iloc[:200], "y": german.y.iloc[:200]}
+    )
     with pytest.MonkeyPatch.context() as patch:
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.pipeline import make_pipeline
-
-        from sklfair.audit import make_preprocessor
-
         patch.setattr(
             "sklfair.audit._run.make_contenders",
             lambda data, **kwargs: (
@@ -47,7 +56,7 @@ def result(small_data):
                 [],
             ),
         )
-        return run_audit(small_data, progress=False)
+        return run_audit(data, progress=False)
 
 
 @pytest.fixture(scope="module")
@@ -86,22 +95,6 @@ def test_report_goes_to_a_new_or_empty_folder(result, previous, tmp_path):
     assert sorted(f.name for f in files) == REPORT_FILES
     assert _names(tmp_path / "empty") == REPORT_FILES
     assert _names(tmp_path) == ["empty"]
-
-
-def test_a_folder_in_use_is_refused_before_any_fit(
-    small_data, use_contenders, tmp_path
-):
-    out = tmp_path / "report"
-    out.mkdir()
-    (out / "report.html").write_text("an older report")
-    fitted = []
-    use_contenders(
-        lambda data: [Contender("m", "baseline", lambda f: fitted.append(1))]
-    )
-    with pytest.raises(AuditError, match="not empty.*--overwrite"):
-        run_audit(small_data, out=out, progress=False)
-    assert fitted == []
-    assert (out / "report.html").read_text() == "an older report"
 
 
 def test_overwrite_replaces_an_older_report_wholly(result, previous, tmp_path):

@@ -1,13 +1,17 @@
 """The run of an audit: failures, interrupts, and the state it restores.
 
-Stand-in contenders on 120 synthetic rows (tests/audit/conftest.py) keep
-these fast; the full run on real data is in test_quick_run.py.
+The real contenders train networks; these tests of the run's mechanics
+replace them with a logistic regression and models whose fit fails or is
+interrupted, on a synthetic data set of 120 rows. The full run on real data
+is in test_quick_run.py.
 """
 
 import io
 import signal
 import time
 
+import numpy as np
+import pandas as pd
 import pytest
 import torch
 from sklearn.linear_model import LogisticRegression
@@ -15,9 +19,61 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from skorch.callbacks import Callback
 from threadpoolctl import threadpool_info
 
-from sklfair.audit import Contender, make_preprocessor, run_audit
+import sklfair.audit._run as run_module
+from sklfair.audit import (
+    AuditError,
+    Contender,
+    load_audit_data,
+    make_preprocessor,
+    run_audit,
+)
 from sklfair.audit._run import _resolve_device
 from sklfair.nets import TabularNetClassifier
+
+
+@pytest.fixture(scope="module")
+def small_data(tmp_path_factory):
+    """120 rows: two features, sex (sensitive), a binary text target."""
+    rng = np.random.default_rng(0)
+    n = 120
+    sex = rng.choice(["female", "male"], n)
+    income = rng.normal(size=n) + (sex == "male")
+    frame = pd.DataFrame(
+        {
+            "income": income.round(3),
+            "housing": rng.choice(["own", "rent"], n),
+            "sex": sex,
+            "repaid": np.where(income + rng.normal(size=n) > 0.5, "yes", "no"),
+        }
+    )
+    path = tmp_path_factory.mktemp("data") / "loans.csv"
+    frame.to_csv(path, index=False)
+    return load_audit_data(csv=path, target="repaid", sensitive=["sex"])
+
+
+def logistic_contender(data):
+    """A quick model that fits."""
+    return Contender(
+        "logistic regression",
+        "baseline",
+        lambda fitted: make_pipeline(
+            make_preprocessor(data.X, data.sensitive), LogisticRegression()
+        ),
+        "a logistic regression",
+    )
+
+
+@pytest.fixture
+def use_contenders(monkeypatch):
+    """``use_contenders(lambda data: [...])`` replaces the audit's models."""
+
+    def use(build, missing=()):
+        def contenders(data, **kwargs):
+            return build(data), list(missing)
+
+        monkeypatch.setattr(run_module, "make_contenders", contenders)
+
+    return use
 
 
 class _Broken:
@@ -60,9 +116,7 @@ def _state():
     return torch.get_num_threads(), pools, signal.getsignal(signal.SIGINT)
 
 
-def test_a_failing_model_is_a_note_not_the_end(
-    small_data, use_contenders, logistic_contender, tmp_path
-):
+def test_a_failing_model_is_a_note_not_the_end(small_data, use_contenders, tmp_path):
     use_contenders(
         lambda data: [
             logistic_contender(data),
@@ -127,7 +181,7 @@ def test_threads_apply_during_the_run_and_are_restored(small_data, use_contender
 
 @pytest.mark.parametrize("swallow", [False, True], ids=["raised", "swallowed"])
 def test_an_interrupt_stops_the_run_and_writes_nothing(
-    small_data, use_contenders, logistic_contender, tmp_path, swallow
+    small_data, use_contenders, tmp_path, swallow
 ):
     """Ctrl-C during a fit: KeyboardInterrupt, no report, state restored --
     also when the model's fit caught the interrupt and returned."""
@@ -183,3 +237,19 @@ def test_an_interrupt_that_skorch_catches_still_stops_the_run(
         run_audit(small_data, out=tmp_path / "report", progress=False)
     assert list(tmp_path.iterdir()) == []
     assert _state() == before
+
+
+def test_a_folder_in_use_is_refused_before_any_fit(
+    small_data, use_contenders, tmp_path
+):
+    out = tmp_path / "report"
+    out.mkdir()
+    (out / "report.html").write_text("an older report")
+    fitted = []
+    use_contenders(
+        lambda data: [Contender("m", "baseline", lambda f: fitted.append(1))]
+    )
+    with pytest.raises(AuditError, match="not empty.*--overwrite"):
+        run_audit(small_data, out=out, progress=False)
+    assert fitted == []
+    assert (out / "report.html").read_text() == "an older report"
