@@ -4,8 +4,10 @@
     The main job: fit a baseline and every mitigation on a data set (bundled
     Taiwan credit by default, or a CSV file), print one comparison table and
     write an HTML report with plots (:mod:`sklfair.audit`). Progress goes to
-    stderr, the table to stdout. Bad arguments end with a one-line error and
-    exit status 2.
+    stderr, the table to stdout. Exit status: 0 done; 2 bad arguments (a
+    one-line error: a missing column, a file that cannot be read or parsed,
+    an output folder in use without ``--overwrite``); 130 interrupted
+    (Ctrl-C), with nothing written.
 
 ``train``
     Fit a :class:`~sklfair.nets.TabularNetClassifier` in a preprocessing
@@ -20,6 +22,9 @@ import sys
 import time
 
 __all__ = ["main"]
+
+#: Exit status of an interrupted command (128 + SIGINT, as shells report it).
+_INTERRUPTED = 130
 
 _LOADERS = {
     "german": ("load_german_credit", "sex"),
@@ -103,8 +108,12 @@ def _positive_int(text):
 
 
 def _audit(args):
+    import matplotlib
+
     from sklfair.audit import AuditError, format_table, load_audit_data, run_audit
 
+    # The figures are only saved to files; the process ends after the report.
+    matplotlib.use("Agg")
     try:
         data = load_audit_data(
             args.dataset,
@@ -116,6 +125,7 @@ def _audit(args):
         result = run_audit(
             data,
             out=args.out,
+            overwrite=args.overwrite,
             constraint=args.constraint,
             device=args.device,
             seed=args.seed,
@@ -186,6 +196,12 @@ def build_parser():
         "--out", metavar="DIR", default="audit_out", help="report folder (audit_out)"
     )
     audit.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the report folder if a previous audit wrote it (without "
+        "this flag, a folder that is not empty is refused)",
+    )
+    audit.add_argument(
         "--device",
         choices=("auto", "cpu", "cuda"),
         default="auto",
@@ -221,7 +237,11 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except KeyboardInterrupt:
+        print(f"python -m sklfair {args.command}: interrupted", file=sys.stderr)
+        return _INTERRUPTED
 
 
 if __name__ == "__main__":

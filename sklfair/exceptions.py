@@ -36,6 +36,7 @@ __all__ = [
     "UndefinedRateWarning",
     "InterruptedFitWarning",
     "SensitiveAttributeError",
+    "AuditError",
 ]
 
 
@@ -113,3 +114,9 @@ class InterruptedFitWarning(SklfairWarning):
 class SensitiveAttributeError(ValueError):
     """The sensitive attribute cannot define groups: wrong length, missing
     values, a continuous column, a single group, or both ways given at once."""
+
+
+class AuditError(ValueError):
+    """Bad input to the audit (``python -m sklfair audit``): a missing column,
+    a file that cannot be read or parsed, an output folder already in use.
+    The message is one line, fit for a command line."""

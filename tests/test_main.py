@@ -1,11 +1,14 @@
-"""The command line: bad arguments end with one line and exit status 2.
+"""The command line: bad arguments end with one line and exit status 2, an
+interrupt with status 130 and nothing written.
 
-The audit itself is tested in ``tests/test_audit.py``; here only the paths
-that stop before any model is fitted, plus the ``train`` command.
+The audit itself is tested in ``tests/audit/``; here only the paths that stop
+before any model is fitted, an interrupted run, and the ``train`` command.
 """
 
+import signal
 import subprocess
 import sys
+import textwrap
 
 import numpy as np
 import pandas as pd
@@ -117,6 +120,73 @@ def test_bad_csv_columns(credit_csv, extra, fragments, capsys):
     status, out, err = _run(["audit", "--csv", str(credit_csv), *extra], capsys)
     _assert_one_line_error(status, err, *fragments)
     assert out == ""
+
+
+def test_an_output_folder_in_use_is_refused(tmp_path, capsys):
+    out = tmp_path / "report"
+    out.mkdir()
+    (out / "results.csv").write_text("from an older run")
+    argv = ["audit", "--dataset", "german", "--quick", "--out", str(out)]
+    status, out_text, err = _run(argv, capsys)
+    _assert_one_line_error(status, err, "not empty", "--overwrite")
+    assert out_text == ""
+    (out / "notes.txt").write_text("mine")
+    status, _, err = _run([*argv, "--overwrite"], capsys)
+    _assert_one_line_error(status, err, "other entries (notes.txt)")
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt", "results.csv"]
+
+
+# Runs ``python -m sklfair audit`` with one contender whose fit sleeps.
+_SLEEPING_AUDIT = textwrap.dedent(
+    """
+    import sys
+    import time
+
+    import sklfair.audit._run as run
+    from sklfair.__main__ import main
+    from sklfair.audit import Contender
+
+
+    class Sleeper:
+        def fit(self, X, y):
+            time.sleep(120)
+
+
+    run.make_contenders = lambda data, **kwargs: (
+        [Contender("sleeper", "baseline", lambda fitted: Sleeper())],
+        [],
+    )
+    sys.exit(main(sys.argv[1:]))
+    """
+)
+
+
+def test_ctrl_c_during_a_fit_exits_130_and_writes_nothing(tmp_path):
+    """SIGINT sent to the process while a model fits."""
+    out = tmp_path / "report"
+    process = subprocess.Popen(
+        [sys.executable, "-c", _SLEEPING_AUDIT, "audit", "--dataset", "german"]
+        + ["--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for line in process.stderr:
+            if "sleeper: fitting" in line:
+                break
+        else:
+            pytest.fail(f"the audit ended before fitting: {process.wait()}")
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+        process.wait()
+    assert process.returncode == 130, stderr
+    assert "[1/1] sleeper: interrupted; nothing is written" in stderr
+    assert stderr.splitlines()[-1] == "python -m sklfair audit: interrupted"
+    assert stdout == ""
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_module_entry_point_exit_status():

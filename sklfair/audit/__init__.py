@@ -1,0 +1,70 @@
+"""The fairness audit behind ``python -m sklfair audit``.
+
+One call, :func:`run_audit`, takes a binary classification data set with its
+sensitive attributes, splits it (stratified by the target), fits a baseline
+and every mitigation sklfair offers, measures them all on the held-out rows
+and writes an HTML report with plots. Each step lives in its own module:
+
+- data (``_data``): :func:`load_audit_data` -- a bundled data set
+  (:mod:`sklfair.datasets`) or a CSV file, read and checked
+  (:class:`~sklfair.exceptions.AuditError` with a one-line message on bad
+  input, a parse error named with its line);
+- contenders (``_contenders``): :func:`make_preprocessor` -- the shared
+  preprocessing, which never lets a sensitive column in -- and
+  :func:`make_contenders` -- the models compared: baselines (logistic
+  regression, a network, gradient boosting),
+  :class:`~sklfair.reweighting.ReweighingClassifier`,
+  :class:`~sklfair.constrained.FairConstrainedClassifier` (Lagrangian at two
+  bounds, and group thresholds) and two
+  :class:`~sklfair.distillation.DistilledClassifier` students;
+- the run (``_run``): :func:`run_audit` and :func:`evaluate` -- the
+  comparison table (accuracy, AUC, demographic parity and equalized odds
+  differences per sensitive attribute, fit seconds) in an
+  :class:`AuditResult`;
+- the report (``_report``, ``_output``): :func:`write_report` --
+  ``report.html`` with the table, the accuracy--fairness Pareto plot and each
+  model's group-metric plots (PNG files beside it), plus ``results.csv`` and
+  ``predictions.csv``, written into a new folder that replaces the output
+  folder only when complete;
+- process state (``_state``): the thread settings and the Ctrl-C handler a
+  run changes, restored when it returns or raises.
+
+Mitigations are aimed at one attribute (``mitigate``); every sensitive
+attribute is reported. Torch is imported only by the modules that train
+networks; matplotlib only when the report is written.
+"""
+
+from sklfair.exceptions import AuditError
+
+from ._contenders import (
+    BUDGETS,
+    CONSTRAINTS,
+    LAGRANGIAN_BOUNDS,
+    STUDENT_BOUND,
+    Contender,
+    make_contenders,
+    make_preprocessor,
+)
+from ._data import DATASETS, AuditData, load_audit_data
+from ._report import write_report
+from ._run import TEST_SIZE, AuditResult, evaluate, format_table, run_audit
+
+__all__ = [
+    "BUDGETS",
+    "CONSTRAINTS",
+    "DATASETS",
+    "LAGRANGIAN_BOUNDS",
+    "STUDENT_BOUND",
+    "TEST_SIZE",
+    "AuditData",
+    "AuditError",
+    "AuditResult",
+    "Contender",
+    "evaluate",
+    "format_table",
+    "load_audit_data",
+    "make_contenders",
+    "make_preprocessor",
+    "run_audit",
+    "write_report",
+]
