@@ -27,10 +27,13 @@ from ._group import (
     multiclass_demographic_parity_difference,
     multiclass_equalized_odds_difference,
 )
+from ._intervals import FairnessInterval, fairness_interval
 from ._report import FairnessReport, fairness_report
 from ._scorers import make_fairness_scorer
 
 __all__ = [
+    "FairnessInterval",
+    "fairness_interval",
     "FairnessReport",
     "fairness_report",
     "average_absolute_difference",
