@@ -13,6 +13,7 @@ from ._aggregate import (
     average_difference,
     average_relative_difference,
 )
+from ._certify import FairnessCertificate, certify
 from ._counterfactual import counterfactual_flip_rate
 from ._group import (
     demographic_parity_difference,
@@ -32,6 +33,8 @@ from ._report import FairnessReport, fairness_report
 from ._scorers import make_fairness_scorer
 
 __all__ = [
+    "FairnessCertificate",
+    "certify",
     "FairnessInterval",
     "fairness_interval",
     "FairnessReport",

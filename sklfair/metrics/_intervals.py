@@ -5,18 +5,27 @@ people; on new applicants it will differ. :func:`fairness_interval` says by
 how much it may, as an interval at a stated confidence, in one of two ways:
 
 ``method="analytic"``
-    Closed-form intervals (:mod:`sklfair.metrics._analytic`). For a
-    difference between two groups' proportions, Newcombe's hybrid score
-    interval; between two groups' means (regression), Welch's. The gap over
-    ``k`` groups is the largest of the ``k (k - 1) / 2`` pairwise
-    differences, so every pair gets an interval at the Šidák-adjusted
-    confidence ``confidence ** (1 / n_pairs)``: all of them then hold at
-    once with (at least) the stated confidence, and so does the interval of
-    their maximum, ``[max of the pairs' lower ends of |d|, max of their
-    upper ends]``. Equalized odds takes the maximum over the true and false
-    positive rates' gaps, so its family has ``2 n_pairs`` comparisons.
-    Ratios (smallest over largest group value) use simultaneous per-group
-    intervals instead (Šidák over the groups):
+    Closed-form intervals (:mod:`sklfair.metrics._analytic`). The gap over
+    ``k`` groups is ``max - min`` of the group values, and its interval
+    comes from a family of intervals that hold *simultaneously* with the
+    stated confidence (Šidák's adjustment: each member at
+    ``confidence ** (1 / m)`` for ``m`` members), one of two:
+
+    - ``"pairs"``: for each of the ``k (k - 1) / 2`` pairs of groups, the
+      interval of their difference -- Newcombe's hybrid score interval for
+      proportions, Welch's for means -- folded to ``|a - b|``; the gap lies
+      in ``[max of the lower ends, max of the upper ends]``;
+    - ``"groups"``: for each group, the interval of its value (Wilson's
+      score interval, Student's t); the gap lies in
+      ``[max low - min high, max high - min low]``.
+
+    The family whose interval would be narrower at equal group values (rate
+    0.5) is used: a decision from the group sizes alone, which therefore
+    keeps the coverage. Pairs win for a few groups of similar sizes (for two
+    groups the interval is Newcombe's); groups for many groups or very
+    unequal sizes. Equalized odds is the larger of the true and false
+    positive rates' gaps, so its family counts both rates' members. Ratios
+    (smallest over largest group value) use the per-group family:
     ``[min low / max high, min high / max low]``. With ``sample_weight``,
     Kish's effective size ``(sum w)^2 / sum w^2`` of each group stands for
     its number of rows.
@@ -221,33 +230,31 @@ def _combine(per_rate, kind, agg):
     return per_rate.max(axis=0) if kind == "difference" else per_rate.min(axis=0)
 
 
-def _pairs(n_groups):
-    a, b = np.triu_indices(n_groups, k=1)
-    return a, b
-
-
-def _pair_intervals(stats, z_or_conf, at=None):
+def _pair_intervals(stats, confidence, at=None):
     """Intervals of ``|value_a - value_b|`` for every pair of groups.
 
-    ``at`` replaces the observed group values by one common value (the
-    smallest-certifiable-bound computation).
+    ``at`` replaces the observed group values by one common value (for the
+    smallest certifiable bound and the choice of family).
     """
-    a, b = _pairs(len(stats.sum_w))
-    values = stats.values if at is None else np.full(len(stats.sum_w), at)
+    n_groups = len(stats.sum_w)
+    a, b = np.triu_indices(n_groups, k=1)
+    values = stats.values if at is None else np.full(n_groups, at)
     n = stats.effective_n
     if stats.rate.kind == "proportion":
-        low, high = an.newcombe(values[a], n[a], values[b], n[b], an.z_value(z_or_conf))
+        low, high = an.newcombe(
+            values[a], n[a], values[b], n[b], an.z_value(confidence)
+        )
     else:
         var = stats.variances
         low, high = an.welch(
-            values[a], var[a], n[a], values[b], var[b], n[b], z_or_conf
+            values[a], var[a], n[a], values[b], var[b], n[b], confidence
         )
     return an.fold_absolute(low, high)
 
 
-def _group_value_intervals(stats, confidence):
-    """Per-group intervals of the rate (not adjusted for multiplicity)."""
-    values = stats.values
+def _group_value_intervals(stats, confidence, at=None):
+    """Per-group intervals of the rate at ``confidence`` (each on its own)."""
+    values = stats.values if at is None else np.full(len(stats.sum_w), at)
     n = stats.effective_n
     if stats.rate.kind == "proportion":
         return an.wilson(values, n, an.z_value(confidence))
@@ -257,31 +264,80 @@ def _group_value_intervals(stats, confidence):
     return low, high
 
 
+def _family_size(family, n_groups, n_rates):
+    if family == "pairs":
+        return n_rates * n_groups * (n_groups - 1) // 2
+    return n_rates * n_groups
+
+
+def _difference_interval(stats, family, confidence, at=None):
+    """Interval of one rate's max - min over groups, from a simultaneous family.
+
+    ``"pairs"``: the pairwise intervals of ``|a - b|`` (Newcombe or Welch),
+    ``[max of their lows, max of their highs]``. ``"groups"``: the
+    per-group intervals ``[L_g, U_g]`` (Wilson or t), ``[max L - min U,
+    max U - min L]``. ``confidence`` is the per-comparison level.
+    """
+    if family == "pairs":
+        low, high = _pair_intervals(stats, confidence, at=at)
+        return low.max(), high.max()
+    low, high = _group_value_intervals(stats, confidence, at=at)
+    return max(0.0, low.max() - high.min()), high.max() - low.min()
+
+
+def _choose_family(all_stats, confidence):
+    """The family whose interval would be narrower at equal group values.
+
+    Decided from the groups' sizes (and, for means, their spreads) alone --
+    at rate 0.5 for proportions, at the pooled mean for means -- never from
+    the observed gap, so the choice does not bias the coverage. Pairwise
+    intervals win for a few groups of similar sizes; per-group intervals
+    for many groups or very unequal sizes (fewer comparisons to adjust for).
+    """
+    n_groups = len(all_stats[0].sum_w)
+    widths = {}
+    for family in ("pairs", "groups"):
+        each = an.sidak(confidence, _family_size(family, n_groups, len(all_stats)))
+        widths[family] = max(
+            _difference_interval(
+                stats,
+                family,
+                each,
+                at=0.5 if stats.rate.kind == "proportion" else stats.pooled,
+            )[1]
+            for stats in all_stats
+        )
+    return "pairs" if widths["pairs"] <= widths["groups"] else "groups"
+
+
 def _analytic_gap(all_stats, kind, agg, confidence):
+    """``(low, high, family)`` of a gap by the closed-form intervals."""
     n_groups = len(all_stats[0].sum_w)
     n_rates = len(all_stats)
     lows, highs = [], []
     if kind == "difference":
-        n_pairs = n_groups * (n_groups - 1) // 2
-        per_pair = an.sidak(confidence, n_rates * n_pairs)
+        family = _choose_family(all_stats, confidence)
+        each = an.sidak(confidence, _family_size(family, n_groups, n_rates))
         for stats in all_stats:
-            low, high = _pair_intervals(stats, per_pair)
-            lows.append(low.max())
-            highs.append(high.max())
+            low, high = _difference_interval(stats, family, each)
+            lows.append(low)
+            highs.append(high)
     else:
-        per_group = an.sidak(confidence, n_rates * n_groups)
+        family = "groups"
+        each = an.sidak(confidence, n_rates * n_groups)
         for stats in all_stats:
             if not stats.rate.nonnegative:
                 lows.append(np.nan)
                 highs.append(np.nan)
                 continue
-            low, high = _group_value_intervals(stats, per_group)
+            low, high = _group_value_intervals(stats, each)
             top = high.max()
             with np.errstate(divide="ignore", invalid="ignore"):
                 lows.append(low.min() / top if top > 0 else np.nan)
                 floor = low.max()
                 highs.append(min(1.0, high.min() / floor) if floor > 0 else 1.0)
-    return float(_combine(lows, kind, agg)), float(_combine(highs, kind, agg))
+    low, high = _combine(lows, kind, agg), _combine(highs, kind, agg)
+    return float(low), float(high), family
 
 
 def _bootstrap_values(stats, n_boot, rng):
@@ -303,7 +359,7 @@ def _quantiles(distribution, confidence):
     return float(low), float(high)
 
 
-def _smallest_certifiable(all_stats, agg, confidence, method, n_boot, rng):
+def _smallest_certifiable(all_stats, agg, confidence, method, family, n_boot, rng):
     """Upper end of the difference's interval if every group had the pooled rate.
 
     The smallest bound a certificate could reach with these groups' sizes,
@@ -311,10 +367,9 @@ def _smallest_certifiable(all_stats, agg, confidence, method, n_boot, rng):
     """
     n_groups = len(all_stats[0].sum_w)
     if method == "analytic":
-        n_pairs = n_groups * (n_groups - 1) // 2
-        per_pair = an.sidak(confidence, len(all_stats) * n_pairs)
+        each = an.sidak(confidence, _family_size(family, n_groups, len(all_stats)))
         highs = [
-            _pair_intervals(stats, per_pair, at=stats.pooled)[1].max()
+            _difference_interval(stats, family, each, at=stats.pooled)[1]
             for stats in all_stats
         ]
         return float(_combine(highs, "difference", agg))
@@ -378,6 +433,9 @@ class FairnessInterval:
         group had the pooled rate -- the smallest bound that a model with
         these overall rates could certify with these groups' sizes. NaN for
         ratios.
+    family : {"pairs", "groups"} or None
+        The simultaneous family of the analytic interval (see
+        :mod:`sklfair.metrics._intervals`); None for the bootstrap.
     n_boot : int or None
         The number of resamples (bootstrap only).
     bootstrap_distribution : ndarray of shape (n_boot,) or None
@@ -393,6 +451,7 @@ class FairnessInterval:
     group_sizes: pd.Series
     by_group: pd.DataFrame
     smallest_certifiable_bound: float = np.nan
+    family: str | None = None
     n_boot: int | None = None
     bootstrap_distribution: np.ndarray | None = None
 
@@ -504,8 +563,9 @@ def gap_interval(
     )
     by_group = []
     distribution = None
+    family = None
     if method == "analytic":
-        low, high = _analytic_gap(all_stats, kind, agg, confidence)
+        low, high, family = _analytic_gap(all_stats, kind, agg, confidence)
         for stats in all_stats:
             by_group.append(_group_value_intervals(stats, confidence))
     else:
@@ -525,7 +585,7 @@ def gap_interval(
     smallest = np.nan
     if kind == "difference":
         smallest = _smallest_certifiable(
-            all_stats, agg, confidence, method, n_boot, rng
+            all_stats, agg, confidence, method, family, n_boot, rng
         )
     index = pd.Index(labels, name="group")
     table = pd.concat(
@@ -556,6 +616,7 @@ def gap_interval(
         ),
         by_group=table,
         smallest_certifiable_bound=smallest,
+        family=family,
         n_boot=n_boot if method == "bootstrap" else None,
         bootstrap_distribution=distribution,
     )
