@@ -545,19 +545,27 @@ def gap_interval(
     n_boot,
     rng,
     agg="worst_case",
+    warn=True,
 ):
     """The interval of a gap from checked arrays (the engine of the public API).
 
-    ``y_true``/``y_pred`` are 0/1 (classification) or floats (regression),
-    ``codes`` group codes in ``[0, len(labels))`` and ``weights`` floats.
+    ``metric`` is a name of :data:`GAP_METRICS` or a ``(rate_names, kind)``
+    pair (``kind`` "difference" or "ratio"); ``y_true``/``y_pred`` are 0/1
+    (classification) or floats (regression), ``codes`` group codes in
+    ``[0, len(labels))`` and ``weights`` floats. ``warn=False`` keeps quiet
+    about undefined rates.
     """
-    rate_names, kind = GAP_METRICS[metric]
+    if isinstance(metric, str):
+        rate_names, kind = GAP_METRICS[metric]
+    else:
+        (rate_names, kind), metric = metric, f"{'/'.join(metric[0])} {metric[1]}"
     n_groups = len(labels)
     all_stats = [
         group_statistics(name, y_true, y_pred, codes, n_groups, weights)
         for name in rate_names
     ]
-    _warn_undefined(all_stats, labels, metric)
+    if warn:
+        _warn_undefined(all_stats, labels, metric)
     estimate = float(
         _combine([_gap_of_rate(s.values, kind) for s in all_stats], kind, agg)
     )
