@@ -20,6 +20,7 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+import pandas as pd
 
 __all__ = ["as_generator", "resample_group_sums"]
 
@@ -51,11 +52,19 @@ def as_generator(random_state):
 
 
 def _atoms(codes, values, n_groups):
-    """Distinct (group, values) rows and how many rows each stands for."""
-    keyed = np.column_stack([codes.astype(np.float64), values])
-    unique, counts = np.unique(keyed, axis=0, return_counts=True)
-    atom_codes = unique[:, 0].astype(np.int64)
-    return atom_codes, unique[:, 1:], counts
+    """Distinct (group, values) rows and how many rows each stands for.
+
+    Hashes (:func:`pandas.factorize`) one column at a time into a key that
+    stays below the number of rows, instead of sorting whole rows.
+    """
+    key = np.asarray(codes, dtype=np.int64)
+    for j in range(values.shape[1]):
+        column_codes, uniques = pd.factorize(values[:, j])
+        key, _ = pd.factorize(key * len(uniques) + column_codes)
+    counts = np.bincount(key)
+    first = np.empty(counts.size, dtype=np.int64)
+    first[key[::-1]] = np.arange(key.size - 1, -1, -1)
+    return np.asarray(codes, dtype=np.int64)[first], values[first], counts
 
 
 def _multinomial_sums(atom_codes, atom_values, atom_counts, groups, n_boot, rng):
