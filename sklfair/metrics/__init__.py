@@ -1,11 +1,13 @@
-"""Fairness measurement: group metrics, gaps, counterfactual flips, scorers, report.
+"""Fairness measurement: group metrics, gaps, intervals, certificates, scorers, report.
 
 Built on fairlearn's :class:`~fairlearn.metrics.MetricFrame`. The binary
 metrics have fairlearn's signatures and values (they delegate to it) with
 checked inputs; this package adds multi-class and regression variants, the
 average differences of any metric across groups, a counterfactual flip rate,
-scorers for model selection (:func:`make_fairness_scorer`) and a report a
-risk committee can read (:func:`fairness_report`).
+confidence intervals for the gaps (:func:`fairness_interval`), certificates
+that held-out rows keep a gap below a bound (:func:`certify`), scorers for
+model selection (:func:`make_fairness_scorer`, also of the credible gap) and
+a report a risk committee can read (:func:`fairness_report`).
 """
 
 from ._aggregate import (

@@ -236,7 +236,8 @@ class FairnessCertificate:
             f"[{low:.3f}, {high:.3f}]" for low, high in zip(r["low"], r["high"])
         ]
         table["bound"] = r["bound"].map("{:.3f}".format)
-        table["verdict"] = r["verdict"]
+        width = int(r["verdict"].str.len().max())
+        table["verdict"] = r["verdict"].str.ljust(width)
         table["smallest certifiable"] = r["smallest_certifiable_bound"].map(
             "{:.3f}".format
         )
@@ -272,7 +273,7 @@ class FairnessCertificate:
             status = "pass" if self.results.loc[name, "certified"] else "fail"
             cells = "".join(
                 f'<td class="{"verdict" if col == "verdict" else ""}">'
-                f"{html.escape(str(v))}</td>"
+                f"{html.escape(str(v).strip())}</td>"
                 for col, v in values.items()
             )
             rows.append(

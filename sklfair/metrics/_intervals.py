@@ -395,7 +395,7 @@ def _smallest_certifiable(all_stats, agg, confidence, method, family, n_boot, rn
 # --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class FairnessInterval:
     """A gap between groups, with its confidence interval.
 
