@@ -20,7 +20,7 @@ import warnings
 import numpy as np
 import pandas as pd
 from sklearn.base import is_regressor
-from sklearn.utils.validation import _num_samples, check_is_fitted
+from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
 from .._sensitive import encode_groups, resolve_sensitive
 from ..exceptions import BoundNotMetWarning
@@ -464,16 +464,15 @@ def certify(
             "certify needs the groups: pass sensitive_features= (one group per "
             "row) or sensitive_columns= (the sensitive columns of X)."
         )
-    n_samples = _num_samples(X)
+    y_true = column(y, "y")
+    check_consistent_length(X, y_true)
+    n_samples = len(y_true)
     _, groups = resolve_sensitive(
         X,
         sensitive_columns=sensitive_columns,
         sensitive_features=sensitive_features,
         drop_sensitive=False,
     )
-    y_true = column(y, "y")
-    if len(y_true) != n_samples:
-        raise ValueError(f"y has {len(y_true)} rows, but X has {n_samples} samples.")
     y_pred = column(estimator.predict(X), "predictions")
     if regression:
         y_true = y_true.astype(np.float64)

@@ -100,6 +100,20 @@ def test_several_bounds_and_verdicts(german, german_model):
             ],
             bound=0.02,
         )
+    # a constraint object of sklfair.constraints is read by its name
+    from sklfair.constraints import DemographicParity
+
+    by_object = _quiet(
+        certify,
+        german_model,
+        X_test,
+        y_test,
+        sensitive_features=X_test["sex"],
+        constraint=DemographicParity(),
+        bound=0.5,
+    )
+    assert by_object.results.index.tolist() == ["demographic_parity"]
+    assert by_object.results.loc["demographic_parity", "bound"] == 0.5
     table = certificate.to_frame()
     assert table.index.tolist() == [
         "demographic_parity",
@@ -274,6 +288,7 @@ def test_text_and_html(german, german_model):
             "does not apply to a classifier",
         ),
         ({"sensitive_columns": "sex", "confidence": 95}, ValueError, "between 0"),
+        ({"sensitive_features": np.zeros(10)}, ValueError, "has 10 rows, but X"),
     ],
 )
 def test_bad_input(german, german_model, kwargs, error, match):
