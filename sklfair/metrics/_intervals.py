@@ -588,7 +588,9 @@ def gap_interval(
                 warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN groups
                 q = np.nanquantile(values, [alpha / 2.0, 1.0 - alpha / 2.0], axis=0)
             by_group.append((q[0], q[1]))
-    if np.isnan(estimate):
+    if np.isnan(estimate) or (
+        kind == "ratio" and not all(st.rate.nonnegative for st in all_stats)
+    ):  # a ratio of signed means has no meaning to bound
         low = high = np.nan
     smallest = np.nan
     if kind == "difference":

@@ -257,7 +257,7 @@ class FairnessReport:
             return ""
         return (
             f"Brackets: {self.confidence:.0%} confidence intervals "
-            f"({self.interval}); a gap's interval holds for all groups at once."
+            f"({self.interval}); a gap's interval accounts for all its groups at once."
         )
 
     def _title(self):
