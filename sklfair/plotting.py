@@ -1,10 +1,12 @@
 """Matplotlib figures for fairness measurement and model selection.
 
-- :func:`plot_group_metrics` -- each metric's value per group as bars, the
-  overall value as a dashed line, and the gap (largest - smallest group)
-  marked with an arrow;
+- :func:`plot_group_metrics` -- each metric's value per group as bars (with
+  error bars when the table has intervals), the overall value as a dashed
+  line, and the gap (largest - smallest group) marked with an arrow and
+  labelled with its interval when one is given;
 - :func:`plot_pareto_front` -- candidates of a search by score and fairness,
-  with the non-dominated ones joined.
+  with the non-dominated ones joined, and error bars from the table's
+  intervals or standard deviations.
 
 Matplotlib is imported inside the functions, so importing :mod:`sklfair`
 never loads it. The functions return the :class:`~matplotlib.figure.Figure`
@@ -40,6 +42,35 @@ def _long_frame(frame):
     return long
 
 
+def _error_bars(part, values):
+    """``yerr`` for :meth:`~matplotlib.axes.Axes.bar` and the bars' tops."""
+    if not {"low", "high"} <= set(part.columns):
+        return None, values
+    low = part["low"].to_numpy(dtype=np.float64)
+    high = part["high"].to_numpy(dtype=np.float64)
+    known = np.isfinite(low) & np.isfinite(high) & np.isfinite(values)
+    if not known.any():
+        return None, values
+    below = np.where(known, np.maximum(values - low, 0.0), 0.0)
+    above = np.where(known, np.maximum(high - values, 0.0), 0.0)
+    return np.vstack([below, above]), np.where(known, high, values)
+
+
+def _gap_interval(gaps, attribute, metric):
+    """`` [low, high]`` of a gap from a report's gaps table, or ``""``."""
+    if gaps is None or not {"difference_low", "difference_high"} <= set(gaps):
+        return ""
+    rows = gaps[gaps["metric"] == metric]
+    if "attribute" in rows:
+        rows = rows[rows["attribute"].astype(str) == str(attribute)]
+    if len(rows) != 1:
+        return ""
+    low, high = rows.iloc[0][["difference_low", "difference_high"]]
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return ""
+    return f" [{low:.3f}, {high:.3f}]"
+
+
 def plot_group_metrics(
     frame,
     *,
@@ -47,13 +78,18 @@ def plot_group_metrics(
     attributes=None,
     overall=None,
     figsize=None,
+    gaps=None,
+    error_bars=True,
 ):
     """Plot each metric per group as bars, with the gap between groups marked.
 
     One row of panels per attribute and one column per metric. In each
     panel the bars are the groups' values, a dashed line the overall value
     (when given) and a red arrow spans the gap from the smallest to the
-    largest group value, labelled with its size.
+    largest group value, labelled with its size -- and its interval, when
+    ``gaps`` has one. When the table has ``low`` and ``high`` columns (as
+    :attr:`FairnessReport.frame <sklfair.metrics.FairnessReport>`), each bar
+    carries its interval as an error bar.
 
     .. versionadded:: 0.1
 
@@ -73,6 +109,17 @@ def plot_group_metrics(
         Overall value of each metric, drawn as a dashed line.
     figsize : tuple of float, default=None
         The figure size; by default 3.4 x 2.8 inches per panel.
+    gaps : pandas.DataFrame, default=None
+        The gaps' intervals, as :attr:`FairnessReport.gaps
+        <sklfair.metrics.FairnessReport>`: columns ``metric``,
+        ``difference_low`` and ``difference_high`` (and ``attribute``).
+        Each gap label then reads ``gap 0.123 [0.050, 0.200]``.
+
+        .. versionadded:: 0.2
+    error_bars : bool, default=True
+        Draw the ``low``/``high`` intervals of ``frame`` as error bars.
+
+        .. versionadded:: 0.2
 
     Returns
     -------
@@ -89,6 +136,21 @@ def plot_group_metrics(
     >>> fig = plot_group_metrics(table, metrics=["selection_rate", "accuracy"])
     >>> len(fig.axes)
     2
+
+    With intervals, from a report:
+
+    >>> import numpy as np
+    >>> from sklearn.dummy import DummyClassifier
+    >>> from sklfair.metrics import fairness_report
+    >>> rng = np.random.default_rng(0)
+    >>> X, y = rng.normal(size=(200, 1)), rng.integers(0, 2, size=200)
+    >>> model = DummyClassifier(strategy="stratified", random_state=0).fit(X, y)
+    >>> report = fairness_report(model, X, y,
+    ...                          sensitive_features=rng.choice(["a", "b"], 200))
+    >>> fig = plot_group_metrics(report.frame, metrics=["selection_rate"],
+    ...                          gaps=report.gaps)
+    >>> [t.get_text() for t in fig.axes[0].texts if t.get_text()]
+    ['gap 0.052 [0.000, 0.186]']
     """
     import matplotlib.pyplot as plt
 
@@ -121,7 +183,16 @@ def plot_group_metrics(
             labels = [str(g) for g in part["group"]]
             values = part["value"].to_numpy(dtype=np.float64)
             positions = np.arange(len(values))
-            ax.bar(positions, values, color=_BAR_COLOR, width=0.7)
+            yerr, tops = _error_bars(part, values) if error_bars else (None, values)
+            ax.bar(
+                positions,
+                values,
+                color=_BAR_COLOR,
+                width=0.7,
+                yerr=yerr,
+                ecolor="0.25",
+                capsize=3 if yerr is not None else 0,
+            )
             ax.set_xticks(positions)
             rotate = len(labels) > 4 or max((len(s) for s in labels), default=0) > 8
             ax.set_xticklabels(
@@ -156,7 +227,7 @@ def plot_group_metrics(
                 ax.text(
                     0.98,
                     0.97,
-                    f"gap {high - low:.3f}",
+                    f"gap {high - low:.3f}{_gap_interval(gaps, attribute, metric)}",
                     transform=ax.transAxes,
                     color=_GAP_COLOR,
                     va="top",
@@ -164,7 +235,8 @@ def plot_group_metrics(
                     fontsize=9,
                 )
                 ax.set_xlim(-0.6, len(values) - 0.1)
-            top = float(finite.max()) if finite.size else 0.0
+            finite_tops = tops[np.isfinite(tops)]
+            top = float(finite_tops.max()) if finite_tops.size else 0.0
             if overall is not None and metric in overall:
                 top = max(top, float(overall[metric]))
             bottom = min(0.0, float(finite.min()) if finite.size else 0.0)
@@ -176,15 +248,44 @@ def plot_group_metrics(
     return fig
 
 
+def _pareto_error(table, name):
+    """Error bars of the ``score`` or ``gap`` column, or None.
+
+    From ``<name>_low``/``<name>_high`` columns (intervals, asymmetric) when
+    the table has them, else from ``std_<name>`` (one standard deviation).
+    """
+    values = table[name].to_numpy(dtype=np.float64)
+    if {f"{name}_low", f"{name}_high"} <= set(table.columns):
+        low = table[f"{name}_low"].to_numpy(dtype=np.float64)
+        high = table[f"{name}_high"].to_numpy(dtype=np.float64)
+        below = np.nan_to_num(np.maximum(values - low, 0.0))
+        above = np.nan_to_num(np.maximum(high - values, 0.0))
+        return np.vstack([below, above])
+    if f"std_{name}" in table:
+        return np.nan_to_num(table[f"std_{name}"].to_numpy(dtype=np.float64))
+    return None
+
+
 def plot_pareto_front(
-    results, score="accuracy", constraint=None, *, ax=None, annotate=None
+    results,
+    score="accuracy",
+    constraint=None,
+    *,
+    ax=None,
+    annotate=None,
+    error_bars=True,
 ):
     """Plot search candidates by fairness gap and score, joining the Pareto front.
 
     The x axis is the mean fairness gap (lower is fairer, the sign of a
     ``-gap`` scorer undone), the y axis the mean score; the non-dominated
     candidates are joined by a line. The front itself is computed by
-    :func:`sklfair.model_selection.pareto_front`.
+    :func:`sklfair.model_selection.pareto_front`. Error bars show how much
+    each point may move: the intervals ``gap_low``/``gap_high`` and
+    ``score_low``/``score_high`` when the table has them (e.g. from
+    :func:`sklfair.metrics.certify` on held-out rows), otherwise one
+    standard deviation over the CV folds (``std_gap``, ``std_score``, from
+    ``cv_results_``).
 
     .. versionadded:: 0.1
 
@@ -205,6 +306,10 @@ def plot_pareto_front(
     annotate : str, default=None
         A ``param_<name>`` column (or parameter name) whose values label the
         front's points.
+    error_bars : bool, default=True
+        Draw the x (gap) and y (score) error bars the table allows.
+
+        .. versionadded:: 0.2
 
     Returns
     -------
@@ -223,6 +328,15 @@ def plot_pareto_front(
     >>> fig = plot_pareto_front(cv_results, "accuracy", "dp", annotate="C")
     >>> fig.axes[0].get_xlabel()
     'mean dp gap (lower is fairer)'
+
+    A table of held-out gaps with their intervals gets horizontal error bars:
+
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"score": [0.80, 0.78], "gap": [0.10, 0.04],
+    ...                       "gap_low": [0.06, 0.01], "gap_high": [0.15, 0.09]})
+    >>> fig = plot_pareto_front(table)
+    >>> len(fig.axes[0].containers)  # the error bars
+    1
     """
     import matplotlib.pyplot as plt
 
@@ -251,6 +365,20 @@ def plot_pareto_front(
         fig, ax = plt.subplots(figsize=(5.5, 4), layout="constrained")
     else:
         fig = ax.figure
+    xerr = _pareto_error(table, "gap") if error_bars else None
+    yerr = _pareto_error(table, "score") if error_bars else None
+    if xerr is not None or yerr is not None:
+        ax.errorbar(
+            gaps,
+            scores,
+            xerr=xerr,
+            yerr=yerr,
+            fmt="none",
+            ecolor="0.55",
+            elinewidth=0.9,
+            capsize=2,
+            zorder=1,
+        )
     ax.scatter(gaps[~on_front], scores[~on_front], color="0.6", label="dominated")
     order = np.argsort(gaps[on_front], kind="stable")
     ax.plot(

@@ -1,11 +1,13 @@
-"""Fairness measurement: group metrics, gaps, counterfactual flips, scorers, report.
+"""Fairness measurement: group metrics, gaps, intervals, certificates, scorers, report.
 
 Built on fairlearn's :class:`~fairlearn.metrics.MetricFrame`. The binary
 metrics have fairlearn's signatures and values (they delegate to it) with
 checked inputs; this package adds multi-class and regression variants, the
 average differences of any metric across groups, a counterfactual flip rate,
-scorers for model selection (:func:`make_fairness_scorer`) and a report a
-risk committee can read (:func:`fairness_report`).
+confidence intervals for the gaps (:func:`fairness_interval`), certificates
+that held-out rows keep a gap below a bound (:func:`certify`), scorers for
+model selection (:func:`make_fairness_scorer`, also of the credible gap) and
+a report a risk committee can read (:func:`fairness_report`).
 """
 
 from ._aggregate import (
@@ -13,6 +15,7 @@ from ._aggregate import (
     average_difference,
     average_relative_difference,
 )
+from ._certify import FairnessCertificate, certify
 from ._counterfactual import counterfactual_flip_rate
 from ._group import (
     demographic_parity_difference,
@@ -27,10 +30,15 @@ from ._group import (
     multiclass_demographic_parity_difference,
     multiclass_equalized_odds_difference,
 )
+from ._intervals import FairnessInterval, fairness_interval
 from ._report import FairnessReport, fairness_report
 from ._scorers import make_fairness_scorer
 
 __all__ = [
+    "FairnessCertificate",
+    "certify",
+    "FairnessInterval",
+    "fairness_interval",
     "FairnessReport",
     "fairness_report",
     "average_absolute_difference",

@@ -6,7 +6,9 @@ The :class:`FairnessReport` it returns holds tidy tables (``frame``,
 ``overall``, ``gaps``, ``fairness``), renders them as standalone HTML
 (:meth:`FairnessReport.to_html`, with the plot embedded as a PNG) and plots
 the group bars with the gaps marked (:meth:`FairnessReport.plot`, matplotlib
-imported only then).
+imported only then). Every group rate and every gap comes with its confidence
+interval (:func:`sklfair.metrics.fairness_interval`), unless
+``interval=None``.
 """
 
 from __future__ import annotations
@@ -20,9 +22,14 @@ import pandas as pd
 from sklearn.base import is_regressor
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
-from .._sensitive import check_sensitive_features, select_sensitive_columns
+from .._sensitive import (
+    check_sensitive_features,
+    encode_groups,
+    select_sensitive_columns,
+)
 from ._aggregate import average_gaps
-from ._base import column, metric_frame, positive_label, resolve_metric
+from ._base import BASE_METRICS, column, metric_frame, positive_label, resolve_metric
+from ._bootstrap import as_generator
 from ._group import (
     demographic_parity_difference,
     demographic_parity_ratio,
@@ -33,6 +40,15 @@ from ._group import (
     mean_prediction_difference,
     multiclass_demographic_parity_difference,
     multiclass_equalized_odds_difference,
+)
+from ._intervals import (
+    GAP_METRICS,
+    RATES,
+    check_confidence,
+    check_n_boot,
+    check_weights,
+    gap_interval,
+    group_intervals,
 )
 
 __all__ = ["FairnessReport", "fairness_report"]
@@ -90,6 +106,28 @@ def _format_float(value):
     return str(value)
 
 
+def _with_interval(value, low, high):
+    """``"0.123 [0.050, 0.200]"``, or the value alone without an interval."""
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return "-" if pd.isna(value) else _format_float(value)
+    return f"{value:.3f} [{low:.3f}, {high:.3f}]"
+
+
+def _display_with_intervals(table, suffixes=("_low", "_high")):
+    """A copy for display: each column with ``<col>_low``/``<col>_high``
+    becomes text with its interval; the bound columns are dropped."""
+    shown = table.copy()
+    for name in table.columns:
+        low, high = f"{name}{suffixes[0]}", f"{name}{suffixes[1]}"
+        if low in table and high in table:
+            shown[name] = [
+                _with_interval(v, lo, hi)
+                for v, lo, hi in zip(table[name], table[low], table[high])
+            ]
+            shown = shown.drop(columns=[low, high])
+    return shown
+
+
 class FairnessReport:
     """Group metrics of a fitted model for one or more sensitive attributes.
 
@@ -101,8 +139,11 @@ class FairnessReport:
     ----------
     frame : pandas.DataFrame
         The tidy table: one row per (attribute, group, metric), with columns
-        ``attribute``, ``group``, ``metric`` and ``value``. ``count`` is the
-        (unweighted) number of rows of the group.
+        ``attribute``, ``group``, ``metric`` and ``value``, and ``low`` and
+        ``high``, the ends of the value's confidence interval (NaN for
+        ``count``, ``roc_auc`` and callables; absent when
+        ``interval=None``). ``count`` is the (unweighted) number of rows of
+        the group.
     overall : pandas.Series
         Each metric on all rows, indexed by metric name.
     gaps : pandas.DataFrame
@@ -111,13 +152,18 @@ class FairnessReport:
         ``max``), ``difference`` (max - min, fairlearn's
         ``MetricFrame.difference()``), ``ratio`` (min / max) and the
         ``average_difference``, ``average_absolute_difference`` and
-        ``average_relative_difference`` defined in :mod:`sklfair.metrics`.
+        ``average_relative_difference`` defined in :mod:`sklfair.metrics`;
+        with intervals, ``difference_low``, ``difference_high``,
+        ``ratio_low`` and ``ratio_high`` (the intervals of
+        :func:`fairness_interval`; NaN where a metric has none).
     fairness : pandas.DataFrame
         One row per attribute with the named fairness metrics: demographic
         parity and equalized odds differences and ratios and the equal
         opportunity difference (binary), their one-vs-rest worst-class
         variants (multi-class), or the mean prediction and mean absolute
-        error differences (regression).
+        error differences (regression). With intervals, each binary or
+        regression metric is followed, after all of them, by
+        ``<name>_low`` and ``<name>_high`` columns.
     attributes : list of str
         The attributes, in order (an intersection is named ``"a & b"``).
     task : {"binary", "multiclass", "continuous"}
@@ -128,6 +174,10 @@ class FairnessReport:
         The class name of the estimator.
     n_samples : int
         The number of rows scored.
+    confidence : float or None
+        The intervals' confidence level (None without intervals).
+    interval : {"analytic", "bootstrap"} or None
+        How the intervals were computed (None without intervals).
     """
 
     def __init__(
@@ -142,6 +192,8 @@ class FairnessReport:
         pos_label,
         estimator_name,
         n_samples,
+        confidence=None,
+        interval=None,
     ):
         self.frame = frame
         self.overall = overall
@@ -152,6 +204,8 @@ class FairnessReport:
         self.pos_label = pos_label
         self.estimator_name = estimator_name
         self.n_samples = n_samples
+        self.confidence = confidence
+        self.interval = interval
 
     def by_group(self, attribute=None):
         """One attribute's metrics as a wide table (groups x metrics).
@@ -182,6 +236,30 @@ class FairnessReport:
             table["count"] = table["count"].astype(np.int64)
         return table
 
+    def _by_group_display(self, attribute):
+        """The wide table of an attribute, values shown with their interval."""
+        table = self.by_group(attribute)
+        if "low" not in self.frame:
+            return table
+        part = self.frame[self.frame["attribute"] == attribute]
+        shown = table.astype(object)
+        for metric in table.columns:
+            rows = part[part["metric"] == metric].set_index("group")
+            rows = rows.reindex(table.index)
+            shown[metric] = [
+                _with_interval(v, lo, hi) if metric != "count" else str(int(v))
+                for v, lo, hi in zip(rows["value"], rows["low"], rows["high"])
+            ]
+        return shown
+
+    def _interval_note(self):
+        if self.interval is None:
+            return ""
+        return (
+            f"Brackets: {self.confidence:.0%} confidence intervals "
+            f"({self.interval}); a gap's interval accounts for all its groups at once."
+        )
+
     def _title(self):
         task = {"binary": "binary", "multiclass": "multi-class"}.get(
             self.task, "regression"
@@ -199,16 +277,17 @@ class FairnessReport:
             overall = ", ".join(
                 f"{name} {_format_float(value)}" for name, value in self.overall.items()
             )
-            parts = [
-                self._title(),
-                f"overall: {overall}",
+            parts = [self._title(), f"overall: {overall}"]
+            if self.interval is not None:
+                parts.append(self._interval_note())
+            parts += [
                 "",
                 "fairness:",
-                self.fairness.to_string(),
+                _display_with_intervals(self.fairness).to_string(),
             ]
             for attribute in self.attributes:
                 parts += ["", f"by group ({attribute}):"]
-                parts.append(self.by_group(attribute).to_string())
+                parts.append(self._by_group_display(attribute).to_string())
         return "\n".join(parts)
 
     def _tables_html(self):
@@ -223,16 +302,19 @@ class FairnessReport:
 
         parts = [
             "<h2>Fairness metrics by attribute</h2>",
-            table(self.fairness),
+            table(_display_with_intervals(self.fairness)),
             "<h2>Overall</h2>",
             table(self.overall.to_frame("overall")),
         ]
         for attribute in self.attributes:
             parts += [
                 f"<h2>Groups by {html.escape(str(attribute))}</h2>",
-                table(self.by_group(attribute)),
+                table(self._by_group_display(attribute)),
             ]
-        parts += ["<h2>Gaps between groups</h2>", table(self.gaps, index=False)]
+        parts += [
+            "<h2>Gaps between groups</h2>",
+            table(_display_with_intervals(self.gaps), index=False),
+        ]
         return parts
 
     def _plot_html(self):
@@ -273,7 +355,7 @@ class FairnessReport:
             f"<h1>{html.escape(title)}</h1>",
             '<p class="meta">Gaps are between the groups of each attribute: '
             "difference = largest - smallest group value, ratio = smallest / "
-            "largest.</p>",
+            f"largest. {html.escape(self._interval_note())}</p>",
             *self._tables_html(),
         ]
         if plot:
@@ -301,7 +383,9 @@ class FairnessReport:
         attributes : list of str, default=None
             The attributes to show (one row of panels each); all when None.
         **kwargs
-            Passed to :func:`sklfair.plotting.plot_group_metrics`.
+            Passed to :func:`sklfair.plotting.plot_group_metrics` (the
+            report's ``gaps`` label each gap with its interval, and the
+            intervals of ``frame`` draw error bars).
 
         Returns
         -------
@@ -309,6 +393,7 @@ class FairnessReport:
         """
         from ..plotting import plot_group_metrics
 
+        kwargs.setdefault("gaps", self.gaps)
         return plot_group_metrics(
             self.frame,
             metrics=metrics,
@@ -424,6 +509,93 @@ def _evaluate(specs, data, groups, sample_weight):
     return by_group, overall
 
 
+_GAP_BOUNDS = ["difference_low", "difference_high", "ratio_low", "ratio_high"]
+# The rate of RATES each named base metric is, by function.
+_RATE_OF = {BASE_METRICS[name][0]: name for name in RATES if name in BASE_METRICS}
+
+
+class _Bounds:
+    """The report's intervals: per group and metric, per gap, per named gap."""
+
+    def __init__(self, specs, data, task, weights, **interval):
+        self.specs = specs
+        self.data = data
+        self.task = task
+        self.weights = weights
+        self.interval = interval
+
+    def set_groups(self, groups):
+        """Compute every interval of one attribute."""
+        codes, labels = encode_groups(groups)
+        self.position = {label: i for i, label in enumerate(labels)}
+        self.groups = (codes, labels)
+        self.by_group, self.gaps = {}, {}
+        for metric, (func, kind) in self.specs.items():
+            rate = _RATE_OF.get(func)
+            if rate is None or kind == "score":
+                continue
+            y_true, y_pred = self._labels(kind)
+            self.by_group[metric] = group_intervals(
+                rate, y_true, y_pred, codes, len(labels), self.weights, **self.interval
+            )
+            self.gaps[metric] = {
+                f"{gap}_{end}": getattr(
+                    gap_interval(
+                        ((rate,), gap),
+                        y_true,
+                        y_pred,
+                        codes,
+                        labels,
+                        self.weights,
+                        warn=False,
+                        **self.interval,
+                    ),
+                    end,
+                )
+                for gap in ("difference", "ratio")
+                for end in ("low", "high")
+            }
+
+    def _labels(self, kind):
+        if kind == "binary" or (kind == "labels" and self.task == "binary"):
+            return self.data["binary"]
+        return self.data["regression" if kind == "regression" else "labels"]
+
+    def of(self, metric, group):
+        if metric not in self.by_group:
+            return np.nan, np.nan
+        low, high = self.by_group[metric]
+        i = self.position[group]
+        return float(low[i]), float(high[i])
+
+    def gap(self, metric):
+        return self.gaps.get(metric, dict.fromkeys(_GAP_BOUNDS, np.nan))
+
+    def fairness(self):
+        if self.task == "multiclass":
+            return {}
+        codes, labels = self.groups
+        y_true, y_pred = self._labels(
+            "binary" if self.task == "binary" else "regression"
+        )
+        bounds = {}
+        for name in _FAIRNESS_METRICS[self.task]:
+            if name not in GAP_METRICS:
+                continue
+            result = gap_interval(
+                name,
+                y_true,
+                y_pred,
+                codes,
+                labels,
+                self.weights,
+                warn=False,
+                **self.interval,
+            )
+            bounds[f"{name}_low"], bounds[f"{name}_high"] = result.low, result.high
+        return bounds
+
+
 def fairness_report(
     estimator,
     X,
@@ -435,6 +607,10 @@ def fairness_report(
     intersectional=False,
     sample_weight=None,
     pos_label=None,
+    interval="analytic",
+    confidence=0.95,
+    n_boot=1000,
+    random_state=None,
 ):
     """Measure a fitted model's metrics per group of each sensitive attribute.
 
@@ -477,6 +653,24 @@ def fairness_report(
         The positive label of a binary target: by default 1 for {0, 1} or
         {-1, 1} labels, otherwise the greater label (scikit-learn's
         convention, e.g. ``"good"`` over ``"bad"``).
+    interval : {"analytic", "bootstrap"} or None, default="analytic"
+        How the confidence intervals of the group rates and the gaps are
+        computed (the ``method`` of :func:`fairness_interval`); None for no
+        intervals.
+
+        .. versionadded:: 0.2
+    confidence : float, default=0.95
+        The intervals' (two-sided) confidence level.
+
+        .. versionadded:: 0.2
+    n_boot : int, default=1000
+        Bootstrap resamples (``interval="bootstrap"``).
+
+        .. versionadded:: 0.2
+    random_state : int, RandomState, Generator or None, default=None
+        Seeds the bootstrap.
+
+        .. versionadded:: 0.2
 
     Returns
     -------
@@ -510,12 +704,21 @@ def fairness_report(
     ...                          sensitive_features=X["sex"])
     >>> report.fairness.columns.tolist()[:2]
     ['demographic_parity_difference', 'demographic_parity_ratio']
+    >>> report.fairness.filter(like="demographic_parity_difference").columns.tolist()
+    ['demographic_parity_difference', 'demographic_parity_difference_low', \
+'demographic_parity_difference_high']
     >>> report.by_group("sex").index.tolist()
     ['female', 'male']
     >>> report.to_html(plot=False).startswith("<!DOCTYPE html>")
     True
     """
     check_is_fitted(estimator)
+    if interval not in ("analytic", "bootstrap", None):
+        raise ValueError(
+            f"interval must be 'analytic', 'bootstrap' or None, got {interval!r}."
+        )
+    confidence = check_confidence(confidence)
+    n_boot = check_n_boot(n_boot)
     n_samples = _num_samples(X)
     attribute_frame = _attribute_frame(
         X, sensitive_columns, sensitive_features, n_samples
@@ -562,14 +765,32 @@ def fairness_report(
     if any(kind == "score" for _, kind in specs.values()):
         data["score"] = _scores(estimator, X, pos_label)
 
+    bounds = None
+    if interval is not None:
+        bounds = _Bounds(
+            specs,
+            data,
+            task,
+            check_weights(sample_weight, n_samples),
+            confidence=confidence,
+            method=interval,
+            n_boot=n_boot,
+            rng=as_generator(random_state),
+        )
     rows, gap_rows, fairness_rows = [], [], []
     overall = None
     for attribute, groups in groups_by_attribute.items():
         group_values = groups.to_numpy()
         by_group, overall = _evaluate(specs, data, group_values, sample_weight)
+        if bounds is not None:
+            bounds.set_groups(groups)
         for group, values in by_group.iterrows():
             for metric, value in values.items():
-                rows.append((attribute, group, metric, value))
+                rows.append(
+                    (attribute, group, metric, value)
+                    if bounds is None
+                    else (attribute, group, metric, value, *bounds.of(metric, group))
+                )
         for metric in by_group.columns:
             if specs[metric][0] is resolve_metric("count")[1]:
                 continue
@@ -586,6 +807,7 @@ def fairness_report(
                     "difference": high - low,
                     "ratio": low / high if high != 0 else np.nan,
                     **average_gaps(values.to_numpy(), overall[metric]),
+                    **({} if bounds is None else bounds.gap(metric)),
                 }
             )
         y_fair_true, y_fair_pred = data["binary" if task == "binary" else "labels"]
@@ -601,9 +823,13 @@ def fairness_report(
                     )
                     for name, func in _FAIRNESS_METRICS[task].items()
                 },
+                **({} if bounds is None else bounds.fairness()),
             }
         )
-    frame = pd.DataFrame(rows, columns=["attribute", "group", "metric", "value"])
+    columns = ["attribute", "group", "metric", "value"]
+    frame = pd.DataFrame(
+        rows, columns=columns if bounds is None else [*columns, "low", "high"]
+    )
     count_rows = frame["metric"].isin(
         [name for name, (f, _) in specs.items() if f is resolve_metric("count")[1]]
     )
@@ -623,6 +849,7 @@ def fairness_report(
             "average_difference",
             "average_absolute_difference",
             "average_relative_difference",
+            *([] if bounds is None else _GAP_BOUNDS),
         ],
     )
     fairness = pd.DataFrame(fairness_rows).set_index("attribute")
@@ -638,4 +865,6 @@ def fairness_report(
         pos_label=pos_label,
         estimator_name=type(estimator).__name__,
         n_samples=n_samples,
+        confidence=None if interval is None else confidence,
+        interval=interval,
     )

@@ -16,9 +16,18 @@ one of two ways, as everywhere in sklfair:
 
 A scorer built with ``sensitive_columns`` declines routed
 ``sensitive_features`` (they may still go to the estimator's ``fit``).
+
+With ``upper_confidence=`` the scorer reads the *credible* gap instead of the
+measured one: the pessimistic end of the gap's confidence interval
+(:func:`sklfair.metrics.fairness_interval`) -- the upper end of a
+difference, the lower end of a ratio -- so that
+:func:`sklfair.model_selection.constrained_refit` keeps the candidates whose
+gap is credibly within the bound, not only within it on the scored rows.
 """
 
 from __future__ import annotations
+
+import numbers
 
 from sklearn.metrics import make_scorer
 from sklearn.metrics._scorer import _Scorer
@@ -36,6 +45,7 @@ from ._group import (
     multiclass_demographic_parity_difference,
     multiclass_equalized_odds_difference,
 )
+from ._intervals import GAP_METRICS, fairness_interval
 
 __all__ = ["make_fairness_scorer", "FAIRNESS_METRICS"]
 
@@ -59,6 +69,72 @@ FAIRNESS_METRICS = {
     "mean_prediction_difference": (mean_prediction_difference, False),
     "mean_absolute_error_difference": (mean_absolute_error_difference, False),
 }
+
+
+class _IntervalGap:
+    """A gap metric read from its interval (picklable, unlike a closure).
+
+    ``end="estimate"`` gives the measured gap (for the gaps that have no
+    point function elsewhere); ``"pessimistic"`` the upper end of a
+    difference's interval or the lower end of a ratio's.
+    """
+
+    def __init__(self, metric, end, confidence=0.95, method="analytic"):
+        self.metric = metric
+        self.end = end
+        self.confidence = confidence
+        self.method = method
+        suffix = ""
+        if end == "pessimistic":
+            side = "upper" if GAP_METRICS[metric][1] == "difference" else "lower"
+            suffix = f"_{side}_{confidence:g}_{method}"
+        self.__name__ = f"{metric}{suffix}"
+
+    def __call__(self, y_true, y_pred, *, sensitive_features, **kwargs):
+        result = fairness_interval(
+            self.metric,
+            y_true,
+            y_pred,
+            sensitive_features=sensitive_features,
+            confidence=self.confidence,
+            method=self.method,
+            **kwargs,
+        )
+        if self.end == "estimate":
+            return result.estimate
+        return (
+            result.high if GAP_METRICS[self.metric][1] == "difference" else (result.low)
+        )
+
+
+def _credible_metric(metric, upper_confidence, interval, kwargs):
+    """The score function of a credible-gap scorer, with checked arguments."""
+    if (
+        isinstance(upper_confidence, bool)
+        or not isinstance(upper_confidence, numbers.Real)
+        or not 0 < upper_confidence < 1
+    ):
+        raise ValueError(
+            "upper_confidence must be a number strictly between 0 and 1 (e.g. "
+            f"0.95), got {upper_confidence!r}."
+        )
+    if interval not in ("analytic", "bootstrap"):
+        raise ValueError(
+            f"interval must be 'analytic' or 'bootstrap', got {interval!r}."
+        )
+    if not isinstance(metric, str) or metric not in GAP_METRICS:
+        shown = metric if isinstance(metric, str) else type(metric).__name__
+        raise ValueError(
+            f"upper_confidence needs a gap with an interval; {shown!r} has none. "
+            f"Use one of {sorted(GAP_METRICS)}."
+        )
+    comparison = kwargs.pop("method", "between_groups")
+    if comparison != "between_groups":
+        raise ValueError(
+            "Intervals are for between-groups gaps (method='between_groups'), "
+            f"not method={comparison!r}."
+        )
+    return _IntervalGap(metric, "pessimistic", float(upper_confidence), interval)
 
 
 class _FairnessScorer(_Scorer):
@@ -118,6 +194,8 @@ def make_fairness_scorer(
     sensitive_columns=None,
     greater_is_better=None,
     response_method="predict",
+    upper_confidence=None,
+    interval="analytic",
     **kwargs,
 ):
     """Make a scorer of a group fairness metric for model selection.
@@ -138,8 +216,10 @@ def make_fairness_scorer(
         ``"equal_opportunity_ratio"``,
         ``"multiclass_demographic_parity_difference"``,
         ``"multiclass_equalized_odds_difference"``,
-        ``"mean_prediction_difference"`` and
-        ``"mean_absolute_error_difference"``, or a callable
+        ``"mean_prediction_difference"``,
+        ``"mean_absolute_error_difference"``, ``"error_rate_difference"``,
+        ``"error_rate_ratio"`` and ``"mean_squared_error_difference"``, or a
+        callable
         ``metric(y_true, y_pred, *, sensitive_features, **kwargs)``, e.g.
         ``functools.partial(average_difference, "true_positive_rate")``. Use
         module-level functions (not lambdas) so the scorer pickles for
@@ -157,8 +237,25 @@ def make_fairness_scorer(
     response_method : str or list of str, default="predict"
         The estimator's method giving ``y_pred``, as in
         :func:`sklearn.metrics.make_scorer`.
+    upper_confidence : float, default=None
+        If given, score the *credible* gap: the upper end of the gap's
+        two-sided interval at this confidence (the lower end for a ratio),
+        computed by :func:`fairness_interval` on each scored fold, instead
+        of the gap measured on it. A candidate whose scored gap is within a
+        bound is then credibly within it, given the fold's group sizes.
+        Only for the gaps :func:`fairness_interval` knows (not for
+        callables or the multi-class gaps).
+
+        .. versionadded:: 0.2
+    interval : {"analytic", "bootstrap"}, default="analytic"
+        How the interval of ``upper_confidence`` is computed (the
+        ``method`` of :func:`fairness_interval`; pass ``n_boot=`` and
+        ``random_state=`` as keyword arguments for the bootstrap).
+
+        .. versionadded:: 0.2
     **kwargs
-        Passed to the metric (e.g. ``pos_label="good"``, ``method=``).
+        Passed to the metric (e.g. ``pos_label="good"``, ``method=``), or to
+        :func:`fairness_interval` with ``upper_confidence``.
 
     Returns
     -------
@@ -194,15 +291,31 @@ def make_fairness_scorer(
     >>> scores = cross_validate(LogisticRegression(), X, y, scoring=scoring)
     >>> bool((scores["test_dp"] <= 0).all())    # -gap: lower gaps score higher
     True
+
+    The credible gap, the upper end of its 95 % interval on each test fold:
+
+    >>> scoring["dp_upper"] = make_fairness_scorer(
+    ...     "demographic_parity_difference", sensitive_columns="sex",
+    ...     upper_confidence=0.95)
+    >>> scores = cross_validate(LogisticRegression(), X, y, scoring=scoring)
+    >>> bool((scores["test_dp_upper"] < scores["test_dp"]).all())
+    True
     """
-    if isinstance(metric, str):
-        try:
+    if upper_confidence is not None:
+        score_func = _credible_metric(metric, upper_confidence, interval, kwargs)
+        default_greater = GAP_METRICS[metric][1] == "ratio"
+    elif isinstance(metric, str):
+        if metric in FAIRNESS_METRICS:
             score_func, default_greater = FAIRNESS_METRICS[metric]
-        except KeyError:
+        elif metric in GAP_METRICS:
+            score_func = _IntervalGap(metric, "estimate")
+            default_greater = GAP_METRICS[metric][1] == "ratio"
+        else:
             raise ValueError(
                 f"Unknown fairness metric {metric!r}; use one of "
-                f"{sorted(FAIRNESS_METRICS)} or a callable."
-            ) from None
+                f"{sorted(set(FAIRNESS_METRICS) | set(GAP_METRICS))} or a "
+                "callable."
+            )
     elif callable(metric):
         score_func, default_greater = metric, False
     else:

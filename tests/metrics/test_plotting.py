@@ -78,3 +78,64 @@ def test_pareto_front_from_its_table(close_figures):
     assert fig.axes[0].get_xlabel() == "mean dp gap (lower is fairer)"
     with pytest.raises(ValueError, match="No column 'gamma'"):
         plot_pareto_front(front, annotate="gamma")
+
+
+def test_pareto_error_bars_from_std_and_intervals(close_figures):
+    cv_results = {
+        **CV_RESULTS,
+        "std_test_accuracy": [0.01, 0.02, 0.01, 0.03],
+        "std_test_dp": [0.02, 0.01, 0.05, 0.004],
+    }
+    fig = plot_pareto_front(cv_results, "accuracy", "dp")
+    (bars,) = fig.axes[0].containers
+    _, _, (xbars, ybars) = bars
+    # one standard deviation on each side of the mean gap and score
+    std_gap = dict(zip([0.20, 0.05, 0.10, 0.01], cv_results["std_test_dp"]))
+    for segment in xbars.get_segments():
+        low, high = segment[:, 0]
+        centre = round((low + high) / 2, 6)
+        assert (high - low) / 2 == pytest.approx(std_gap[centre])
+    std_score = dict(zip([0.80, 0.78, 0.75, 0.70], cv_results["std_test_accuracy"]))
+    for segment in ybars.get_segments():
+        low, high = segment[:, 1]
+        centre = round((low + high) / 2, 6)
+        assert (high - low) / 2 == pytest.approx(std_score[centre])
+    assert (
+        plot_pareto_front(cv_results, "accuracy", "dp", error_bars=False)
+        .axes[0]
+        .containers
+        == []
+    )
+    # intervals (e.g. certificates on held-out rows): asymmetric, gap only
+    table = pd.DataFrame(
+        {
+            "score": [0.80, 0.78],
+            "gap": [0.10, 0.04],
+            "gap_low": [0.06, 0.01],
+            "gap_high": [0.15, 0.09],
+        }
+    )
+    (bars,) = plot_pareto_front(table).axes[0].containers
+    _, _, (xbars,) = bars
+    ends = sorted(tuple(np.round(seg[:, 0], 6)) for seg in xbars.get_segments())
+    assert ends == [(0.01, 0.09), (0.06, 0.15)]
+
+
+def test_group_bars_skip_missing_intervals(close_figures):
+    frame = pd.DataFrame(
+        {
+            "group": ["a", "b", "a", "b"],
+            "metric": ["selection_rate"] * 2 + ["roc_auc"] * 2,
+            "value": [0.5, 0.7, 0.6, 0.8],
+            "low": [0.4, 0.6, np.nan, np.nan],
+            "high": [0.6, 0.75, np.nan, np.nan],
+        }
+    )
+    fig = plot_group_metrics(frame)
+    rate, auc = fig.axes
+    (segments,) = [c.get_segments() for c in rate.collections]
+    np.testing.assert_allclose(
+        [[s[0][1], s[1][1]] for s in segments], [[0.4, 0.6], [0.6, 0.75]]
+    )
+    assert len(auc.collections) == 0  # no interval, no error bar
+    assert rate.get_ylim()[1] >= 0.75

@@ -6,11 +6,12 @@ import pandas as pd
 import pytest
 from fairlearn.metrics import MetricFrame
 from matplotlib.figure import Figure
+from scipy import stats
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.metrics import accuracy_score, mean_absolute_error, roc_auc_score
 from sklearn.svm import LinearSVC
 
-from sklfair.metrics import FairnessReport, fairness_report
+from sklfair.metrics import FairnessReport, fairness_interval, fairness_report
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +25,14 @@ def test_frame_matches_metric_frame(german, fitted):
     report = fairness_report(fitted, X, y, sensitive_columns=["sex", "age_band"])
     assert isinstance(report, FairnessReport)
     assert report.attributes == ["sex", "age_band"]
-    assert list(report.frame.columns) == ["attribute", "group", "metric", "value"]
+    assert list(report.frame.columns) == [
+        "attribute",
+        "group",
+        "metric",
+        "value",
+        "low",
+        "high",
+    ]
     y_pred = fitted.predict(X)
     scores = fitted.predict_proba(X)[:, 1]
     for attribute in ["sex", "age_band"]:
@@ -134,10 +142,17 @@ def test_plot_returns_a_figure(german, fitted, close_figures):
     fig = report.plot(metrics=["selection_rate"], attributes=["sex"])
     assert len(fig.axes) == 1
     texts = [t.get_text() for t in fig.axes[0].texts]
-    gap = report.gaps.set_index(["attribute", "metric"]).loc[
-        ("sex", "selection_rate"), "difference"
-    ]
-    assert f"gap {gap:.3f}" in texts
+    gap = report.gaps.set_index(["attribute", "metric"]).loc[("sex", "selection_rate")]
+    assert (
+        f"gap {gap['difference']:.3f} [{gap['difference_low']:.3f}, "
+        f"{gap['difference_high']:.3f}]"
+    ) in texts
+    # each bar carries its group's interval as an error bar
+    (segments,) = [c.get_segments() for c in fig.axes[0].collections]
+    rows = report.frame.query("attribute == 'sex' and metric == 'selection_rate'")
+    np.testing.assert_allclose(
+        [[seg[0][1], seg[1][1]] for seg in segments], rows[["low", "high"]]
+    )
 
 
 def test_string_labels_use_the_greater_label(german, numeric_model):
@@ -269,3 +284,93 @@ def test_unknown_attribute_and_unfitted(german, fitted):
 
     with pytest.raises(NotFittedError):
         fairness_report(LogisticRegression(), X, y, sensitive_columns="sex")
+
+
+def test_intervals_in_every_table(german, fitted):
+    X, y = german
+    report = fairness_report(fitted, X, y, sensitive_columns=["sex", "age_band"])
+    assert report.interval == "analytic" and report.confidence == 0.95
+    y_pred = fitted.predict(X)
+    rows = report.frame.set_index(["attribute", "group", "metric"])
+    # a group's selection rate: Wilson's interval (scipy as the oracle)
+    women = X["sex"] == "female"
+    k, n = int(y_pred[women].sum()), int(women.sum())
+    wilson = stats.binomtest(k, n).proportion_ci(0.95, method="wilson")
+    assert rows.loc[
+        ("sex", "female", "selection_rate"), ["low", "high"]
+    ].tolist() == pytest.approx([wilson.low, wilson.high])
+    assert rows.loc[("sex", "female", "count"), ["low", "high"]].isna().all()
+    assert rows.loc[("sex", "female", "roc_auc"), ["low", "high"]].isna().all()
+    # a gap: the interval of fairness_interval
+    gaps = report.gaps.set_index(["attribute", "metric"])
+    for metric, gap in [
+        ("selection_rate", "demographic_parity_difference"),
+        ("true_positive_rate", "equal_opportunity_difference"),
+        ("accuracy", "error_rate_difference"),  # same gap as the error rate
+    ]:
+        expected = fairness_interval(gap, y, y_pred, sensitive_features=X["age_band"])
+        bounds = gaps.loc[("age_band", metric), ["difference_low", "difference_high"]]
+        assert bounds.tolist() == pytest.approx([expected.low, expected.high])
+    ratio = fairness_interval(
+        "demographic_parity_ratio", y, y_pred, sensitive_features=X["sex"]
+    )
+    assert gaps.loc[
+        ("sex", "selection_rate"), ["ratio_low", "ratio_high"]
+    ].tolist() == (pytest.approx([ratio.low, ratio.high]))
+    assert gaps.loc[("sex", "roc_auc")][["difference_low", "ratio_high"]].isna().all()
+    # the named gaps
+    expected = fairness_interval(
+        "equalized_odds_difference", y, y_pred, sensitive_features=X["sex"]
+    )
+    fair = report.fairness.loc["sex"]
+    assert fair[
+        ["equalized_odds_difference_low", "equalized_odds_difference_high"]
+    ].tolist() == pytest.approx([expected.low, expected.high])
+    assert report.fairness.columns[:5].tolist() == [
+        "demographic_parity_difference",
+        "demographic_parity_ratio",
+        "equalized_odds_difference",
+        "equalized_odds_ratio",
+        "equal_opportunity_difference",
+    ]
+    # shown as "value [low, high]" in the text and the HTML
+    bracket = f"{fair['equalized_odds_difference']:.3f} [{expected.low:.3f}, "
+    assert bracket in repr(report)
+    page = report.to_html(plot=False)
+    assert bracket in page and "95% confidence intervals (analytic)" in page
+    assert "equalized_odds_difference_low" not in page
+
+
+def test_bootstrap_and_no_intervals(german, fitted):
+    X, y = german
+    boot = fairness_report(
+        fitted,
+        X,
+        y,
+        sensitive_columns="sex",
+        interval="bootstrap",
+        n_boot=200,
+        random_state=0,
+    )
+    again = fairness_report(
+        fitted,
+        X,
+        y,
+        sensitive_columns="sex",
+        interval="bootstrap",
+        n_boot=200,
+        random_state=0,
+    )
+    pd.testing.assert_frame_equal(boot.gaps, again.gaps)
+    assert boot.interval == "bootstrap"
+    plain = fairness_report(fitted, X, y, sensitive_columns="sex", interval=None)
+    assert list(plain.frame.columns) == ["attribute", "group", "metric", "value"]
+    assert "difference_low" not in plain.gaps
+    assert plain.confidence is None and "[" not in repr(plain).split("fairness:")[1]
+    pd.testing.assert_frame_equal(
+        plain.frame, boot.frame[["attribute", "group", "metric", "value"]]
+    )
+    with pytest.raises(ValueError, match="interval must be"):
+        fairness_report(fitted, X, y, sensitive_columns="sex", interval="wald")
+    with pytest.raises(ValueError, match="confidence must be"):
+        fairness_report(fitted, X, y, sensitive_columns="sex", confidence=0)

@@ -8,10 +8,15 @@ import numpy as np
 import pandas as pd
 import pytest
 import sklearn
+from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_validate
 
-from sklfair.metrics import average_difference, make_fairness_scorer
+from sklfair.metrics import (
+    average_difference,
+    fairness_interval,
+    make_fairness_scorer,
+)
 
 CV = StratifiedKFold(n_splits=3, shuffle=True, random_state=0)
 GRID = {"logisticregression__C": [0.01, 1.0]}
@@ -233,3 +238,126 @@ def test_missing_column_names_the_column(german, numeric_model):
     )
     with pytest.raises(ValueError, match="'sexe' is not in X. Did you mean 'sex'"):
         scorer(model, X, y)
+
+
+# --------------------------------------------------------------------------
+# The credible gap: the pessimistic end of the gap's interval
+# --------------------------------------------------------------------------
+
+
+def test_credible_gap_is_the_intervals_pessimistic_end(german, numeric_model):
+    X, y = german
+    model = numeric_model().fit(X, y)
+    y_pred = model.predict(X)
+    for metric, end in [
+        ("equalized_odds_difference", "high"),
+        ("demographic_parity_ratio", "low"),
+    ]:
+        scorer = make_fairness_scorer(
+            metric, sensitive_columns="age_band", upper_confidence=0.9
+        )
+        interval = fairness_interval(
+            metric, y, y_pred, sensitive_features=X["age_band"], confidence=0.9
+        )
+        sign = -1 if end == "high" else 1
+        assert scorer(model, X, y) == pytest.approx(sign * getattr(interval, end))
+    boot = make_fairness_scorer(
+        "equalized_odds_difference",
+        sensitive_columns="age_band",
+        upper_confidence=0.95,
+        interval="bootstrap",
+        n_boot=200,
+        random_state=0,
+    )
+    again = pickle.loads(pickle.dumps(boot))
+    assert boot(model, X, y) == again(model, X, y)
+    assert "equalized_odds_difference_upper_0.95_bootstrap" in repr(boot)
+    # gaps without a point function elsewhere score their estimate
+    errors = make_fairness_scorer("error_rate_difference", sensitive_columns="sex")
+    assert errors(model, X, y) == pytest.approx(
+        -fairness_interval(
+            "error_rate_difference", y, y_pred, sensitive_features=X["sex"]
+        ).estimate
+    )
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_credible_gap_changes_the_constrained_choice(german):
+    # A logistic regression on every feature but sex, searched over C on
+    # German credit; 5-fold CV, about 62 women per test fold.
+    from sklearn.compose import make_column_selector, make_column_transformer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    from sklfair.model_selection import constrained_refit
+
+    X, y = german
+    categorical = [
+        c
+        for c in X.select_dtypes("category").columns
+        if c not in ("sex", "age_band", "personal_status")  # the latter holds sex
+    ]
+    model = make_pipeline(
+        make_column_transformer(
+            (StandardScaler(), make_column_selector(dtype_include="number")),
+            (OneHotEncoder(handle_unknown="ignore"), categorical),
+        ),
+        LogisticRegression(max_iter=1000),
+    )
+    scoring = {
+        "accuracy": "accuracy",
+        "dp": make_fairness_scorer(
+            "demographic_parity_difference", sensitive_columns="sex"
+        ),
+        "dp_upper": make_fairness_scorer(
+            "demographic_parity_difference",
+            sensitive_columns="sex",
+            upper_confidence=0.95,
+        ),
+    }
+    cv = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
+    search = GridSearchCV(
+        model,
+        {"logisticregression__C": [0.01, 1.0]},
+        cv=cv,
+        scoring=scoring,
+        refit=constrained_refit("accuracy", "dp_upper", bound=0.11),
+    ).fit(X, y)
+    results = search.cv_results_
+    # C=1 is more accurate and its measured gap (about 0.05) is within the
+    # bound on average, so a refit on the measured gap picks it ...
+    assert constrained_refit("accuracy", "dp", bound=0.11)(results) == 1
+    assert results["mean_test_accuracy"][1] > results["mean_test_accuracy"][0]
+    # ... but the upper ends of its intervals are not within it: the credible
+    # gap picks the candidate whose gap these folds can vouch for
+    assert -results["mean_test_dp"][1] < 0.11 < -results["mean_test_dp_upper"][1]
+    assert search.best_index_ == 0
+    assert -results["mean_test_dp_upper"][0] <= 0.11
+    # the fold scores are the intervals of fairness_interval
+    train, test = next(cv.split(X, y))
+    fold_model = clone(model).set_params(logisticregression__C=0.01)
+    fold_model.fit(X.iloc[train], y.iloc[train])
+    interval = fairness_interval(
+        "demographic_parity_difference",
+        y.iloc[test],
+        fold_model.predict(X.iloc[test]),
+        sensitive_features=X["sex"].iloc[test],
+    )
+    assert results["split0_test_dp_upper"][0] == pytest.approx(-interval.high)
+
+
+def test_credible_gap_bad_arguments():
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        make_fairness_scorer("demographic_parity_difference", upper_confidence=95)
+    with pytest.raises(ValueError, match="'analytic' or 'bootstrap'"):
+        make_fairness_scorer(
+            "demographic_parity_difference", upper_confidence=0.9, interval="bca"
+        )
+    with pytest.raises(ValueError, match="has none"):
+        make_fairness_scorer(
+            "multiclass_equalized_odds_difference", upper_confidence=0.9
+        )
+    with pytest.raises(ValueError, match="between-groups"):
+        make_fairness_scorer(
+            "demographic_parity_difference", upper_confidence=0.9, method="to_overall"
+        )

@@ -1,0 +1,803 @@
+"""Confidence intervals for the gaps between groups: :func:`fairness_interval`.
+
+A gap such as the demographic parity difference is computed from a sample of
+people; on new applicants it will differ. :func:`fairness_interval` says by
+how much it may, as an interval at a stated confidence, in one of two ways:
+
+``method="analytic"``
+    Closed-form intervals (:mod:`sklfair.metrics._analytic`). The gap over
+    ``k`` groups is ``max - min`` of the group values, and its interval
+    comes from a family of intervals that hold *simultaneously* with the
+    stated confidence (Šidák's adjustment: each member at
+    ``confidence ** (1 / m)`` for ``m`` members), one of two:
+
+    - ``"pairs"``: for each of the ``k (k - 1) / 2`` pairs of groups, the
+      interval of their difference -- Newcombe's hybrid score interval for
+      proportions, Welch's for means -- folded to ``|a - b|``; the gap lies
+      in ``[max of the lower ends, max of the upper ends]``;
+    - ``"groups"``: for each group, the interval of its value (Wilson's
+      score interval, Student's t); the gap lies in
+      ``[max low - min high, max high - min low]``.
+
+    The family whose interval would be narrower at equal group values (rate
+    0.5) is used: a decision from the group sizes alone, which therefore
+    keeps the coverage. Pairs win for a few groups of similar sizes (for two
+    groups the interval is Newcombe's); groups for many groups or very
+    unequal sizes. Equalized odds is the larger of the true and false
+    positive rates' gaps, so its family counts both rates' members. Ratios
+    (smallest over largest group value) use the per-group family:
+    ``[min low / max high, min high / max low]``. With ``sample_weight``,
+    Kish's effective size ``(sum w)^2 / sum w^2`` of each group stands for
+    its number of rows.
+
+``method="bootstrap"``
+    A stratified percentile bootstrap: each group's rows -- or, for rates
+    conditioned on the true label (true/false positive rates), each group's
+    rows of that label -- are resampled with replacement, keeping their
+    number, ``n_boot`` times. Vectorized: a rate only depends on weighted
+    counts, so a resample is a draw of counts
+    (:mod:`sklfair.metrics._bootstrap`), never a copy of the rows.
+
+Both are intervals for the *between-groups* gap (largest minus smallest
+group value, or smallest over largest), the definition the constraints of
+:mod:`sklfair.constraints` bound.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from collections import namedtuple
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn.utils.validation import check_consistent_length
+
+from .._sensitive import encode_groups
+from ..exceptions import UndefinedRateWarning
+from . import _analytic as an
+from ._base import binarize, check_groups, column
+from ._bootstrap import as_generator, resample_group_sums
+
+__all__ = [
+    "FairnessInterval",
+    "fairness_interval",
+    "GAP_METRICS",
+    "RATES",
+    "group_statistics",
+    "gap_interval",
+    "group_intervals",
+]
+
+#: The interval's two ends, as :func:`scipy.stats.bootstrap` names them.
+ConfidenceInterval = namedtuple("ConfidenceInterval", ["low", "high"])
+
+
+@dataclass(frozen=True)
+class _Rate:
+    """A per-group rate: the weighted mean of ``value`` over ``event`` rows."""
+
+    kind: str  # "proportion" (values in {0, 1}) or "mean"
+    event: int | None  # the true label the rows are restricted to, or None
+    value: str  # what is averaged (see _row_values)
+    nonnegative: bool = True
+
+
+#: Rates that have an interval, by the name :mod:`sklfair.metrics` gives them.
+RATES = {
+    "selection_rate": _Rate("proportion", None, "pred"),
+    "true_positive_rate": _Rate("proportion", 1, "pred"),
+    "false_positive_rate": _Rate("proportion", 0, "pred"),
+    "true_negative_rate": _Rate("proportion", 0, "not_pred"),
+    "false_negative_rate": _Rate("proportion", 1, "not_pred"),
+    "accuracy": _Rate("proportion", None, "correct"),
+    "error_rate": _Rate("proportion", None, "error"),
+    "mean_prediction": _Rate("mean", None, "pred", nonnegative=False),
+    "mean_absolute_error": _Rate("mean", None, "absolute_error"),
+    "mean_squared_error": _Rate("mean", None, "squared_error"),
+}
+
+#: Gap metrics with an interval: the rates compared and how.
+GAP_METRICS = {
+    "demographic_parity_difference": (("selection_rate",), "difference"),
+    "demographic_parity_ratio": (("selection_rate",), "ratio"),
+    "equalized_odds_difference": (
+        ("true_positive_rate", "false_positive_rate"),
+        "difference",
+    ),
+    "equalized_odds_ratio": (("true_positive_rate", "false_positive_rate"), "ratio"),
+    "equal_opportunity_difference": (("true_positive_rate",), "difference"),
+    "equal_opportunity_ratio": (("true_positive_rate",), "ratio"),
+    "error_rate_difference": (("error_rate",), "difference"),
+    "error_rate_ratio": (("error_rate",), "ratio"),
+    "mean_prediction_difference": (("mean_prediction",), "difference"),
+    "mean_absolute_error_difference": (("mean_absolute_error",), "difference"),
+    "mean_squared_error_difference": (("mean_squared_error",), "difference"),
+}
+
+
+def _row_values(value, y_true, y_pred):
+    if value == "pred":
+        return y_pred
+    if value == "not_pred":
+        return 1.0 - y_pred
+    if value == "correct":
+        return (y_true == y_pred).astype(np.float64)
+    if value == "error":
+        return (y_true != y_pred).astype(np.float64)
+    if value == "absolute_error":
+        return np.abs(y_true - y_pred)
+    return (y_true - y_pred) ** 2
+
+
+# --------------------------------------------------------------------------
+# Per-group sums
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class GroupStatistics:
+    """One rate's weighted sums per group, and the rows behind them."""
+
+    name: str
+    rate: _Rate
+    n_rows: np.ndarray  # rows in the event, per group
+    sum_w: np.ndarray
+    sum_w2: np.ndarray
+    sum_wv: np.ndarray
+    sum_wv2: np.ndarray
+    codes: np.ndarray = field(repr=False)  # group code of each event row
+    rows: np.ndarray = field(repr=False)  # [w, w v] of each event row
+
+    @property
+    def values(self):
+        """The rate of each group; an empty group's proportion counts as 0
+        (as fairlearn counts an undefined rate), an empty group's mean is NaN."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            values = self.sum_wv / self.sum_w
+        empty = self.sum_w <= 0
+        return np.where(
+            empty, 0.0 if self.rate.kind == "proportion" else np.nan, values
+        )
+
+    @property
+    def effective_n(self):
+        return an.kish(self.sum_w, self.sum_w2)
+
+    @property
+    def variances(self):
+        """Weighted sample variance of the values per group (means only)."""
+        n = self.effective_n
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean = self.sum_wv / self.sum_w
+            spread = np.maximum(self.sum_wv2 / self.sum_w - mean**2, 0.0)
+            return np.where(n > 1, spread * n / (n - 1.0), np.nan)
+
+    @property
+    def pooled(self):
+        """The rate over all groups together."""
+        total = self.sum_w.sum()
+        return float(self.sum_wv.sum() / total) if total > 0 else np.nan
+
+
+def group_statistics(rate_name, y_true, y_pred, codes, n_groups, weights):
+    """The weighted sums of one rate per group (see :class:`GroupStatistics`)."""
+    rate = RATES[rate_name]
+    in_event = np.ones(len(codes), dtype=bool)
+    if rate.event is not None:
+        in_event = y_true == rate.event
+    v = _row_values(rate.value, y_true, y_pred)[in_event].astype(np.float64)
+    w = weights[in_event]
+    c = codes[in_event]
+
+    def sums(x):
+        return np.bincount(c, weights=x, minlength=n_groups).astype(np.float64)
+
+    return GroupStatistics(
+        name=rate_name,
+        rate=rate,
+        n_rows=np.bincount(c, minlength=n_groups),
+        sum_w=sums(w),
+        sum_w2=sums(w * w),
+        sum_wv=sums(w * v),
+        sum_wv2=sums(w * v * v),
+        codes=c,
+        rows=np.column_stack([w, w * v]),
+    )
+
+
+# --------------------------------------------------------------------------
+# From group values to a gap
+# --------------------------------------------------------------------------
+
+
+def _gap_of_rate(values, kind):
+    """Difference (max - min) or ratio (min / max) over the last axis."""
+    high = values.max(axis=-1)
+    low = values.min(axis=-1)
+    if kind == "difference":
+        return high - low
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(high > 0, low / high, np.nan)
+
+
+def _combine(per_rate, kind, agg):
+    """Worst case (largest difference, smallest ratio) or mean over rates."""
+    per_rate = np.asarray(per_rate, dtype=np.float64)
+    if agg == "mean":
+        return per_rate.mean(axis=0)
+    return per_rate.max(axis=0) if kind == "difference" else per_rate.min(axis=0)
+
+
+def _pair_intervals(stats, confidence, at=None):
+    """Intervals of ``|value_a - value_b|`` for every pair of groups.
+
+    ``at`` replaces the observed group values by one common value (for the
+    smallest certifiable bound and the choice of family).
+    """
+    n_groups = len(stats.sum_w)
+    a, b = np.triu_indices(n_groups, k=1)
+    values = stats.values if at is None else np.full(n_groups, at)
+    n = stats.effective_n
+    if stats.rate.kind == "proportion":
+        low, high = an.newcombe(
+            values[a], n[a], values[b], n[b], an.z_value(confidence)
+        )
+    else:
+        var = stats.variances
+        low, high = an.welch(
+            values[a], var[a], n[a], values[b], var[b], n[b], confidence
+        )
+    return an.fold_absolute(low, high)
+
+
+def _group_value_intervals(stats, confidence, at=None):
+    """Per-group intervals of the rate at ``confidence`` (each on its own)."""
+    values = stats.values if at is None else np.full(len(stats.sum_w), at)
+    n = stats.effective_n
+    if stats.rate.kind == "proportion":
+        return an.wilson(values, n, an.z_value(confidence))
+    low, high = an.mean_interval(values, stats.variances, n, confidence)
+    if stats.rate.nonnegative:
+        low = np.maximum(low, 0.0)
+    return low, high
+
+
+def _family_size(family, n_groups, n_rates):
+    if family == "pairs":
+        return n_rates * n_groups * (n_groups - 1) // 2
+    return n_rates * n_groups
+
+
+def _difference_interval(stats, family, confidence, at=None):
+    """Interval of one rate's max - min over groups, from a simultaneous family.
+
+    ``"pairs"``: the pairwise intervals of ``|a - b|`` (Newcombe or Welch),
+    ``[max of their lows, max of their highs]``. ``"groups"``: the
+    per-group intervals ``[L_g, U_g]`` (Wilson or t), ``[max L - min U,
+    max U - min L]``. ``confidence`` is the per-comparison level.
+    """
+    if family == "pairs":
+        low, high = _pair_intervals(stats, confidence, at=at)
+        return low.max(), high.max()
+    low, high = _group_value_intervals(stats, confidence, at=at)
+    return max(0.0, low.max() - high.min()), high.max() - low.min()
+
+
+def _choose_family(all_stats, confidence):
+    """The family whose interval would be narrower at equal group values.
+
+    Decided from the groups' sizes (and, for means, their spreads) alone --
+    at rate 0.5 for proportions, at the pooled mean for means -- never from
+    the observed gap, so the choice does not bias the coverage. Pairwise
+    intervals win for a few groups of similar sizes; per-group intervals
+    for many groups or very unequal sizes (fewer comparisons to adjust for).
+    """
+    n_groups = len(all_stats[0].sum_w)
+    widths = {}
+    for family in ("pairs", "groups"):
+        each = an.sidak(confidence, _family_size(family, n_groups, len(all_stats)))
+        widths[family] = max(
+            _difference_interval(
+                stats,
+                family,
+                each,
+                at=0.5 if stats.rate.kind == "proportion" else stats.pooled,
+            )[1]
+            for stats in all_stats
+        )
+    return "pairs" if widths["pairs"] <= widths["groups"] else "groups"
+
+
+def _analytic_gap(all_stats, kind, agg, confidence):
+    """``(low, high, family)`` of a gap by the closed-form intervals."""
+    n_groups = len(all_stats[0].sum_w)
+    n_rates = len(all_stats)
+    lows, highs = [], []
+    if kind == "difference":
+        family = _choose_family(all_stats, confidence)
+        each = an.sidak(confidence, _family_size(family, n_groups, n_rates))
+        for stats in all_stats:
+            low, high = _difference_interval(stats, family, each)
+            lows.append(low)
+            highs.append(high)
+    else:
+        family = "groups"
+        each = an.sidak(confidence, n_rates * n_groups)
+        for stats in all_stats:
+            if not stats.rate.nonnegative:
+                lows.append(np.nan)
+                highs.append(np.nan)
+                continue
+            low, high = _group_value_intervals(stats, each)
+            top = high.max()
+            with np.errstate(divide="ignore", invalid="ignore"):
+                lows.append(low.min() / top if top > 0 else np.nan)
+                floor = low.max()
+                highs.append(min(1.0, high.min() / floor) if floor > 0 else 1.0)
+    low, high = _combine(lows, kind, agg), _combine(highs, kind, agg)
+    return float(low), float(high), family
+
+
+def _bootstrap_values(stats, n_boot, rng):
+    """Resampled group values of one rate, shape (n_boot, n_groups)."""
+    sums = resample_group_sums(stats.codes, stats.rows, len(stats.sum_w), n_boot, rng)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        values = sums[..., 1] / sums[..., 0]
+    empty = sums[..., 0] <= 0
+    fill = 0.0 if stats.rate.kind == "proportion" else np.nan
+    return np.where(empty, fill, values)
+
+
+def _quantiles(distribution, confidence):
+    alpha = 1.0 - confidence
+    finite = distribution[np.isfinite(distribution)]
+    if finite.size == 0:
+        return np.nan, np.nan
+    low, high = np.quantile(finite, [alpha / 2.0, 1.0 - alpha / 2.0])
+    return float(low), float(high)
+
+
+def _smallest_certifiable(all_stats, agg, confidence, method, family, n_boot, rng):
+    """Upper end of the difference's interval if every group had the pooled rate.
+
+    The smallest bound a certificate could reach with these groups' sizes,
+    for a model with the observed overall rates and no gap at all.
+    """
+    n_groups = len(all_stats[0].sum_w)
+    if method == "analytic":
+        each = an.sidak(confidence, _family_size(family, n_groups, len(all_stats)))
+        highs = [
+            _difference_interval(stats, family, each, at=stats.pooled)[1]
+            for stats in all_stats
+        ]
+        return float(_combine(highs, "difference", agg))
+    gaps = []
+    for stats in all_stats:
+        n = stats.effective_n
+        pooled = stats.pooled
+        if stats.rate.kind == "proportion":
+            size = np.maximum(np.round(n), 1).astype(np.int64)
+            draws = rng.binomial(size, pooled, size=(n_boot, n_groups)) / size
+            draws[:, n <= 0] = 0.0
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                scale = np.sqrt(stats.variances / n)
+            draws = rng.normal(pooled, np.nan_to_num(scale), size=(n_boot, n_groups))
+        gaps.append(_gap_of_rate(draws, "difference"))
+    distribution = _combine(gaps, "difference", agg)
+    return _quantiles(distribution, confidence)[1]
+
+
+# --------------------------------------------------------------------------
+# The result
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class FairnessInterval:
+    """A gap between groups, with its confidence interval.
+
+    Returned by :func:`fairness_interval`; not meant to be created by hand.
+    The names follow :func:`scipy.stats.bootstrap` (``low``, ``high``,
+    ``confidence_interval``, ``bootstrap_distribution``) and fairlearn
+    (``n_boot``, ``by_group``).
+
+    .. versionadded:: 0.2
+
+    Attributes
+    ----------
+    metric : str
+        The gap's name, e.g. ``"demographic_parity_difference"``.
+    estimate : float
+        The gap on the given rows (the value of the metric function of the
+        same name in :mod:`sklfair.metrics`).
+    low, high : float
+        The interval's ends.
+    confidence : float
+        Its confidence level (two-sided: each end errs with probability
+        about ``(1 - confidence) / 2``).
+    method : {"analytic", "bootstrap"}
+        How it was computed.
+    group_sizes : pandas.Series
+        Number of rows per group (unweighted).
+    by_group : pandas.DataFrame
+        One row per group and rate compared: the rate ``value``, its own
+        interval ``low``/``high`` (at ``confidence``, not adjusted for the
+        number of groups) and the ``effective_n`` it rests on (the rows of
+        the rate's event -- e.g. the group's positives for a true positive
+        rate -- or their Kish size when weighted).
+    smallest_certifiable_bound : float
+        For a difference: the upper end the interval would have if every
+        group had the pooled rate -- the smallest bound that a model with
+        these overall rates could certify with these groups' sizes. NaN for
+        ratios.
+    family : {"pairs", "groups"} or None
+        The simultaneous family of the analytic interval (see
+        :mod:`sklfair.metrics._intervals`); None for the bootstrap.
+    n_boot : int or None
+        The number of resamples (bootstrap only).
+    bootstrap_distribution : ndarray of shape (n_boot,) or None
+        The gap in every resample (bootstrap only).
+    """
+
+    metric: str
+    estimate: float
+    low: float
+    high: float
+    confidence: float
+    method: str
+    group_sizes: pd.Series
+    by_group: pd.DataFrame
+    smallest_certifiable_bound: float = np.nan
+    family: str | None = None
+    n_boot: int | None = None
+    bootstrap_distribution: np.ndarray | None = None
+
+    @property
+    def confidence_interval(self):
+        """``(low, high)`` as a named tuple, as in :func:`scipy.stats.bootstrap`."""
+        return ConfidenceInterval(self.low, self.high)
+
+    def __repr__(self):
+        return (
+            f"FairnessInterval(metric={self.metric!r}, estimate={self.estimate:.4g}, "
+            f"low={self.low:.4g}, high={self.high:.4g}, "
+            f"confidence={self.confidence:g}, method={self.method!r})"
+        )
+
+
+# --------------------------------------------------------------------------
+# Validation shared with the report, the scorer and certify
+# --------------------------------------------------------------------------
+
+
+def check_confidence(confidence, name="confidence"):
+    if (
+        isinstance(confidence, bool)
+        or not isinstance(confidence, numbers.Real)
+        or not 0.0 < float(confidence) < 1.0
+    ):
+        raise ValueError(
+            f"{name} must be a number strictly between 0 and 1 (e.g. 0.95), "
+            f"got {confidence!r}."
+        )
+    return float(confidence)
+
+
+def check_method(method):
+    if method not in ("analytic", "bootstrap"):
+        raise ValueError(f"method must be 'analytic' or 'bootstrap', got {method!r}.")
+    return method
+
+
+def check_n_boot(n_boot):
+    if (
+        isinstance(n_boot, bool)
+        or not isinstance(n_boot, numbers.Integral)
+        or n_boot < 1
+    ):
+        raise ValueError(f"n_boot must be a positive integer, got {n_boot!r}.")
+    return int(n_boot)
+
+
+def check_weights(sample_weight, n_samples):
+    """Sample weights as float64 (ones when None), with clear errors."""
+    if sample_weight is None:
+        return np.ones(n_samples)
+    weights = column(sample_weight, "sample_weight").astype(np.float64)
+    check_consistent_length(weights, np.empty(n_samples))
+    if not np.all(np.isfinite(weights)):
+        raise ValueError("sample_weight has NaN or infinite values.")
+    if np.any(weights < 0):
+        raise ValueError("sample_weight has negative values.")
+    return weights
+
+
+def _warn_undefined(all_stats, labels, metric):
+    for stats in all_stats:
+        if stats.rate.event is None:
+            continue
+        empty = np.flatnonzero(stats.sum_w <= 0)
+        if empty.size:
+            shown = ", ".join(repr(str(labels[g])) for g in empty[:5])
+            which = "positive" if stats.rate.event == 1 else "negative"
+            warnings.warn(
+                f"{metric}: the {stats.name} of group(s) {shown} is undefined (no "
+                f"{which} row); it counts as 0, as in fairlearn, and the analytic "
+                "interval treats it as anywhere in [0, 1].",
+                UndefinedRateWarning,
+                stacklevel=4,
+            )
+
+
+def gap_interval(
+    metric,
+    y_true,
+    y_pred,
+    codes,
+    labels,
+    weights,
+    *,
+    confidence,
+    method,
+    n_boot,
+    rng,
+    agg="worst_case",
+    warn=True,
+):
+    """The interval of a gap from checked arrays (the engine of the public API).
+
+    ``metric`` is a name of :data:`GAP_METRICS` or a ``(rate_names, kind)``
+    pair (``kind`` "difference" or "ratio"); ``y_true``/``y_pred`` are 0/1
+    (classification) or floats (regression), ``codes`` group codes in
+    ``[0, len(labels))`` and ``weights`` floats. ``warn=False`` keeps quiet
+    about undefined rates.
+    """
+    if isinstance(metric, str):
+        rate_names, kind = GAP_METRICS[metric]
+    else:
+        (rate_names, kind), metric = metric, f"{'/'.join(metric[0])} {metric[1]}"
+    n_groups = len(labels)
+    all_stats = [
+        group_statistics(name, y_true, y_pred, codes, n_groups, weights)
+        for name in rate_names
+    ]
+    if warn:
+        _warn_undefined(all_stats, labels, metric)
+    estimate = float(
+        _combine([_gap_of_rate(s.values, kind) for s in all_stats], kind, agg)
+    )
+    by_group = []
+    distribution = None
+    family = None
+    if method == "analytic":
+        low, high, family = _analytic_gap(all_stats, kind, agg, confidence)
+        for stats in all_stats:
+            by_group.append(_group_value_intervals(stats, confidence))
+    else:
+        resampled = [_bootstrap_values(stats, n_boot, rng) for stats in all_stats]
+        distribution = _combine(
+            [_gap_of_rate(values, kind) for values in resampled], kind, agg
+        )
+        low, high = _quantiles(distribution, confidence)
+        for values in resampled:
+            alpha = 1.0 - confidence
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN groups
+                q = np.nanquantile(values, [alpha / 2.0, 1.0 - alpha / 2.0], axis=0)
+            by_group.append((q[0], q[1]))
+    if np.isnan(estimate) or (
+        kind == "ratio" and not all(st.rate.nonnegative for st in all_stats)
+    ):  # a ratio of signed means has no meaning to bound
+        low = high = np.nan
+    smallest = np.nan
+    if kind == "difference":
+        smallest = _smallest_certifiable(
+            all_stats, agg, confidence, method, family, n_boot, rng
+        )
+    index = pd.Index(labels, name="group")
+    table = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "value": stats.values,
+                    "low": low_high[0],
+                    "high": low_high[1],
+                    "effective_n": stats.effective_n,
+                },
+                index=index,
+            )
+            for stats, low_high in zip(all_stats, by_group, strict=True)
+        ],
+        keys=rate_names,
+        names=["rate", "group"],
+    )
+    return FairnessInterval(
+        metric=metric,
+        estimate=estimate,
+        low=low,
+        high=high,
+        confidence=confidence,
+        method=method,
+        group_sizes=pd.Series(
+            np.bincount(codes, minlength=n_groups), index=index, name="count"
+        ),
+        by_group=table,
+        smallest_certifiable_bound=smallest,
+        family=family,
+        n_boot=n_boot if method == "bootstrap" else None,
+        bootstrap_distribution=distribution,
+    )
+
+
+def group_intervals(
+    rate_name,
+    y_true,
+    y_pred,
+    codes,
+    n_groups,
+    weights,
+    *,
+    confidence,
+    method,
+    n_boot,
+    rng,
+):
+    """Per-group intervals of one rate: arrays ``(low, high)`` of length n_groups."""
+    stats = group_statistics(rate_name, y_true, y_pred, codes, n_groups, weights)
+    if method == "analytic":
+        return _group_value_intervals(stats, confidence)
+    values = _bootstrap_values(stats, n_boot, rng)
+    alpha = 1.0 - confidence
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        q = np.nanquantile(values, [alpha / 2.0, 1.0 - alpha / 2.0], axis=0)
+    return q[0], q[1]
+
+
+def prepare(metric, y_true, y_pred, sensitive_features, sample_weight, pos_label):
+    """Checked 0/1 or float labels, group codes and labels, and weights."""
+    if metric not in GAP_METRICS:
+        raise ValueError(
+            f"No interval for the metric {metric!r}; use one of {sorted(GAP_METRICS)}."
+        )
+    regression = RATES[GAP_METRICS[metric][0][0]].kind == "mean"
+    if regression:
+        y_true = column(y_true, "y_true").astype(np.float64)
+        y_pred = column(y_pred, "y_pred").astype(np.float64)
+        check_consistent_length(y_true, y_pred)
+    else:
+        y_true, y_pred = binarize(y_true, y_pred, pos_label=pos_label, func_name=metric)
+        y_true = np.asarray(y_true).astype(np.float64)
+        y_pred = np.asarray(y_pred).astype(np.float64)
+        if pos_label is None and np.any(y_true < 0):  # {-1, 1} labels
+            y_true = (y_true > 0).astype(np.float64)
+            y_pred = (y_pred > 0).astype(np.float64)
+    groups = check_groups(sensitive_features, len(y_true))
+    codes, labels = encode_groups(groups)
+    weights = check_weights(sample_weight, len(y_true))
+    return y_true, y_pred, codes, labels, weights
+
+
+def fairness_interval(
+    metric,
+    y_true,
+    y_pred,
+    *,
+    sensitive_features,
+    method="analytic",
+    confidence=0.95,
+    n_boot=1000,
+    sample_weight=None,
+    pos_label=None,
+    agg="worst_case",
+    random_state=None,
+):
+    """Confidence interval of a gap between groups, analytic or bootstrap.
+
+    How far can the gap measured on these rows be from the gap on new rows
+    from the same population? The interval answers at a stated confidence.
+    Any number of groups; several columns of ``sensitive_features`` form
+    intersectional groups. See the module docstring of
+    :mod:`sklfair.metrics._intervals` and the user guide for the methods.
+
+    .. versionadded:: 0.2
+
+    Parameters
+    ----------
+    metric : str
+        The gap: ``"demographic_parity_difference"``,
+        ``"demographic_parity_ratio"``, ``"equalized_odds_difference"``,
+        ``"equalized_odds_ratio"``, ``"equal_opportunity_difference"``,
+        ``"equal_opportunity_ratio"``, ``"error_rate_difference"``,
+        ``"error_rate_ratio"`` (binary classification),
+        ``"mean_prediction_difference"``,
+        ``"mean_absolute_error_difference"`` or
+        ``"mean_squared_error_difference"`` (regression). Differences are
+        largest minus smallest group value, ratios smallest over largest,
+        as fairlearn's ``method="between_groups"``.
+    y_true : array-like of shape (n_samples,)
+        True labels or targets.
+    y_pred : array-like of shape (n_samples,)
+        Predicted labels or values.
+    sensitive_features : array-like, Series or DataFrame
+        Group of each row; several columns form intersectional groups.
+    method : {"analytic", "bootstrap"}, default="analytic"
+        Closed-form intervals (Newcombe / Welch with a Šidák adjustment over
+        the pairs of groups; deterministic) or a stratified percentile
+        bootstrap.
+    confidence : float, default=0.95
+        Confidence level of the (two-sided) interval.
+    n_boot : int, default=1000
+        Number of bootstrap resamples (``method="bootstrap"``).
+    sample_weight : array-like of shape (n_samples,), default=None
+        Sample weights: weighted rates, and Kish effective sizes in the
+        analytic intervals.
+    pos_label : label, default=None
+        The positive label, needed when the labels are not {0, 1} or {-1, 1}.
+    agg : {"worst_case", "mean"}, default="worst_case"
+        For equalized odds: the larger of the true and false positive rate
+        gaps (smaller ratio), or their mean, as in fairlearn.
+    random_state : int, RandomState, Generator or None, default=None
+        Seeds the bootstrap.
+
+    Returns
+    -------
+    FairnessInterval
+        ``estimate``, ``low``, ``high``, ``confidence``, ``method``,
+        ``group_sizes``, ``by_group`` and ``smallest_certifiable_bound``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown metric or method, a confidence outside (0, 1), labels
+        that do not fit the metric, or bad ``sensitive_features``.
+
+    See Also
+    --------
+    certify : Whether held-out rows certify a bound on a gap.
+    fairlearn.metrics.MetricFrame : ``n_boot``/``ci_quantiles`` bootstrap
+        intervals of per-group metrics and their differences.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklfair.metrics import fairness_interval
+    >>> rng = np.random.default_rng(0)
+    >>> group = rng.choice(["a", "b"], size=2000)
+    >>> y_pred = (rng.random(2000) < np.where(group == "a", 0.5, 0.4)).astype(int)
+    >>> result = fairness_interval(
+    ...     "demographic_parity_difference", y_pred, y_pred,
+    ...     sensitive_features=group)
+    >>> result
+    FairnessInterval(metric='demographic_parity_difference', estimate=0.1219, \
+low=0.07821, high=0.165, confidence=0.95, method='analytic')
+    >>> boot = fairness_interval(
+    ...     "demographic_parity_difference", y_pred, y_pred,
+    ...     sensitive_features=group, method="bootstrap", random_state=0)
+    >>> bool(abs(boot.high - result.high) < 0.01)
+    True
+    """
+    confidence = check_confidence(confidence)
+    method = check_method(method)
+    n_boot = check_n_boot(n_boot)
+    if agg not in ("worst_case", "mean"):
+        raise ValueError(f"agg must be 'worst_case' or 'mean', got {agg!r}.")
+    y_true, y_pred, codes, labels, weights = prepare(
+        metric, y_true, y_pred, sensitive_features, sample_weight, pos_label
+    )
+    return gap_interval(
+        metric,
+        y_true,
+        y_pred,
+        codes,
+        labels,
+        weights,
+        confidence=confidence,
+        method=method,
+        n_boot=n_boot,
+        rng=as_generator(random_state) if method == "bootstrap" else None,
+        agg=agg,
+    )
