@@ -14,6 +14,14 @@ from ._aggregate import (
     average_relative_difference,
 )
 from ._counterfactual import counterfactual_flip_rate
+from ._credit import (
+    calibration_by_group,
+    expected_calibration_error,
+    gini,
+    group_gap,
+    ks_statistic,
+    risk_metrics_by_group,
+)
 from ._group import (
     demographic_parity_difference,
     demographic_parity_ratio,
@@ -37,6 +45,12 @@ __all__ = [
     "average_difference",
     "average_relative_difference",
     "counterfactual_flip_rate",
+    "gini",
+    "ks_statistic",
+    "expected_calibration_error",
+    "calibration_by_group",
+    "risk_metrics_by_group",
+    "group_gap",
     "make_fairness_scorer",
     "demographic_parity_difference",
     "demographic_parity_ratio",
