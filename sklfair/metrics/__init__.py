@@ -22,6 +22,15 @@ from ._credit import (
     ks_statistic,
     risk_metrics_by_group,
 )
+from ._cutoffs import (
+    adverse_impact_ratio,
+    approval_by_group,
+    approval_rate,
+    bad_rate,
+    cutoff_for_approval_rate,
+    cutoff_for_bad_rate,
+    make_cutoff_scorer,
+)
 from ._group import (
     demographic_parity_difference,
     demographic_parity_ratio,
@@ -51,6 +60,13 @@ __all__ = [
     "calibration_by_group",
     "risk_metrics_by_group",
     "group_gap",
+    "cutoff_for_approval_rate",
+    "cutoff_for_bad_rate",
+    "make_cutoff_scorer",
+    "approval_rate",
+    "bad_rate",
+    "adverse_impact_ratio",
+    "approval_by_group",
     "make_fairness_scorer",
     "demographic_parity_difference",
     "demographic_parity_ratio",
