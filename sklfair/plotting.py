@@ -4,7 +4,11 @@
   overall value as a dashed line, and the gap (largest - smallest group)
   marked with an arrow;
 - :func:`plot_pareto_front` -- candidates of a search by score and fairness,
-  with the non-dominated ones joined.
+  with the non-dominated ones joined;
+- :func:`plot_calibration_by_group` -- a reliability diagram with one curve
+  per group (predicted against observed risk);
+- :func:`plot_approval_by_group` -- approval and bad rates per group at a
+  lending cutoff, with the four-fifths line.
 
 Matplotlib is imported inside the functions, so importing :mod:`sklfair`
 never loads it. The functions return the :class:`~matplotlib.figure.Figure`
@@ -16,7 +20,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["plot_group_metrics", "plot_pareto_front"]
+__all__ = [
+    "plot_group_metrics",
+    "plot_pareto_front",
+    "plot_calibration_by_group",
+    "plot_approval_by_group",
+]
 
 _BAR_COLOR = "#4C72B0"
 _GAP_COLOR = "#C44E52"
@@ -277,4 +286,174 @@ def plot_pareto_front(
     ax.set_xlabel(f"mean {constraint} gap (lower is fairer)")
     ax.set_ylabel(f"mean {score}")
     ax.legend(loc="best")
+    return fig
+
+
+def _check_table(table, columns, source):
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(
+            f"table must be a pandas DataFrame, got {type(table).__name__}."
+        )
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise ValueError(
+            f"The table lacks the column(s) {missing}: pass the table {source} returns."
+        )
+
+
+def plot_calibration_by_group(table, *, groups=None, ax=None):
+    """Plot a reliability diagram with one curve per group.
+
+    Each curve joins a group's bins at (mean predicted probability,
+    observed rate); a calibrated model follows the dashed diagonal in every
+    group. The legend gives each group's expected calibration error,
+    computed from the table's bins.
+
+    .. versionadded:: 0.1
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The table :func:`sklfair.metrics.calibration_by_group` returns.
+    groups : list, default=None
+        The groups to draw, in this order; all when None.
+    ax : matplotlib.axes.Axes, default=None
+        Where to draw; a new figure when None.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from sklfair.metrics import calibration_by_group
+    >>> from sklfair.plotting import plot_calibration_by_group
+    >>> table = calibration_by_group(
+    ...     [0, 1, 0, 1, 0, 0, 1, 1], [0.2, 0.2, 0.7, 0.7, 0.2, 0.2, 0.7, 0.7],
+    ...     sensitive_features=list("aaaabbbb"), n_bins=2)
+    >>> fig = plot_calibration_by_group(table)
+    >>> [text.get_text() for text in fig.axes[0].get_legend().get_texts()]
+    ['perfectly calibrated', 'a (ECE 0.250)', 'b (ECE 0.250)']
+    """
+    import matplotlib.pyplot as plt
+
+    _check_table(
+        table,
+        ["group", "mean_predicted", "observed_rate", "weight"],
+        "sklfair.metrics.calibration_by_group",
+    )
+    available = list(pd.unique(table["group"]))
+    groups = available if groups is None else list(groups)
+    unknown = [g for g in groups if g not in available]
+    if unknown:
+        raise ValueError(f"Unknown group(s) {unknown}; the table has {available}.")
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5, 4.5), layout="constrained")
+    else:
+        fig = ax.figure
+    part = table[table["group"].isin(groups)]
+    top = float(part[["mean_predicted", "observed_rate"]].to_numpy().max())
+    top = min(1.0, max(top * 1.08, 0.05))
+    ax.plot(
+        [0, top], [0, top], linestyle="--", color="0.5", label="perfectly calibrated"
+    )
+    for group in groups:
+        rows = table[table["group"] == group]
+        weight = rows["weight"].to_numpy(dtype=np.float64)
+        predicted = rows["mean_predicted"].to_numpy(dtype=np.float64)
+        observed = rows["observed_rate"].to_numpy(dtype=np.float64)
+        ece = float(np.abs(observed - predicted) @ weight / weight.sum())
+        ax.plot(predicted, observed, marker="o", label=f"{group} (ECE {ece:.3f})")
+    ax.set_xlim(0, top)
+    ax.set_ylim(0, top)
+    ax.set_xlabel("mean predicted probability")
+    ax.set_ylabel("observed rate")
+    ax.set_title("Calibration by group")
+    ax.legend(loc="upper left", fontsize=9)
+    return fig
+
+
+def plot_approval_by_group(table, *, min_ratio=None, figsize=None):
+    """Plot approval rates (and bad rates) per group at a lending cutoff.
+
+    The left panel shows each group's approval rate, a group with adverse
+    impact in red, and a dashed line at ``min_ratio`` times the highest
+    rate (the four-fifths line for 0.8): a bar below it is flagged. The
+    right panel, when the table has outcomes, shows each group's bad rate
+    among the approved.
+
+    .. versionadded:: 0.1
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The table :func:`sklfair.metrics.approval_by_group` returns.
+    min_ratio : float, default=None
+        The ratio of the dashed line; None takes the ``min_ratio`` the table
+        was made with (0.8 when it does not say).
+    figsize : tuple of float, default=None
+        The figure size; by default 3.6 x 3 inches per panel.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from sklfair.metrics import approval_by_group
+    >>> from sklfair.plotting import plot_approval_by_group
+    >>> table = approval_by_group(
+    ...     [0, 0, 1, 1, 0, 0, 0, 1], [0, 0, 0, 1, 0, 1, 1, 1],
+    ...     sensitive_features=list("aaaabbbb"))
+    >>> fig = plot_approval_by_group(table)
+    >>> [ax.get_title() for ax in fig.axes]
+    ['approval rate', 'bad rate among approved']
+    """
+    import matplotlib.pyplot as plt
+
+    _check_table(
+        table,
+        ["approval_rate", "adverse_impact"],
+        "sklfair.metrics.approval_by_group",
+    )
+    if min_ratio is None:
+        min_ratio = table.attrs.get("min_ratio", 0.8)
+    panels = ["approval_rate"] + (["bad_rate"] if "bad_rate" in table else [])
+    if figsize is None:
+        figsize = (3.6 * len(panels), 3.0)
+    fig, axes = plt.subplots(
+        1, len(panels), figsize=figsize, squeeze=False, layout="constrained"
+    )
+    labels = [str(g) for g in table.index]
+    positions = np.arange(len(labels))
+    flagged = table["adverse_impact"].to_numpy(dtype=bool)
+    colors = np.where(flagged, _GAP_COLOR, _BAR_COLOR)
+    for ax, name in zip(axes[0], panels, strict=True):
+        values = table[name].to_numpy(dtype=np.float64)
+        bars = ax.bar(positions, values, color=colors, width=0.7)
+        ax.bar_label(bars, fmt="%.3f", fontsize=8)
+        ax.set_xticks(positions)
+        rotate = len(labels) > 4 or max((len(s) for s in labels), default=0) > 8
+        ax.set_xticklabels(
+            labels, rotation=35 if rotate else 0, ha="right" if rotate else "center"
+        )
+        finite = values[np.isfinite(values)]
+        top = float(finite.max()) if finite.size else 1.0
+        ax.set_ylim(0, top * 1.2 if top > 0 else 1.0)
+        if name == "approval_rate":
+            ax.set_title("approval rate")
+            ax.axhline(
+                min_ratio * top,
+                color=_GAP_COLOR,
+                linestyle="--",
+                linewidth=1,
+                label=f"{min_ratio:g} x highest rate",
+            )
+            ax.legend(loc="lower right", fontsize=8)
+        else:
+            ax.set_title("bad rate among approved")
     return fig

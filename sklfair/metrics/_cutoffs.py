@@ -531,7 +531,8 @@ def approval_by_group(
         Indexed by group (index name ``"group"``), with columns
         ``applicants`` and ``approved`` (counts, or total weights),
         ``approval_rate``, ``bad_rate`` (when ``y_true`` is given),
-        ``adverse_impact_ratio`` and ``adverse_impact`` (bool).
+        ``adverse_impact_ratio`` and ``adverse_impact`` (bool);
+        ``attrs["min_ratio"]`` records ``min_ratio``.
 
     Warns
     -----
@@ -589,6 +590,7 @@ def approval_by_group(
         )
     table["adverse_impact"] = table["adverse_impact_ratio"] < min_ratio
     table.index.name = "group"
+    table.attrs["min_ratio"] = min_ratio
     return table
 
 
