@@ -7,7 +7,8 @@ How a lender judges a probability-of-default (PD) model, group by group:
   non-events) measure how well the score ranks;
 - :func:`expected_calibration_error` and :func:`calibration_by_group`
   measure whether a predicted 10% risk is a 10% risk; the Brier score is
-  scikit-learn's :func:`~sklearn.metrics.brier_score_loss`, used as it is;
+  scikit-learn's :func:`~sklearn.metrics.brier_score_loss` (use it as it is
+  in a ``MetricFrame`` or a scorer);
 - :func:`risk_metrics_by_group` puts them in one table, one row per group;
 - :func:`group_gap` is the gap of any of them between groups.
 
@@ -21,9 +22,10 @@ predicted probability of default.
 
 A metric that needs both classes (Gini, KS) is NaN on rows of one class
 only, and so is a gap involving such a group: the value is undefined, not
-zero. :func:`group_gap` computes the groups' values with a direct loop
-rather than through a ``MetricFrame`` (same values, far less overhead a
-call), because a bootstrap calls it once per resample; it
+zero. The tables and :func:`group_gap` compute the groups' values with a
+direct loop over the groups, checking the inputs once, rather than through
+a ``MetricFrame`` (the same values, without its per-call and per-row
+overhead): a bootstrap calls :func:`group_gap` once per resample, and it
 accepts ``sample_weight``, so resampling counts can be passed as weights.
 """
 
@@ -34,11 +36,9 @@ import numbers
 
 import numpy as np
 import pandas as pd
-from fairlearn.metrics import count
-from sklearn.metrics import brier_score_loss
 from sklearn.utils.validation import check_consistent_length
 
-from ._base import binarize, check_groups, column, metric_frame
+from ._base import binarize, check_groups, column
 
 __all__ = [
     "gini",
@@ -365,12 +365,18 @@ def _ece(events, prob, w, *, n_bins=10, strategy="uniform"):
 # --------------------------------------------------------------------------
 
 
-def _observed_rate(y_true, y_pred, sample_weight=None):
-    return float(np.average(y_true, weights=sample_weight))
+def _mean(values, w):
+    if values.size == 0 or (w is not None and w.sum() == 0):
+        return float("nan")
+    return float(np.average(values, weights=w))
 
 
-def _mean_predicted(y_true, y_pred, sample_weight=None):
-    return float(np.average(y_pred, weights=sample_weight))
+def _observed_rate(events, prob, w):
+    return _mean(events, w)
+
+
+def _mean_predicted(events, prob, w):
+    return _mean(prob, w)
 
 
 def _subset(w, rows):
@@ -378,16 +384,14 @@ def _subset(w, rows):
 
 
 def _brier(events, prob, w):
-    if events.size == 0 or (w is not None and w.sum() == 0):
-        return float("nan")
-    return float(np.average((prob - events) ** 2, weights=w))
+    return _mean((prob - events) ** 2, w)
 
 
-def _brier_score(y_true, y_prob, sample_weight=None):
-    # y_true is already 0/1 here; pos_label=1 spares sklearn its own inference
-    return float(
-        brier_score_loss(y_true, y_prob, sample_weight=sample_weight, pos_label=1)
-    )
+def _group_masks(sensitive_features, n_samples):
+    """The sorted group labels and a boolean row mask for each."""
+    groups = check_groups(sensitive_features, n_samples)
+    codes, labels = pd.factorize(groups, sort=True)
+    return [(label, codes == code) for code, label in enumerate(labels)]
 
 
 def calibration_by_group(
@@ -462,11 +466,8 @@ def calibration_by_group(
     events = _events(y_true, pos_label, "calibration_by_group")
     prob = _scores(y_prob, events.size, "calibration_by_group", probability=True)
     w = _weights(sample_weight, events.size)
-    groups = check_groups(sensitive_features, events.size)
-    codes, labels = pd.factorize(groups, sort=True)
     parts = []
-    for code, label in enumerate(labels):
-        rows = codes == code
+    for label, rows in _group_masks(sensitive_features, events.size):
         w_group = None if w is None else w[rows]
         if w_group is not None and w_group.sum() == 0:
             continue
@@ -492,10 +493,10 @@ def risk_metrics_by_group(
 ):
     """The risk metrics of a PD model, one row per group.
 
-    Computed with fairlearn's :class:`~fairlearn.metrics.MetricFrame`: the
-    rows, the observed rate of the event and the mean predicted probability
-    (equal for a model calibrated in the large), :func:`gini`,
-    :func:`ks_statistic`, the Brier score
+    The values of fairlearn's :class:`~fairlearn.metrics.MetricFrame`
+    ``by_group`` for these metrics: the rows, the observed rate of the event
+    and the mean predicted probability (equal for a model calibrated in the
+    large), :func:`gini`, :func:`ks_statistic`, the Brier score
     (:func:`sklearn.metrics.brier_score_loss`) and
     :func:`expected_calibration_error`.
 
@@ -544,24 +545,31 @@ def risk_metrics_by_group(
     _check_bins(n_bins, strategy)
     events = _events(y_true, pos_label, "risk_metrics_by_group")
     prob = _scores(y_prob, events.size, "risk_metrics_by_group", probability=True)
-    groups = check_groups(sensitive_features, events.size)
     w = _weights(sample_weight, events.size)
-    metrics = {
-        "count": count,
+    kernels = {
         "observed_rate": _observed_rate,
         "mean_predicted": _mean_predicted,
-        "gini": gini,
-        "ks_statistic": ks_statistic,
-        "brier_score": _brier_score,
+        "gini": _gini,
+        "ks_statistic": _ks,
+        "brier_score": _brier,
         "expected_calibration_error": functools.partial(
-            expected_calibration_error, n_bins=n_bins, strategy=strategy
+            _ece, n_bins=n_bins, strategy=strategy
         ),
     }
-    frame = metric_frame(metrics, events, prob, groups, w)
-    table = frame.by_group.copy()
-    table["count"] = table["count"].astype(np.int64)
-    table = table.astype({name: np.float64 for name in metrics if name != "count"})
-    table.index.name = "group"
+    masks = _group_masks(sensitive_features, events.size)
+    table = pd.DataFrame(
+        [
+            {
+                "count": int(rows.sum()),
+                **{
+                    name: kernel(events[rows], prob[rows], _subset(w, rows))
+                    for name, kernel in kernels.items()
+                },
+            }
+            for _, rows in masks
+        ],
+        index=pd.Index([label for label, _ in masks], name="group"),
+    )
     return table
 
 
@@ -669,8 +677,7 @@ def group_gap(
         y_score, events.size, f"group_gap({name!r})", probability=probability
     )
     w = _weights(sample_weight, events.size)
-    groups = check_groups(sensitive_features, events.size)
-    codes, labels = pd.factorize(groups, sort=True)
+    masks = _group_masks(sensitive_features, events.size)
 
     if isinstance(metric, str):
         # the unchecked kernels: the inputs were checked once above
@@ -686,8 +693,7 @@ def group_gap(
             return func(events[rows], score[rows], sample_weight=w[rows], **kwargs)
 
     values = []
-    for code in range(len(labels)):
-        rows = codes == code
+    for _, rows in masks:
         if w is not None and w[rows].sum() == 0:
             continue
         values.append(float(value(rows)))

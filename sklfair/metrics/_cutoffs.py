@@ -36,14 +36,13 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from fairlearn.metrics import count
 from sklearn.frozen import FrozenEstimator
 from sklearn.metrics import make_scorer
 from sklearn.model_selection import FixedThresholdClassifier
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
 from ..exceptions import CutoffTargetWarning, LabelConventionWarning
-from ._base import check_groups, column, metric_frame
+from ._base import check_groups, column
 
 __all__ = [
     "cutoff_for_approval_rate",
@@ -415,24 +414,19 @@ def _other(y_true):
 # --------------------------------------------------------------------------
 
 
-def _approval(y_true, approved, sample_weight=None):
-    return float(np.average(approved, weights=sample_weight))
-
-
-def _bad_among_approved(bad, approved, sample_weight=None):
-    w = np.ones(approved.size) if sample_weight is None else sample_weight
-    total = w @ approved
-    return float(w @ (approved * bad) / total) if total > 0 else float("nan")
-
-
-def _approved_weight(y_true, approved, sample_weight=None):
-    w = np.ones(approved.size) if sample_weight is None else sample_weight
-    return float(w @ approved)
-
-
-def _applicants(y_true, approved, sample_weight=None):
-    w = np.ones(approved.size) if sample_weight is None else sample_weight
-    return float(w.sum())
+def _group_approvals(approved, sensitive_features, w, bad=None):
+    """Group labels, then each group's weight, approved weight (and bads)."""
+    groups = check_groups(sensitive_features, approved.size)
+    codes, labels = pd.factorize(groups, sort=True)
+    ones = np.ones(approved.size) if w is None else w
+    totals = [
+        np.bincount(codes, weights=ones * values, minlength=len(labels))
+        for values in (
+            (np.ones(approved.size), approved)
+            + (() if bad is None else (approved * bad,))
+        )
+    ]
+    return (labels, *totals)
 
 
 def adverse_impact_ratio(
@@ -475,16 +469,13 @@ def adverse_impact_ratio(
     0.3333...
     """
     approved = ~_is_bad(y_pred, bad_label, "y_pred", other=_other(y_true))
-    groups = check_groups(sensitive_features, approved.size)
     w = _weights(sample_weight, approved.size)
-    codes, labels = pd.factorize(groups, sort=True)
-    rates = []
-    for code in range(len(labels)):
-        rows = codes == code
-        if w[rows].sum() > 0:
-            rates.append(w[rows] @ approved[rows] / w[rows].sum())
-    top = max(rates)
-    return float(min(rates) / top) if top > 0 else float("nan")
+    _, applicants, n_approved = _group_approvals(
+        approved.astype(np.float64), sensitive_features, w
+    )
+    rates = n_approved[applicants > 0] / applicants[applicants > 0]
+    top = rates.max()
+    return float(rates.min() / top) if top > 0 else float("nan")
 
 
 def approval_by_group(
@@ -503,8 +494,7 @@ def approval_by_group(
     approved (when the outcomes are known) and the adverse impact ratio,
     the group's approval rate over that of the most-approved group, with
     ``adverse_impact`` flagging ratios below ``min_ratio`` (0.8: the
-    four-fifths rule). Computed with fairlearn's
-    :class:`~fairlearn.metrics.MetricFrame`.
+    four-fifths rule).
 
     .. versionadded:: 0.1
 
@@ -566,21 +556,23 @@ def approval_by_group(
     approved = (~_is_bad(y_pred, bad_label, "y_pred", other=other)).astype(np.float64)
     weighted = sample_weight is not None
     w = _weights(sample_weight, approved.size) if weighted else None
-    groups = check_groups(sensitive_features, approved.size)
-    metrics = {
-        "applicants": _applicants if weighted else count,
-        "approved": _approved_weight,
-        "approval_rate": _approval,
-    }
-    truth = approved
+    bad = None
     if other is not None:
         check_consistent_length(other, approved)
-        truth = _is_bad(other, bad_label, "y_true", other=y_pred).astype(np.float64)
-        metrics["bad_rate"] = _bad_among_approved
-        _check_convention(truth, w, bad_label, "in y_true")
-    frame = metric_frame(metrics, truth, approved, groups, w)
-    table = frame.by_group.copy()
-    table = table.astype({"approval_rate": np.float64})
+        bad = _is_bad(other, bad_label, "y_true", other=y_pred).astype(np.float64)
+        _check_convention(bad, w, bad_label, "in y_true")
+    labels, applicants, n_approved, *bads = _group_approvals(
+        approved, sensitive_features, w, bad
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        columns = {
+            "applicants": applicants,
+            "approved": n_approved,
+            "approval_rate": n_approved / applicants,
+        }
+        if bads:
+            columns["bad_rate"] = np.where(n_approved > 0, bads[0] / n_approved, np.nan)
+    table = pd.DataFrame(columns, index=pd.Index(labels, name="group"))
     if not weighted:
         table = table.astype({"applicants": np.int64, "approved": np.int64})
     top = table["approval_rate"].max()
@@ -589,7 +581,6 @@ def approval_by_group(
             table["approval_rate"] / top if top > 0 else np.nan
         )
     table["adverse_impact"] = table["adverse_impact_ratio"] < min_ratio
-    table.index.name = "group"
     table.attrs["min_ratio"] = min_ratio
     return table
 
