@@ -254,7 +254,17 @@ def _bin_edges(prob, w, n_bins, strategy):
     if w is None:
         # as sklearn.calibration.calibration_curve
         return np.percentile(prob, quantiles * 100)
-    return np.quantile(prob, quantiles, weights=w, method="inverted_cdf")
+    return _weighted_quantiles(prob, w, quantiles)
+
+
+def _weighted_quantiles(values, w, quantiles):
+    """Quantiles by the inverted weighted CDF (numpy >= 2's ``inverted_cdf``)."""
+    keep = w > 0
+    order = np.argsort(values[keep], kind="stable")
+    ordered = values[keep][order]
+    cumulative = np.cumsum(w[keep][order])
+    index = np.searchsorted(cumulative, quantiles * cumulative[-1], side="left")
+    return ordered[np.minimum(index, ordered.size - 1)]
 
 
 def _calibration_bins(events, prob, w, n_bins, strategy):

@@ -97,6 +97,16 @@ def test_ece_from_calibration_curve(scored, strategy):
         assert value == pytest.approx(expected, abs=1e-12)
 
 
+def test_weighted_quantile_bins_are_numpys_inverted_cdf(scored):
+    from sklfair.metrics._credit import _weighted_quantiles
+
+    _, score, _, weights = scored
+    q = np.linspace(0, 1, 11)
+    for w in (weights.astype(float), np.random.default_rng(3).random(score.size)):
+        expected = np.quantile(score, q, weights=w, method="inverted_cdf")
+        np.testing.assert_array_equal(_weighted_quantiles(score, w, q), expected)
+
+
 def test_ece_weights(scored):
     y, score, _, weights = scored
     rep = np.repeat(np.arange(y.size), weights)
