@@ -35,6 +35,8 @@ __all__ = [
     "DegenerateModelWarning",
     "UndefinedRateWarning",
     "InterruptedFitWarning",
+    "CutoffTargetWarning",
+    "LabelConventionWarning",
     "SensitiveAttributeError",
     "AuditError",
 ]
@@ -109,6 +111,25 @@ class UndefinedRateWarning(SklfairWarning):
 
 class InterruptedFitWarning(SklfairWarning):
     """A fit was interrupted (Ctrl-C) and the model kept is partly trained."""
+
+
+class CutoffTargetWarning(SklfairWarning):
+    """No decision cutoff meets the target on the data given.
+
+    For instance no approval rate keeps the bad rate among the approved
+    under the target, even approving only the lowest-risk applicants. The
+    cutoff returned approves nobody; loosen the target or check the model.
+    """
+
+
+class LabelConventionWarning(SklfairWarning):
+    """Most applicants are bad by the ``bad_label`` given: is it the right one?
+
+    More than half of the outcomes (or of the predicted probability) are
+    of the class ``bad_label`` names, while defaults are nearly always the
+    minority. It is what naming the *good* class gives: the German credit
+    data, whose target is 1 for a good risk, needs ``bad_label=0``.
+    """
 
 
 class SensitiveAttributeError(ValueError):

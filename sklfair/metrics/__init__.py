@@ -17,6 +17,23 @@ from ._aggregate import (
 )
 from ._certify import FairnessCertificate, certify
 from ._counterfactual import counterfactual_flip_rate
+from ._credit import (
+    calibration_by_group,
+    expected_calibration_error,
+    gini,
+    group_gap,
+    ks_statistic,
+    risk_metrics_by_group,
+)
+from ._cutoffs import (
+    adverse_impact_ratio,
+    approval_by_group,
+    approval_rate,
+    bad_rate,
+    cutoff_for_approval_rate,
+    cutoff_for_bad_rate,
+    make_cutoff_scorer,
+)
 from ._group import (
     demographic_parity_difference,
     demographic_parity_ratio,
@@ -45,6 +62,19 @@ __all__ = [
     "average_difference",
     "average_relative_difference",
     "counterfactual_flip_rate",
+    "gini",
+    "ks_statistic",
+    "expected_calibration_error",
+    "calibration_by_group",
+    "risk_metrics_by_group",
+    "group_gap",
+    "cutoff_for_approval_rate",
+    "cutoff_for_bad_rate",
+    "make_cutoff_scorer",
+    "approval_rate",
+    "bad_rate",
+    "adverse_impact_ratio",
+    "approval_by_group",
     "make_fairness_scorer",
     "demographic_parity_difference",
     "demographic_parity_ratio",
