@@ -35,6 +35,7 @@ __all__ = [
     "DegenerateModelWarning",
     "UndefinedRateWarning",
     "InterruptedFitWarning",
+    "SensitiveInputWarning",
     "SensitiveAttributeError",
 ]
 
@@ -108,6 +109,16 @@ class UndefinedRateWarning(SklfairWarning):
 
 class InterruptedFitWarning(SklfairWarning):
     """A fit was interrupted (Ctrl-C) and the model kept is partly trained."""
+
+
+class SensitiveInputWarning(SklfairWarning):
+    """A model's scores move with a sensitive column.
+
+    Raised by :func:`sklfair.explain.reason_codes` when a sensitive column
+    has non-zero contributions: it is never given as a reason, yet it
+    changes decisions (the model takes it as an input, or a post-processing
+    rule reads it).
+    """
 
 
 class SensitiveAttributeError(ValueError):
