@@ -101,9 +101,11 @@ def proxy_report(
     """
     if not isinstance(n_bins, numbers.Integral) or n_bins < 2:
         raise ValueError(f"n_bins must be an integer >= 2; got {n_bins!r}.")
-    frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X))
-    if not isinstance(X, pd.DataFrame):
-        frame.columns = input_names(frame)
+    if isinstance(X, pd.DataFrame):
+        frame = X
+    else:
+        X = np.asarray(X)
+        frame = pd.DataFrame(X, columns=input_names(X))
     if _names_columns(sensitive_features, X):
         positions = _column_positions(X, sensitive_features)
         groups = frame.iloc[:, positions]

@@ -162,7 +162,13 @@ def reason_codes(
             np.where(given[:, i], top[:, i], np.nan) if i < k else np.nan
         )
     index = X.index if isinstance(X, pd.DataFrame) else None
-    return pd.DataFrame(out, index=index)
+    reasons = pd.DataFrame(out, index=index)
+    # names stay Python objects with None for "no reason", whatever string
+    # dtype pandas would infer
+    for i in range(n_reasons):
+        column = f"reason_{i + 1}"
+        reasons[column] = pd.Series(out[column], index=reasons.index, dtype=object)
+    return reasons
 
 
 def reason_parity(reasons, groups, *, n_reasons=1):
