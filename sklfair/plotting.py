@@ -343,7 +343,7 @@ def plot_contributions(explanation, row=0, *, max_display=10):
     >>> clf = LogisticRegression().fit(X, X[:, 0] > 0)
     >>> fig = plot_contributions(feature_contributions(clf, X[:5], background=X))
     >>> [ax.get_title() for ax in fig.axes if ax.get_title()]
-    ['Row 0: log-odds of True']
+    ['Row 0: log-odds of class True']
     """
     import matplotlib.pyplot as plt
 
@@ -401,7 +401,7 @@ def plot_group_importance(explanation, groups, *, max_display=10):
     >>> expl = feature_contributions(clf, X, background=X)
     >>> fig = plot_group_importance(expl, np.where(X[:, 2] > 0, "a", "b"))
     >>> fig.axes[0].get_xlabel()
-    'mean |contribution| to log-odds of True'
+    'mean |contribution| to log-odds of class True'
     """
     import matplotlib.pyplot as plt
 

@@ -33,7 +33,7 @@ def test_waterfall_of_one_row(explanation):
         assert any(f"f{i}" in label for label in labels)
     assert any("8 other features" in label for label in labels)
     assert [ax.get_title() for ax in fig.axes if ax.get_title()] == [
-        "Row 3: log-odds of 1"
+        "Row 3: log-odds of class 1"
     ]
     plt.close(fig)
     with pytest.raises(IndexError, match="out of range"):
@@ -50,7 +50,7 @@ def test_importance_per_group(explanation):
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     n_high = int((groups == "high").sum())
     assert legend == [f"high [{n_high}]", f"low [{80 - n_high}]"]
-    assert ax.get_xlabel() == "mean |contribution| to log-odds of 1"
+    assert ax.get_xlabel() == "mean |contribution| to log-odds of class 1"
     plt.close(fig)
     with pytest.raises(ValueError, match="groups has 3 rows"):
         plot_group_importance(expl, ["a", "b", "a"])

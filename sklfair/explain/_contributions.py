@@ -133,7 +133,7 @@ def feature_contributions(
         ``values`` of shape (n_samples, n_features) in the columns of ``X``
         (``feature_names``), ``base_values`` of shape (n_samples,), ``data``
         the rows of ``X`` (an object array); ``output_names`` names the
-        explained output, e.g. ``"log-odds of 'default'"``.
+        explained output, e.g. ``"log-odds of class 'default'"``.
 
     Raises
     ------
@@ -214,7 +214,7 @@ def feature_contributions(
             base_values=np.full(data.n_rows, base),
             data=data.objects(),
             feature_names=list(data.names),
-            output_names=f"log-odds of {_label(classes[adverse])!r}",
+            output_names=f"log-odds of class {_label(classes[adverse])!r}",
         )
     raise AssertionError("permutation always applies")  # pragma: no cover
 

@@ -80,7 +80,7 @@ def test_linear_is_exact_and_permutation_agrees(logistic):
     )
     np.testing.assert_allclose(permutation.values, linear.values, atol=1e-8)
     np.testing.assert_allclose(permutation.base_values, linear.base_values)
-    assert permutation.output_names == "log-odds of 1"
+    assert permutation.output_names == "log-odds of class 1"
 
 
 def test_adverse_class_flips_the_sign(logistic):
@@ -91,7 +91,7 @@ def test_adverse_class_flips_the_sign(logistic):
     )
     np.testing.assert_allclose(zero.values, -one.values)
     np.testing.assert_allclose(zero.base_values, -one.base_values)
-    assert zero.output_names == "log-odds of 0"
+    assert zero.output_names == "log-odds of class 0"
 
 
 def test_deep_gives_each_row_shaps_own_values(net):
