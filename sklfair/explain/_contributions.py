@@ -54,6 +54,8 @@ _DEEP_BLOCK = 256
 # (float32 arithmetic of the net) before the explanation is refused
 _ADDITIVITY_TOL = 1e-3
 _PROBA_CLIP = 1e-12
+# sklfair's layers that are linear in their input (see _deep)
+_LINEAR_LAYERS = (": NonNegativeLinear",)
 
 
 def import_shap():
@@ -429,15 +431,22 @@ def _deep(shap, net, Z, Z_bg, adverse):
         warnings.simplefilter("always")
         explainer = shap.DeepExplainer(_block_log_odds(module, adverse), bg_blocks)
         values = explainer.shap_values(X_blocks, check_additivity=False)
+    # shap leaves a layer it does not know with its plain gradient: right
+    # for a layer linear in its input (sklfair's NonNegativeLinear), wrong
+    # for a non-linear one
     unknown = [
-        str(w.message) for w in caught if "unrecognized nn.Module" in str(w.message)
+        str(w.message)
+        for w in caught
+        if "unrecognized nn.Module" in str(w.message)
+        and not str(w.message).endswith(_LINEAR_LAYERS)
     ]
     if unknown:
         raise _Unexplainable(
             f"shap's DeepExplainer does not know a layer of this net ({unknown[0]})."
         )
     for w in caught:  # pass anything else on
-        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        if "unrecognized nn.Module" not in str(w.message):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     values = np.asarray(values).reshape(n_blocks * block, n_features)[: len(Z)]
     with torch.no_grad():
         log_odds = _log_odds(module(torch.as_tensor(Z, dtype=torch.float32)), adverse)

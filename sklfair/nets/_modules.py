@@ -18,6 +18,7 @@ from torch import nn
 __all__ = [
     "MLP",
     "MonotoneMLP",
+    "NonNegativeLinear",
     "ACTIVATIONS",
     "MONOTONE_ACTIVATIONS",
     "has_hooks",
@@ -101,6 +102,37 @@ class MLP(nn.Sequential):
         for layer in self:
             X = layer.forward(X)
         return X
+
+
+class NonNegativeLinear(nn.Module):
+    """``nn.Linear`` whose weights are the absolute values of its parameters.
+
+    Non-decreasing in every input for any parameter values. A leaf module
+    of its own (not a ``Linear`` with a parametrization) so that per-sample
+    gradient tools (opacus) and explainers that hook layers (shap) see one
+    layer, linear in its input.
+
+    Parameters
+    ----------
+    in_features, out_features : int
+        Input and output widths.
+    """
+
+    def __init__(self, in_features, out_features):
+        super().__init__()
+        self.in_features = in_features
+        self.out_features = out_features
+        self.weight = nn.Parameter(torch.empty(out_features, in_features))
+        self.bias = nn.Parameter(torch.empty(out_features))
+        bound = 1.0 / math.sqrt(max(in_features, 1))
+        nn.init.uniform_(self.weight, -bound, bound)
+        nn.init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, X):
+        return nn.functional.linear(X, self.weight.abs(), self.bias)
+
+    def extra_repr(self):
+        return f"in_features={self.in_features}, out_features={self.out_features}"
 
 
 class MonotoneMLP(nn.Module):
@@ -199,15 +231,14 @@ class MonotoneMLP(nn.Module):
         )
 
         widths = [len(constrained), *hidden_units, n_scores]
-        # raw parameters; the weights used are their absolute values
-        self.weights = nn.ParameterList(
-            nn.Parameter(torch.empty(out, inp)) for inp, out in zip(widths, widths[1:])
+        # every weight on a path from a constrained input is non-negative;
+        # the free inputs join the first layer with weights of either sign
+        self.layers = nn.ModuleList(
+            NonNegativeLinear(inp, out) for inp, out in zip(widths, widths[1:])
         )
-        self.biases = nn.ParameterList(
-            nn.Parameter(torch.empty(out)) for out in widths[1:]
+        self.free_input = (
+            nn.Linear(len(free), widths[1], bias=False) if len(free) else None
         )
-        # the free inputs' weights into the first layer, of either sign
-        self.free_weight = nn.Parameter(torch.empty(widths[1], len(free)))
         for i, units in enumerate(hidden_units):
             # +1: the unit applies the activation; -1: its point reflection
             sign = torch.ones(units)
@@ -235,25 +266,24 @@ class MonotoneMLP(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        """Initialise as ``nn.Linear`` does (uniform in +-1/sqrt(fan_in))."""
-        fan_in = self.weights[0].shape[1] + self.free_weight.shape[1]
-        for i, (weight, bias) in enumerate(zip(self.weights, self.biases)):
-            bound = 1.0 / math.sqrt(max(fan_in if i == 0 else weight.shape[1], 1))
-            nn.init.uniform_(weight, -bound, bound)
-            nn.init.uniform_(bias, -bound, bound)
-            if i == 0:
-                nn.init.uniform_(self.free_weight, -bound, bound)
+        """Initialise as ``nn.Linear`` does, the first layer over all inputs."""
+        fan_in = len(self.constrained_index) + len(self.free_index)
+        bound = 1.0 / math.sqrt(max(fan_in, 1))
+        for parameter in self.layers[0].parameters():
+            nn.init.uniform_(parameter, -bound, bound)
+        if self.free_input is not None:
+            nn.init.uniform_(self.free_input.weight, -bound, bound)
 
     def forward(self, X):
         x_mono = X[:, self.constrained_index] * self.input_sign
         x_free = X[:, self.free_index]
-        h = x_mono @ self.weights[0].abs().T + self.biases[0]
-        if x_free.shape[1]:
-            h = h + x_free @ self.free_weight.T
+        h = self.layers[0](x_mono)
+        if self.free_input is not None:
+            h = h + self.free_input(x_free)
         for i, (activation, dropout) in enumerate(zip(self.activations, self.dropouts)):
             sign = getattr(self, f"unit_sign_{i}")
             h = dropout(sign * activation(sign * h))
-            h = h @ self.weights[i + 1].abs().T + self.biases[i + 1]
+            h = self.layers[i + 1](h)
         if self.free_net is not None:
             h = h + self.free_net(x_free)
         if self.binary:

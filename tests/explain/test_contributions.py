@@ -129,6 +129,25 @@ def test_deep_gives_each_row_shaps_own_values(net):
     np.testing.assert_allclose(expl.values[picked], expected[FEATURES], atol=1e-5)
 
 
+def test_deep_explains_a_monotone_net(credit, preprocessing):
+    X, y = credit
+    X = X[FEATURES]
+    pre = preprocessing().set_output(transform="pandas")
+    net = TabularNetClassifier(
+        monotonic_cst={"standardscaler__late_payments": 1},
+        hidden_units=(8,),
+        max_epochs=5,
+        random_state=0,
+    )
+    model = make_pipeline(pre, net).fit(X, y)
+    rows = X.iloc[:40]
+    # explicit "deep": raises rather than falling back if shap cannot run it
+    expl = feature_contributions(model, rows, background=X.iloc[50:90], method="deep")
+    np.testing.assert_allclose(
+        expl.values.sum(axis=1) + expl.base_values, log_odds(model, rows), atol=1e-4
+    )
+
+
 def test_meta_estimators_are_explained_through_their_model(credit, net):
     X, y = credit
     inner, _ = net

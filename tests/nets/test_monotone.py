@@ -222,6 +222,31 @@ def test_fair_and_monotone_in_one_fit():
     )
 
 
+# opacus hooks the first layer, whose input needs no gradient
+@pytest.mark.filterwarnings("ignore:Full backward hook is firing:UserWarning")
+def test_per_sample_gradients_for_dp_sgd():
+    """opacus computes the module's per-sample gradients (DP-SGD needs them)."""
+    opacus = pytest.importorskip("opacus")
+    torch.manual_seed(0)
+    params = dict(
+        n_features=4,
+        n_outputs=2,
+        monotonic_cst=[1, -1, 0, 0],
+        hidden_units=(8,),
+        binary=True,
+    )
+    net = MonotoneMLP(**params)
+    wrapped = opacus.GradSampleModule(net, loss_reduction="sum")
+    x, y = torch.randn(16, 4), torch.randint(0, 2, (16,))
+    torch.nn.functional.cross_entropy(wrapped(x), y, reduction="sum").backward()
+    one = MonotoneMLP(**params)
+    one.load_state_dict(net.state_dict())
+    torch.nn.functional.cross_entropy(one(x[5:6]), y[5:6], reduction="sum").backward()
+    per_sample = dict(net.named_parameters())
+    for name, p in one.named_parameters():
+        torch.testing.assert_close(p.grad, per_sample[name].grad_sample[5])
+
+
 def _all_monotone(n_features, n_outputs, **params):
     """Constrain every input: the estimator checks then exercise MonotoneMLP."""
     if n_outputs > 2:  # multiclass checks: no constraint is possible
