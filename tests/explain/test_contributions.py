@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from credit_data import credit as credit_data
+from credit_data import preprocessing as make_preprocessing
 from sklearn.datasets import make_classification
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import make_pipeline
@@ -19,6 +21,17 @@ from sklfair.nets import TabularNetClassifier
 from sklfair.reweighting import ReweighingClassifier
 
 FEATURES = ["income", "debt", "city", "late_payments"]
+
+
+@pytest.fixture(scope="module")
+def credit():
+    X, y = credit_data()
+    return X.copy(), y.copy()
+
+
+@pytest.fixture(scope="module")
+def preprocessing():
+    return make_preprocessing
 
 
 def log_odds(estimator, X, adverse=1):

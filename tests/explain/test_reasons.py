@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from credit_data import credit as credit_data
 from sklearn.compose import make_column_selector, make_column_transformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
@@ -22,6 +23,12 @@ from sklfair.explain import (
 from sklfair.explain._contributions import import_shap
 from sklfair.nets import TabularNetClassifier
 from sklfair.reweighting import ReweighingClassifier
+
+
+@pytest.fixture(scope="module")
+def credit():
+    X, y = credit_data()
+    return X.copy(), y.copy()
 
 
 def hand_explanation(values, names):

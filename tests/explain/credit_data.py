@@ -1,13 +1,18 @@
-"""A small credit-like data set shared by the explanation tests."""
+"""A small credit-like data set shared by the explanation tests.
+
+A plain module (not a conftest.py: a second conftest module next to
+tests/metrics/conftest.py breaks collecting both folders in one run).
+"""
+
+import functools
 
 import numpy as np
 import pandas as pd
-import pytest
 from sklearn.compose import make_column_transformer
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 
-@pytest.fixture(scope="session")
+@functools.cache
 def credit():
     """Applicants with a 3-category column, numbers and a sex column; 1 = default."""
     rng = np.random.RandomState(0)
@@ -34,14 +39,9 @@ def credit():
     return X, y
 
 
-@pytest.fixture(scope="session")
 def preprocessing():
-    """A fresh (unfitted) encoder of the credit fixture's model columns."""
-
-    def make():
-        return make_column_transformer(
-            (OneHotEncoder(sparse_output=False), ["city"]),
-            (StandardScaler(), ["income", "debt", "late_payments"]),
-        )
-
-    return make
+    """A fresh (unfitted) encoder of the credit data's model columns."""
+    return make_column_transformer(
+        (OneHotEncoder(sparse_output=False), ["city"]),
+        (StandardScaler(), ["income", "debt", "late_payments"]),
+    )
