@@ -19,7 +19,7 @@ per *original* column of ``X``. Three shap explainers do the work:
 
 Model-specific explainers see the transformed columns; their attributions are
 summed back onto the original columns through
-:func:`sklfair._columns.feature_origins`, so a one-hot-encoded category is one
+:func:`sklfair._feature_origins.feature_origins`, so a one-hot-encoded category is one
 contribution. An sklfair meta-estimator whose predictions are its inner
 estimator's on ``X`` without the sensitive columns (reweighing, a
 training-loop constraint, a student) is explained through that estimator;
@@ -41,7 +41,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from .._columns import feature_origins, input_names
+from .._feature_origins import feature_origins, input_names
 from .._sensitive import drop_sensitive_columns
 
 __all__ = ["feature_contributions", "import_shap"]

@@ -20,7 +20,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.preprocessing import TargetEncoder
 from sklearn.utils import check_random_state
 
-from .._columns import input_names
+from .._feature_origins import input_names
 from .._sensitive import _column_positions, check_sensitive_features, encode_groups
 
 __all__ = ["proxy_report"]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._columns import feature_origins
+from .._feature_origins import feature_origins
 
 __all__ = ["check_monotonic_cst", "monotonic_cst_for"]
 

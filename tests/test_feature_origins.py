@@ -14,7 +14,7 @@ from sklearn.preprocessing import (
     StandardScaler,
 )
 
-from sklfair._columns import feature_origins
+from sklfair._feature_origins import feature_origins
 
 
 @pytest.fixture(scope="module")
