@@ -37,6 +37,7 @@ __all__ = [
     "InterruptedFitWarning",
     "CutoffTargetWarning",
     "LabelConventionWarning",
+    "SensitiveInputWarning",
     "SensitiveAttributeError",
     "AuditError",
 ]
@@ -129,6 +130,16 @@ class LabelConventionWarning(SklfairWarning):
     of the class ``bad_label`` names, while defaults are nearly always the
     minority. It is what naming the *good* class gives: the German credit
     data, whose target is 1 for a good risk, needs ``bad_label=0``.
+    """
+
+
+class SensitiveInputWarning(SklfairWarning):
+    """A model's scores move with a sensitive column.
+
+    Raised by :func:`sklfair.explain.reason_codes` when a sensitive column
+    has non-zero contributions: it is never given as a reason, yet it
+    changes decisions (the model takes it as an input, or a post-processing
+    rule reads it).
     """
 
 

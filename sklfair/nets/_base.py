@@ -35,7 +35,8 @@ from skorch.history import History
 from .._sensitive import check_sensitive_features, encode_groups
 from ._chunks import ChunkStream, unpack_chunk
 from ._data import TensorData, check_numeric_frame, compact_rows, to_tensor
-from ._modules import ACTIVATIONS, MLP
+from ._modules import ACTIVATIONS, MLP, MONOTONE_ACTIVATIONS, MonotoneMLP
+from ._monotone import check_monotonic_cst
 from ._training import TrainingNet, history_frame
 
 __all__ = ["BaseTabularNet"]
@@ -92,6 +93,7 @@ class BaseTabularNet(BaseEstimator):
         "batch_norm": ["boolean"],
         "module": [None, callable],
         "module_params": [None, dict],
+        "monotonic_cst": [None, "array-like", dict],
         "optimizer": [StrOptions(set(OPTIMIZERS)), type],
         "lr": [Interval(numbers.Real, 0, None, closed="neither")],
         "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
@@ -116,6 +118,7 @@ class BaseTabularNet(BaseEstimator):
         batch_norm=False,
         module=None,
         module_params=None,
+        monotonic_cst=None,
         optimizer="adam",
         lr=1e-3,
         weight_decay=0.0,
@@ -136,6 +139,7 @@ class BaseTabularNet(BaseEstimator):
         self.batch_norm = batch_norm
         self.module = module
         self.module_params = module_params
+        self.monotonic_cst = monotonic_cst
         self.optimizer = optimizer
         self.lr = lr
         self.weight_decay = weight_decay
@@ -183,7 +187,47 @@ class BaseTabularNet(BaseEstimator):
     def _y_check_params(self):
         return {}
 
+    def _monotone_binary(self):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _monotone_module_kwargs(self):
+        """``MonotoneMLP`` and its arguments, or None without constraints."""
+        if self.monotonic_cst is None:
+            return None
+        cst = check_monotonic_cst(self, self.monotonic_cst)
+        if not cst.any():
+            return None
+        name = type(self).__name__
+        if self.module is not None:
+            raise ValueError(
+                f"{name}: monotonic_cst applies to the built-in network; with "
+                "a custom module, build the constraints into the module and "
+                "leave monotonic_cst=None."
+            )
+        if self.batch_norm:
+            raise ValueError(
+                f"{name}: batch_norm=True cannot be combined with "
+                "monotonic_cst (a batch-norm scale may be negative, which "
+                "would reverse a constraint); set batch_norm=False."
+            )
+        if self.activation not in MONOTONE_ACTIVATIONS:
+            raise ValueError(
+                f"{name}: monotonic_cst needs an activation that never "
+                f"decreases, one of {list(MONOTONE_ACTIVATIONS)}; got "
+                f"{self.activation!r}."
+            )
+        return MonotoneMLP, dict(
+            monotonic_cst=cst.tolist(),
+            hidden_units=tuple(int(u) for u in self.hidden_units),
+            activation=self.activation,
+            dropout=self.dropout,
+            binary=self._monotone_binary(),
+        )
+
     def _build_module_kwargs(self):
+        monotone = self._monotone_module_kwargs()
+        if monotone is not None:
+            return monotone
         if self.module is None:
             return MLP, dict(
                 hidden_units=tuple(int(u) for u in self.hidden_units),

@@ -42,6 +42,22 @@ class TabularNetClassifier(ClassifierMixin, BaseTabularNet):
         **module_params)`` and returning logits. ``None`` uses the MLP above.
     module_params : dict, default=None
         Extra keyword arguments for ``module``.
+    monotonic_cst : array-like of int of shape (n_features,) or dict, \
+            default=None
+        Monotone constraints, in scikit-learn's convention (as in
+        :class:`~sklearn.ensemble.HistGradientBoostingClassifier`): ``1``
+        the probability of ``classes_[1]`` increases with the column,
+        ``-1`` it decreases, ``0`` no constraint; a list with one entry per
+        column of ``X``, or a dict from column name (``feature_names_in_``)
+        to constraint. The constraints hold by construction (non-negative
+        weights on every path from a constrained column; see
+        :ref:`monotone_nets`), for any trained weights and whatever the
+        training loss, including fairness terms. Binary classification
+        only; needs ``module=None``, ``batch_norm=False`` and a non-decreasing
+        ``activation``. In a Pipeline the net sees the transformed columns:
+        name them after ``set_output(transform="pandas")``, or map
+        constraints on original columns with
+        :func:`~sklfair.nets.monotonic_cst_for`.
     optimizer : {"adam", "adamw", "sgd", "rmsprop"} or torch optimizer class, \
             default="adam"
         Optimizer; fused kernels are used where torch has them.
@@ -256,6 +272,16 @@ class TabularNetClassifier(ClassifierMixin, BaseTabularNet):
 
     def _n_outputs(self):
         return len(self.classes_)
+
+    def _monotone_binary(self):
+        if len(self.classes_) > 2:
+            raise ValueError(
+                f"{type(self).__name__}: monotonic_cst is not supported for "
+                f"multiclass classification (got {len(self.classes_)} classes), "
+                "as in HistGradientBoostingClassifier: a class probability of a "
+                "softmax over several scores cannot be kept monotone."
+            )
+        return True
 
     def _sample_loss(self):
         return _cross_entropy

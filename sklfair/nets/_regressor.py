@@ -27,10 +27,11 @@ class TabularNetRegressor(RegressorMixin, BaseTabularNet):
     Parameters
     ----------
     hidden_units, activation, dropout, batch_norm, module, module_params, \
-optimizer, lr, weight_decay, batch_size, max_epochs, early_stopping, \
-validation_fraction, n_iter_no_change, callbacks, warm_start, device, \
-random_state, verbose
-        As in :class:`TabularNetClassifier`.
+monotonic_cst, optimizer, lr, weight_decay, batch_size, max_epochs, \
+early_stopping, validation_fraction, n_iter_no_change, callbacks, warm_start, \
+device, random_state, verbose
+        As in :class:`TabularNetClassifier`; ``monotonic_cst`` constrains
+        every predicted output.
 
     Attributes
     ----------
@@ -185,6 +186,9 @@ n_outputs), default=None
 
     def _n_outputs(self):
         return self.n_outputs_
+
+    def _monotone_binary(self):
+        return False
 
     def _sample_loss(self):
         return _squared_error
