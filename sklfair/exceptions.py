@@ -35,7 +35,10 @@ __all__ = [
     "DegenerateModelWarning",
     "UndefinedRateWarning",
     "InterruptedFitWarning",
+    "PrivacyWarning",
     "SensitiveAttributeError",
+    "PrivacyBudgetError",
+    "PrivacyGuaranteeError",
 ]
 
 
@@ -110,6 +113,34 @@ class InterruptedFitWarning(SklfairWarning):
     """A fit was interrupted (Ctrl-C) and the model kept is partly trained."""
 
 
+class PrivacyWarning(SklfairWarning):
+    """A private fit's stated guarantee may not cover everything it read.
+
+    Raised by a net fitted with ``privacy=`` when part of its input comes
+    from outside DP-SGD's accounting (e.g. a teacher's soft targets): the
+    ``epsilon_`` it reports covers its own training only.
+    """
+
+
 class SensitiveAttributeError(ValueError):
     """The sensitive attribute cannot define groups: wrong length, missing
     values, a continuous column, a single group, or both ways given at once."""
+
+
+class PrivacyBudgetError(ValueError):
+    """Training a private net further would spend more than its budget.
+
+    Raised before any training happens, by ``partial_fit`` or a warm-started
+    ``fit`` whose planned epochs would take the spent epsilon past
+    ``target_epsilon``.
+    """
+
+
+class PrivacyGuaranteeError(ValueError):
+    """A private fit was asked for something DP-SGD's guarantee cannot cover.
+
+    For example fairness loss terms that read group rates over each batch,
+    sample weights computed from the whole data set, batch normalisation, or
+    warm-starting from a network trained without privacy. The message names
+    what breaks the guarantee and what to do instead.
+    """

@@ -173,9 +173,13 @@ n_outputs), default=None
             )
         return y
 
-    def _prepare_targets(self, columns, sample_weight, reset):
+    def _prepare_targets(self, columns, sample_weight, reset, private=False):
         if reset or not hasattr(self, "_y_mean"):
             y = columns["y"]
+            if private:  # the targets' mean and scale would leak, unprotected
+                self._y_mean = np.zeros(y.shape[1])
+                self._y_scale = np.ones(y.shape[1])
+                return
             w = sample_weight / sample_weight.sum()
             mean = w @ y
             std = np.sqrt(w @ (y - mean) ** 2)
