@@ -18,6 +18,7 @@ opacus is imported when a private fit starts, not when this module is.
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import numbers
 import warnings
@@ -192,7 +193,6 @@ class PrivacyLedger:
     def __init__(self, spec, n_rows, batch_size, epochs):
         import_opacus()
         from opacus.accountants import create_accountant
-        from opacus.accountants.utils import get_noise_multiplier
 
         self.mechanism = spec.accountant
         self.target_epsilon = float(spec.target_epsilon)
@@ -204,16 +204,9 @@ class PrivacyLedger:
         if epochs * steps == 0:
             self.noise_multiplier = math.inf  # never used: no step is planned
             return
-        with _quiet_orders():
-            self.noise_multiplier = float(
-                get_noise_multiplier(
-                    target_epsilon=self.target_epsilon,
-                    target_delta=self.delta,
-                    sample_rate=sample_rate,
-                    steps=epochs * steps,
-                    accountant=self.mechanism,
-                )
-            )
+        self.noise_multiplier = _noise_multiplier(
+            self.target_epsilon, self.delta, sample_rate, epochs * steps, self.mechanism
+        )
 
     @staticmethod
     def sampling(n_rows, batch_size):
@@ -268,6 +261,25 @@ class PrivacyLedger:
     def step_hook(self, sample_rate):
         """A ``DPOptimizer`` step hook recording each noisy step."""
         return self.accountant.get_optimizer_hook_fn(sample_rate=sample_rate)
+
+
+@functools.lru_cache(maxsize=256)
+def _noise_multiplier(target_epsilon, delta, sample_rate, steps, mechanism):
+    """opacus's calibration, remembered: the folds of a cross-validation and
+    the points of a grid search often ask for the same one, and it takes
+    seconds when the sample rate is large (small data, big batches)."""
+    from opacus.accountants.utils import get_noise_multiplier
+
+    with _quiet_orders():
+        return float(
+            get_noise_multiplier(
+                target_epsilon=target_epsilon,
+                target_delta=delta,
+                sample_rate=sample_rate,
+                steps=steps,
+                accountant=mechanism,
+            )
+        )
 
 
 class _quiet_orders(warnings.catch_warnings):
