@@ -516,7 +516,11 @@ class BaseTabularNet(BaseEstimator):
                 privacy, warm, n_rows, self.max_epochs if epochs is None else epochs
             )
             private = PrivateTraining(
-                ledger, privacy.max_grad_norm, n_rows, self.batch_size, _noise_seed(seed)
+                ledger,
+                privacy.max_grad_norm,
+                n_rows,
+                self.batch_size,
+                _noise_seed(seed),
             )
         with torch.random.fork_rng(devices=_rng_devices(device)):
             torch.manual_seed(seed)
