@@ -156,12 +156,14 @@ class DPSGD(BaseEstimator):
             For a parameter out of range, including an infinite
             ``target_epsilon`` (use ``privacy=None`` for a non-private fit).
         """
-        self._validate_params()
-        if not math.isfinite(self.target_epsilon):
+        if isinstance(self.target_epsilon, numbers.Real) and math.isinf(
+            self.target_epsilon
+        ):
             raise ValueError(
                 "DPSGD(target_epsilon=inf) promises nothing; use privacy=None "
                 "for a fit without differential privacy."
             )
+        self._validate_params()
         return self
 
 
