@@ -27,10 +27,13 @@ class TabularNetRegressor(RegressorMixin, BaseTabularNet):
     Parameters
     ----------
     hidden_units, activation, dropout, batch_norm, module, module_params, \
-optimizer, lr, weight_decay, batch_size, max_epochs, early_stopping, \
+optimizer, lr, weight_decay, privacy, batch_size, max_epochs, early_stopping, \
 validation_fraction, n_iter_no_change, callbacks, warm_start, device, \
 random_state, verbose
-        As in :class:`TabularNetClassifier`.
+        As in :class:`TabularNetClassifier`. A private fit (``privacy``) does
+        not standardise the targets: their mean and standard deviation would
+        be exact statistics of the training rows, outside the guarantee.
+        Scale ``y`` with constants known without looking at the data.
 
     Attributes
     ----------
@@ -48,6 +51,8 @@ random_state, verbose
         Number of epochs trained.
     device_ : str
         Device the network was trained on.
+    epsilon_, delta_, noise_multiplier_ : float
+        With ``privacy``: as in :class:`TabularNetClassifier`.
 
     See Also
     --------

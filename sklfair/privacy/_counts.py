@@ -84,8 +84,8 @@ def noisy_fair_sample_weight(y, groups, *, epsilon, random_state=None):
     >>> for g in ("a", "b"):  # weighted positive rate, about equal
     ...     rows = groups == g
     ...     print(g, round(np.average(y[rows], weights=w[rows]), 2))
-    a 0.45
-    b 0.45
+    a 0.47
+    b 0.47
     """
     y = column_or_1d(y)
     check_classification_targets(y)
