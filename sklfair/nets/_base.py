@@ -347,6 +347,9 @@ class BaseTabularNet(BaseEstimator):
             w_tr = sample_weight[train_rows]
             rows = np.flatnonzero(w_tr > 0)
             w_tr = w_tr[rows]
+            # the weights become the rows' sampling rates (PrivateTraining);
+            # every sampled row's loss counts once
+            sampling_weights, w_tr = w_tr, np.ones_like(w_tr)
         if len(rows) == 0:
             raise ValueError(
                 "All sample weights are zero: at least one training row needs a "
@@ -354,9 +357,7 @@ class BaseTabularNet(BaseEstimator):
             )
         cols_tr = {k: c[rows] for k, c in cols_tr.items()}
         if reset or not hasattr(self, "_weight_scale"):
-            # a private fit uses the weights as given: their mean would
-            # couple every row's weight to every other row
-            self._weight_scale = w_tr.mean() if spec is None else 1.0
+            self._weight_scale = w_tr.mean()
         self._prepare_targets(cols_tr, w_tr, reset=reset, private=spec is not None)
 
         device = self._fit_device(reset)
@@ -387,6 +388,7 @@ class BaseTabularNet(BaseEstimator):
             epochs=1 if incremental else None,
             n_rows=train.n_samples,
             privacy=spec,
+            sampling_weights=None if spec is None else sampling_weights,
         )
 
     def _fit_chunks(self, chunks, classes=None):
@@ -506,6 +508,7 @@ class BaseTabularNet(BaseEstimator):
         epochs=None,
         n_rows,
         privacy=None,
+        sampling_weights=None,
     ):
         """Run the one training loop on ``data`` = (train, valid)."""
         generator = torch.Generator().manual_seed(seed)
@@ -518,9 +521,9 @@ class BaseTabularNet(BaseEstimator):
             private = PrivateTraining(
                 ledger,
                 privacy.max_grad_norm,
-                n_rows,
                 self.batch_size,
                 _noise_seed(seed),
+                sampling_weights,
             )
         with torch.random.fork_rng(devices=_rng_devices(device)):
             torch.manual_seed(seed)
@@ -701,11 +704,21 @@ def _check_private_terms(loss_terms, soft_targets):
 
 
 def _private_weights(spec, weighted, sample_weight):
-    """The weights a private fit trains with, or an error naming the risk."""
-    if not weighted or spec.accept_weights:
+    """The weights a private fit samples rows by, or an error naming the risk."""
+    if not weighted:
         return sample_weight
     if np.all(sample_weight == sample_weight[0]):
         return np.ones_like(sample_weight)  # equal weights: an unweighted fit
+    if spec.accept_weights:
+        if sample_weight.max() > 1:
+            raise PrivacyGuaranteeError(
+                "In a private fit a row's weight is the share of batches it may "
+                "join (its gradient is clipped, then counted whole), so weights "
+                f"must be at most 1; the largest is {sample_weight.max():g}. "
+                "Divide them by a bound fixed without looking at the data "
+                "(noisy_fair_sample_weight's are at most 1 already)."
+            )
+        return sample_weight
     raise PrivacyGuaranteeError(
         "A private fit was given unequal sample_weight. Weights computed from "
         "the whole data set (class balancing, ReweighingClassifier's group x "

@@ -6,7 +6,8 @@ in opacus's ``GradSampleModule`` (per-sample gradients) and its optimizer in
 opacus's ``DPOptimizer`` (per-sample clipping, Gaussian noise, the
 accountant's step hook), and it draws the Poisson-sampled batches DP-SGD's
 accounting assumes: at every step each row joins the batch independently
-with probability ``sample_rate``. The rows are drawn as an index tensor from
+with probability ``sample_rate`` (times its weight, at most 1, when the fit
+has sample weights). The rows are drawn as an index tensor from
 the loop's own generator, the way the plain loop draws its permutation
 (opacus's ``UniformWithReplacementSampler`` does the same draw but returns
 Python lists for a ``DataLoader``). Nothing of clipping or noise is written
@@ -15,6 +16,7 @@ here: opacus does both.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from ..exceptions import PrivacyGuaranteeError
@@ -32,19 +34,30 @@ class PrivateTraining:
         The network's budget: noise multiplier and accountant.
     max_grad_norm : float
         Per-sample clipping norm.
-    n_rows : int
-        Training rows of this fit.
     batch_size : int or None
         Expected rows per step (None: all).
     noise_seed : int
         Seeds the generator of the Gaussian noise.
+    weights : ndarray of shape (n_rows,)
+        Weights in ``(0, 1]`` of the training rows: row ``i`` joins each
+        batch with probability ``weights[i] * sample_rate``. Its clipped
+        gradient then counts whole, so the expected step is the
+        ``weights``-weighted mean of the clipped gradients: the weights act
+        after clipping, which weights inside the loss would not (clipping
+        erases a weight as soon as a gradient is clipped). No row joins more
+        often than at ``sample_rate``, the rate the accountant counts, so the
+        guarantee holds for every row; rows of weight below 1 fare better.
     """
 
-    def __init__(self, ledger, max_grad_norm, n_rows, batch_size, noise_seed):
+    def __init__(self, ledger, max_grad_norm, batch_size, noise_seed, weights):
+        n_rows = len(weights)
         self.ledger = ledger
         self.max_grad_norm = float(max_grad_norm)
         self.sample_rate, self.steps_per_epoch = ledger.sampling(n_rows, batch_size)
-        self.expected_batch_size = n_rows * self.sample_rate
+        self.rates = None
+        if not np.all(weights == 1):
+            self.rates = torch.as_tensor(weights * self.sample_rate)
+        self.expected_batch_size = self.sample_rate * float(np.sum(weights))
         self.noise_seed = noise_seed
         self.module = None
         self.optimizer = None
@@ -99,10 +112,11 @@ class PrivateTraining:
         self.optimizer = None
 
     def sample(self, n_rows, generator):
-        """One Poisson batch: each row in with probability ``sample_rate``."""
-        if self.sample_rate >= 1.0:
+        """One Poisson batch: each row in with its own probability."""
+        if self.rates is None and self.sample_rate >= 1.0:
             return torch.arange(n_rows)
-        mask = torch.rand(n_rows, generator=generator) < self.sample_rate
+        rates = self.sample_rate if self.rates is None else self.rates
+        mask = torch.rand(n_rows, generator=generator, dtype=torch.float64) < rates
         return mask.nonzero().squeeze(1)
 
     def noise_step(self):

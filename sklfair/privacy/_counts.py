@@ -41,7 +41,10 @@ def noisy_fair_sample_weight(y, groups, *, epsilon, random_state=None):
     taken from the cell counts plus Laplace noise of scale ``1 / epsilon``.
     Adding or removing one row changes one count by one, so the noisy table,
     and every weight derived from it, is ``epsilon``-differentially private.
-    Noisy counts below 1 are raised to 1 (post-processing, free of charge).
+    Noisy counts below 1 are raised to 1, and the weights are divided by the
+    largest cell weight of the table, so that they lie in ``(0, 1]`` as a
+    private fit needs (post-processing of the released table, free of
+    charge; only ratios of weights matter to a weighted fit).
 
     Give the weights to a net trained with
     ``DPSGD(target_epsilon=..., accept_weights=True)``: the model is then
@@ -66,7 +69,8 @@ def noisy_fair_sample_weight(y, groups, *, epsilon, random_state=None):
     Returns
     -------
     weights : ndarray of shape (n_samples,)
-        Positive, finite weights.
+        Weights in ``(0, 1]``, proportional to Kamiran & Calders' weights
+        computed from the noisy counts.
 
     See Also
     --------
@@ -101,4 +105,5 @@ def noisy_fair_sample_weight(y, groups, *, epsilon, random_state=None):
     noisy = counts + rng.laplace(scale=1.0 / epsilon, size=counts.shape)
     noisy = np.maximum(noisy, 1.0)
     expected = np.outer(noisy.sum(axis=1), noisy.sum(axis=0)) / noisy.sum()
-    return (expected / noisy)[group_codes, label_codes]
+    cell_weight = expected / noisy
+    return (cell_weight / cell_weight.max())[group_codes, label_codes]

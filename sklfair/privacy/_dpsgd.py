@@ -88,14 +88,16 @@ class DPSGD(BaseEstimator):
         ``False``: it raises, because weights computed from the whole data set
         (class balancing, reweighing from group x label counts) let every row
         move every other row's weight, which per-row clipping does not bound.
-        ``True`` states that each row's weight depends on that row alone, or
-        on statistics released under their own budget (see
-        :func:`noisy_fair_sample_weight`). A weight multiplies its row's
-        gradient before clipping, so one row's influence stays bounded by
-        ``max_grad_norm`` whatever its weight (a weight above 1 counts only
-        until its gradient reaches the clipping norm), and the weights are
-        used as given, not rescaled to a mean of 1. Rows of zero weight are
-        dropped before sampling.
+        Equal weights are an unweighted fit either way. ``True`` states that each row's
+        weight depends on that row alone, or on statistics released under
+        their own budget (see :func:`noisy_fair_sample_weight`). Weights must
+        then lie in ``[0, 1]``: a row of weight ``w`` joins each batch with
+        probability ``w`` times the sample rate, and its clipped gradient
+        counts whole, so each step is, in expectation, the weighted mean of
+        the clipped gradients. Weights inside the loss would not survive the
+        clipping (a clipped gradient has the same norm whatever its weight),
+        and no row joins more often than the rate the accountant counts, so
+        the guarantee holds for every row. Rows of zero weight are dropped.
 
     See Also
     --------

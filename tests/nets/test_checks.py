@@ -11,13 +11,17 @@ _PRIVATE_FAILURES = {
         "calls partial_fit after a full fit: a private net refuses to train "
         "beyond the budget its fit was calibrated to spend"
     ),
+    "check_sample_weights_not_overwritten": (
+        "fits with a weight of 10: in a private fit weights are the rows' "
+        "sampling rates, at most 1"
+    ),
     "check_sample_weight_equivalence_on_dense_data": (
-        "DP-SGD samples and clips rows one by one: a row of weight 2 is one "
-        "clipped gradient counted twice, not two rows"
+        "DP-SGD samples and clips rows one by one: a weight is a sampling "
+        "rate, not a count of copies"
     ),
     "check_sample_weight_equivalence_on_sparse_data": (
-        "DP-SGD samples and clips rows one by one: a row of weight 2 is one "
-        "clipped gradient counted twice, not two rows"
+        "DP-SGD samples and clips rows one by one: a weight is a sampling "
+        "rate, not a count of copies"
     ),
 }
 

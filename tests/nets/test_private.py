@@ -53,6 +53,17 @@ def rdp_epsilon(noise_multiplier, sample_rate, steps, delta):
     return accountant.get_epsilon(delta=delta)
 
 
+class BatchRows(Callback):
+    """The row ids (first column times N) of every batch."""
+
+    def initialize(self):
+        self.rows = []
+        return self
+
+    def on_batch_begin(self, net, batch=None, **kwargs):
+        self.rows.append(torch.round(batch[0][:, 0] * N).long().tolist())
+
+
 class BatchSizes(Callback):
     def initialize(self):
         self.sizes = []
@@ -76,36 +87,47 @@ def test_fit_spends_the_target_over_every_planned_step(data):
     assert "train_loss" in private(privacy=None).fit(X, y).history_[-1]
 
 
-def test_one_step_is_the_mean_of_clipped_weighted_gradients(data, monkeypatch):
-    """Without noise, a full-batch SGD step is -mean_i clip(w_i grad l_i)."""
+def test_a_step_sums_the_clipped_gradients_of_the_rows_sampled(data, monkeypatch):
+    """Without noise, a full-batch SGD step is minus the sum of the sampled rows'
+    clipped gradients over the expected batch size, ``sum(w)``; a row of
+    weight ``w`` is sampled with probability ``w``."""
     import sklfair.privacy._dpsgd as dpsgd
 
     monkeypatch.setattr(dpsgd, "_noise_multiplier", lambda *args: 0.0)
     X, y = data
-    w = np.where(np.arange(N) % 3 == 0, 3.0, 0.5)
+    X = X.copy()
+    X[:, 0] = np.arange(N) / N  # the row's id, read back from each batch
+    w = np.where(np.arange(N) % 2 == 0, 1.0, 0.25)
+    sampled = BatchRows()
     common = dict(optimizer="sgd", lr=1.0, batch_size=None, hidden_units=(5,))
     start = private(**common, privacy=None, max_epochs=0).fit(X, y)
-    spec = DPSGD(max_grad_norm=0.05, accept_weights=True)
-    clf = private(**common, max_epochs=1, spec=spec).fit(X, y, sample_weight=w)
+    clf = private(
+        **common,
+        max_epochs=1,
+        spec=DPSGD(max_grad_norm=0.05, accept_weights=True),
+        callbacks=[("rows", sampled)],
+    ).fit(X, y, sample_weight=w)
+    (rows,) = sampled.rows
+    assert set(range(0, N, 2)) <= set(rows)  # weight 1: always in
+    assert 30 < len(set(range(1, N, 2)) & set(rows)) < 70  # a quarter of 200
 
     module = start.net_.module_
     params = {k: v.detach() for k, v in module.named_parameters()}
 
-    def row_loss(p, x, target, weight):
+    def row_loss(p, x, target):
         logits = torch.func.functional_call(module, p, (x[None],))
-        return weight * torch.nn.functional.cross_entropy(logits, target[None])
+        return torch.nn.functional.cross_entropy(logits, target[None])
 
-    grads = torch.func.vmap(torch.func.grad(row_loss), in_dims=(None, 0, 0, 0))(
+    grads = torch.func.vmap(torch.func.grad(row_loss), in_dims=(None, 0, 0))(
         params,
-        torch.as_tensor(X, dtype=torch.float32),
-        torch.as_tensor(y),
-        torch.as_tensor(w, dtype=torch.float32),
+        torch.as_tensor(X[rows], dtype=torch.float32),
+        torch.as_tensor(y[rows]),
     )
     norms = torch.sqrt(sum(g.flatten(1).pow(2).sum(1) for g in grads.values()))
     factor = (0.05 / (norms + 1e-6)).clamp(max=1.0)
     assert (factor < 1).float().mean() > 0.5  # the clipping binds for most rows
     for name, value in clf.net_.module_.named_parameters():
-        step = torch.einsum("i,i...", factor, grads[name]) / N
+        step = torch.einsum("i,i...", factor, grads[name]) / w.sum()
         torch.testing.assert_close(value.detach(), params[name] - step)
 
 
@@ -207,6 +229,12 @@ def test_refit_without_privacy_makes_no_claim(data):
         pytest.param(
             lambda X, y, A: private().fit(X, y, sample_weight=1.0 + A),
             id="unequal-weights",
+        ),
+        pytest.param(
+            lambda X, y, A: private(spec=DPSGD(accept_weights=True)).fit(
+                X, y, sample_weight=1.0 + A
+            ),
+            id="weights-above-1",
         ),
         pytest.param(
             lambda X, y, A: private(batch_norm=True).fit(X, y), id="batch-norm"
