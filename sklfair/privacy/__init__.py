@@ -36,9 +36,9 @@ def private_training(estimator):
     """The :class:`DPSGD` an estimator trains with, or None.
 
     Looks through a Pipeline (its final step) and through a meta-estimator's
-    ``estimator``, ``student`` or ``teacher`` parameter, so that a
-    meta-estimator can tell that the net it will fit is private (and refuse
-    or adapt what it reads from the data).
+    ``estimator`` or ``student`` parameter, so that a meta-estimator can
+    tell that the net it will fit is private (and refuse or adapt what it
+    reads from the data).
 
     Parameters
     ----------
