@@ -20,6 +20,7 @@ fitted sklearn classifier or regressor can be attacked.
 
 from __future__ import annotations
 
+import dataclasses
 import numbers
 from dataclasses import dataclass
 
@@ -77,6 +78,42 @@ class MembershipInferenceResult:
     def advantage(self):
         """The highest membership advantage of the attacks run."""
         return float(self.overall["advantage"].max())
+
+    def for_groups(self, sensitive_features):
+        """The per-group results for another grouping, without attacking again.
+
+        The scores are kept, so grouping the rows by each sensitive attribute
+        in turn (the audit's case) costs no further reference fits.
+
+        Parameters
+        ----------
+        sensitive_features : array-like, or tuple of two array-likes
+            As in :func:`membership_inference`.
+
+        Returns
+        -------
+        by_group : pandas.DataFrame
+            Indexed by (attack, group), with the columns of ``overall``.
+        """
+        member = self._member()
+        groups = _groups(sensitive_features, int(member.sum()), int((~member).sum()))
+        labels = sorted(pd.unique(groups), key=str)
+        rows, keys = [], []
+        for attack, score in self.scores.items():
+            for label in labels:
+                mask = (groups == label).to_numpy()
+                rows.append(_attack_row(member[mask], score[mask]))
+                keys.append((attack, label))
+        return pd.DataFrame(
+            rows,
+            index=pd.MultiIndex.from_tuples(keys, names=["attack", "group"]),
+            columns=_COLUMNS,
+        )
+
+    def _member(self):
+        n_in = int(self.overall["n_members"].iloc[0])
+        n_out = int(self.overall["n_non_members"].iloc[0])
+        return np.r_[np.ones(n_in, dtype=bool), np.zeros(n_out, dtype=bool)]
 
     def to_frame(self):
         """Overall and per-group rows in one frame (group ``"all"`` overall)."""
@@ -318,19 +355,7 @@ def membership_inference(
         index=pd.Index(list(scores), name="attack"),
         columns=_COLUMNS,
     )
-    by_group = None
-    if sensitive_features is not None:
-        groups = _groups(sensitive_features, n_in, n_out)
-        labels = pd.unique(groups)
-        rows, keys = [], []
-        for attack, score in scores.items():
-            for label in sorted(labels, key=str):
-                mask = (groups == label).to_numpy()
-                rows.append(_attack_row(member[mask], score[mask]))
-                keys.append((attack, label))
-        by_group = pd.DataFrame(
-            rows,
-            index=pd.MultiIndex.from_tuples(keys, names=["attack", "group"]),
-            columns=_COLUMNS,
-        )
-    return MembershipInferenceResult(overall=overall, by_group=by_group, scores=scores)
+    result = MembershipInferenceResult(overall=overall, by_group=None, scores=scores)
+    if sensitive_features is None:
+        return result
+    return dataclasses.replace(result, by_group=result.for_groups(sensitive_features))

@@ -67,6 +67,8 @@ def test_groups_given_as_a_pair_or_one_array():
     assert pair.by_group.loc[("loss", "c"), "n_members"] == 0
     assert np.isnan(pair.by_group.loc[("loss", "c"), "auc"])
     assert pair.to_frame().shape == (2 + 2 * 3, 5)
+    by_half = joined.for_groups(np.r_[np.zeros(200), np.ones(200)] > 0)
+    assert by_half["n_members"].tolist() == [200, 0, 200, 0]
 
 
 def test_a_classifier_without_probabilities_is_attacked_by_its_errors():
