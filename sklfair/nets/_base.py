@@ -481,11 +481,11 @@ class BaseTabularNet(BaseEstimator):
 
     def _record_privacy(self, ledger):
         """Set (or, for a fit without privacy, drop) the privacy attributes."""
-        self._privacy_ledger = ledger
         if ledger is None:
-            for name in ("epsilon_", "delta_", "noise_multiplier_"):
+            for name in ("_privacy_ledger", "epsilon_", "delta_", "noise_multiplier_"):
                 self.__dict__.pop(name, None)
             return
+        self._privacy_ledger = ledger
         self.epsilon_ = ledger.epsilon
         self.delta_ = ledger.delta
         self.noise_multiplier_ = ledger.noise_multiplier
