@@ -52,7 +52,12 @@ from sklfair._sensitive import (
     resolve_sensitive,
     warn_no_sensitive_attribute,
 )
-from sklfair.exceptions import SensitiveAttributeError, SklfairWarning
+from sklfair.exceptions import (
+    PrivacyGuaranteeError,
+    SensitiveAttributeError,
+    SklfairWarning,
+)
+from sklfair.privacy import private_training
 
 __all__ = ["FairMetaEstimator", "FitData", "delegates"]
 
@@ -121,6 +126,26 @@ class FairMetaEstimator(MetaEstimatorMixin, BaseEstimator):
     def _accept_sparse(self):
         return ["csr", "csc"] if get_tags(self).input_tags.sparse else False
 
+    def _private_reads(self):
+        """What this fit reads from the data outside a private net's DP-SGD
+        guarantee (a phrase), or None when it reads nothing more."""
+        return None
+
+    def _check_private(self):
+        """Refuse a private (DP-SGD) inner net when the meta-estimator reads
+        the training rows outside its guarantee."""
+        reads = self._private_reads()
+        if reads is None or private_training(self._unfitted_child()) is None:
+            return
+        raise PrivacyGuaranteeError(
+            f"{type(self).__name__} {reads}, outside the DP-SGD guarantee of its "
+            "private net, so the fitted model would not be differentially "
+            "private. For private and fair training, pass the private net "
+            "sample_weight=sklfair.privacy.noisy_fair_sample_weight(y, groups, "
+            "epsilon=...) with DPSGD(accept_weights=True) (and count both "
+            "budgets), or fair post-processing on data outside the guarantee."
+        )
+
     # --- fit ----------------------------------------------------------------
     def _fit_data(
         self,
@@ -140,6 +165,7 @@ class FairMetaEstimator(MetaEstimatorMixin, BaseEstimator):
         consumes but lets the router see (e.g. ``X_unlabeled``).
         """
         _raise_for_params(fit_params, self, "fit")
+        self._check_private()
         classification = is_classifier(self)
         X_checked, y = validate_data(
             self,

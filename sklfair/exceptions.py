@@ -40,6 +40,9 @@ __all__ = [
     "SensitiveInputWarning",
     "SensitiveAttributeError",
     "AuditError",
+    "PrivacyWarning",
+    "PrivacyBudgetError",
+    "PrivacyGuaranteeError",
 ]
 
 
@@ -152,3 +155,31 @@ class AuditError(ValueError):
     """Bad input to the audit (``python -m sklfair audit``): a missing column,
     a file that cannot be read or parsed, an output folder already in use.
     The message is one line, fit for a command line."""
+
+
+class PrivacyWarning(SklfairWarning):
+    """A private fit's stated guarantee may not cover everything it read.
+
+    Raised by a net fitted with ``privacy=`` when part of its input comes
+    from outside DP-SGD's accounting (e.g. a teacher's soft targets): the
+    ``epsilon_`` it reports covers its own training only.
+    """
+
+
+class PrivacyBudgetError(ValueError):
+    """Training a private net further would spend more than its budget.
+
+    Raised before any training happens, by ``partial_fit`` or a warm-started
+    ``fit`` whose planned epochs would take the spent epsilon past
+    ``target_epsilon``.
+    """
+
+
+class PrivacyGuaranteeError(ValueError):
+    """A private fit was asked for something DP-SGD's guarantee cannot cover.
+
+    For example fairness loss terms that read group rates over each batch,
+    sample weights computed from the whole data set, batch normalisation, or
+    warm-starting from a network trained without privacy. The message names
+    what breaks the guarantee and what to do instead.
+    """

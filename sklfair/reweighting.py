@@ -456,6 +456,12 @@ class ReweighingClassifier(ClassifierMixin, FairMetaEstimator):
         self.method = method
         self.random_state = random_state
 
+    def _private_reads(self):
+        return (
+            "computes its weights from the exact group x label counts of the "
+            "training rows"
+        )
+
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, sample_weight=None, *, sensitive_features=None, **fit_params):
         """Compute the reweighing weights and fit a clone of ``estimator``.

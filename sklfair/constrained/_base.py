@@ -55,6 +55,15 @@ class BaseFairConstrained(FairMetaEstimator):
     def _without_groups(self):
         return "the estimator is fitted without the constraint"
 
+    def _private_reads(self):
+        if self._planned_method() == "threshold":
+            return "fits group thresholds on the scores of the training rows"
+        if self._planned_method() == "reductions":
+            return (
+                "reweighs the training rows by the multipliers of its exact group rates"
+            )
+        return None  # the training-loop terms: the net itself refuses them
+
     # --- fit ------------------------------------------------------------
     def _fit(self, X, y, sample_weight, sensitive_features, fit_params):
         data = self._fit_data(X, y, sample_weight, sensitive_features, fit_params)

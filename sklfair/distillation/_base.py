@@ -73,6 +73,14 @@ class BaseDistilled(FairMetaEstimator):
     def _without_groups(self):
         return "the student is distilled without the constraint"
 
+    def _private_reads(self):
+        if self.n_augment:
+            return (
+                "mixes pairs of training rows into synthetic rows (n_augment), "
+                "each depending on two people"
+            )
+        return None
+
     def _fairness_terms(self, y, sample_weight):
         """The fairness constraint's loss term, for the student's targets."""
         return [LagrangianTerm(self._constraints())]

@@ -6,6 +6,12 @@
 target is encoded, which per-sample loss is used and how raw outputs become
 predictions.
 
+With ``privacy=DPSGD(...)`` a fit trains with DP-SGD
+(:mod:`sklfair.nets._private`) and keeps the network's privacy ledger, so
+later ``partial_fit`` and warm-started fits compose with what was spent.
+Everything a private fit would read outside DP-SGD is refused here with a
+:class:`~sklfair.exceptions.PrivacyGuaranteeError` naming why.
+
 Pickling stores the trained parameters as numpy arrays, not torch objects, so
 a model fitted on a GPU loads and predicts on a CPU-only machine and
 ``skops.io`` can persist it; the optimizer state is not kept (a ``warm_start``
@@ -33,10 +39,13 @@ from skorch.callbacks import EarlyStopping
 from skorch.history import History
 
 from .._sensitive import check_sensitive_features, encode_groups
+from ..exceptions import PrivacyGuaranteeError, PrivacyWarning
+from ..privacy._dpsgd import DPSGD, PrivacyLedger
 from ._chunks import ChunkStream, unpack_chunk
 from ._data import TensorData, check_numeric_frame, compact_rows, to_tensor
 from ._modules import ACTIVATIONS, MLP, MONOTONE_ACTIVATIONS, MonotoneMLP
 from ._monotone import check_monotonic_cst
+from ._private import PrivateTraining
 from ._training import TrainingNet, history_frame
 
 __all__ = ["BaseTabularNet"]
@@ -97,6 +106,7 @@ class BaseTabularNet(BaseEstimator):
         "optimizer": [StrOptions(set(OPTIMIZERS)), type],
         "lr": [Interval(numbers.Real, 0, None, closed="neither")],
         "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
+        "privacy": [None, DPSGD],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "max_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
         "early_stopping": ["boolean"],
@@ -122,6 +132,7 @@ class BaseTabularNet(BaseEstimator):
         optimizer="adam",
         lr=1e-3,
         weight_decay=0.0,
+        privacy=None,
         batch_size=256,
         max_epochs=20,
         early_stopping=False,
@@ -143,6 +154,7 @@ class BaseTabularNet(BaseEstimator):
         self.optimizer = optimizer
         self.lr = lr
         self.weight_decay = weight_decay
+        self.privacy = privacy
         self.batch_size = batch_size
         self.max_epochs = max_epochs
         self.early_stopping = early_stopping
@@ -321,6 +333,8 @@ class BaseTabularNet(BaseEstimator):
     ):
         """Fit on in-memory rows; ``incremental``: one epoch, continuing."""
         reset = not (incremental and hasattr(self, "net_"))
+        spec = self._privacy_spec()
+        weighted = sample_weight is not None
         X, y_enc, sample_weight = self._check_rows(
             X, y, sample_weight, reset=reset, classes=classes
         )
@@ -334,6 +348,9 @@ class BaseTabularNet(BaseEstimator):
         if soft_targets is not None:
             columns["soft_targets"] = self._check_soft_targets(soft_targets, n_samples)
         loss_terms = list(loss_terms or [])
+        if spec is not None:
+            _check_private_terms(loss_terms, soft_targets)
+            sample_weight = _private_weights(spec, weighted, sample_weight)
         if sensitive_features is not None and not any(
             "sensitive_features" in getattr(t, "requires", ()) for t in loss_terms
         ):
@@ -366,9 +383,17 @@ class BaseTabularNet(BaseEstimator):
 
         X_tr = X[train_rows]
         cols_tr = {k: c[train_rows] for k, c in columns.items()}
-        rows, w_tr = compact_rows(
-            X_tr, list(cols_tr.values()), sample_weight[train_rows]
-        )
+        if spec is None:
+            rows, w_tr = compact_rows(
+                X_tr, list(cols_tr.values()), sample_weight[train_rows]
+            )
+        else:  # one row, one record: DP-SGD samples and clips rows one by one
+            w_tr = sample_weight[train_rows]
+            rows = np.flatnonzero(w_tr > 0)
+            w_tr = w_tr[rows]
+            # the weights become the rows' sampling rates (PrivateTraining);
+            # every sampled row's loss counts once
+            sampling_weights, w_tr = w_tr, np.ones_like(w_tr)
         if len(rows) == 0:
             raise ValueError(
                 "All sample weights are zero: at least one training row needs a "
@@ -377,7 +402,7 @@ class BaseTabularNet(BaseEstimator):
         cols_tr = {k: c[rows] for k, c in cols_tr.items()}
         if reset or not hasattr(self, "_weight_scale"):
             self._weight_scale = w_tr.mean()
-        self._prepare_targets(cols_tr, w_tr, reset=reset)
+        self._prepare_targets(cols_tr, w_tr, reset=reset, private=spec is not None)
 
         device = self._fit_device(reset)
         train = self._tensor_data(
@@ -406,10 +431,18 @@ class BaseTabularNet(BaseEstimator):
             term_data=extra,
             epochs=1 if incremental else None,
             n_rows=train.n_samples,
+            privacy=spec,
+            sampling_weights=None if spec is None else sampling_weights,
         )
 
     def _fit_chunks(self, chunks, classes=None):
         """Fit ``max_epochs`` passes over chunks, one chunk in memory at a time."""
+        if self.privacy is not None:
+            raise PrivacyGuaranteeError(
+                "fit_chunks cannot train privately: DP-SGD draws each batch from "
+                "every training row (Poisson sampling), and a chunked fit sees "
+                "one chunk at a time. Use fit on the rows in memory."
+            )
         stream = ChunkStream(chunks, self.max_epochs)
         first = stream.first()
         X, y, w = unpack_chunk(first, 0)
@@ -464,6 +497,43 @@ class BaseTabularNet(BaseEstimator):
         split_seed = int(random_state.randint(np.iinfo(np.int32).max))
         return seed, split_seed
 
+    def _privacy_spec(self):
+        """The validated DPSGD of this fit, or None."""
+        return None if self.privacy is None else self.privacy.check()
+
+    def _privacy_ledger_for(self, spec, warm, n_rows, epochs):
+        """The ledger this fit spends from, after checking it has room.
+
+        A fit from scratch opens a new ledger (noise calibrated for
+        ``max_epochs`` epochs of ``n_rows``); continued training (warm start,
+        later ``partial_fit`` calls) spends from the network's ledger.
+        """
+        if not warm:
+            ledger = PrivacyLedger(spec, n_rows, self.batch_size, self.max_epochs)
+        else:
+            ledger = getattr(self, "_privacy_ledger", None)
+            if ledger is None:
+                raise PrivacyGuaranteeError(
+                    "This network was trained without privacy: its weights "
+                    "already depend on its training rows, and continuing with "
+                    "DP-SGD cannot undo that. Fit from scratch (warm_start=False, "
+                    "or a fresh estimator for partial_fit)."
+                )
+            ledger.target_epsilon = float(spec.target_epsilon)
+        ledger.plan(n_rows, self.batch_size, epochs)
+        return ledger
+
+    def _record_privacy(self, ledger):
+        """Set (or, for a fit without privacy, drop) the privacy attributes."""
+        if ledger is None:
+            for name in ("_privacy_ledger", "epsilon_", "delta_", "noise_multiplier_"):
+                self.__dict__.pop(name, None)
+            return
+        self._privacy_ledger = ledger
+        self.epsilon_ = ledger.epsilon
+        self.delta_ = ledger.delta
+        self.noise_multiplier_ = ledger.noise_multiplier
+
     def _fit_device(self, reset):
         if not reset and hasattr(self, "device_"):
             return self.device_
@@ -481,10 +551,24 @@ class BaseTabularNet(BaseEstimator):
         term_data=None,
         epochs=None,
         n_rows,
+        privacy=None,
+        sampling_weights=None,
     ):
         """Run the one training loop on ``data`` = (train, valid)."""
         generator = torch.Generator().manual_seed(seed)
         warm = warm and hasattr(self, "net_")
+        ledger = private = None
+        if privacy is not None:
+            ledger = self._privacy_ledger_for(
+                privacy, warm, n_rows, self.max_epochs if epochs is None else epochs
+            )
+            private = PrivateTraining(
+                ledger,
+                privacy.max_grad_norm,
+                self.batch_size,
+                _noise_seed(seed),
+                sampling_weights,
+            )
         with torch.random.fork_rng(devices=_rng_devices(device)):
             torch.manual_seed(seed)
             if warm:
@@ -497,6 +581,9 @@ class BaseTabularNet(BaseEstimator):
                     n_features, self._n_outputs(), device, generator, loss_terms
                 )
                 net.initialize()
+            if private is not None:
+                private.check_module(net.module_)
+            net.private = private
             if loss_terms:
                 term_data = {**data[0].full(), **(term_data or {})}
                 for term in loss_terms:
@@ -504,6 +591,8 @@ class BaseTabularNet(BaseEstimator):
             with _threads_for(net.module_, self.batch_size, n_rows, device):
                 net.partial_fit(data, None, epochs=epochs)
         net.loss_terms = ()
+        net.private = None
+        self._record_privacy(ledger)
         self.net_ = net
         self.history_ = history_frame(net.history)
         self.n_iter_ = len(net.history)
@@ -513,7 +602,7 @@ class BaseTabularNet(BaseEstimator):
     def _stratify(self, y_enc):
         return None
 
-    def _prepare_targets(self, columns, sample_weight, reset):
+    def _prepare_targets(self, columns, sample_weight, reset, private=False):
         pass
 
     def _tensor_data(self, X, columns, sample_weight, device, rows=None):
@@ -623,6 +712,65 @@ def _threads_for(module, batch_size, n_samples, device):
     finally:
         if torch.get_num_threads() != previous:
             torch.set_num_threads(previous)
+
+
+def _noise_seed(seed):
+    """The seed of a private fit's noise, derived from (not equal to) the fit's."""
+    return int(np.random.SeedSequence([seed, 1]).generate_state(1)[0])
+
+
+def _check_private_terms(loss_terms, soft_targets):
+    """Refuse loss terms DP-SGD cannot cover; say what soft targets leave out."""
+    for term in loss_terms:
+        if "sensitive_features" in getattr(term, "requires", ()):
+            raise PrivacyGuaranteeError(
+                f"A private fit cannot take {type(term).__name__}: a fairness "
+                "loss term reads group rates over each batch (and a Lagrangian "
+                "reads the whole training set between steps), so one row moves "
+                "every other row's gradient and DP-SGD's per-row clipping no "
+                "longer bounds its influence. For private and fair training, "
+                "reweigh from noisy counts (sklfair.privacy."
+                "noisy_fair_sample_weight with DPSGD(accept_weights=True)), or "
+                "post-process the private net's scores with thresholds fitted on "
+                "rows outside its training set."
+            )
+    if soft_targets is not None:
+        warnings.warn(
+            "soft_targets come from outside this private fit: epsilon_ covers "
+            "the net's own training given them. If the teacher was fitted on "
+            "these rows without privacy, the soft targets carry those rows' data "
+            "and the student is not private; it is when the teacher was fitted "
+            "on other data, or privately (the two epsilons then add up).",
+            PrivacyWarning,
+            stacklevel=4,
+        )
+
+
+def _private_weights(spec, weighted, sample_weight):
+    """The weights a private fit samples rows by, or an error naming the risk."""
+    if not weighted:
+        return sample_weight
+    if np.all(sample_weight == sample_weight[0]):
+        return np.ones_like(sample_weight)  # equal weights: an unweighted fit
+    if spec.accept_weights:
+        if sample_weight.max() > 1:
+            raise PrivacyGuaranteeError(
+                "In a private fit a row's weight is the share of batches it may "
+                "join (its gradient is clipped, then counted whole), so weights "
+                f"must be at most 1; the largest is {sample_weight.max():g}. "
+                "Divide them by a bound fixed without looking at the data "
+                "(noisy_fair_sample_weight's are at most 1 already)."
+            )
+        return sample_weight
+    raise PrivacyGuaranteeError(
+        "A private fit was given unequal sample_weight. Weights computed from "
+        "the whole data set (class balancing, ReweighingClassifier's group x "
+        "label counts) let one row change every other row's weight, which "
+        "DP-SGD's per-row clipping does not bound. If each row's weight depends "
+        "on that row alone, or on statistics released under their own budget "
+        "(sklfair.privacy.noisy_fair_sample_weight), say so with "
+        "DPSGD(accept_weights=True)."
+    )
 
 
 def _rng_devices(device):

@@ -65,6 +65,16 @@ class TabularNetClassifier(ClassifierMixin, BaseTabularNet):
         Learning rate.
     weight_decay : float, default=0.0
         L2 penalty passed to the optimizer.
+    privacy : :class:`~sklfair.privacy.DPSGD` or None, default=None
+        Train with differential privacy (DP-SGD through opacus): Poisson
+        batches of expected size ``batch_size``, every row's gradient clipped
+        and Gaussian noise calibrated so that ``max_epochs`` epochs spend at
+        most ``privacy.target_epsilon``. ``partial_fit`` and warm-started
+        fits spend from the same budget and are refused before they would
+        exceed it. A private fit refuses what the guarantee cannot cover
+        (fairness loss terms, unequal weights not declared per row, batch
+        normalisation, ``fit_chunks``); its history has no ``train_loss``.
+        See :ref:`privacy`.
     batch_size : int or None, default=256
         Rows per optimizer step (``None``: the whole training set).
     max_epochs : int, default=20
@@ -108,6 +118,14 @@ class TabularNetClassifier(ClassifierMixin, BaseTabularNet):
         Number of epochs trained.
     device_ : str
         Device the network was trained on.
+    epsilon_ : float
+        With ``privacy``: the epsilon spent by every fit since the last one
+        from scratch (below ``target_epsilon`` after early stopping).
+    delta_ : float
+        With ``privacy``: the delta of ``epsilon_``.
+    noise_multiplier_ : float
+        With ``privacy``: the noise's standard deviation over
+        ``max_grad_norm``.
 
     See Also
     --------

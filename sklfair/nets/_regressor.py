@@ -27,11 +27,14 @@ class TabularNetRegressor(RegressorMixin, BaseTabularNet):
     Parameters
     ----------
     hidden_units, activation, dropout, batch_norm, module, module_params, \
-monotonic_cst, optimizer, lr, weight_decay, batch_size, max_epochs, \
+monotonic_cst, optimizer, lr, weight_decay, privacy, batch_size, max_epochs, \
 early_stopping, validation_fraction, n_iter_no_change, callbacks, warm_start, \
 device, random_state, verbose
         As in :class:`TabularNetClassifier`; ``monotonic_cst`` constrains
-        every predicted output.
+        every predicted output. A private fit (``privacy``) does not
+        standardise the targets: their mean and standard deviation would be
+        exact statistics of the training rows, outside the guarantee. Scale
+        ``y`` with constants known without looking at the data.
 
     Attributes
     ----------
@@ -50,6 +53,8 @@ device, random_state, verbose
         Number of epochs trained.
     device_ : str
         Device the network was trained on.
+    epsilon_, delta_, noise_multiplier_ : float
+        With ``privacy``: as in :class:`TabularNetClassifier`.
 
     See Also
     --------
@@ -175,9 +180,13 @@ n_outputs), default=None
             )
         return y
 
-    def _prepare_targets(self, columns, sample_weight, reset):
+    def _prepare_targets(self, columns, sample_weight, reset, private=False):
         if reset or not hasattr(self, "_y_mean"):
             y = columns["y"]
+            if private:  # the targets' mean and scale would leak, unprotected
+                self._y_mean = np.zeros(y.shape[1])
+                self._y_scale = np.ones(y.shape[1])
+                return
             w = sample_weight / sample_weight.sum()
             mean = w @ y
             std = np.sqrt(w @ (y - mean) ** 2)

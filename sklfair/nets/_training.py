@@ -22,7 +22,11 @@ What differs from skorch's own loop, and why:
   scikit-learn. skorch swallows every ``KeyboardInterrupt``, because its
   ``EarlyStopping`` callback raises one to stop training; here a fit in the
   main thread watches SIGINT (:func:`_watching_sigint`), so that a real
-  Ctrl-C propagates while a callback's stop still ends training normally.
+  Ctrl-C propagates while a callback's stop still ends training normally;
+- with a :class:`~sklfair.nets._private.PrivateTraining` (``privacy=``), an
+  epoch is DP-SGD: Poisson-sampled batches, opacus's per-sample clipping
+  and noise, and no exact training loss in the history (it is a statistic
+  of the training rows outside the guarantee).
 
 skorch's callbacks (``EarlyStopping``, ``LRScheduler``, ``Checkpoint``, ...)
 and its ``history`` work as usual; :func:`history_frame` turns the history
@@ -36,6 +40,7 @@ import math
 import os
 import signal
 import threading
+import warnings
 
 import pandas as pd
 import torch
@@ -48,6 +53,7 @@ from ._modules import MLP, has_hooks
 __all__ = ["TrainingNet", "NonFiniteLossError", "history_frame"]
 
 _BATCH_HOOKS = ("on_batch_begin", "on_batch_end", "on_grad_computed")
+_OUTPUT_HOOK_WARNING = "Full backward hook is firing when gradients are computed"
 
 
 class _FusedAdamStep:
@@ -190,12 +196,19 @@ class TrainingNet(NeuralNet):
     """
 
     def __init__(
-        self, *args, loss_terms=(), sample_loss=None, generator=None, **kwargs
+        self,
+        *args,
+        loss_terms=(),
+        sample_loss=None,
+        generator=None,
+        private=None,
+        **kwargs,
     ):
         super().__init__(*args, **kwargs)
         self.loss_terms = loss_terms
         self.sample_loss = sample_loss
         self.generator = generator
+        self.private = private
 
     @property
     def _default_callbacks(self):
@@ -255,17 +268,29 @@ class TrainingNet(NeuralNet):
         # Decided once per fit for in-memory data, once per chunk otherwise.
         if not chunked:
             self._unit_weights = _all_unit(train)
-        for _ in range(epochs):
-            self.notify("on_epoch_begin", dataset_train=train, dataset_valid=valid)
-            chunks = train.chunks() if chunked else [train]
-            train_loss = self._run_train_epoch(chunks, batch_callbacks, chunked)
-            self.history.record("train_loss", train_loss)
-            if valid is not None and valid.n_samples > 0:
-                self.history.record("valid_loss", self.evaluate_loss(valid))
-            for term in self.loss_terms:
-                for key, value in term.epoch_summary().items():
-                    self.history.record(key, value)
-            self.notify("on_epoch_end", dataset_train=train, dataset_valid=valid)
+        private = self.private
+        if private is not None:
+            if chunked:
+                raise ValueError("A chunked fit cannot train privately.")
+            module = private.attach(self.module_, self.optimizer_, self.device)
+        try:
+            for _ in range(epochs):
+                self.notify("on_epoch_begin", dataset_train=train, dataset_valid=valid)
+                if private is None:
+                    chunks = train.chunks() if chunked else [train]
+                    train_loss = self._run_train_epoch(chunks, batch_callbacks, chunked)
+                    self.history.record("train_loss", train_loss)
+                else:
+                    self._run_private_epoch(train, module, batch_callbacks)
+                if valid is not None and valid.n_samples > 0:
+                    self.history.record("valid_loss", self.evaluate_loss(valid))
+                for term in self.loss_terms:
+                    for key, value in term.epoch_summary().items():
+                        self.history.record(key, value)
+                self.notify("on_epoch_end", dataset_train=train, dataset_valid=valid)
+        finally:
+            if private is not None:
+                private.detach()
         return self
 
     def _run_train_epoch(self, chunks, batch_callbacks, per_chunk_weights=False):
@@ -331,6 +356,10 @@ class TrainingNet(NeuralNet):
                         loss=loss,
                         y_pred=outputs,
                     )
+        return self._epoch_loss(loss_sum, n_rows)
+
+    def _epoch_loss(self, loss_sum, n_rows):
+        """The epoch's mean loss; a non-finite one stops training with an error."""
         epoch_loss = loss_sum.item() / max(n_rows, 1)
         if not math.isfinite(epoch_loss):
             raise NonFiniteLossError(
@@ -340,6 +369,62 @@ class TrainingNet(NeuralNet):
                 "the sample weights and targets for extreme values."
             )
         return epoch_loss
+
+    def _run_private_epoch(self, data, module, batch_callbacks):
+        """One DP-SGD epoch: ``steps_per_epoch`` Poisson batches, noisy steps.
+
+        ``module`` is the net's module wrapped by opacus (per-sample
+        gradients); ``self.private.optimizer`` clips each row's gradient of
+        the batch loss, adds the noise, steps and tells the accountant. An
+        empty batch still takes its noisy step. Returns the epoch's mean loss.
+        """
+        private = self.private
+        optimizer = private.optimizer
+        module.train()
+        loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)
+        n_rows = 0
+        with warnings.catch_warnings():
+            # opacus's hooks need only the gradients with respect to each
+            # layer's outputs; torch warns when the first layer's inputs (the
+            # data) do not require gradients, which is the normal case here
+            warnings.filterwarnings(
+                "ignore", message=_OUTPUT_HOOK_WARNING, category=UserWarning
+            )
+            for _ in range(private.steps_per_epoch):
+                index = private.sample(data.n_samples, self.generator)
+                if len(index) == 0:
+                    private.noise_step()
+                    continue
+                batch = data.batch(index.to(self.device))
+                if batch_callbacks:
+                    self.notify(
+                        "on_batch_begin", batch=(batch["X"], batch["y"]), training=True
+                    )
+                outputs = module(batch["X"])
+                loss = self.get_batch_loss(outputs, batch)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if batch_callbacks:
+                    self.notify(
+                        "on_grad_computed",
+                        named_parameters=list(self.module_.named_parameters()),
+                        batch=(batch["X"], batch["y"]),
+                        training=True,
+                    )
+                optimizer.step()
+                for term in self.loss_terms:
+                    term.after_step(self, outputs, batch)
+                loss_sum.add_(loss.detach(), alpha=len(index))
+                n_rows += len(index)
+                if batch_callbacks:
+                    self.notify(
+                        "on_batch_end",
+                        batch=(batch["X"], batch["y"]),
+                        training=True,
+                        loss=loss,
+                        y_pred=outputs,
+                    )
+        return self._epoch_loss(loss_sum, n_rows)
 
     def get_batch_loss(self, outputs, batch):
         """Weighted mean base loss followed by every loss term."""
