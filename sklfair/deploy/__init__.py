@@ -15,6 +15,13 @@ The command ``python -m sklfair export`` runs the whole path on a bundled
 data set. Needs the ``deploy`` extra: ``pip install 'sklfair[deploy]'``.
 """
 
+from ._onnx import OnnxExportError, onnx_inputs, to_onnx
 from ._quantize import QuantizedNetClassifier, quantize
 
-__all__ = ["QuantizedNetClassifier", "quantize"]
+__all__ = [
+    "OnnxExportError",
+    "QuantizedNetClassifier",
+    "onnx_inputs",
+    "quantize",
+    "to_onnx",
+]
