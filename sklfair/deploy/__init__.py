@@ -16,12 +16,14 @@ data set. Needs the ``deploy`` extra: ``pip install 'sklfair[deploy]'``.
 """
 
 from ._onnx import OnnxExportError, onnx_inputs, to_onnx
+from ._prune import prune
 from ._quantize import QuantizedNetClassifier, quantize
 
 __all__ = [
     "OnnxExportError",
     "QuantizedNetClassifier",
     "onnx_inputs",
+    "prune",
     "quantize",
     "to_onnx",
 ]
