@@ -35,6 +35,7 @@ __all__ = [
     "DegenerateModelWarning",
     "UndefinedRateWarning",
     "InterruptedFitWarning",
+    "DeploymentGapWarning",
     "SensitiveAttributeError",
 ]
 
@@ -108,6 +109,18 @@ class UndefinedRateWarning(SklfairWarning):
 
 class InterruptedFitWarning(SklfairWarning):
     """A fit was interrupted (Ctrl-C) and the model kept is partly trained."""
+
+
+class DeploymentGapWarning(SklfairWarning):
+    """A compressed or exported model's group gap is above the bound of the
+    original fit, on the rows it was measured on.
+
+    Raised by :func:`sklfair.deploy.compare`: quantization, pruning or the
+    conversion to ONNX moved the decisions of some rows enough to push the
+    constrained gap past the bound the original model was fitted under.
+    Re-measure on more rows, fine-tune the compressed model under the
+    constraint (``sklfair.deploy.prune`` keeps it), or compress less.
+    """
 
 
 class SensitiveAttributeError(ValueError):

@@ -15,11 +15,13 @@ The command ``python -m sklfair export`` runs the whole path on a bundled
 data set. Needs the ``deploy`` extra: ``pip install 'sklfair[deploy]'``.
 """
 
+from ._compare import compare
 from ._onnx import OnnxExportError, onnx_inputs, to_onnx
 from ._prune import prune
 from ._quantize import QuantizedNetClassifier, quantize
 
 __all__ = [
+    "compare",
     "OnnxExportError",
     "QuantizedNetClassifier",
     "onnx_inputs",

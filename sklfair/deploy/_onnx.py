@@ -12,10 +12,11 @@ skl2onnx, with converters registered (``update_registered_converter``) for
   the network's own, op for op;
 - :class:`~sklfair.deploy.QuantizedNetClassifier`: the same layers with int8
   weights: each layer's input is quantized to int8 (per row: the row's
-  ``max |x| / 127.5``, or the static calibrated scale), multiplied by the
-  int8 weights with ``MatMulInteger`` (int32 accumulation) and rescaled by
-  the input and weight scales -- the arithmetic of torchao's int8 kernels, in
-  the same order;
+  ``max |x| / 127.5``, or the static calibrated scale) by
+  ``QuantizeLinear``, multiplied by the int8 weights with
+  ``MatMulInteger`` (int32 accumulation) and rescaled by the input and
+  weight scales -- torchao's int8 arithmetic, in onnxruntime's integer
+  kernels;
 - a mixture of predictors (``FairConstrainedClassifier(method="reductions")``):
   the weighted average of their probabilities, each predictor converted by
   its own converter.
@@ -154,37 +155,48 @@ def _float_layers(scope, container, x, layers):
 
 
 def _int8_layers(scope, container, x, layers):
-    """Each layer as torchao computes it: quantize the input to int8 with a
-    per-row (or static) scale, int8 x int8 -> int32 product, rescale."""
+    """Each layer as torchao's int8 kernels compute it, in onnxruntime's fast
+    integer kernels.
+
+    The input is quantized to int8 with the row's scale ``max |x| / 127.5``
+    (or the static calibrated scale) by ``QuantizeLinear`` -- stored shifted
+    by 128 as uint8, the operand onnxruntime's integer matrix product is
+    fast for (the shift is its zero point, so the integers are the same) --
+    multiplied by the int8 weights with ``MatMulInteger`` (int32
+    accumulation) and rescaled by the row and weight scales.
+    ``QuantizeLinear`` divides by the scale where torchao multiplies by its
+    inverse: the two round differently when the quotient falls within an ulp
+    of a half-integer (a row's largest negative input, for one), so a few
+    int8 inputs differ by one step; decisions agree (see the user guide).
+    """
     from onnx import TensorProto
 
-    f32, i8 = TensorProto.FLOAT, TensorProto.INT8
+    f32, u8, i64 = TensorProto.FLOAT, TensorProto.UINT8, TensorProto.INT64
     opset = container.target_opset
-    lo = _const(scope, container, "qmin", [-128.0], f32)
-    hi = _const(scope, container, "qmax", [127.0], f32)
-    one = _const(scope, container, "one", [1.0], f32)
-    zero = _const(scope, container, "zero", [0.0], f32)
+    if opset < 13:
+        raise OnnxExportError(
+            f"The int8 network needs opset 13 or later (per-row QuantizeLinear); "
+            f"got target_opset={opset}."
+        )
+    shift = _const(scope, container, "zero_point", np.array(128, dtype=np.uint8), u8)
+    non_negative = False  # the input of the first layer can be anything
     for layer in layers:
         if "input_scale" in layer:
             scale = _const(
-                scope,
-                container,
-                "input_scale",
-                np.array([[layer["input_scale"]]], dtype=np.float32),
-                f32,
+                scope, container, "input_scale", np.float32(layer["input_scale"]), f32
             )
+            q = _node(scope, container, "QuantizeLinear", [x, scale, shift], "x_u8")
+            row_scale = scale
         else:
-            absx = _node(scope, container, "Abs", [x], "abs")
+            absx = x if non_negative else _node(scope, container, "Abs", [x], "abs")
             if opset >= 18:
-                axes = _const(
-                    scope, container, "axes", np.array([1]), TensorProto.INT64
-                )
+                axes = _const(scope, container, "axes", np.array([1]), i64)
                 amax = _node(
-                    scope, container, "ReduceMax", [absx, axes], "amax", keepdims=1
+                    scope, container, "ReduceMax", [absx, axes], "amax", keepdims=0
                 )
             else:
                 amax = _node(
-                    scope, container, "ReduceMax", [absx], "amax", axes=[1], keepdims=1
+                    scope, container, "ReduceMax", [absx], "amax", axes=[1], keepdims=0
                 )
             raw = _node(
                 scope,
@@ -199,24 +211,37 @@ def _int8_layers(scope, container, x, layers):
                 container,
                 "Max",
                 [raw, _const(scope, container, "eps", [eps], f32)],
-                "input_scale",
+                "row_scale",
             )
-        # x * (1 / scale), as torchao computes it. onnxruntime rewrites
-        # Mul(x, Div(1, s)) as Div(x, s), which rounds differently in the last
-        # bit and so moves some values across a .5 boundary of Round; the Max
-        # with 0 (a no-op on a positive number) keeps the two ops apart.
-        inverse = _node(scope, container, "Div", [one, scale], "inverse_scale")
-        inverse = _node(scope, container, "Max", [inverse, zero], "inverse_kept")
-        q = _node(scope, container, "Mul", [x, inverse], "scaled")
-        q = _node(scope, container, "Round", [q], "rounded")
-        q = _node(scope, container, "Clip", [q, lo, hi], "clipped")
-        q = _node(scope, container, "Cast", [q], "x_int8", to=i8)
+            shape = _node(scope, container, "Shape", [scale], "n_rows")
+            shifts = _node(scope, container, "Expand", [shift, shape], "zero_points")
+            q = _node(
+                scope,
+                container,
+                "QuantizeLinear",
+                [x, scale, shifts],
+                "x_u8",
+                axis=0,
+            )
+            row_scale = _node(
+                scope,
+                container,
+                "Unsqueeze",
+                [scale, _const(scope, container, "axes", np.array([1]), i64)],
+                "row_scale_column",
+            )
         weight = _const(
-            scope, container, "weight_int8", layer["weight"].T.astype(np.int8), i8
+            scope,
+            container,
+            "weight_int8",
+            layer["weight"].T.astype(np.int8),
+            TensorProto.INT8,
         )
-        acc = _node(scope, container, "MatMulInteger", [q, weight], "acc_int32")
+        acc = _node(scope, container, "MatMulInteger", [q, weight, shift], "acc_int32")
+        # (onnxruntime's DequantizeLinear of int32 per column is ~3x slower
+        # than this Cast and Mul)
         acc = _node(scope, container, "Cast", [acc], "acc", to=f32)
-        y = _node(scope, container, "Mul", [acc, scale], "rescaled_input")
+        y = _node(scope, container, "Mul", [acc, row_scale], "rescaled_input")
         w_scale = _const(
             scope,
             container,
@@ -229,6 +254,8 @@ def _int8_layers(scope, container, x, layers):
         x = _node(scope, container, "Add", [y, bias], "linear")
         if layer["activation"] is not None:
             x = _activation(scope, container, x, layer["activation"])
+        # after these the row's largest |x| is its largest x: no Abs needed
+        non_negative = (layer["activation"] or ("",))[0] in ("relu", "sigmoid")
     return x
 
 
