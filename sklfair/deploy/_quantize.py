@@ -133,7 +133,18 @@ def quantize_layers(layers, calibration=None):
     ao = _torchao()
     quantized = []
     h = None if calibration is None else np.asarray(calibration, dtype=np.float32)
-    for layer in layers:
+    for position, layer in enumerate(layers):
+        if layer["weight"].shape[1] < 2:
+            what = (
+                "the input has 1 feature(s)"
+                if position == 0
+                else (f"hidden layer {position} has 1 unit")
+            )
+            raise ValueError(
+                f"Cannot quantize: {what}. torchao's int8 kernels (0.18) fail on "
+                "a layer with a single input; give the network at least 2 "
+                "inputs per layer."
+            )
         linear = torch.nn.Linear(*layer["weight"].shape[::-1])
         with torch.no_grad():
             linear.weight.copy_(torch.as_tensor(layer["weight"], dtype=torch.float32))
@@ -377,7 +388,8 @@ class QuantizedNetClassifier(ClassifierMixin, BaseEstimator):
         -------
         y_pred : ndarray of shape (n_samples,)
         """
-        return self.classes_[np.argmax(self._logits(X), axis=1)]
+        logits = self._logits(X)
+        return self.classes_[np.argmax(logits, axis=1)]
 
     def __getstate__(self):
         state = dict(super().__getstate__())
