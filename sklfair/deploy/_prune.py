@@ -104,14 +104,19 @@ def _prune_units(net, sparsity):
     module.eval()
     linear = _linear_indices(module)
     keeps = []
+    # every hidden layer's units are ranked in the trained network, as
+    # torch's ln_structured ranks them layer by layer
+    for i in linear[:-1]:
+        norms = module[i].weight.detach().norm(dim=1)
+        torch_prune.ln_structured(module[i], "weight", amount=sparsity, n=2, dim=0)
+        keep = module[i].weight_mask.bool().any(dim=1)
+        torch_prune.remove(module[i], "weight")
+        if not keep.any():  # keep the strongest unit at least
+            keep[norms.argmax()] = True
+        keeps.append(keep)
     with torch.no_grad():
-        for i, j in zip(linear[:-1], linear[1:]):
+        for (i, j), keep in zip(zip(linear[:-1], linear[1:]), keeps):
             layer, following = module[i], module[j]
-            torch_prune.ln_structured(layer, "weight", amount=sparsity, n=2, dim=0)
-            keep = layer.weight_mask.bool().any(dim=1)
-            torch_prune.remove(layer, "weight")
-            if not keep.any():  # keep the strongest unit at least
-                keep[layer.bias.abs().argmax()] = True
             # what a removed unit still sends on: activation(bn(bias))
             constant = layer.bias.detach().clone().unsqueeze(0)
             for b in range(i + 1, j):
@@ -120,7 +125,6 @@ def _prune_units(net, sparsity):
             removed = ~keep
             following.bias += following.weight[:, removed] @ constant[0, removed]
             following.weight[:, removed] = 0.0
-            keeps.append(keep)
     state = {k: v.detach().clone() for k, v in module.state_dict().items()}
     for (i, j), keep in zip(zip(linear[:-1], linear[1:]), keeps):
         for name in ("weight", "bias"):
