@@ -119,7 +119,10 @@ class _Runner:
     def size_bytes(self):
         if self.onnx:
             return len(_onnx_bytes(self.model))
-        return len(pickle.dumps(_deployed(self.model), protocol=5))
+        try:
+            return len(pickle.dumps(_deployed(self.model), protocol=5))
+        except (pickle.PicklingError, AttributeError, TypeError):
+            return np.nan  # not picklable: no file to measure
 
     def parameters(self):
         if self.onnx:
@@ -231,8 +234,9 @@ def compare(
     pandas.DataFrame
         One row per model: ``size_kb`` (the pickled deployed model -- a
         meta-estimator's student or estimator, not its teacher -- or the
-        ONNX file), ``parameters`` (learned parameters; for a graph, every
-        stored value, preprocessing included), ``latency_ms`` (one row per
+        ONNX file; NaN for a model that cannot be pickled), ``parameters``
+        (learned parameters; for a graph, every stored value, preprocessing
+        included), ``latency_ms`` (one row per
         call), ``rows_per_s`` (batches of ``batch_size``), ``accuracy``,
         ``auc``, and per attribute ``dp <attr>`` and ``eo <attr>``
         (demographic parity and equalized odds differences), plus
