@@ -230,12 +230,14 @@ def prune(
     >>> from sklfair.deploy import prune
     >>> from sklfair.nets import TabularNetClassifier
     >>> X, y = make_classification(n_samples=400, random_state=0)
-    >>> net = TabularNetClassifier(hidden_units=(32,), max_epochs=20, random_state=0)
-    >>> bool(net.fit(X, y).score(X, y) > 0.9)
-    True
+    >>> net = TabularNetClassifier(
+    ...     hidden_units=(32,), max_epochs=20, lr=1e-2, random_state=0
+    ... ).fit(X, y)
     >>> small = prune(net, X, y, sparsity=0.5, max_epochs=5)
-    >>> small.hidden_units, bool(small.score(X, y) > 0.9)
-    ((16,), True)
+    >>> small.hidden_units
+    (16,)
+    >>> bool((small.predict(X) == net.predict(X)).mean() > 0.95)
+    True
     """
     from sklfair.distillation import _SoftTargetLoss, _TeacherMSELoss
     from sklfair.nets import TabularNetClassifier
