@@ -110,7 +110,9 @@ graphs = {
 session = ort.InferenceSession(graphs["int8.onnx"].SerializeToString())
 print("graph inputs:", [i.name for i in session.get_inputs()][:5], "...")
 labels, probabilities = session.run(None, onnx_inputs(session, X_test))
-print("int8 graph vs int8 model, same decisions:", np.mean(labels == int8.predict(X_test)))
+print(
+    "int8 graph vs int8 model, same decisions:", np.mean(labels == int8.predict(X_test))
+)
 
 # %%
 # What compression cost
