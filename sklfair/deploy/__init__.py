@@ -1,7 +1,8 @@
 """Deployable models: int8 quantization, pruning, ONNX export, the deployment report.
 
 - :func:`quantize`: int8 weights for the sklfair network of a fitted model
-  (:class:`QuantizedNetClassifier` takes its place);
+  (:class:`QuantizedNetClassifier` or :class:`QuantizedNetRegressor` takes
+  its place);
 - :func:`prune`: remove hidden units (structured) or weights (unstructured)
   with torch's pruning utilities, then fine-tune through the one training
   loop, distilling from the unpruned network and keeping the fit's fairness
@@ -18,12 +19,13 @@ data set. Needs the ``deploy`` extra: ``pip install 'sklfair[deploy]'``.
 from ._compare import compare
 from ._onnx import OnnxExportError, onnx_inputs, to_onnx
 from ._prune import prune
-from ._quantize import QuantizedNetClassifier, quantize
+from ._quantize import QuantizedNetClassifier, QuantizedNetRegressor, quantize
 
 __all__ = [
     "compare",
     "OnnxExportError",
     "QuantizedNetClassifier",
+    "QuantizedNetRegressor",
     "onnx_inputs",
     "prune",
     "quantize",

@@ -21,7 +21,14 @@ import numpy as np
 from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
 
-__all__ = ["locate_net", "net_input", "replace_net", "mlp_layers", "is_float_net"]
+__all__ = [
+    "locate_net",
+    "net_input",
+    "meta_input",
+    "replace_net",
+    "mlp_layers",
+    "is_float_net",
+]
 
 #: Activation modules of the default MLP and the parameters they carry.
 _ACTIVATIONS = {
@@ -43,9 +50,11 @@ def is_float_net(est):
 
 
 def _is_net(est):
-    from ._quantize import QuantizedNetClassifier
+    from ._quantize import QuantizedNetClassifier, QuantizedNetRegressor
 
-    return is_float_net(est) or isinstance(est, QuantizedNetClassifier)
+    return is_float_net(est) or isinstance(
+        est, (QuantizedNetClassifier, QuantizedNetRegressor)
+    )
 
 
 def _children(est):
@@ -107,7 +116,9 @@ def locate_net(model):
     return est, path
 
 
-def _drop_sensitive(meta, X):
+def meta_input(meta, X):
+    """``X`` as a meta-estimator's inner model sees it (sensitive columns
+    dropped when the meta-estimator drops them)."""
     from sklfair._sensitive import drop_sensitive_columns
 
     if (
@@ -126,7 +137,7 @@ def net_input(model, X):
         if kind == "pipeline" and len(container) > 1:
             X = container[:-1].transform(X)
         elif kind == "sensitive":
-            X = _drop_sensitive(container, X)
+            X = meta_input(container, X)
     return X
 
 
@@ -162,7 +173,9 @@ def mlp_layers(net):
         One dict per linear layer: ``"weight"`` (out, in) and ``"bias"``
         (out,) as float64 arrays, batch normalisation folded in, and
         ``"activation"``: ``(name, params)`` of the activation after it, or
-        None for the output layer.
+        None for the output layer. A regressor's output layer also carries
+        the map from standardised to real targets
+        (:meth:`~sklfair.nets.TabularNetRegressor.output_scaling`).
 
     Raises
     ------
@@ -216,4 +229,9 @@ def mlp_layers(net):
                         f"{sorted(v[0] for v in _ACTIVATIONS.values())}."
                     )
                 layers[-1]["activation"] = spec
+    if hasattr(net, "output_scaling"):  # a regressor: outputs on the target scale
+        scale, offset, _ = net.output_scaling()
+        last = layers[-1]
+        last["weight"] = last["weight"] * scale[:, None]
+        last["bias"] = last["bias"] * scale + offset
     return layers

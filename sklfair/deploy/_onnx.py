@@ -37,12 +37,12 @@ import re
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, is_classifier
 from sklearn.compose import ColumnTransformer
 from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
 
-from ._layers import mlp_layers
+from ._layers import meta_input, mlp_layers
 
 __all__ = ["to_onnx", "onnx_inputs", "OnnxExportError"]
 
@@ -306,15 +306,32 @@ def _input_float(scope, container, operator):
 
 
 def _convert_net(scope, operator, container):
-    """skl2onnx converter of TabularNetClassifier and QuantizedNetClassifier."""
+    """skl2onnx converter of sklfair's float and int8 networks."""
     model = operator.raw_operator
     x = _input_float(scope, container, operator)
     if hasattr(model, "layers_"):
-        logits = _int8_layers(scope, container, x, model.layers_)
+        outputs = _int8_layers(scope, container, x, model.layers_)
     else:
-        logits = _float_layers(scope, container, x, mlp_layers(model))
-    proba = _node(scope, container, "Softmax", [logits], "softmax", axis=1)
+        outputs = _float_layers(scope, container, x, mlp_layers(model))
+    if not is_classifier(model):  # the target scale is in the last layer
+        container.add_node(
+            "Identity",
+            [outputs],
+            operator.outputs[0].full_name,
+            name=scope.get_unique_operator_name("Identity"),
+        )
+        return
+    proba = _node(scope, container, "Softmax", [outputs], "softmax", axis=1)
     _class_outputs(scope, container, operator, proba, model.classes_)
+
+
+def _regressor_shapes(operator):
+    """One float output of shape (rows, n_outputs)."""
+    from skl2onnx.common.data_types import FloatTensorType
+
+    operator.outputs[0].type = FloatTensorType(
+        [None, int(operator.raw_operator.n_outputs_)]
+    )
 
 
 class _Mixture(ClassifierMixin, BaseEstimator):
@@ -398,9 +415,9 @@ def _register():
         calculate_linear_classifier_output_shapes,
     )
 
-    from sklfair.nets import TabularNetClassifier
+    from sklfair.nets import TabularNetClassifier, TabularNetRegressor
 
-    from ._quantize import QuantizedNetClassifier
+    from ._quantize import QuantizedNetClassifier, QuantizedNetRegressor
 
     options = {"zipmap": [True, False, "columns"], "nocl": [True, False]}
     for cls, alias in (
@@ -414,6 +431,11 @@ def _register():
             _convert_net,
             options=options,
         )
+    for cls, alias in (
+        (TabularNetRegressor, "SklfairTabularNetRegressor"),
+        (QuantizedNetRegressor, "SklfairQuantizedNetRegressor"),
+    ):
+        update_registered_converter(cls, alias, _regressor_shapes, _convert_net)
     update_registered_converter(
         _Mixture,
         "SklfairMixture",
@@ -427,14 +449,6 @@ def _register():
 # --------------------------------------------------------------------------
 # unwrapping meta-estimators
 # --------------------------------------------------------------------------
-
-
-def _kept_columns(meta, X):
-    """``X`` without the columns the meta-estimator drops, and whether any
-    were dropped by position (array input)."""
-    from ._layers import _drop_sensitive
-
-    return _drop_sensitive(meta, X)
 
 
 def _inner_model(meta):
@@ -501,7 +515,7 @@ def _exportable(model, X):
     inner = _inner_model(model)
     if inner is None:
         return model, X
-    X_kept = _kept_columns(model, X)
+    X_kept = meta_input(model, X)
     if isinstance(X, pd.DataFrame) or X_kept is X:
         inner, X_kept = _exportable(inner, X_kept)
         return inner, X_kept
@@ -717,7 +731,11 @@ def _convert(model, initial_types, target_opset):
             model,
             initial_types=initial_types,
             target_opset=target_opset,
-            options={id(_final(model)): {"zipmap": False}},
+            options=(
+                {id(_final(model)): {"zipmap": False}}
+                if is_classifier(_final(model))
+                else None
+            ),
         )
     except OnnxExportError:
         raise

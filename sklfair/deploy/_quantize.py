@@ -29,13 +29,19 @@ import contextlib
 import logging
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    RegressorMixin,
+    _fit_context,
+    clone,
+)
 from sklearn.utils._param_validation import HasMethods, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._layers import is_float_net, locate_net, mlp_layers, net_input, replace_net
 
-__all__ = ["quantize", "QuantizedNetClassifier"]
+__all__ = ["quantize", "QuantizedNetClassifier", "QuantizedNetRegressor"]
 
 _PREDICT_CHUNK = 65536
 
@@ -227,7 +233,107 @@ def build_module(layers):
     return torch.nn.Sequential(*modules).eval()
 
 
-class QuantizedNetClassifier(ClassifierMixin, BaseEstimator):
+class _QuantizedNet(BaseEstimator):
+    """What the int8 classifier and regressor share: fit, state, forward."""
+
+    _net_class = None  # the sklfair network class it quantizes
+
+    _parameter_constraints: dict = {
+        "estimator": [HasMethods(["fit", "predict"]), None],
+        "activations": [StrOptions({"dynamic", "static"})],
+    }
+
+    def __init__(self, estimator=None, *, activations="dynamic"):
+        self.estimator = estimator
+        self.activations = activations
+
+    def _net_cls(self):
+        from sklfair import nets
+
+        return getattr(nets, self._net_class)
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, sample_weight=None, **fit_params):
+        """Train a clone of ``estimator`` on ``X, y``, then quantize it.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+        **fit_params : dict
+            Passed to the network's ``fit`` (``sensitive_features``,
+            ``soft_targets``, ``loss_terms``).
+
+        Returns
+        -------
+        self : object
+        """
+        net_cls = self._net_cls()
+        template = net_cls() if self.estimator is None else self.estimator
+        if not isinstance(template, net_cls):
+            raise TypeError(
+                f"{type(self).__name__} quantizes a {net_cls.__name__}; got "
+                f"{type(template).__name__}. Use sklfair.deploy.quantize for a "
+                "Pipeline or meta-estimator that holds one."
+            )
+        net = clone(template).fit(X, y, sample_weight=sample_weight, **fit_params)
+        calibration = None
+        if self.activations == "static":
+            calibration = validate_data(
+                net, X, reset=False, accept_sparse="csr", dtype=np.float32
+            )
+            calibration = _dense(calibration)
+        self._set_from_net(net, calibration)
+        return self
+
+    def _set_from_net(self, net, calibration):
+        self.layers_ = quantize_layers(mlp_layers(net), calibration)
+        self.n_features_in_ = net.n_features_in_
+        if hasattr(net, "feature_names_in_"):
+            self.feature_names_in_ = net.feature_names_in_
+        self.n_parameters_ = int(
+            sum(layer["weight"].size + layer["bias"].size for layer in self.layers_)
+        )
+        self._module = build_module(self.layers_)
+        return self
+
+    def _outputs(self, X):
+        """The int8 network's outputs, float64 (logits, or predictions)."""
+        import torch
+
+        check_is_fitted(self, "layers_")
+        X = validate_data(
+            self, X, reset=False, accept_sparse="csr", dtype=[np.float32, np.float64]
+        )
+        outs = []
+        with torch.no_grad():
+            for start in range(0, X.shape[0], _PREDICT_CHUNK):
+                rows = _dense(X[start : start + _PREDICT_CHUNK]).astype(
+                    np.float32, copy=False
+                )
+                outs.append(self._module(torch.from_numpy(rows)).numpy())
+        if not outs:
+            return np.zeros((0, len(self.layers_[-1]["bias"])))
+        return np.concatenate(outs).astype(np.float64)
+
+    def __getstate__(self):
+        state = dict(super().__getstate__())
+        state.pop("_module", None)
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "layers_" in state:
+            self._module = build_module(self.layers_)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+class QuantizedNetClassifier(ClassifierMixin, _QuantizedNet):
     """An sklfair network classifier with int8 weights and int8 matrix products.
 
     :meth:`fit` trains a clone of ``estimator`` (a
@@ -286,80 +392,11 @@ class QuantizedNetClassifier(ClassifierMixin, BaseEstimator):
     True
     """
 
-    _parameter_constraints: dict = {
-        "estimator": [HasMethods(["fit", "predict_proba"]), None],
-        "activations": [StrOptions({"dynamic", "static"})],
-    }
-
-    def __init__(self, estimator=None, *, activations="dynamic"):
-        self.estimator = estimator
-        self.activations = activations
-
-    @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, sample_weight=None, **fit_params):
-        """Train a clone of ``estimator`` on ``X, y``, then quantize it.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-        sample_weight : array-like of shape (n_samples,), default=None
-        **fit_params : dict
-            Passed to the network's ``fit`` (``sensitive_features``,
-            ``soft_targets``, ``loss_terms``).
-
-        Returns
-        -------
-        self : QuantizedNetClassifier
-        """
-        from sklfair.nets import TabularNetClassifier
-
-        template = TabularNetClassifier() if self.estimator is None else self.estimator
-        if not isinstance(template, TabularNetClassifier):
-            raise TypeError(
-                "QuantizedNetClassifier quantizes a TabularNetClassifier; got "
-                f"{type(template).__name__}. Use sklfair.deploy.quantize for a "
-                "Pipeline or meta-estimator that holds one."
-            )
-        net = clone(template).fit(X, y, sample_weight=sample_weight, **fit_params)
-        calibration = None
-        if self.activations == "static":
-            calibration = validate_data(
-                net, X, reset=False, accept_sparse="csr", dtype=np.float32
-            )
-            calibration = _dense(calibration)
-        self._set_from_net(net, calibration)
-        return self
+    _net_class = "TabularNetClassifier"
 
     def _set_from_net(self, net, calibration):
-        self.layers_ = quantize_layers(mlp_layers(net), calibration)
         self.classes_ = net.classes_
-        self.n_features_in_ = net.n_features_in_
-        if hasattr(net, "feature_names_in_"):
-            self.feature_names_in_ = net.feature_names_in_
-        self.n_parameters_ = int(
-            sum(layer["weight"].size + layer["bias"].size for layer in self.layers_)
-        )
-        self._module = build_module(self.layers_)
-        return self
-
-    def _logits(self, X):
-        import torch
-
-        check_is_fitted(self, "layers_")
-        X = validate_data(
-            self, X, reset=False, accept_sparse="csr", dtype=[np.float32, np.float64]
-        )
-        outs = []
-        with torch.no_grad():
-            for start in range(0, X.shape[0], _PREDICT_CHUNK):
-                rows = _dense(X[start : start + _PREDICT_CHUNK]).astype(
-                    np.float32, copy=False
-                )
-                outs.append(self._module(torch.from_numpy(rows)).numpy())
-        if not outs:
-            return np.zeros((0, len(self.classes_)))
-        return np.concatenate(outs).astype(np.float64)
+        return super()._set_from_net(net, calibration)
 
     def predict_proba(self, X):
         """Class probabilities of the int8 network, float64.
@@ -372,7 +409,7 @@ class QuantizedNetClassifier(ClassifierMixin, BaseEstimator):
         -------
         proba : ndarray of shape (n_samples, n_classes)
         """
-        logits = self._logits(X)
+        logits = self._outputs(X)
         logits -= logits.max(axis=1, keepdims=True)
         proba = np.exp(logits)
         return proba / proba.sum(axis=1, keepdims=True)
@@ -388,23 +425,82 @@ class QuantizedNetClassifier(ClassifierMixin, BaseEstimator):
         -------
         y_pred : ndarray of shape (n_samples,)
         """
-        logits = self._logits(X)
+        logits = self._outputs(X)
         return self.classes_[np.argmax(logits, axis=1)]
-
-    def __getstate__(self):
-        state = dict(super().__getstate__())
-        state.pop("_module", None)
-        return state
-
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        if "layers_" in state:
-            self._module = build_module(self.layers_)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
         tags.classifier_tags.multi_class = True
+        return tags
+
+
+class QuantizedNetRegressor(RegressorMixin, _QuantizedNet):
+    """An sklfair network regressor with int8 weights and int8 matrix products.
+
+    The regressor counterpart of :class:`QuantizedNetClassifier`: :meth:`fit`
+    trains a clone of ``estimator`` (a :class:`~sklfair.nets.TabularNetRegressor`)
+    and quantizes it; :func:`~sklfair.deploy.quantize` makes one from a fitted
+    network. The map from the network's standardised outputs to the targets
+    is folded into its last layer before quantization.
+
+    Parameters
+    ----------
+    estimator : TabularNetRegressor, default=None
+        The network to train and quantize (``None``: a default
+        ``TabularNetRegressor()``).
+    activations : {"dynamic", "static"}, default="dynamic"
+        As in :class:`QuantizedNetClassifier`.
+
+    Attributes
+    ----------
+    n_outputs_ : int
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        When the network was fitted on a DataFrame with string column names.
+    layers_ : list of dict
+        As in :class:`QuantizedNetClassifier`.
+    n_parameters_ : int
+
+    See Also
+    --------
+    QuantizedNetClassifier, quantize, to_onnx
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from sklfair.deploy import QuantizedNetRegressor
+    >>> from sklfair.nets import TabularNetRegressor
+    >>> X, y = make_regression(n_samples=300, n_features=5, noise=1, random_state=0)
+    >>> net = TabularNetRegressor(max_epochs=100, random_state=0)
+    >>> reg = QuantizedNetRegressor(net).fit(X, y)
+    >>> bool(reg.score(X, y) > 0.9)
+    True
+    """
+
+    _net_class = "TabularNetRegressor"
+
+    def _set_from_net(self, net, calibration):
+        self.n_outputs_ = net.n_outputs_
+        self._ravel = net.output_scaling()[2]
+        return super()._set_from_net(net, calibration)
+
+    def predict(self, X):
+        """Predicted targets of the int8 network, float64.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        """
+        out = self._outputs(X)
+        return out.ravel() if self._ravel else out
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
         return tags
 
 
@@ -418,7 +514,8 @@ def quantize(estimator, X=None):
     Parameters
     ----------
     estimator : fitted model
-        A :class:`~sklfair.nets.TabularNetClassifier`, a Pipeline ending in
+        A :class:`~sklfair.nets.TabularNetClassifier` or
+        :class:`~sklfair.nets.TabularNetRegressor`, a Pipeline ending in
         one, a :class:`~sklfair.distillation.DistilledClassifier` (its
         ``student_``) or a
         :class:`~sklfair.constrained.FairConstrainedClassifier` trained
@@ -433,14 +530,15 @@ def quantize(estimator, X=None):
     -------
     model : same type as ``estimator``
         A copy with the network replaced by a fitted
-        :class:`QuantizedNetClassifier`: same ``predict`` and
-        ``predict_proba`` API, picklable and ``skops``-persistable.
+        :class:`QuantizedNetClassifier` (or :class:`QuantizedNetRegressor`):
+        same ``predict`` and ``predict_proba`` API, picklable and
+        ``skops``-persistable.
 
     Raises
     ------
     TypeError
-        When no sklfair network makes the predictions, for a regressor, or
-        for a network with a custom module.
+        When no sklfair network makes the predictions, when it is already
+        quantized, or for a network with a custom module.
 
     Examples
     --------
@@ -467,11 +565,6 @@ def quantize(estimator, X=None):
         raise TypeError(
             f"The network of {type(estimator).__name__} is already quantized."
         )
-    if not isinstance(net, TabularNetClassifier):
-        raise TypeError(
-            f"quantize supports classifier networks; {type(net).__name__} is a "
-            "regressor."
-        )
     calibration = None
     if X is not None:
         calibration = _dense(
@@ -483,9 +576,11 @@ def quantize(estimator, X=None):
                 dtype=np.float32,
             )
         )
-    template = clone(net)
-    quantized = QuantizedNetClassifier(
-        template, activations="dynamic" if X is None else "static"
+    cls = (
+        QuantizedNetClassifier
+        if isinstance(net, TabularNetClassifier)
+        else QuantizedNetRegressor
     )
+    quantized = cls(clone(net), activations="dynamic" if X is None else "static")
     quantized._set_from_net(net, calibration)
     return replace_net(estimator, quantized)

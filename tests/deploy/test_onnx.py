@@ -16,7 +16,7 @@ from sklearn.tree import DecisionTreeClassifier
 
 from sklfair.constrained import FairConstrainedClassifier
 from sklfair.deploy import OnnxExportError, onnx_inputs, quantize, to_onnx
-from sklfair.nets import TabularNetClassifier
+from sklfair.nets import TabularNetClassifier, TabularNetRegressor
 
 from .conftest import CATEGORICAL, preprocess
 
@@ -75,6 +75,33 @@ def test_every_activation_batch_norm_and_dropout(activation):
     assert np.abs(proba - net.predict_proba(X)).max() < 1e-5
     _, label, _ = _run(to_onnx(quantize(net), X[:5]), X)
     assert np.mean(label == quantize(net).predict(X)) >= 0.99
+
+
+def test_regressors_one_and_two_targets():
+    X, y = make_classification(n_samples=300, n_features=8, random_state=0)
+    target = 1000 + 300 * X[:, 0] + 50 * y
+    for t in (target, np.column_stack([target, -X[:, 1]])):
+        net = TabularNetRegressor(
+            hidden_units=(16,), batch_norm=True, max_epochs=20, random_state=0
+        ).fit(X, t)
+        _, out = _run_one(to_onnx(net, X[:5]), X)
+        expected = net.predict(X).reshape(len(X), -1)
+        assert np.abs(out - expected).max() < 1e-5 * np.abs(expected).max()
+        small = quantize(net)
+        _, out = _run_one(to_onnx(small, X[:5]), X)
+        expected = small.predict(X).reshape(len(X), -1)
+        # the same int8 arithmetic: most rows equal, a few one int8 step away
+        moved = np.abs(out - expected) > 1e-4 * expected.std()
+        assert moved.mean() < 0.02
+        assert np.abs(out - expected).max() < 0.05 * expected.std()
+
+
+def _run_one(graph, X):
+    session = ort.InferenceSession(
+        graph.SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+    (output,) = session.run(None, onnx_inputs(session, X))
+    return session, output
 
 
 def test_string_labels_and_three_classes():

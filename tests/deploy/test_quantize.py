@@ -15,7 +15,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklfair.constrained import FairConstrainedClassifier
-from sklfair.deploy import QuantizedNetClassifier, quantize
+from sklfair.deploy import QuantizedNetClassifier, QuantizedNetRegressor, quantize
 from sklfair.deploy._layers import mlp_layers
 from sklfair.nets import TabularNetClassifier, TabularNetRegressor
 
@@ -173,9 +173,6 @@ def test_errors_name_the_problem(blobs, relu_net):
     X, y = blobs
     with pytest.raises(TypeError, match="already quantized"):
         quantize(quantize(relu_net))
-    regressor = TabularNetRegressor(hidden_units=(4,), max_epochs=1).fit(X, y)
-    with pytest.raises(TypeError, match="regressor"):
-        quantize(regressor)
     with pytest.raises(TypeError, match="not an sklfair network"):
         quantize(make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y))
 
@@ -192,13 +189,33 @@ def test_errors_name_the_problem(blobs, relu_net):
         quantize(custom)
 
 
+def test_regressors_fold_the_target_scale_into_the_last_layer(blobs):
+    X, y = blobs
+    target = np.column_stack([1000 + 300 * X[:, 0] + 50 * y, -X[:, 1]])
+    net = TabularNetRegressor(hidden_units=(16,), max_epochs=40, random_state=0)
+    net.fit(X, target)
+    small = quantize(net)
+    assert isinstance(small, QuantizedNetRegressor)
+    assert small.predict(X).shape == (len(X), 2)
+    # int8 noise is small next to the target's spread
+    error = np.abs(small.predict(X) - net.predict(X)).max(axis=0)
+    assert np.all(error < 0.02 * target.std(axis=0))
+    one = quantize(net.fit(X, target[:, 0]))
+    assert one.predict(X).shape == (len(X),)
+
+
 @parametrize_with_checks(
     [
         QuantizedNetClassifier(
             TabularNetClassifier(
                 hidden_units=(16,), max_epochs=50, lr=1e-2, random_state=0
             )
-        )
+        ),
+        QuantizedNetRegressor(
+            TabularNetRegressor(
+                hidden_units=(16,), max_epochs=50, lr=1e-2, random_state=0
+            )
+        ),
     ]
 )
 def test_sklearn_compatible(estimator, check):
