@@ -115,6 +115,17 @@ class _Runner:
                 _onnx_bytes(model), options, providers=["CPUExecutionProvider"]
             )
             self.feed = lambda X: onnx_inputs(self.session, X)
+            outputs = [o.name for o in self.session.get_outputs()]
+            if "probabilities" not in outputs:
+                raise TypeError(
+                    f"compare measures classifiers; this graph has the outputs "
+                    f"{outputs}, no 'probabilities'."
+                )
+        elif not hasattr(model, "predict_proba"):
+            raise TypeError(
+                f"compare measures classifiers (accuracy, AUC, gaps in "
+                f"decisions); {type(model).__name__} has no predict_proba."
+            )
 
     def size_bytes(self):
         if self.onnx:

@@ -4,6 +4,7 @@ directly, ONNX graphs beside fitted models, the warning past the bound."""
 import numpy as np
 import pytest
 from sklearn.compose import make_column_transformer
+from sklearn.linear_model import LinearRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
@@ -88,6 +89,13 @@ def test_a_gap_past_the_bound_warns(credit, fair_student, teacher):
 
 def test_bad_arguments(credit, fair_student):
     _, X_test, _, y_test, _ = credit
+    with pytest.raises(TypeError, match="classifiers"):
+        compare(
+            {"s": fair_student, "r": LinearRegression().fit([[0], [1]], [0, 1])},
+            X_test,
+            y_test,
+            sensitive_features=X_test["age_band"],
+        )
     with pytest.raises(ValueError, match="rows"):
         compare({"s": fair_student}, X_test, y_test, sensitive_features=[1, 2])
     with pytest.raises(ValueError, match="reference"):
