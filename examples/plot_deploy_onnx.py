@@ -144,4 +144,4 @@ table = compare(
     n_threads=1,
 )
 with pd.option_context("display.width", 160, "display.max_columns", 12):
-    print(table.round(4))
+    print(table.round(4).astype({"rows_per_s": int}))
