@@ -7,6 +7,8 @@ The package is organised in rooms, each importing only the ones below it:
   :mod:`sklfair.distillation` -- mitigation meta-estimators;
 - :mod:`sklfair.metrics`, :mod:`sklfair.model_selection` -- measurement and
   fairness-aware model selection;
+- :mod:`sklfair.deploy` -- int8 quantization, pruning, ONNX export and the
+  deployment report of fitted networks;
 - :mod:`sklfair.datasets` -- bundled credit and fairness data sets.
 
 Torch is only imported by :mod:`sklfair.nets` (and the modules that train

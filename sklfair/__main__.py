@@ -9,6 +9,11 @@
     an output folder in use without ``--overwrite``); 130 interrupted
     (Ctrl-C), with nothing written.
 
+``export``
+    Distil a gradient-boosting teacher into a student network, prune and
+    quantize it, export it to ONNX and print the deployment report
+    (:mod:`sklfair.deploy`).
+
 ``train``
     Fit a :class:`~sklfair.nets.TabularNetClassifier` in a preprocessing
     Pipeline on a bundled data set and print its test accuracy and demographic
@@ -232,6 +237,10 @@ def build_parser():
     train.add_argument("--device", default="auto")
     train.add_argument("--seed", type=int, default=0)
     train.set_defaults(handler=_train)
+
+    from sklfair.deploy._cli import add_export_parser
+
+    add_export_parser(sub)
     return parser
 
 

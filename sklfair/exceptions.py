@@ -41,6 +41,7 @@ __all__ = [
     "SensitiveAttributeError",
     "AuditError",
     "PrivacyWarning",
+    "DeploymentGapWarning",
     "PrivacyBudgetError",
     "PrivacyGuaranteeError",
 ]
@@ -143,6 +144,18 @@ class SensitiveInputWarning(SklfairWarning):
     has non-zero contributions: it is never given as a reason, yet it
     changes decisions (the model takes it as an input, or a post-processing
     rule reads it).
+    """
+
+
+class DeploymentGapWarning(SklfairWarning):
+    """A compressed or exported model's group gap is above the bound of the
+    original fit, on the rows it was measured on.
+
+    Raised by :func:`sklfair.deploy.compare`: quantization, pruning or the
+    conversion to ONNX moved the decisions of some rows enough to push the
+    constrained gap past the bound the original model was fitted under.
+    Re-measure on more rows, fine-tune the compressed model under the
+    constraint (``sklfair.deploy.prune`` keeps it), or compress less.
     """
 
 

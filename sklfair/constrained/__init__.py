@@ -21,6 +21,7 @@ attribute follows the one policy of :mod:`sklfair._sensitive`.
 from sklfair.exceptions import BoundNotMetWarning
 
 from ._adversarial import AdversarialTerm
+from ._base import fairness_terms
 from ._classifier import FairConstrainedClassifier
 from ._gap_term import GapTerm
 from ._lagrangian import LagrangianTerm
@@ -34,5 +35,6 @@ __all__ = [
     "PenaltyTerm",
     "AdversarialTerm",
     "GapTerm",
+    "fairness_terms",
     "BoundNotMetWarning",
 ]

@@ -22,7 +22,13 @@ from ._gap_term import gap_names, nanmax
 from ._lagrangian import LagrangianTerm
 from ._penalty import PenaltyTerm
 
-__all__ = ["LOOP_METHODS", "BaseFairConstrained", "loop_scales", "in_loop_units"]
+__all__ = [
+    "LOOP_METHODS",
+    "BaseFairConstrained",
+    "fairness_terms",
+    "loop_scales",
+    "in_loop_units",
+]
 
 LOOP_METHODS = ("lagrangian", "penalty", "adversarial")
 _DEFAULT_PENALTY = {"penalty": 1.0, "adversarial": 1.0}
@@ -217,7 +223,8 @@ class BaseFairConstrained(FairMetaEstimator):
             if self._task == "regression"
             else [1.0] * len(constraints)
         )
-        term = self._make_term(in_loop_units(constraints, scales))
+        self._loop_constraints = in_loop_units(constraints, scales)
+        term = self._make_term(self._loop_constraints)
         estimator = clone(self.estimator)
         fit_with_params(
             estimator,
@@ -271,6 +278,13 @@ class BaseFairConstrained(FairMetaEstimator):
             history["selected"] = history["epoch"] == term.best_epoch_
         return history
 
+    def _training_terms(self):
+        """Fresh loss terms that train under this fit's constraints (see
+        :func:`fairness_terms`)."""
+        if self.method_ not in LOOP_METHODS:
+            return []
+        return [self._make_term(self._loop_constraints)]
+
     # --- the claim ------------------------------------------------------
     def _claim(self, constraints, X_model, y_codes, codes, sample_weight):
         """``constraint_violation_`` of the fitted model on the training data."""
@@ -299,6 +313,29 @@ class BaseFairConstrained(FairMetaEstimator):
             child.input_tags.sparse and self._planned_method() in LOOP_METHODS
         )
         return tags
+
+
+def fairness_terms(estimator):
+    """Fresh training-loop terms that train under a fitted model's constraints.
+
+    For a fitted :class:`FairConstrainedClassifier` or
+    :class:`FairConstrainedRegressor` with a training-loop method, or a
+    :class:`~sklfair.distillation.DistilledClassifier` /
+    :class:`~sklfair.distillation.DistilledRegressor` with a constraint: new
+    loss terms with the same constraints, bounds (in the network's units) and
+    method parameters, for fine-tuning its network further (e.g. after
+    pruning). An empty list for any other estimator.
+
+    Parameters
+    ----------
+    estimator : fitted estimator
+
+    Returns
+    -------
+    terms : list of LossTerm
+    """
+    terms = getattr(estimator, "_training_terms", None)
+    return [] if terms is None else terms()
 
 
 def loop_scales(constraints, y, sample_weight):

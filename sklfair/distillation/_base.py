@@ -30,6 +30,17 @@ from sklfair.exceptions import SensitiveAttributeError
 from ._parameters import count_parameters
 from ._transfer import concat_rows, synthesize, take_rows
 
+
+def clone_term(term):
+    """A new loss term with the same constructor arguments, no fitted state."""
+    params = {
+        key: value
+        for key, value in vars(term).items()
+        if not key.startswith("_") and not key.endswith("_")
+    }
+    return type(term)(**params)
+
+
 __all__ = [
     "DEFAULT_STUDENT_HIDDEN_UNITS",
     "DEFAULT_STUDENT_MIN_STEPS",
@@ -84,6 +95,11 @@ class BaseDistilled(FairMetaEstimator):
     def _fairness_terms(self, y, sample_weight):
         """The fairness constraint's loss term, for the student's targets."""
         return [LagrangianTerm(self._constraints())]
+
+    def _training_terms(self):
+        """Fresh loss terms of the student's constraints (see
+        :func:`sklfair.constrained.fairness_terms`)."""
+        return [clone_term(term) for term in getattr(self, "_fair_terms", [])]
 
     def _constraints(self):
         """The resolved constraints as a list."""
@@ -289,8 +305,10 @@ class BaseDistilled(FairMetaEstimator):
 
         # 3. the student, through the one training loop.
         loss_terms = [self._distillation_term()]
+        self._fair_terms = []
         if codes is not None:
-            loss_terms += self._fairness_terms(y_all, weights)
+            self._fair_terms = self._fairness_terms(y_all, weights)
+            loss_terms += self._fair_terms
         student = self._make_student(X_model, student_seed)
         fit_with_params(
             student,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 from sklearn.base import RegressorMixin, _fit_context
+from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseTabularNet
 
@@ -220,6 +221,27 @@ n_outputs), default=None
 
     def _soft_target_tensor(self, soft, device):
         return self._target_tensor(soft, device)
+
+    def output_scaling(self):
+        """How the network's raw outputs become predictions.
+
+        The network is trained on standardised targets; :meth:`predict`
+        maps its outputs back. Exporters (:mod:`sklfair.deploy`) fold this
+        affine map into the network's last layer.
+
+        Returns
+        -------
+        scale, offset : ndarray of shape (n_outputs_,)
+            ``predict`` returns ``outputs * scale + offset``.
+        ravel : bool
+            Whether ``predict`` returns a 1-D array (``y`` was 1-D at fit).
+        """
+        check_is_fitted(self, "net_")
+        return (
+            np.array(self._y_scale, dtype=np.float64).reshape(-1),
+            np.array(self._y_mean, dtype=np.float64).reshape(-1),
+            self._y_ndim == 1,
+        )
 
     def predict(self, X):
         """Predicted targets, float64.
