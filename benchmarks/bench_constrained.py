@@ -122,7 +122,7 @@ def contenders(bound, y_train, A_train):
         ("sklfair lagrangian", sklfair("lagrangian"), "sklfair"),
         (
             "sklfair lagrangian (no margin)",
-            sklfair("lagrangian", method_params={"confidence": 0.5}),
+            sklfair("lagrangian", confidence=0.5),
             "sklfair",
         ),
         (
@@ -351,7 +351,7 @@ def seed_study(name, data, bound, seeds):
                     net(random_state=seed),
                     bound=bound,
                     random_state=seed,
-                    method_params={"confidence": 0.5},
+                    confidence=0.5,
                 ),
                 "sklfair",
             ),

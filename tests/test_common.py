@@ -5,7 +5,9 @@ fair students, weights and resampling.
 The checks fit on tiny random data sets, so the groups (two, from a fixed
 function of each row) are small: the policy's SmallGroupWarning is expected
 there, and the UnseenGroupWarning for rows with missing values that the checks
-feed on purpose (both are tested on their own in tests/test_policy.py).
+feed on purpose (both are tested on their own in tests/test_policy.py); so
+are the feasibility and degeneracy warnings of tiny fits (tested in
+tests/constrained/test_feasibility.py).
 """
 
 import numpy as np
@@ -191,6 +193,8 @@ def expected_failed_checks(estimator):
 @pytest.mark.filterwarnings("ignore::sklfair.exceptions.SmallGroupWarning")
 @pytest.mark.filterwarnings("ignore::sklfair.exceptions.UnseenGroupWarning")
 @pytest.mark.filterwarnings("ignore::sklfair.exceptions.BoundNotMetWarning")
+@pytest.mark.filterwarnings("ignore::sklfair.exceptions.InfeasibleBoundWarning")
+@pytest.mark.filterwarnings("ignore::sklfair.exceptions.DegenerateModelWarning")
 @pytest.mark.filterwarnings("ignore::sklfair.exceptions.UndefinedRateWarning")
 @pytest.mark.filterwarnings("ignore:Reweighing.*cell:UserWarning")
 @pytest.mark.filterwarnings("ignore:Setting a value on a Series via .at")

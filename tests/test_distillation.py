@@ -39,6 +39,13 @@ from sklfair.distillation import (
 from sklfair.distillation._objective import SoftTargetLoss
 from sklfair.nets import TabularNetClassifier, TabularNetRegressor
 
+# small data and short fits: the feasibility and degeneracy warnings are
+# beside the point here (tests/constrained/test_feasibility.py tests them)
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::sklfair.exceptions.InfeasibleBoundWarning"),
+    pytest.mark.filterwarnings("ignore::sklfair.exceptions.DegenerateModelWarning"),
+]
+
 
 def small_net(**params):
     defaults = dict(hidden_units=(16,), max_epochs=60, lr=1e-2, random_state=0)

@@ -32,6 +32,13 @@ from sklfair.metrics import make_fairness_scorer
 from sklfair.model_selection import constrained_refit
 from sklfair.nets import TabularNetClassifier
 
+# small data and short fits: the feasibility and degeneracy warnings are
+# beside the point here (tests/constrained/test_feasibility.py tests them)
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::sklfair.exceptions.InfeasibleBoundWarning"),
+    pytest.mark.filterwarnings("ignore::sklfair.exceptions.DegenerateModelWarning"),
+]
+
 BATCH_KEY = re.compile(r"batch_of_(?P<function>\w+?)_(?P<calls>\d+)_calls-[0-9a-f]+")
 
 GRID = {

@@ -16,6 +16,13 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
 from sklfair.model_selection import constrained_refit, pareto_front
 
+# small data and short fits: the feasibility and degeneracy warnings are
+# beside the point here (tests/constrained/test_feasibility.py tests them)
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::sklfair.exceptions.InfeasibleBoundWarning"),
+    pytest.mark.filterwarnings("ignore::sklfair.exceptions.DegenerateModelWarning"),
+]
+
 # ---------------------------------------------------------------- real search
 
 SEX = 1  # column of the diabetes data holding the patients' sex (two values)

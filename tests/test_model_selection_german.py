@@ -21,6 +21,13 @@ from sklfair.metrics import make_fairness_scorer
 from sklfair.model_selection import constrained_refit
 from sklfair.reweighting import ReweighingClassifier
 
+# small data and short fits: the feasibility and degeneracy warnings are
+# beside the point here (tests/constrained/test_feasibility.py tests them)
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::sklfair.exceptions.InfeasibleBoundWarning"),
+    pytest.mark.filterwarnings("ignore::sklfair.exceptions.DegenerateModelWarning"),
+]
+
 GRID = {"estimator__logisticregression__C": [0.001, 0.01, 1.0]}
 BOUND = 0.08
 

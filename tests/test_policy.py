@@ -24,6 +24,8 @@ from sklfair.nets import TabularNetClassifier, TabularNetRegressor
 from sklfair.reweighting import ReweighingClassifier
 
 pytestmark = [
+    pytest.mark.filterwarnings("ignore::sklfair.exceptions.InfeasibleBoundWarning"),
+    pytest.mark.filterwarnings("ignore::sklfair.exceptions.DegenerateModelWarning"),
     # the nets train for a few epochs only: the bounds are beside the point
     pytest.mark.filterwarnings("ignore::sklfair.exceptions.BoundNotMetWarning"),
 ]

@@ -67,10 +67,10 @@ class FairConstrainedClassifier(ClassifierMixin, BaseFairConstrained):
           multiplier per gap, raised by dual ascent until the bound is met
           (:class:`~sklfair.constrained.LagrangianTerm`); the result is one
           deterministic network, the epoch with the best training loss among
-          those meeting the bound. By default it aims at ``bound`` minus
-          1.645 standard errors of the measured gap (``confidence=0.95``,
-          at most half the bound), so that the bound also holds on new data
-          drawn like the training data; see ``method_params``;
+          those meeting the bound. It aims each gap the groups can resolve at
+          ``bound`` minus a margin for the sampling noise (see
+          ``confidence``), so that the bound also holds on new data drawn
+          like the training data; see ``method_params``;
         - ``"penalty"``: a fixed weight ``penalty`` on the gap above ``bound``
           (:class:`~sklfair.constrained.PenaltyTerm`); a trade-off, not a
           guarantee;
@@ -95,17 +95,34 @@ class FairConstrainedClassifier(ClassifierMixin, BaseFairConstrained):
     drop_sensitive : bool, default=True
         Remove ``sensitive_columns`` from the estimator's input.
     penalty : float, default=None
-        Weight of the fairness term for ``"penalty"`` (default 1) and
-        ``"adversarial"`` (the adversary's weight, default 1).
+        Weight of the fairness term for ``"penalty"`` (default 1) and of the
+        adversary for ``"adversarial"`` (default 1) and for
+        ``method_params={"adversary": ...}``.
     method_params : dict, default=None
         More options of the method: keyword arguments of
         :class:`~sklfair.constrained.LagrangianTerm` (``dual_lr``, ``rho``,
-        ``smoothing``, ``select_best``, ``confidence`` -- default 0.95 here,
-        0.5 for no margin -- and ``validation_fraction``, the share of rows
-        held out from the fit to measure the gap, default 0), of
+        ``smoothing``, ``select_best`` and ``validation_fraction``, the share
+        of rows held out from the fit to measure the gap, default 0), of
         :class:`~sklfair.constrained.AdversarialTerm` (``hidden_units``,
         ``lr``, ``projection``), of ``ExponentiatedGradient`` (``eta0``,
         ``nu``...) or of ``ThresholdOptimizer`` (``objective``, ``flip``...).
+        With ``"lagrangian"`` or ``"penalty"``, ``"adversary"`` (a constraint
+        name or object) adds an adversary for that constraint in the same
+        run, weighted by ``penalty``: e.g. a bound on demographic parity
+        with an adversary against equalized odds.
+    confidence : float in [0.5, 1), default=0.95
+        How sure the fit wants to be that its bound holds on new data. The
+        bound is compared with what the groups' sizes can resolve at this
+        confidence (an :class:`~sklfair.exceptions.InfeasibleBoundWarning`
+        when it is tighter: ``resolvable_bounds_``), and the
+        training-loop methods aim every gap the groups can resolve at
+        ``bound - z * se`` -- ``z`` the one-sided normal quantile of
+        ``confidence`` (1.645 for 0.95), ``se`` the gap's standard error on
+        the rows that measure it -- so that, were those rows a fresh sample,
+        the gap on new data would be within the bound with about that
+        probability. A gap the groups cannot resolve (``z * se`` above half
+        the bound) is aimed at the bound itself: a margin could not make the
+        claim true and would only cost accuracy. 0.5 means no margin.
     max_iter : int, default=50
         Iterations of ``ExponentiatedGradient`` (``"reductions"``).
     eps : float, default=0.01
@@ -154,6 +171,10 @@ class FairConstrainedClassifier(ClassifierMixin, BaseFairConstrained):
     n_iter_ : int
         Epochs trained (training-loop methods), iterations of
         ``ExponentiatedGradient``, or 1 (``"threshold"``).
+    resolvable_bounds_ : dict
+        For each constraint, the smallest bound the training groups' sizes
+        could certify at ``confidence`` (see :func:`sklfair.metrics.certify`)
+        for a model without any gap.
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Defined when ``X`` has string column names.
@@ -179,9 +200,9 @@ fairlearn.postprocessing.ThresholdOptimizer
     >>> from sklearn.linear_model import LogisticRegression
     >>> from sklfair.constrained import FairConstrainedClassifier
     >>> rng = np.random.RandomState(0)
-    >>> group = rng.randint(2, size=400)
+    >>> group = rng.randint(2, size=4000)
     >>> X = np.column_stack([rng.normal(group, 1.0), group])
-    >>> y = (X[:, 0] + rng.normal(0, 0.5, 400) > 0.5).astype(int)
+    >>> y = (X[:, 0] + rng.normal(0, 0.5, 4000) > 0.5).astype(int)
     >>> clf = FairConstrainedClassifier(
     ...     LogisticRegression(), bound=0.05, method="threshold",
     ...     sensitive_columns=[1], random_state=0)
@@ -216,6 +237,7 @@ fairlearn.postprocessing.ThresholdOptimizer
         drop_sensitive=True,
         penalty=None,
         method_params=None,
+        confidence=0.95,
         max_iter=50,
         eps=0.01,
         grid_size=1000,
@@ -229,6 +251,7 @@ fairlearn.postprocessing.ThresholdOptimizer
         self.drop_sensitive = drop_sensitive
         self.penalty = penalty
         self.method_params = method_params
+        self.confidence = confidence
         self.max_iter = max_iter
         self.eps = eps
         self.grid_size = grid_size

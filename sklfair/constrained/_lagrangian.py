@@ -55,9 +55,11 @@ class LagrangianTerm(GapTerm):
       (:meth:`FairnessConstraint.gap_standard_errors`, recomputed from the
       decisions at the end of every epoch). If those rows were a fresh
       sample, a gap estimated at most ``bound - margin_`` would mean a gap at
-      most ``bound`` in the population with probability ``confidence``. The
-      margin never exceeds half the bound (on data too small to confirm the
-      bound it would otherwise ask for no gap at all).
+      most ``bound`` in the population with probability ``confidence``. A
+      gap whose margin would exceed half the bound -- one the groups' sizes
+      cannot resolve -- is aimed at the bound itself (margin 0): no margin
+      could make the claim true there, and a large one only pushes the
+      model towards predicting one class for everybody.
     - ``validation_fraction`` > 0 holds out that share of the training rows,
       stratified by group and label, from the network's loss: the
       multipliers and the restore use the decisions on those rows only
@@ -355,9 +357,12 @@ class LagrangianTerm(GapTerm):
             summary["fairness_validation_gap"] = nanmax(dual_gaps)
         if self.z_ > 0:
             se = self._standard_errors(decisions, self._monitor_dual_weight)
-            # never aim below half the bound: on data too small to confirm
-            # the bound, the margin alone would ask for no gap at all
-            margin = np.minimum(self.z_ * se, 0.5 * self.bounds_)
+            # a gap the groups can resolve gets its margin; one they cannot
+            # (a margin above half the bound) is aimed at the bound itself:
+            # no margin could make the claim true there, it would only push
+            # the model towards predicting one class for everybody
+            margin = self.z_ * se
+            margin = np.where(margin <= 0.5 * self.bounds_, margin, 0.0)
             self.margin_ = torch.from_numpy(margin.astype(np.float64))
         # copies: the dual step updates the multipliers in place
         margin = self.margin_.numpy().copy()

@@ -47,6 +47,9 @@ class FairConstrainedRegressor(RegressorMixin, BaseFairConstrained):
     drop_sensitive : bool, default=True
     penalty : float, default=None
     method_params : dict, default=None
+    confidence : float in [0.5, 1), default=0.95
+        The margin of the training-loop methods, as in
+        :class:`FairConstrainedClassifier`.
     max_iter : int, default=50
     eps : float, default=0.01
     random_state : int, RandomState instance or None, default=None
@@ -109,6 +112,7 @@ class FairConstrainedRegressor(RegressorMixin, BaseFairConstrained):
         drop_sensitive=True,
         penalty=None,
         method_params=None,
+        confidence=0.95,
         max_iter=50,
         eps=0.01,
         random_state=None,
@@ -121,6 +125,7 @@ class FairConstrainedRegressor(RegressorMixin, BaseFairConstrained):
         self.drop_sensitive = drop_sensitive
         self.penalty = penalty
         self.method_params = method_params
+        self.confidence = confidence
         self.max_iter = max_iter
         self.eps = eps
         self.random_state = random_state

@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from sklearn.base import clone
+from sklearn.base import clone, is_classifier
 from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
@@ -24,6 +24,7 @@ from sklfair._meta import FairMetaEstimator
 from sklfair._sensitive import resolve_sensitive
 from sklfair.constrained import LagrangianTerm
 from sklfair.constrained._claim import claim_violation
+from sklfair.constrained._feasibility import resolvable_bounds, warn_if_unresolvable
 from sklfair.constraints import resolve_constraints
 from sklfair.exceptions import SensitiveAttributeError
 
@@ -71,6 +72,7 @@ class BaseDistilled(FairMetaEstimator):
         "sensitive_columns": ["array-like", str, numbers.Integral, callable, None],
         "drop_sensitive": ["boolean"],
         "n_augment": [Interval(numbers.Integral, 0, None, closed="left")],
+        "confidence": [Interval(numbers.Real, 0.5, 1, closed="left")],
         "random_state": ["random_state"],
     }
 
@@ -94,7 +96,7 @@ class BaseDistilled(FairMetaEstimator):
 
     def _fairness_terms(self, y, sample_weight):
         """The fairness constraint's loss term, for the student's targets."""
-        return [LagrangianTerm(self._constraints())]
+        return [LagrangianTerm(self._constraints(), confidence=self.confidence)]
 
     def _training_terms(self):
         """Fresh loss terms of the student's constraints (see
@@ -115,6 +117,7 @@ class BaseDistilled(FairMetaEstimator):
             )
         self.constraint_ = None
         self.constraint_violation_ = float("nan")
+        self.resolvable_bounds_ = {}
         if self.constraint is not None:
             constraints = resolve_constraints(self.constraint, task, self.bound)
             self.constraint_ = (
@@ -122,6 +125,28 @@ class BaseDistilled(FairMetaEstimator):
                 if isinstance(self.constraint, list | tuple)
                 else constraints[0]
             )
+
+    def _check_feasible(self, data):
+        """Compare the bound with what the groups can resolve (classifiers)."""
+        self.resolvable_bounds_ = {}
+        if data.codes is None or not is_classifier(self):
+            return
+        bounds = resolvable_bounds(
+            self._constraints(),
+            np.searchsorted(self.classes_, data.y),
+            data.codes,
+            data.sample_weight,
+            len(self.groups_),
+            self.confidence,
+        )
+        self.resolvable_bounds_ = {name: b for name, (b, _) in bounds.items()}
+        warn_if_unresolvable(
+            self._constraints(),
+            bounds,
+            self.groups_,
+            self.confidence,
+            type(self).__name__,
+        )
 
     def _claim(self, y, decisions, data):
         """The student's ``constraint_violation_`` on the labelled rows."""

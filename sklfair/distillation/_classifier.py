@@ -8,6 +8,7 @@ import numpy as np
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
+from sklfair.constrained._feasibility import warn_if_degenerate
 from sklfair.constraints import CLASSIFICATION_CONSTRAINTS, FairnessConstraint
 from sklfair.nets import TabularNetClassifier
 
@@ -90,6 +91,11 @@ class DistilledClassifier(ClassifierMixin, BaseDistilled):
         copied from the base row, so a synthetic row keeps its base row's
         group; a callable ``sensitive_columns`` is applied to the synthetic
         rows. Needs numeric features.
+    confidence : float in [0.5, 1), default=0.95
+        With a constraint: the student's safety margin for the sampling noise
+        of its gaps, and what the bound is compared with (as in
+        :class:`~sklfair.constrained.FairConstrainedClassifier`: one default
+        for every estimator).
     random_state : int, RandomState instance or None, default=None
         Seeds the synthetic rows and the default student.
 
@@ -119,6 +125,10 @@ class DistilledClassifier(ClassifierMixin, BaseDistilled):
         With a constraint: rows of positive weight in each group.
     constraint_ : FairnessConstraint, list of them, or None
         The constraint(s) the student trained under, each with its bound.
+    resolvable_bounds_ : dict
+        With a constraint: the smallest bound the groups' sizes could
+        certify, per constraint (see
+        :class:`~sklfair.constrained.FairConstrainedClassifier`).
     constraint_violation_ : float
         With a constraint and groups: the largest gap of the student's
         decisions on the labelled training rows minus its bound (an undefined
@@ -190,6 +200,7 @@ class DistilledClassifier(ClassifierMixin, BaseDistilled):
         sensitive_columns=None,
         drop_sensitive=True,
         n_augment=0,
+        confidence=0.95,
         random_state=None,
     ):
         self.teacher = teacher
@@ -201,6 +212,7 @@ class DistilledClassifier(ClassifierMixin, BaseDistilled):
         self.sensitive_columns = sensitive_columns
         self.drop_sensitive = drop_sensitive
         self.n_augment = n_augment
+        self.confidence = confidence
         self.random_state = random_state
 
     _default_net = TabularNetClassifier
@@ -256,16 +268,18 @@ class DistilledClassifier(ClassifierMixin, BaseDistilled):
             X, y, sample_weight, sensitive_features, fit_params, X_unlabeled=X_unlabeled
         )
         self.classes_ = np.unique(data.y)
+        self._check_feasible(data)
         return self._fit(data, X_unlabeled, sensitive_features)
 
     def _after_fit(self, data):
         if data.codes is None:
             return
         proba = self.student_.predict_proba(data.X_model)
-        self._claim(
-            np.searchsorted(self.classes_, data.y),
-            np.eye(len(self.classes_))[np.argmax(proba, axis=1)],
-            data,
+        y = np.searchsorted(self.classes_, data.y)
+        decisions = np.eye(len(self.classes_))[np.argmax(proba, axis=1)]
+        self._claim(y, decisions, data)
+        warn_if_degenerate(
+            y, decisions, data.sample_weight, "DistilledClassifier's student"
         )
 
     @staticmethod

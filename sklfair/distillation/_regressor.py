@@ -67,6 +67,9 @@ class DistilledRegressor(RegressorMixin, BaseDistilled):
     n_augment : int, default=0
         Synthetic transfer rows per training row, as in
         :class:`DistilledClassifier`.
+    confidence : float in [0.5, 1), default=0.95
+        With a constraint: the student's safety margin (see
+        :class:`DistilledClassifier`).
     random_state : int, RandomState instance or None, default=None
         Seeds the synthetic rows and the default student.
 
@@ -140,6 +143,7 @@ class DistilledRegressor(RegressorMixin, BaseDistilled):
         sensitive_columns=None,
         drop_sensitive=True,
         n_augment=0,
+        confidence=0.95,
         random_state=None,
     ):
         self.teacher = teacher
@@ -150,6 +154,7 @@ class DistilledRegressor(RegressorMixin, BaseDistilled):
         self.sensitive_columns = sensitive_columns
         self.drop_sensitive = drop_sensitive
         self.n_augment = n_augment
+        self.confidence = confidence
         self.random_state = random_state
 
     _default_net = TabularNetRegressor
@@ -206,7 +211,11 @@ class DistilledRegressor(RegressorMixin, BaseDistilled):
     def _fairness_terms(self, y, sample_weight):
         constraints = self._constraints()
         scales = loop_scales(constraints, y, sample_weight)
-        return [LagrangianTerm(in_loop_units(constraints, scales))]
+        return [
+            LagrangianTerm(
+                in_loop_units(constraints, scales), confidence=self.confidence
+            )
+        ]
 
     def _after_fit(self, data):
         if data.codes is not None:

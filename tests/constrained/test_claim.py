@@ -11,6 +11,13 @@ from sklfair.exceptions import BoundNotMetWarning, UndefinedRateWarning
 from sklfair.metrics import equalized_odds_difference
 from sklfair.nets import TabularNetClassifier
 
+# small data and short fits: the feasibility and degeneracy warnings are
+# beside the point here (tests/constrained/test_feasibility.py tests them)
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::sklfair.exceptions.InfeasibleBoundWarning"),
+    pytest.mark.filterwarnings("ignore::sklfair.exceptions.DegenerateModelWarning"),
+]
+
 
 def one_group_without_negatives(n=300, seed=0):
     rng = np.random.RandomState(seed)

@@ -2,8 +2,16 @@
 the report; bad arguments end with status 2."""
 
 import pandas as pd
+import pytest
 
 from sklfair.__main__ import main
+
+# small data and short fits: the feasibility and degeneracy warnings are
+# beside the point here (tests/constrained/test_feasibility.py tests them)
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::sklfair.exceptions.InfeasibleBoundWarning"),
+    pytest.mark.filterwarnings("ignore::sklfair.exceptions.DegenerateModelWarning"),
+]
 
 
 def test_export_writes_graphs_and_report(tmp_path, capsys):

@@ -14,6 +14,13 @@ from sklfair.exceptions import DeploymentGapWarning
 from sklfair.metrics import demographic_parity_difference, equalized_odds_difference
 from sklfair.nets import TabularNetClassifier
 
+# small data and short fits: the feasibility and degeneracy warnings are
+# beside the point here (tests/constrained/test_feasibility.py tests them)
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::sklfair.exceptions.InfeasibleBoundWarning"),
+    pytest.mark.filterwarnings("ignore::sklfair.exceptions.DegenerateModelWarning"),
+]
+
 
 @pytest.fixture(scope="module")
 def report(credit, fair_student):

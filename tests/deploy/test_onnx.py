@@ -20,6 +20,13 @@ from sklfair.nets import TabularNetClassifier, TabularNetRegressor
 
 from .conftest import CATEGORICAL, preprocess
 
+# small data and short fits: the feasibility and degeneracy warnings are
+# beside the point here (tests/constrained/test_feasibility.py tests them)
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::sklfair.exceptions.InfeasibleBoundWarning"),
+    pytest.mark.filterwarnings("ignore::sklfair.exceptions.DegenerateModelWarning"),
+]
+
 
 def _run(graph, X):
     session = ort.InferenceSession(

@@ -15,6 +15,13 @@ from torch.nn.utils import prune as torch_prune
 from sklfair.deploy import prune, quantize
 from sklfair.nets import TabularNetClassifier, TabularNetRegressor
 
+# small data and short fits: the feasibility and degeneracy warnings are
+# beside the point here (tests/constrained/test_feasibility.py tests them)
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::sklfair.exceptions.InfeasibleBoundWarning"),
+    pytest.mark.filterwarnings("ignore::sklfair.exceptions.DegenerateModelWarning"),
+]
+
 
 @pytest.fixture(scope="module")
 def blobs():

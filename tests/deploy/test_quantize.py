@@ -19,6 +19,13 @@ from sklfair.deploy import QuantizedNetClassifier, QuantizedNetRegressor, quanti
 from sklfair.deploy._layers import mlp_layers
 from sklfair.nets import TabularNetClassifier, TabularNetRegressor
 
+# small data and short fits: the feasibility and degeneracy warnings are
+# beside the point here (tests/constrained/test_feasibility.py tests them)
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::sklfair.exceptions.InfeasibleBoundWarning"),
+    pytest.mark.filterwarnings("ignore::sklfair.exceptions.DegenerateModelWarning"),
+]
+
 
 @pytest.fixture(scope="module")
 def blobs():

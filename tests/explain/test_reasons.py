@@ -24,6 +24,13 @@ from sklfair.explain._contributions import import_shap
 from sklfair.nets import TabularNetClassifier
 from sklfair.reweighting import ReweighingClassifier
 
+# small data and short fits: the feasibility and degeneracy warnings are
+# beside the point here (tests/constrained/test_feasibility.py tests them)
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::sklfair.exceptions.InfeasibleBoundWarning"),
+    pytest.mark.filterwarnings("ignore::sklfair.exceptions.DegenerateModelWarning"),
+]
+
 
 @pytest.fixture(scope="module")
 def credit():

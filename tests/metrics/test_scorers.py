@@ -18,6 +18,13 @@ from sklfair.metrics import (
     make_fairness_scorer,
 )
 
+# small data and short fits: the feasibility and degeneracy warnings are
+# beside the point here (tests/constrained/test_feasibility.py tests them)
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::sklfair.exceptions.InfeasibleBoundWarning"),
+    pytest.mark.filterwarnings("ignore::sklfair.exceptions.DegenerateModelWarning"),
+]
+
 CV = StratifiedKFold(n_splits=3, shuffle=True, random_state=0)
 GRID = {"logisticregression__C": [0.01, 1.0]}
 

@@ -20,6 +20,13 @@ from sklfair.exceptions import BoundNotMetWarning
 from sklfair.nets import TabularNetClassifier, TabularNetRegressor, monotonic_cst_for
 from sklfair.nets._modules import MLP, MonotoneMLP
 
+# small data and short fits: the feasibility and degeneracy warnings are
+# beside the point here (tests/constrained/test_feasibility.py tests them)
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::sklfair.exceptions.InfeasibleBoundWarning"),
+    pytest.mark.filterwarnings("ignore::sklfair.exceptions.DegenerateModelWarning"),
+]
+
 
 @pytest.fixture(scope="module")
 def binary():

@@ -22,7 +22,13 @@ from sklfair.nets import TabularNetClassifier, TabularNetRegressor
 from sklfair.privacy import DPSGD, noisy_fair_sample_weight
 from sklfair.reweighting import ReweighingClassifier
 
-pytestmark = pytest.mark.usefixtures("one_thread")
+# small data and short fits: the feasibility and degeneracy warnings are
+# beside the point here (tests/constrained/test_feasibility.py tests them)
+pytestmark = [
+    pytest.mark.usefixtures("one_thread"),
+    pytest.mark.filterwarnings("ignore::sklfair.exceptions.InfeasibleBoundWarning"),
+    pytest.mark.filterwarnings("ignore::sklfair.exceptions.DegenerateModelWarning"),
+]
 
 N = 400
 

@@ -12,6 +12,13 @@ from sklfair.nets import TabularNetClassifier
 from sklfair.privacy import DPSGD, noisy_fair_sample_weight
 from sklfair.reweighting import ReweighingClassifier
 
+# small data and short fits: the feasibility and degeneracy warnings are
+# beside the point here (tests/constrained/test_feasibility.py tests them)
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::sklfair.exceptions.InfeasibleBoundWarning"),
+    pytest.mark.filterwarnings("ignore::sklfair.exceptions.DegenerateModelWarning"),
+]
+
 
 def data(n=400, seed=0):
     rng = np.random.RandomState(seed)

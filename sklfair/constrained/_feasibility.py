@@ -1,0 +1,179 @@
+"""Can the data support the claim? Before fitting: the bound against what the
+groups' sizes can resolve; after fitting: a model fair only because useless.
+
+:func:`resolvable_bounds` computes, for each constraint, the smallest bound a
+certificate (:func:`sklfair.metrics.certify`) could confirm with groups of
+these sizes if the model had no gap at all: the largest upper end, over the
+pairs of groups and the events, of Newcombe's interval of a zero difference
+at the anticipated rate, with Šidák's adjustment for the number of pairs and
+events -- the definition the certificates use. The anticipated rate is the
+share of the class among the labels for demographic parity (a model's
+selection rate follows its base rate) and the least favourable 0.5 for the
+conditional and error rates, which are unknown before fitting. A bound below
+it gets an :class:`~sklfair.exceptions.InfeasibleBoundWarning` with the
+numbers.
+
+:func:`warn_if_degenerate` warns (:class:`~sklfair.exceptions.DegenerateModelWarning`)
+when a fitted classifier's decisions on its training rows are nearly
+constant, or its accuracy is within two standard errors of always predicting
+the majority class.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from sklfair.constraints import DemographicParity
+from sklfair.constraints._rates import pair_index
+from sklfair.exceptions import DegenerateModelWarning, InfeasibleBoundWarning
+from sklfair.metrics._analytic import kish, newcombe, sidak, z_value
+
+__all__ = ["resolvable_bounds", "warn_if_unresolvable", "warn_if_degenerate"]
+
+#: Share of the most frequent decision above which decisions are "constant".
+CONSTANT_SHARE = 0.99
+
+
+def _plain(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _event_sizes(constraint, y, codes, weight, n_groups, n_classes):
+    """Kish effective sizes ``(n_events, n_groups)`` and anticipated rates."""
+    decisions = np.eye(n_classes)[y]  # the labels as decisions: event masks
+    values, mask = constraint._array_values(y, decisions)
+    n_events = values.shape[1]
+    cells = (codes[:, None] + n_groups * np.arange(n_events)[None, :]).ravel()
+    w = (weight[:, None] * mask).ravel()
+    size = n_events * n_groups
+    sum_w = np.bincount(cells, weights=w, minlength=size)
+    sum_w2 = np.bincount(cells, weights=w**2, minlength=size)
+    n = kish(sum_w, sum_w2).reshape(n_events, n_groups)
+    if isinstance(constraint, DemographicParity):
+        rates = (weight @ values) / weight.sum()  # the classes' shares
+    else:
+        rates = np.full(n_events, 0.5)
+    return n, rates
+
+
+def resolvable_bounds(constraints, y, codes, sample_weight, n_groups, confidence):
+    """Smallest bound each classification constraint's groups can certify.
+
+    Parameters
+    ----------
+    constraints : list of FairnessConstraint
+    y : ndarray of int of shape (n_samples,)
+        Class codes ``0 .. n_classes - 1``.
+    codes : ndarray of int of shape (n_samples,)
+        Group codes ``0 .. n_groups - 1``.
+    sample_weight : ndarray of shape (n_samples,) or None
+    n_groups : int
+    confidence : float in (0, 1)
+
+    Returns
+    -------
+    bounds : dict
+        Constraint name -> ``(bound, detail)``: the smallest bound, and the
+        pair and event that set it (``(group a, group b, size a, size b,
+        rate)``), for the classification constraints (regression ones are
+        left out).
+    """
+    y = np.asarray(y, dtype=np.int64)
+    codes = np.asarray(codes, dtype=np.int64)
+    weight = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight)
+    n_classes = max(int(y.max()) + 1, 2)
+    first, second = pair_index(n_groups)
+    keep = first < second  # unordered pairs
+    first, second = first[keep], second[keep]
+    bounds = {}
+    for constraint in constraints:
+        if constraint.task != "classification":
+            continue
+        n, rates = _event_sizes(constraint, y, codes, weight, n_groups, n_classes)
+        present = (n[:, first] > 0) & (n[:, second] > 0)
+        if not present.any():
+            continue
+        z = z_value(sidak(confidence, int(present.sum())))
+        p = np.broadcast_to(rates[:, None], present.shape)
+        _, high = newcombe(p, n[:, first], p, n[:, second], z)
+        high = np.where(present, high, -np.inf)
+        event, pair = np.unravel_index(np.argmax(high), high.shape)
+        a, b = first[pair], second[pair]
+        bounds[constraint.name] = (
+            float(high[event, pair]),
+            (a, b, float(n[event, a]), float(n[event, b]), float(rates[event])),
+        )
+    return bounds
+
+
+def warn_if_unresolvable(constraints, bounds, labels, confidence, owner):
+    """Warn for every constraint whose bound is below its resolvable bound."""
+    for constraint in constraints:
+        if constraint.name not in bounds:
+            continue
+        smallest, (a, b, n_a, n_b, rate) = bounds[constraint.name]
+        if float(constraint.bound) >= smallest:
+            continue
+        warnings.warn(
+            f"{owner}: bound={constraint.bound} on {constraint.name} is tighter "
+            "than these groups can resolve. The pair "
+            f"{_plain(labels[a])!r} ({n_a:.0f} rows) and {_plain(labels[b])!r} "
+            f"({n_b:.0f} rows) at a rate of {rate:.2f} cannot tell a gap below "
+            f"{smallest:.3f} from sampling noise at {confidence:.0%} confidence, "
+            "so neither meeting nor missing the bound on the training rows says "
+            "much about new data. The fit aims at the bound without a safety "
+            f"margin for such pairs. Use a bound of at least {smallest:.3f}, "
+            "merge small groups, or collect more data.",
+            InfeasibleBoundWarning,
+            stacklevel=4,
+        )
+
+
+def warn_if_degenerate(y, decisions, sample_weight, owner):
+    """Warn when classification decisions are nearly constant or no better
+    than the majority class.
+
+    Parameters
+    ----------
+    y : ndarray of int of shape (n_samples,)
+        Class codes.
+    decisions : ndarray of shape (n_samples, n_classes)
+        One-hot decisions, or each decision's probability.
+    sample_weight : ndarray of shape (n_samples,) or None
+    owner : str
+
+    Returns
+    -------
+    degenerate : bool
+    """
+    y = np.asarray(y, dtype=np.int64)
+    weight = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight)
+    total = weight.sum()
+    decided = (weight @ decisions) / total  # share of each decision
+    labels = np.bincount(y, weights=weight, minlength=decisions.shape[1]) / total
+    accuracy = float(weight @ decisions[np.arange(len(y)), y] / total)
+    majority = float(labels.max())
+    n_eff = float(kish(total, (weight**2).sum()))
+    hair = 2.0 * np.sqrt(max(majority * (1 - majority), 1e-12) / max(n_eff, 1.0))
+    if decided.max() >= CONSTANT_SHARE:
+        reason = (
+            f"{decided.max():.1%} of its decisions on the training rows are the "
+            "same class"
+        )
+    elif accuracy - majority < hair:
+        reason = (
+            f"its training accuracy {accuracy:.4f} is within {hair:.4f} (two "
+            f"standard errors) of always predicting the majority class "
+            f"({majority:.4f})"
+        )
+    else:
+        return False
+    warnings.warn(
+        f"{owner} may be fair only because it is useless: {reason}. Loosen the "
+        "bound, check that the groups can resolve it, or use another method.",
+        DegenerateModelWarning,
+        stacklevel=4,
+    )
+    return True
