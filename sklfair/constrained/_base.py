@@ -134,16 +134,32 @@ class BaseFairConstrained(FairMetaEstimator):
             X_fit, y_fit, groups_fit = repeat_rows(
                 data.X_model, y_codes, data.codes, sample_weight, "reductions"
             )
-            self.estimator_ = fit_reductions(
-                self.estimator,
-                constraints[0],
-                X_fit,
-                y_fit,
-                groups_fit,
-                eps=self.eps,
-                max_iter=self.max_iter,
-                params=dict(self.method_params or {}),
-            )
+            try:
+                self.estimator_ = fit_reductions(
+                    self.estimator,
+                    constraints[0],
+                    X_fit,
+                    y_fit,
+                    groups_fit,
+                    eps=self.eps,
+                    max_iter=self.max_iter,
+                    params=dict(self.method_params or {}),
+                )
+            except ValueError as exc:
+                if "sample_weight contains NaN" not in str(exc):
+                    raise
+                smallest = int(np.argmin(self.group_sizes_))
+                label = self.groups_[smallest]
+                label = label.item() if isinstance(label, np.generic) else label
+                raise ValueError(
+                    "method='reductions': fairlearn's ExponentiatedGradient "
+                    "could not weigh the rows of these groups (its cost-sensitive "
+                    "weights became NaN, which happens when a group has too few "
+                    f"rows: the smallest, {label!r}, has "
+                    f"{self.group_sizes_[smallest]}). Give every group more rows, "
+                    "merge small groups, or use method='lagrangian' or "
+                    "'threshold'."
+                ) from None
             self.n_iter_ = int(self.estimator_.last_iter_) + 1
         else:
             self._fit_threshold(

@@ -30,10 +30,19 @@ from sklfair.constraints._rates import pair_index
 from sklfair.exceptions import DegenerateModelWarning, InfeasibleBoundWarning
 from sklfair.metrics._analytic import kish, newcombe, sidak, z_value
 
-__all__ = ["resolvable_bounds", "warn_if_unresolvable", "warn_if_degenerate"]
+__all__ = [
+    "resolvable_bounds",
+    "gap_floors",
+    "warn_if_unresolvable",
+    "warn_if_degenerate",
+]
 
 #: Share of the most frequent decision above which decisions are "constant".
 CONSTANT_SHARE = 0.99
+
+#: A class decided at less than this fraction of its label rate is "nearly
+#: never predicted" (for classes of at least 5% of the labels).
+RARELY = 0.2
 
 
 def _plain(value):
@@ -108,6 +117,39 @@ def resolvable_bounds(constraints, y, codes, sample_weight, n_groups, confidence
     return bounds
 
 
+def gap_floors(constraint, y, codes, sample_weight, n_groups, confidence):
+    """Per gap (ordered pairs, event after event): the smallest gap those two
+    groups can tell from zero at ``confidence`` -- the half-width of
+    Newcombe's interval of a zero difference at the anticipated rate, with
+    Šidák's adjustment for the constraint's number of pairs and events (as in
+    :func:`resolvable_bounds`). 0 for a regression constraint.
+
+    Returns
+    -------
+    floors : ndarray of shape (n_gaps,)
+    """
+    first, second = pair_index(n_groups)
+    if constraint.task != "classification" or confidence <= 0.5:
+        n_events = 1 if constraint.task != "classification" else None
+        size = len(first) if constraint.pairwise else n_groups
+        if n_events is None:
+            n_classes = max(int(np.max(y)) + 1, 2)
+            n_events = len(constraint.event_names(n_classes))
+        return np.zeros(n_events * size)
+    y = np.asarray(y, dtype=np.int64)
+    codes = np.asarray(codes, dtype=np.int64)
+    weight = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight)
+    n_classes = max(int(y.max()) + 1, 2)
+    n, rates = _event_sizes(constraint, y, codes, weight, n_groups, n_classes)
+    if not constraint.pairwise:
+        return np.zeros(n.size)
+    present = (n[:, first] > 0) & (n[:, second] > 0)
+    z = z_value(sidak(confidence, max(int(present.sum()) // 2, 1)))
+    p = np.broadcast_to(rates[:, None], present.shape)
+    _, high = newcombe(p, n[:, first], p, n[:, second], z)
+    return np.where(present, high, 0.0).ravel()
+
+
 def warn_if_unresolvable(constraints, bounds, labels, confidence, owner):
     """Warn for every constraint whose bound is below its resolvable bound."""
     for constraint in constraints:
@@ -123,9 +165,10 @@ def warn_if_unresolvable(constraints, bounds, labels, confidence, owner):
             f"({n_b:.0f} rows) at a rate of {rate:.2f} cannot tell a gap below "
             f"{smallest:.3f} from sampling noise at {confidence:.0%} confidence, "
             "so neither meeting nor missing the bound on the training rows says "
-            "much about new data. The fit aims at the bound without a safety "
-            f"margin for such pairs. Use a bound of at least {smallest:.3f}, "
-            "merge small groups, or collect more data.",
+            "much about new data. The training-loop methods aim such pairs at "
+            "the smallest gap they resolve instead of chasing the bound into a "
+            f"useless model. Use a bound of at least {smallest:.3f}, merge small "
+            "groups, or collect more data.",
             InfeasibleBoundWarning,
             stacklevel=4,
         )
@@ -134,6 +177,11 @@ def warn_if_unresolvable(constraints, bounds, labels, confidence, owner):
 def warn_if_degenerate(y, decisions, sample_weight, owner):
     """Warn when classification decisions are nearly constant or no better
     than the majority class.
+
+    Degenerate: a class that makes up at least 5% of the labels is decided
+    at less than a fifth of its rate (nearly never predicted), or 99% of the
+    decisions are one class, or the accuracy is within two standard errors
+    of always predicting the majority class.
 
     Parameters
     ----------
@@ -157,10 +205,17 @@ def warn_if_degenerate(y, decisions, sample_weight, owner):
     majority = float(labels.max())
     n_eff = float(kish(total, (weight**2).sum()))
     hair = 2.0 * np.sqrt(max(majority * (1 - majority), 1e-12) / max(n_eff, 1.0))
+    neglected = (labels >= 0.05) & (decided < RARELY * labels)
     if decided.max() >= CONSTANT_SHARE:
         reason = (
             f"{decided.max():.1%} of its decisions on the training rows are the "
             "same class"
+        )
+    elif neglected.any():
+        c = int(np.flatnonzero(neglected)[0])
+        reason = (
+            f"class {c} (by position in classes_) makes up {labels[c]:.1%} of the "
+            f"training labels but only {decided[c]:.1%} of its decisions"
         )
     elif accuracy - majority < hair:
         reason = (

@@ -9,6 +9,7 @@ import torch
 
 from sklfair.constraints._rates import TINY, group_sums
 
+from ._feasibility import gap_floors
 from ._gap_term import GapTerm, nanmax
 
 __all__ = ["LagrangianTerm"]
@@ -56,10 +57,13 @@ class LagrangianTerm(GapTerm):
       decisions at the end of every epoch). If those rows were a fresh
       sample, a gap estimated at most ``bound - margin_`` would mean a gap at
       most ``bound`` in the population with probability ``confidence``. A
-      gap whose margin would exceed half the bound -- one the groups' sizes
-      cannot resolve -- is aimed at the bound itself (margin 0): no margin
-      could make the claim true there, and a large one only pushes the
-      model towards predicting one class for everybody.
+      gap whose margin would exceed half the bound is aimed at the bound
+      itself (margin 0), and a pair of groups too small to tell a gap of
+      ``bound`` from zero at all is aimed at the smallest gap it can
+      resolve (``floors_``: the half-width of Newcombe's interval of a zero
+      difference, as the certificates compute it): no target could make the
+      claim true there, and chasing one only pushes the model towards
+      predicting one class for everybody.
     - ``validation_fraction`` > 0 holds out that share of the training rows,
       stratified by group and label, from the network's loss: the
       multipliers and the restore use the decisions on those rows only
@@ -128,8 +132,11 @@ class LagrangianTerm(GapTerm):
         Current multipliers, in the order of ``gap_names_``.
     margin_ : Tensor of shape (n_gaps,)
         Current margin of every gap (zeros when ``confidence=0.5``).
+    floors_ : ndarray of shape (n_gaps,)
+        The smallest gap each pair of groups can resolve at ``confidence``
+        (0 with ``confidence=0.5``).
     target_ : ndarray of shape (n_gaps,)
-        ``bounds_ - margin_``: what the multipliers aim at.
+        ``max(bounds_ - margin_, floors_)``: what the multipliers aim at.
     gap_names_ : list of str
     history_ : list of dict
         One dict per epoch: ``"gaps"`` (hard gaps on the training rows at the
@@ -207,6 +214,7 @@ class LagrangianTerm(GapTerm):
         self._monitor_dual_weight = self._monitor["sample_weight"]
         if fraction > 0:
             self._hold_out(data, fraction)
+        self.floors_ = self._floors(confidence)
         batch_size = n if net.batch_size in (None, -1) else min(net.batch_size, n)
         n_batches = max(1, -(-n // batch_size))
         self._dual_step = float(self.dual_lr) / n_batches
@@ -256,6 +264,32 @@ class LagrangianTerm(GapTerm):
         weight.copy_(kept * (total / kept.sum()))
         self._verify_held_out = True
 
+    def _floors(self, confidence):
+        """The smallest gap each pair of groups can resolve, on the rows that
+        measure the gaps (see :func:`~sklfair.constrained._feasibility.gap_floors`)."""
+        rows = self._monitor
+        weight = self._monitor_dual_weight.double().cpu().numpy()
+        kept = weight > 0
+        y = rows["y"].cpu().numpy()
+        codes = rows["sensitive_features"].cpu().numpy()
+        return np.concatenate(
+            [
+                gap_floors(
+                    constraint,
+                    y[kept] if constraint.task == "classification" else None,
+                    codes[kept],
+                    weight[kept],
+                    self.n_groups_,
+                    confidence,
+                )
+                if constraint.task == "classification"
+                else np.zeros(
+                    len(constraint.gap_names(self.n_groups_, self.n_outputs_))
+                )
+                for constraint in self.constraints_
+            ]
+        )
+
     @torch.no_grad()
     def _auto_smoothing(self, batch_size, n_batches):
         """Average over enough batches for the smallest (event, group) cell of
@@ -280,8 +314,9 @@ class LagrangianTerm(GapTerm):
 
     @property
     def target_(self):
-        """What the multipliers aim at: ``bounds_ - margin_``."""
-        return self.bounds_ - self.margin_.numpy()
+        """What the multipliers aim at: ``bounds_ - margin_``, but never below
+        ``floors_``."""
+        return np.maximum(self.bounds_ - self.margin_.numpy(), self.floors_)
 
     def __call__(self, loss, outputs, batch):
         if self._held_out is not None and self._verify_held_out:
@@ -374,9 +409,9 @@ class LagrangianTerm(GapTerm):
         epoch = len(self.history_) - 1
         self.best_epoch_ = epoch
         if self.select_best:
-            # meeting the target (bound - margin) first, then the bound, then
-            # the smallest excess over the target; the lowest loss among equals
-            largest = nanmax(dual_gaps - (self.bounds_ - margin))
+            # meeting the target first, then the bound, then the smallest
+            # excess over the target; the lowest loss among equals
+            largest = nanmax(dual_gaps - self.target_)
             excess = max(largest, 0.0) if largest > 1e-9 else 0.0
             within = nanmax(dual_gaps - self.bounds_) <= 0.0
             tier = 0 if excess == 0.0 else (1 if within else 2)

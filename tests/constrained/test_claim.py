@@ -82,3 +82,14 @@ def test_the_fair_student_states_whether_it_met_its_bound():
         clf.set_params(bound=1.5).fit(X, y)
     plain = DistilledClassifier(LogisticRegression(), student).fit(X[:, :2], y)
     assert np.isnan(plain.constraint_violation_) and plain.constraint_ is None
+
+
+def test_reductions_on_groups_too_small_names_the_group():
+    X = np.array([[0.0, 0], [1.0, 1]])
+    y = np.array([0, 1])
+    clf = FairConstrainedClassifier(
+        LogisticRegression(), method="reductions", sensitive_columns=[1]
+    )
+    with pytest.warns(UserWarning):  # small groups, a bound they cannot resolve
+        with pytest.raises(ValueError, match=r"the smallest, 0\.0, has 1\)"):
+            clf.fit(X, y)

@@ -144,12 +144,27 @@ def test_unresolvable_gaps_get_no_margin_and_resolvable_ones_do():
         )
         net.fit(X[:, :2], y, sensitive_features=group, loss_terms=[term])
         margin = term.history_[-1]["margin"]
+        # the floor: Newcombe's half-width of a zero gap at the base rate
+        counts, p, z = np.bincount(group), y.mean(), z_value(0.95)
+        floor = np.array(
+            [
+                newcombe(p, counts[0], p, counts[1], z)[1],  # gap (0 - 1)
+                newcombe(p, counts[1], p, counts[0], z)[1],  # gap (1 - 0)
+            ]
+        )
+        np.testing.assert_allclose(term.floors_, floor)
+        np.testing.assert_allclose(
+            term.target_, np.maximum(bound - term.margin_.numpy(), floor)
+        )
         if resolvable:
             assert (margin > 0).all() and (margin <= bound / 2).all()
+            assert (term.target_ < bound).all()
         else:
             assert (margin == 0).all()
+            assert (floor > bound).all() and (term.target_ == floor).all()
 
 
+@pytest.mark.filterwarnings("ignore::sklfair.exceptions.DegenerateModelWarning")
 def test_a_bounded_constraint_with_an_adversary_in_one_run():
     X, y, _ = data(sizes=(1500, 1500))
     clf = FairConstrainedClassifier(

@@ -161,6 +161,8 @@ def test_deep_explains_a_monotone_net(credit, preprocessing):
     )
 
 
+@pytest.mark.filterwarnings("ignore::sklfair.exceptions.DegenerateModelWarning")
+@pytest.mark.filterwarnings("ignore::sklfair.exceptions.InfeasibleBoundWarning")
 def test_meta_estimators_are_explained_through_their_model(credit, net):
     X, y = credit
     inner, _ = net

@@ -1,0 +1,324 @@
+"""Fairness claims that hold on new data (issue 17): three studies, with intervals.
+
+1. **Adult, sex, demographic parity bound 0.02**, over ``--seeds`` seeds of the
+   net: the lagrangian's test accuracy (Wilson 95% interval) and test gap
+   (Newcombe 95% interval, :func:`sklfair.metrics.fairness_interval`); the
+   target: test gap <= 0.02 on every seed at mean accuracy >= 0.840.
+2. **Adult, sex x race (10 groups), bound 0.05**: the lagrangian's mean
+   accuracy and test gap against fairlearn's ExponentiatedGradient around
+   LogisticRegression at the same bound; the certificate of the test split
+   (:func:`sklfair.metrics.certify`), which must say that the smallest group
+   cannot certify 0.05 and name the bound it can; and at a bound the training
+   groups cannot resolve (0.01), the fit must warn
+   (``InfeasibleBoundWarning``) instead of returning a near-constant model.
+3. **German credit, 5-fold cross-validation, sex**: approval-rate parity
+   (demographic parity) and error-rate parity bounded together; the
+   out-of-fold gaps (with intervals) against the unconstrained net's, or the
+   fit's warning that the bounds are below what the data resolve.
+
+The sensitive attributes are not inputs of the models. Run:
+``python benchmarks/bench_claims.py [--seeds 5] [--threads 1] [--study ...]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+import torch
+from fairlearn.reductions import ExponentiatedGradient
+from sklearn.compose import make_column_selector, make_column_transformer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from threadpoolctl import threadpool_limits
+
+from sklfair.constrained import FairConstrainedClassifier
+from sklfair.constrained._fairlearn import fairlearn_moment, fairlearn_pandas_warnings
+from sklfair.constraints import DemographicParity, ErrorRateParity
+from sklfair.datasets import load_adult, load_german_credit
+from sklfair.exceptions import DegenerateModelWarning, InfeasibleBoundWarning
+from sklfair.metrics import certify, fairness_interval
+from sklfair.metrics._analytic import wilson, z_value
+from sklfair.nets import TabularNetClassifier
+
+EPOCHS = 20
+
+
+def encode(X_train, X_test, drop):
+    """Dense float inputs without the sensitive columns."""
+    transformer = make_column_transformer(
+        (
+            OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+            make_column_selector(dtype_include="category"),
+        ),
+        (StandardScaler(), make_column_selector(dtype_include="number")),
+    )
+    Z_train = transformer.fit_transform(X_train.drop(columns=drop))
+    Z_test = transformer.transform(X_test.drop(columns=drop))
+    return Z_train.astype(np.float64), Z_test.astype(np.float64)
+
+
+def net(seed):
+    return TabularNetClassifier(
+        hidden_units=(64, 64), max_epochs=EPOCHS, random_state=seed
+    )
+
+
+def accuracy_interval(y, pred):
+    p = float(np.mean(y == pred))
+    low, high = wilson(p, len(y), z_value(0.95))
+    return p, float(low), float(high)
+
+
+def gap_interval(metric, y, pred, groups):
+    result = fairness_interval(metric, y, pred, sensitive_features=groups)
+    return result.estimate, result.low, result.high
+
+
+def fmt(triple):
+    value, low, high = triple
+    return f"{value:.4f} [{low:.4f}, {high:.4f}]"
+
+
+def lagrangian(constraint, seed, **params):
+    return FairConstrainedClassifier(
+        net(seed),
+        constraint=constraint,
+        method="lagrangian",
+        random_state=seed,
+        **params,
+    )
+
+
+# --------------------------------------------------------------------------
+# 1. Adult by sex
+# --------------------------------------------------------------------------
+
+
+def adult_by_sex(seeds, bound=0.02):
+    X_train, y_train = load_adult(subset="train", return_X_y=True)
+    X_test, y_test = load_adult(subset="test", return_X_y=True)
+    y_train, y_test = np.asarray(y_train), np.asarray(y_test)
+    Z_train, Z_test = encode(X_train, X_test, ["sex"])
+    A_train, A_test = X_train["sex"].to_numpy(), X_test["sex"].to_numpy()
+    print(f"\n1. Adult, sex, demographic parity bound {bound}, seeds 0-{seeds - 1}")
+    print(
+        f"{'seed':>4} {'method':24} {'fit s':>6}  accuracy [95%]            "
+        "test DP gap [95%]"
+    )
+    accuracies, gaps = [], []
+    for seed in range(seeds):
+        for name, params in [
+            ("lagrangian", {}),
+            ("lagrangian (no margin)", {"confidence": 0.5}),
+        ]:
+            clf = lagrangian(DemographicParity(bound=bound), seed, **params)
+            start = time.perf_counter()
+            clf.fit(Z_train, y_train, sensitive_features=A_train)
+            seconds = time.perf_counter() - start
+            pred = clf.predict(Z_test)
+            acc = accuracy_interval(y_test, pred)
+            gap = gap_interval("demographic_parity_difference", y_test, pred, A_test)
+            print(f"{seed:4d} {name:24} {seconds:6.1f}  {fmt(acc)}  {fmt(gap)}")
+            if name == "lagrangian":
+                accuracies.append(acc[0])
+                gaps.append(gap[0])
+    met = max(gaps) <= bound and np.mean(accuracies) >= 0.840
+    print(
+        f"lagrangian: mean accuracy {np.mean(accuracies):.4f} (target >= 0.840), "
+        f"test DP mean {np.mean(gaps):.4f}, worst {max(gaps):.4f} (target <= {bound} "
+        f"on every seed): target met: {met}"
+    )
+    return met
+
+
+# --------------------------------------------------------------------------
+# 2. Adult by sex x race
+# --------------------------------------------------------------------------
+
+
+def expgrad_lr(Z_train, y_train, A_train, bound):
+    codes = pd.factorize(pd.Series(A_train))[0]
+    moment = fairlearn_moment(DemographicParity(bound=bound), y_train, codes)
+    reduction = ExponentiatedGradient(
+        LogisticRegression(max_iter=1000), constraints=moment, max_iter=50
+    )
+    with fairlearn_pandas_warnings():
+        reduction.fit(Z_train, y_train, sensitive_features=codes)
+    return reduction
+
+
+def adult_intersectional(seeds, bound=0.05, tight=0.01):
+    X_train, y_train = load_adult(subset="train", return_X_y=True)
+    X_test, y_test = load_adult(subset="test", return_X_y=True)
+    y_train, y_test = np.asarray(y_train), np.asarray(y_test)
+    Z_train, Z_test = encode(X_train, X_test, ["sex", "race"])
+    A_train, A_test = X_train[["sex", "race"]], X_test[["sex", "race"]]
+    sizes = A_train.value_counts()
+    test_sizes = A_test.value_counts()
+    print(
+        f"\n2. Adult, sex x race ({len(sizes)} groups; smallest {sizes.min()} "
+        f"training and {test_sizes.min()} test rows), DP bound {bound}"
+    )
+    labels = A_test.astype(str).agg(", ".join, axis=1)
+    start = time.perf_counter()
+    reduction = expgrad_lr(
+        Z_train, y_train, A_train.astype(str).agg(", ".join, axis=1), bound
+    )
+    seconds = time.perf_counter() - start
+    with fairlearn_pandas_warnings():
+        pred = reduction.predict(Z_test, random_state=0)
+    eg_acc = accuracy_interval(y_test, pred)
+    eg_gap = gap_interval("demographic_parity_difference", y_test, pred, labels)
+    print(
+        f"ExpGrad(LR)      {seconds:6.1f} s  accuracy {fmt(eg_acc)}  "
+        f"test DP {fmt(eg_gap)}"
+    )
+    accuracies, gaps, models = [], [], []
+    for seed in range(seeds):
+        clf = lagrangian(DemographicParity(bound=bound), seed)
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", InfeasibleBoundWarning)
+            clf.fit(Z_train, y_train, sensitive_features=A_train)
+        seconds = time.perf_counter() - start
+        pred = clf.predict(Z_test)
+        acc = accuracy_interval(y_test, pred)
+        gap = gap_interval("demographic_parity_difference", y_test, pred, labels)
+        print(
+            f"lagrangian seed {seed} {seconds:6.1f} s  accuracy {fmt(acc)}  "
+            f"test DP {fmt(gap)}"
+        )
+        accuracies.append(acc[0])
+        gaps.append(gap[0])
+        models.append(clf)
+    print(
+        f"means: lagrangian accuracy {np.mean(accuracies):.4f} vs ExpGrad(LR) "
+        f"{eg_acc[0]:.4f}; test DP {np.mean(gaps):.4f} vs {eg_gap[0]:.4f}"
+    )
+    part_a = np.mean(accuracies) >= eg_acc[0] and np.mean(gaps) <= eg_gap[0]
+    print(f"target (accuracy >= ExpGrad(LR)'s at a test gap no larger): {part_a}")
+
+    certificate = certify(
+        models[0],
+        Z_test,
+        y_test,
+        sensitive_features=A_test,
+        constraint="demographic_parity",
+        bound=bound,
+    )
+    print("\ncertificate of the seed-0 lagrangian on the test split:")
+    print(certificate)
+    row = certificate.to_frame().iloc[0]
+    part_b = (not row["certified"]) and row["smallest_certifiable_bound"] > bound
+    print(
+        f"target (says {test_sizes.min()} rows cannot certify {bound} and names the "
+        f"bound, {row['smallest_certifiable_bound']:.3f}): {part_b}"
+    )
+
+    clf = lagrangian(DemographicParity(bound=tight), 0)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        clf.fit(Z_train, y_train, sensitive_features=A_train)
+    kinds = {w.category for w in record}
+    pred = clf.predict(Z_test)
+    majority = max(np.mean(y_test), 1 - np.mean(y_test))
+    warned = InfeasibleBoundWarning in kinds
+    degenerate = DegenerateModelWarning in kinds
+    print(
+        f"\nbound {tight} (the training groups resolve "
+        f"{clf.resolvable_bounds_['demographic_parity']:.3f}): InfeasibleBoundWarning "
+        f"{warned}, DegenerateModelWarning {degenerate}; test accuracy "
+        f"{np.mean(pred == y_test):.4f} (majority class {majority:.4f}), "
+        f"share predicted positive {np.mean(pred):.3f}"
+    )
+    part_c = warned and not degenerate and np.mean(pred == y_test) > majority + 0.02
+    print(f"target (a warning instead of a near-constant model): {part_c}")
+    return part_a and part_b and part_c
+
+
+# --------------------------------------------------------------------------
+# 3. German credit, cross-validated, two constraints
+# --------------------------------------------------------------------------
+
+
+def german_cv(bound=0.05, folds=5):
+    bunch = load_german_credit()
+    X, y = bunch.data, np.asarray(bunch.target)
+    sex = X["sex"].to_numpy()
+    print(
+        f"\n3. German credit, {folds}-fold CV, sex; DP <= {bound} and error-rate "
+        f"parity <= {bound} together"
+    )
+    out = {
+        "unconstrained": np.zeros(len(y), int),
+        "both bounded": np.zeros(len(y), int),
+    }
+    warned = []
+    for fold, (train, test) in enumerate(
+        StratifiedKFold(folds, shuffle=True, random_state=0).split(X, y)
+    ):
+        Z_train, Z_test = encode(X.iloc[train], X.iloc[test], ["sex", "age_band"])
+        plain = net(fold).fit(Z_train, y[train])
+        out["unconstrained"][test] = plain.predict(Z_test)
+        clf = lagrangian(
+            [DemographicParity(bound=bound), ErrorRateParity(bound=bound)], fold
+        )
+        with warnings.catch_warnings(record=True) as record:
+            warnings.simplefilter("always")
+            clf.fit(Z_train, y[train], sensitive_features=sex[train])
+        warned.append(any(w.category is InfeasibleBoundWarning for w in record))
+        out["both bounded"][test] = clf.predict(Z_test)
+    rows = {}
+    for name, pred in out.items():
+        dp = gap_interval("demographic_parity_difference", y, pred, sex)
+        er = gap_interval("error_rate_difference", y, pred, sex)
+        acc = accuracy_interval(y, pred)
+        rows[name] = (dp, er, acc)
+        print(
+            f"{name:14} out-of-fold accuracy {fmt(acc)}  DP {fmt(dp)}  "
+            f"error-rate gap {fmt(er)}"
+        )
+    reduced = all(
+        rows["both bounded"][k][0] < rows["unconstrained"][k][0] for k in (0, 1)
+    )
+    print(f"InfeasibleBoundWarning in {sum(warned)} of {folds} folds")
+    met = reduced or all(warned)
+    print(
+        f"target (both gaps reduced, or the fit warns the bounds are below what "
+        f"the data resolve): {met} (reduced: {reduced}, warned: {all(warned)})"
+    )
+    return met
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--study", choices=["adult", "intersectional", "german", "all"], default="all"
+    )
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    print(f"torch {torch.__version__}, {args.threads} thread(s) for torch and BLAS")
+    results = {}
+    with threadpool_limits(args.threads), warnings.catch_warnings():
+        warnings.simplefilter("ignore", DegenerateModelWarning)
+        if args.study in ("adult", "all"):
+            results["adult"] = adult_by_sex(args.seeds)
+        if args.study in ("intersectional", "all"):
+            results["intersectional"] = adult_intersectional(args.seeds)
+        if args.study in ("german", "all"):
+            results["german"] = german_cv()
+    print(
+        "\n"
+        + ", ".join(f"{k}: {'met' if v else 'NOT met'}" for k, v in results.items())
+    )
+
+
+if __name__ == "__main__":
+    main()
