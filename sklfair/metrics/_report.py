@@ -42,14 +42,13 @@ from ._group import (
     multiclass_equalized_odds_difference,
 )
 from ._intervals import (
-    GAP_METRICS,
-    RATES,
     check_confidence,
     check_n_boot,
     check_weights,
     gap_interval,
     group_intervals,
 )
+from ._rates import GAP_METRICS, RATES
 
 __all__ = ["FairnessReport", "fairness_report"]
 

@@ -45,7 +45,8 @@ from ._group import (
     multiclass_demographic_parity_difference,
     multiclass_equalized_odds_difference,
 )
-from ._intervals import GAP_METRICS, fairness_interval
+from ._intervals import fairness_interval
+from ._rates import GAP_METRICS
 
 __all__ = ["make_fairness_scorer", "FAIRNESS_METRICS"]
 
