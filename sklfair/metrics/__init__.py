@@ -15,16 +15,10 @@ from ._aggregate import (
     average_difference,
     average_relative_difference,
 )
+from ._calibration import calibration_by_group, expected_calibration_error
 from ._certify import FairnessCertificate, certify
 from ._counterfactual import counterfactual_flip_rate
-from ._credit import (
-    calibration_by_group,
-    expected_calibration_error,
-    gini,
-    group_gap,
-    ks_statistic,
-    risk_metrics_by_group,
-)
+from ._credit import group_gap, risk_metrics_by_group
 from ._cutoffs import (
     adverse_impact_ratio,
     approval_by_group,
@@ -48,6 +42,7 @@ from ._group import (
     multiclass_equalized_odds_difference,
 )
 from ._intervals import FairnessInterval, fairness_interval
+from ._ranking import gini, ks_statistic
 from ._report import FairnessReport, fairness_report
 from ._scorers import make_fairness_scorer
 
