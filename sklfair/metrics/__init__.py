@@ -15,19 +15,13 @@ from ._aggregate import (
     average_difference,
     average_relative_difference,
 )
+from ._approvals import adverse_impact_ratio, approval_by_group
 from ._calibration import calibration_by_group, expected_calibration_error
 from ._certify import FairnessCertificate, certify
 from ._counterfactual import counterfactual_flip_rate
 from ._credit import group_gap, risk_metrics_by_group
-from ._cutoffs import (
-    adverse_impact_ratio,
-    approval_by_group,
-    approval_rate,
-    bad_rate,
-    cutoff_for_approval_rate,
-    cutoff_for_bad_rate,
-    make_cutoff_scorer,
-)
+from ._cutoff_scorer import make_cutoff_scorer
+from ._cutoffs import cutoff_for_approval_rate, cutoff_for_bad_rate
 from ._group import (
     demographic_parity_difference,
     demographic_parity_ratio,
@@ -42,6 +36,7 @@ from ._group import (
     multiclass_equalized_odds_difference,
 )
 from ._intervals import FairnessInterval, fairness_interval
+from ._lending import approval_rate, bad_rate
 from ._ranking import gini, ks_statistic
 from ._report import FairnessReport, fairness_report
 from ._scorers import make_fairness_scorer
