@@ -14,17 +14,18 @@ import pandas as pd
 
 from .._sensitive import check_sensitive_features, select_sensitive_columns
 from ._base import metric_frame, resolve_metric
-from ._group import (
+from ._binary import (
     demographic_parity_difference,
     demographic_parity_ratio,
     equal_opportunity_difference,
     equalized_odds_difference,
     equalized_odds_ratio,
-    mean_absolute_error_difference,
-    mean_prediction_difference,
+)
+from ._multiclass import (
     multiclass_demographic_parity_difference,
     multiclass_equalized_odds_difference,
 )
+from ._regression import mean_absolute_error_difference, mean_prediction_difference
 
 __all__ = [
     "DEFAULT_METRICS",

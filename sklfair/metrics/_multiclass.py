@@ -1,0 +1,162 @@
+"""Gaps between groups for multi-class decisions: one-vs-rest, worst class.
+
+For each class ``c``, ``y == c`` is the positive outcome and the binary gap
+(:mod:`fairlearn.metrics`) is computed; the result is the largest over the
+classes. On binary labels they equal their binary counterparts.
+"""
+
+from __future__ import annotations
+
+import fairlearn.metrics as _fm
+import numpy as np
+
+from ._base import check_class_labels, check_groups, column
+
+__all__ = [
+    "multiclass_demographic_parity_difference",
+    "multiclass_equalized_odds_difference",
+]
+
+
+def _one_vs_rest(y_true, y_pred, labels, func_name):
+    y_true, y_pred = check_class_labels(y_true, y_pred, func_name)
+    if labels is None:
+        labels = np.unique(np.concatenate([y_true, y_pred]))
+    for label in labels:
+        yield (
+            (y_true == label).astype(np.int64),
+            (y_pred == label).astype(np.int64),
+        )
+
+
+def _worst_class(
+    fairlearn_metric, y_true, y_pred, *, sensitive_features, labels, **options
+):
+    """The largest one-vs-rest ``fairlearn_metric`` over the classes."""
+    func_name = f"multiclass_{fairlearn_metric.__name__}"
+    groups = check_groups(sensitive_features, len(column(y_pred, "y_pred")))
+    return max(
+        float(fairlearn_metric(t, p, sensitive_features=groups, **options))
+        for t, p in _one_vs_rest(y_true, y_pred, labels, func_name)
+    )
+
+
+def multiclass_demographic_parity_difference(
+    y_true,
+    y_pred,
+    *,
+    sensitive_features,
+    method="between_groups",
+    sample_weight=None,
+    labels=None,
+):
+    """Worst one-vs-rest demographic parity difference over the classes.
+
+    For each class ``c`` the selection rate is ``P(y_pred = c | group)``; the
+    result is the largest, over the classes, of the gap between groups. On
+    binary labels it equals :func:`demographic_parity_difference`.
+
+    .. versionadded:: 0.1
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True class labels (only checked).
+    y_pred : array-like of shape (n_samples,)
+        Predicted class labels.
+    sensitive_features : array-like, Series or DataFrame
+        Group of each row; several columns form intersectional groups.
+    method : {"between_groups", "to_overall"}, default="between_groups"
+        How each class's gap is computed.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Sample weights.
+    labels : array-like, default=None
+        The classes to compare; by default every label in ``y_true`` or
+        ``y_pred``.
+
+    Returns
+    -------
+    float
+        The worst class's demographic parity difference.
+
+    Examples
+    --------
+    >>> from sklfair.metrics import multiclass_demographic_parity_difference
+    >>> y_pred = ["a", "b", "c", "a", "a", "c"]
+    >>> group = [0, 0, 0, 1, 1, 1]
+    >>> round(multiclass_demographic_parity_difference(
+    ...     y_pred, y_pred, sensitive_features=group), 4)
+    0.3333
+    """
+    return _worst_class(
+        _fm.demographic_parity_difference,
+        y_true,
+        y_pred,
+        sensitive_features=sensitive_features,
+        labels=labels,
+        method=method,
+        sample_weight=sample_weight,
+    )
+
+
+def multiclass_equalized_odds_difference(
+    y_true,
+    y_pred,
+    *,
+    sensitive_features,
+    method="between_groups",
+    sample_weight=None,
+    agg="worst_case",
+    labels=None,
+):
+    """Worst one-vs-rest equalized odds difference over the classes.
+
+    For each class ``c``, ``y == c`` is the positive outcome and
+    :func:`equalized_odds_difference` is computed; the result is the largest
+    over the classes. On binary labels it equals
+    :func:`equalized_odds_difference`.
+
+    .. versionadded:: 0.1
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True class labels.
+    y_pred : array-like of shape (n_samples,)
+        Predicted class labels.
+    sensitive_features : array-like, Series or DataFrame
+        Group of each row; several columns form intersectional groups.
+    method : {"between_groups", "to_overall"}, default="between_groups"
+        How each rate's gap is computed.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Sample weights.
+    agg : {"worst_case", "mean"}, default="worst_case"
+        Within a class, the larger of the two rate gaps or their mean.
+    labels : array-like, default=None
+        The classes to compare; by default every label in ``y_true`` or
+        ``y_pred``.
+
+    Returns
+    -------
+    float
+        The worst class's equalized odds difference.
+
+    Examples
+    --------
+    >>> from sklfair.metrics import multiclass_equalized_odds_difference
+    >>> y_true = ["a", "b", "c", "a", "b", "c"]
+    >>> y_pred = ["a", "b", "c", "a", "c", "c"]
+    >>> multiclass_equalized_odds_difference(
+    ...     y_true, y_pred, sensitive_features=[0, 0, 0, 1, 1, 1])
+    1.0
+    """
+    return _worst_class(
+        _fm.equalized_odds_difference,
+        y_true,
+        y_pred,
+        sensitive_features=sensitive_features,
+        labels=labels,
+        method=method,
+        sample_weight=sample_weight,
+        agg=agg,
+    )
