@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._base import binarize, check_groups, column, metric_frame, resolve_metric
+from ._weights import check_sample_weight
 
 __all__ = [
     "average_difference",
@@ -53,7 +54,9 @@ def average_gaps(values, overall):
     }
 
 
-def _group_values(metric, y_true, y_pred, sensitive_features, sample_weight, pos_label):
+def _group_values(
+    func_name, metric, y_true, y_pred, sensitive_features, sample_weight, pos_label
+):
     name, func, kind = resolve_metric(metric)
     y_true = column(y_true, "y_true")
     y_pred = column(y_pred, "y_pred")
@@ -67,7 +70,8 @@ def _group_values(metric, y_true, y_pred, sensitive_features, sample_weight, pos
                 y_true, y_pred, pos_label=pos_label, func_name=f"metric {name!r}"
             )
     groups = check_groups(sensitive_features, len(y_true))
-    frame = metric_frame({name: func}, y_true, y_pred, groups, sample_weight)
+    weights = check_sample_weight(sample_weight, len(y_true), func_name)
+    frame = metric_frame({name: func}, y_true, y_pred, groups, weights)
     return frame.by_group[name].to_numpy(np.float64), float(frame.overall[name])
 
 
@@ -127,7 +131,13 @@ def average_difference(
     0.6667
     """
     values, overall = _group_values(
-        metric, y_true, y_pred, sensitive_features, sample_weight, pos_label
+        "average_difference",
+        metric,
+        y_true,
+        y_pred,
+        sensitive_features,
+        sample_weight,
+        pos_label,
     )
     return average_gaps(values, overall)["average_difference"]
 
@@ -163,7 +173,13 @@ def average_absolute_difference(
     0.3704
     """
     values, overall = _group_values(
-        metric, y_true, y_pred, sensitive_features, sample_weight, pos_label
+        "average_absolute_difference",
+        metric,
+        y_true,
+        y_pred,
+        sensitive_features,
+        sample_weight,
+        pos_label,
     )
     return average_gaps(values, overall)["average_absolute_difference"]
 
@@ -199,7 +215,13 @@ def average_relative_difference(
     0.6667
     """
     values, overall = _group_values(
-        metric, y_true, y_pred, sensitive_features, sample_weight, pos_label
+        "average_relative_difference",
+        metric,
+        y_true,
+        y_pred,
+        sensitive_features,
+        sample_weight,
+        pos_label,
     )
     return average_gaps(values, overall)["average_relative_difference"]
 

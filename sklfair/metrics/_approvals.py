@@ -17,9 +17,9 @@ from ._lending import (
     check_convention,
     check_rate,
     is_bad,
-    lending_weights,
     outcomes_or_none,
 )
+from ._weights import check_sample_weight, weights_or_ones
 
 __all__ = ["adverse_impact_ratio", "approval_by_group"]
 
@@ -79,7 +79,7 @@ def adverse_impact_ratio(
     0.3333...
     """
     approved = ~is_bad(y_pred, bad_label, "y_pred", other=outcomes_or_none(y_true))
-    w = lending_weights(sample_weight, approved.size)
+    w = weights_or_ones(sample_weight, approved.size, "adverse_impact_ratio")
     _, applicants, n_approved = _group_approvals(
         approved.astype(np.float64), sensitive_features, w
     )
@@ -165,7 +165,7 @@ def approval_by_group(
     other = outcomes_or_none(y_true)
     approved = (~is_bad(y_pred, bad_label, "y_pred", other=other)).astype(np.float64)
     weighted = sample_weight is not None
-    w = lending_weights(sample_weight, approved.size) if weighted else None
+    w = check_sample_weight(sample_weight, approved.size, "approval_by_group")
     bad = None
     if other is not None:
         check_consistent_length(other, approved)

@@ -32,6 +32,7 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_consistent_length
 
 from .._sensitive import check_sensitive_features
+from ._weights import weighted_rows
 
 
 def roc_auc(y_true, y_score, sample_weight=None):
@@ -200,12 +201,17 @@ def accepts_sample_weight(func):
 def metric_frame(metrics, y_true, y_pred, groups, sample_weight=None):
     """Fairlearn's MetricFrame, passing ``sample_weight`` to the metrics that take it.
 
-    ``metrics`` is a dict name -> callable; ``groups`` a 1-d array or Series.
+    ``metrics`` is a dict name -> callable; ``groups`` a 1-d array or Series;
+    ``sample_weight`` weights checked by
+    :func:`~sklfair.metrics._weights.check_sample_weight` (or None). A group
+    whose weights are all 0 is left out: it has no value.
     """
     sample_params = None
     if sample_weight is not None:
-        sample_weight = column(sample_weight, "sample_weight")
-        check_consistent_length(y_true, sample_weight)
+        keep = weighted_rows(groups, sample_weight)
+        if keep is not None:
+            y_true, y_pred = np.asarray(y_true)[keep], np.asarray(y_pred)[keep]
+            groups, sample_weight = np.asarray(groups)[keep], sample_weight[keep]
         sample_params = {
             name: {"sample_weight": sample_weight}
             for name, func in metrics.items()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import fairlearn.metrics as _fm
 
 from ._base import binarize, check_groups
+from ._weights import check_sample_weight, weighted_rows
 
 __all__ = [
     "demographic_parity_difference",
@@ -44,13 +45,22 @@ def _binary_gap(
     func_name = fairlearn_metric.__name__
     y_true, y_pred = binarize(y_true, y_pred, pos_label=pos_label, func_name=func_name)
     groups = check_groups(sensitive_features, len(y_true))
+    weights = check_sample_weight(sample_weight, len(y_true), func_name)
+    keep = weighted_rows(groups, weights)
+    if keep is not None:  # a group of weight 0 has no rate: leave it out
+        y_true, y_pred, groups, weights = (
+            y_true[keep],
+            y_pred[keep],
+            groups[keep],
+            weights[keep],
+        )
     return float(
         fairlearn_metric(
             y_true,
             y_pred,
             sensitive_features=groups,
             method=method,
-            sample_weight=sample_weight,
+            sample_weight=weights,
             **options,
         )
     )

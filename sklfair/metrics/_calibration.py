@@ -15,11 +15,11 @@ import pandas as pd
 
 from ._credit_inputs import (
     check_bins,
-    credit_weights,
     event_vector,
     group_masks,
     score_vector,
 )
+from ._weights import check_sample_weight
 
 __all__ = ["expected_calibration_error", "calibration_by_group"]
 
@@ -114,8 +114,7 @@ def expected_calibration_error(
     Returns
     -------
     float
-        The expected calibration error, in [0, 1]; NaN when every weight
-        is 0.
+        The expected calibration error, in [0, 1].
 
     See Also
     --------
@@ -137,7 +136,7 @@ def expected_calibration_error(
     prob = score_vector(
         y_prob, events.size, "expected_calibration_error", probability=True
     )
-    w = credit_weights(sample_weight, events.size)
+    w = check_sample_weight(sample_weight, events.size, "expected_calibration_error")
     return _ece(events, prob, w, n_bins=n_bins, strategy=strategy)
 
 
@@ -220,7 +219,7 @@ def calibration_by_group(
     check_bins(n_bins, strategy)
     events = event_vector(y_true, pos_label, "calibration_by_group")
     prob = score_vector(y_prob, events.size, "calibration_by_group", probability=True)
-    w = credit_weights(sample_weight, events.size)
+    w = check_sample_weight(sample_weight, events.size, "calibration_by_group")
     parts = []
     for label, rows in group_masks(sensitive_features, events.size):
         w_group = None if w is None else w[rows]

@@ -30,9 +30,9 @@ from ._intervals import (
     check_confidence,
     check_method,
     check_n_boot,
-    check_weights,
     gap_interval,
 )
+from ._weights import weights_or_ones
 
 __all__ = ["FairnessCertificate", "certify"]
 
@@ -302,7 +302,7 @@ def certify(
         y_true = np.asarray(y_true, dtype=np.float64)
         y_pred = np.asarray(y_pred, dtype=np.float64)
     codes, labels = encode_groups(groups)
-    weights = check_weights(sample_weight, n_samples)
+    weights = weights_or_ones(sample_weight, n_samples, "certify")
     rng = as_generator(random_state) if method == "bootstrap" else None
 
     rows, intervals = [], {}

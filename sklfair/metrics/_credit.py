@@ -41,13 +41,13 @@ import pandas as pd
 from ._calibration import _ece
 from ._credit_inputs import (
     check_bins,
-    credit_weights,
     event_vector,
     group_masks,
     score_vector,
     subset,
 )
 from ._ranking import _gini, _ks
+from ._weights import check_sample_weight
 
 __all__ = ["risk_metrics_by_group", "group_gap", "CREDIT_METRICS"]
 
@@ -136,7 +136,7 @@ def risk_metrics_by_group(
     check_bins(n_bins, strategy)
     events = event_vector(y_true, pos_label, "risk_metrics_by_group")
     prob = score_vector(y_prob, events.size, "risk_metrics_by_group", probability=True)
-    w = credit_weights(sample_weight, events.size)
+    w = check_sample_weight(sample_weight, events.size, "risk_metrics_by_group")
     kernels = {
         "observed_rate": _observed_rate,
         "mean_predicted": _mean_predicted,
@@ -263,7 +263,7 @@ def group_gap(
     score = score_vector(
         y_score, events.size, f"group_gap({name!r})", probability=probability
     )
-    w = credit_weights(sample_weight, events.size)
+    w = check_sample_weight(sample_weight, events.size, f"group_gap({name!r})")
     masks = group_masks(sensitive_features, events.size)
 
     if isinstance(metric, str):

@@ -13,14 +13,12 @@ import numbers
 
 import numpy as np
 import pandas as pd
-from sklearn.utils.validation import check_consistent_length
 
 from ._base import binarize, check_groups, column
 
 __all__ = [
     "event_vector",
     "score_vector",
-    "credit_weights",
     "check_bins",
     "group_masks",
     "subset",
@@ -65,17 +63,6 @@ def score_vector(y_score, n_samples, func_name, *, probability):
             "not a decision_function score."
         )
     return arr
-
-
-def credit_weights(sample_weight, n_samples):
-    """None, or a 1-d float64 vector of finite non-negative weights."""
-    if sample_weight is None:
-        return None
-    w = column(sample_weight, "sample_weight").astype(np.float64, copy=False)
-    check_consistent_length(np.empty(n_samples), w)
-    if not np.all(np.isfinite(w)) or (w.size and w.min() < 0):
-        raise ValueError("sample_weight must hold finite, non-negative values.")
-    return w
 
 
 def check_bins(n_bins, strategy):

@@ -15,7 +15,8 @@ import numpy as np
 from sklearn.metrics import make_scorer
 
 from ._base import column
-from ._lending import check_rate, is_bad, lending_weights
+from ._lending import check_rate, is_bad
+from ._weights import weights_or_ones
 
 __all__ = ["make_cutoff_scorer"]
 
@@ -43,7 +44,7 @@ def _lending_objective(
     """
     y_true = column(y_true, "y_true")
     y_pred = column(y_pred, "y_pred")
-    w = lending_weights(sample_weight, y_true.size)
+    w = weights_or_ones(sample_weight, y_true.size, "make_cutoff_scorer")
     bad = is_bad(y_true, pos_label, "y_true", other=y_pred)
     approved = ~is_bad(y_pred, pos_label, "y_pred", other=y_true)
     total, n_approved = w.sum(), w @ approved

@@ -39,7 +39,8 @@ from sklearn.model_selection import FixedThresholdClassifier
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
 from ..exceptions import CutoffTargetWarning
-from ._lending import check_convention, check_rate, is_bad, lending_weights
+from ._lending import check_convention, check_rate, is_bad
+from ._weights import weights_or_ones
 
 __all__ = ["cutoff_for_approval_rate", "cutoff_for_bad_rate"]
 
@@ -158,7 +159,7 @@ def cutoff_for_approval_rate(
     """
     approval_rate = check_rate(approval_rate, "approval_rate")
     score = _pd_scores(estimator, X, bad_label)
-    w = lending_weights(sample_weight, score.size)
+    w = weights_or_ones(sample_weight, score.size, "cutoff_for_approval_rate")
     check_convention(score, w, bad_label, "mean predicted probability")
     thresholds, approved, _ = _candidates(score, w)
     rates = approved / w.sum()
@@ -231,7 +232,7 @@ def cutoff_for_bad_rate(
     """
     bad_rate = check_rate(bad_rate, "bad_rate")
     score = _pd_scores(estimator, X, bad_label)
-    w = lending_weights(sample_weight, score.size)
+    w = weights_or_ones(sample_weight, score.size, "cutoff_for_bad_rate")
     if y is None:
         bad = score
     else:

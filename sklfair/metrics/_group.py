@@ -19,6 +19,7 @@ from ._base import (
     metric_frame,
     resolve_metric,
 )
+from ._weights import check_sample_weight
 
 __all__ = ["group_metrics"]
 
@@ -105,12 +106,13 @@ def group_metrics(
             y_true, y_pred, pos_label=pos_label, func_name="group_metrics"
         )
     groups = check_groups(sensitive_features, len(y_true))
+    weights = check_sample_weight(sample_weight, len(y_true), "group_metrics")
     frame = metric_frame(
         {name: func for name, (func, _) in funcs.items()},
         y_true,
         y_pred,
         groups,
-        sample_weight,
+        weights,
     )
     by_group = frame.by_group.copy()
     for name, (func, _) in funcs.items():

@@ -71,6 +71,7 @@ from ._gap_bootstrap import (
 )
 from ._group_statistics import combine, gap_of_rate, group_statistics
 from ._rates import GAP_METRICS, RATES
+from ._weights import weighted_rows, weights_or_ones
 
 __all__ = [
     "FairnessInterval",
@@ -195,19 +196,6 @@ def check_n_boot(n_boot):
     return int(n_boot)
 
 
-def check_weights(sample_weight, n_samples):
-    """Sample weights as float64 (ones when None), with clear errors."""
-    if sample_weight is None:
-        return np.ones(n_samples)
-    weights = column(sample_weight, "sample_weight").astype(np.float64)
-    check_consistent_length(weights, np.empty(n_samples))
-    if not np.all(np.isfinite(weights)):
-        raise ValueError("sample_weight has NaN or infinite values.")
-    if np.any(weights < 0):
-        raise ValueError("sample_weight has negative values.")
-    return weights
-
-
 def _warn_undefined(all_stats, labels, metric):
     for stats in all_stats:
         if stats.rate.event is None:
@@ -245,13 +233,19 @@ def gap_interval(
     ``metric`` is a name of :data:`GAP_METRICS` or a ``(rate_names, kind)``
     pair (``kind`` "difference" or "ratio"); ``y_true``/``y_pred`` are 0/1
     (classification) or floats (regression), ``codes`` group codes in
-    ``[0, len(labels))`` and ``weights`` floats. ``warn=False`` keeps quiet
-    about undefined rates.
+    ``[0, len(labels))`` and ``weights`` floats; a group whose weights are
+    all 0 is left out. ``warn=False`` keeps quiet about undefined rates.
     """
     if isinstance(metric, str):
         rate_names, kind = GAP_METRICS[metric]
     else:
         (rate_names, kind), metric = metric, f"{'/'.join(metric[0])} {metric[1]}"
+    keep = weighted_rows(codes, weights)
+    if keep is not None:  # a group of weight 0 has no rate: leave it out
+        present = np.unique(codes[keep])
+        codes = np.searchsorted(present, codes[keep])
+        labels = np.asarray(labels)[present]
+        y_true, y_pred, weights = y_true[keep], y_pred[keep], weights[keep]
     n_groups = len(labels)
     all_stats = [
         group_statistics(name, y_true, y_pred, codes, n_groups, weights)
@@ -360,7 +354,7 @@ def prepare(metric, y_true, y_pred, sensitive_features, sample_weight, pos_label
             y_pred = (y_pred > 0).astype(np.float64)
     groups = check_groups(sensitive_features, len(y_true))
     codes, labels = encode_groups(groups)
-    weights = check_weights(sample_weight, len(y_true))
+    weights = weights_or_ones(sample_weight, len(y_true), "fairness_interval")
     return y_true, y_pred, codes, labels, weights
 
 

@@ -19,12 +19,12 @@ from sklearn.utils.validation import check_consistent_length
 
 from ..exceptions import LabelConventionWarning
 from ._base import column
+from ._weights import weights_or_ones
 
 __all__ = [
     "approval_rate",
     "bad_rate",
     "check_rate",
-    "lending_weights",
     "is_bad",
     "outcomes_or_none",
     "check_convention",
@@ -43,18 +43,6 @@ def check_rate(value, name, *, low_open=False):
         interval = "(0, 1]" if low_open else "[0, 1]"
         raise ValueError(f"{name} must be a number in {interval}, got {value!r}.")
     return float(value)
-
-
-def lending_weights(sample_weight, n_samples):
-    if sample_weight is None:
-        return np.ones(n_samples)
-    w = column(sample_weight, "sample_weight").astype(np.float64, copy=False)
-    check_consistent_length(np.empty(n_samples), w)
-    if not np.all(np.isfinite(w)) or (w.size and w.min() < 0):
-        raise ValueError("sample_weight must hold finite, non-negative values.")
-    if w.sum() == 0:
-        raise ValueError("sample_weight sums to 0: there is nothing to rate.")
-    return w
 
 
 def is_bad(y, bad_label, name, other=None):
@@ -123,7 +111,7 @@ def approval_rate(y_true, y_pred, *, bad_label=1, sample_weight=None):
     0.75
     """
     approved = ~is_bad(y_pred, bad_label, "y_pred", other=outcomes_or_none(y_true))
-    w = lending_weights(sample_weight, approved.size)
+    w = weights_or_ones(sample_weight, approved.size, "approval_rate")
     return float(w @ approved / w.sum())
 
 
@@ -159,7 +147,7 @@ def bad_rate(y_true, y_pred, *, bad_label=1, sample_weight=None):
     approved = ~is_bad(y_pred, bad_label, "y_pred", other=y_true)
     bad = is_bad(y_true, bad_label, "y_true", other=column(y_pred, "y_pred"))
     check_consistent_length(bad, approved)
-    w = lending_weights(sample_weight, approved.size)
+    w = weights_or_ones(sample_weight, approved.size, "bad_rate")
     total = w @ approved
     if total == 0:
         return float("nan")

@@ -11,6 +11,7 @@ import fairlearn.metrics as _fm
 import numpy as np
 
 from ._base import check_class_labels, check_groups, column
+from ._weights import check_sample_weight, weighted_rows
 
 __all__ = [
     "multiclass_demographic_parity_difference",
@@ -18,26 +19,46 @@ __all__ = [
 ]
 
 
-def _one_vs_rest(y_true, y_pred, labels, func_name):
-    y_true, y_pred = check_class_labels(y_true, y_pred, func_name)
-    if labels is None:
-        labels = np.unique(np.concatenate([y_true, y_pred]))
-    for label in labels:
-        yield (
-            (y_true == label).astype(np.int64),
-            (y_pred == label).astype(np.int64),
-        )
-
-
 def _worst_class(
-    fairlearn_metric, y_true, y_pred, *, sensitive_features, labels, **options
+    fairlearn_metric,
+    y_true,
+    y_pred,
+    *,
+    sensitive_features,
+    labels,
+    sample_weight,
+    **options,
 ):
-    """The largest one-vs-rest ``fairlearn_metric`` over the classes."""
+    """The largest one-vs-rest ``fairlearn_metric`` over the classes.
+
+    The one body of the public functions of this module: ``options`` are
+    the fairlearn function's own further parameters (``method``, ``agg``).
+    """
     func_name = f"multiclass_{fairlearn_metric.__name__}"
     groups = check_groups(sensitive_features, len(column(y_pred, "y_pred")))
+    y_true, y_pred = check_class_labels(y_true, y_pred, func_name)
+    weights = check_sample_weight(sample_weight, len(y_true), func_name)
+    keep = weighted_rows(groups, weights)
+    if keep is not None:  # a group of weight 0 has no rate: leave it out
+        y_true, y_pred, groups, weights = (
+            y_true[keep],
+            y_pred[keep],
+            groups[keep],
+            weights[keep],
+        )
+    if labels is None:
+        labels = np.unique(np.concatenate([y_true, y_pred]))
     return max(
-        float(fairlearn_metric(t, p, sensitive_features=groups, **options))
-        for t, p in _one_vs_rest(y_true, y_pred, labels, func_name)
+        float(
+            fairlearn_metric(
+                (y_true == label).astype(np.int64),
+                (y_pred == label).astype(np.int64),
+                sensitive_features=groups,
+                sample_weight=weights,
+                **options,
+            )
+        )
+        for label in labels
     )
 
 

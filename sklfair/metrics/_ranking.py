@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._credit_inputs import credit_weights, event_vector, score_vector
+from ._credit_inputs import event_vector, score_vector
+from ._weights import check_sample_weight
 
 __all__ = ["gini", "ks_statistic"]
 
@@ -58,7 +59,8 @@ def gini(y_true, y_score, *, sample_weight=None, pos_label=None):
     """
     events = event_vector(y_true, pos_label, "gini")
     score = score_vector(y_score, events.size, "gini", probability=False)
-    return _gini(events, score, credit_weights(sample_weight, events.size))
+    w = check_sample_weight(sample_weight, events.size, "gini")
+    return _gini(events, score, w)
 
 
 def _class_weights_by_score(events, score, w):
@@ -125,7 +127,8 @@ def ks_statistic(y_true, y_score, *, sample_weight=None, pos_label=None):
     """
     events = event_vector(y_true, pos_label, "ks_statistic")
     score = score_vector(y_score, events.size, "ks_statistic", probability=False)
-    return _ks(events, score, credit_weights(sample_weight, events.size))
+    w = check_sample_weight(sample_weight, events.size, "ks_statistic")
+    return _ks(events, score, w)
 
 
 def _ks(events, score, w):

@@ -12,15 +12,19 @@ import numpy as np
 from sklearn.metrics import mean_absolute_error
 
 from ._base import check_groups, column, metric_frame
+from ._weights import check_sample_weight
 
 __all__ = ["mean_prediction_difference", "mean_absolute_error_difference"]
 
 
-def _regression_gap(metric, y_true, y_pred, sensitive_features, method, sample_weight):
+def _regression_gap(
+    metric, func_name, y_true, y_pred, sensitive_features, method, sample_weight
+):
     y_true = column(y_true, "y_true").astype(np.float64)
     y_pred = column(y_pred, "y_pred").astype(np.float64)
     groups = check_groups(sensitive_features, len(y_pred))
-    frame = metric_frame({"m": metric}, y_true, y_pred, groups, sample_weight)
+    weights = check_sample_weight(sample_weight, len(y_pred), func_name)
+    frame = metric_frame({"m": metric}, y_true, y_pred, groups, weights)
     return float(frame.difference(method=method)["m"])
 
 
@@ -67,7 +71,13 @@ def mean_prediction_difference(
     0.25
     """
     return _regression_gap(
-        _fm.mean_prediction, y_true, y_pred, sensitive_features, method, sample_weight
+        _fm.mean_prediction,
+        "mean_prediction_difference",
+        y_true,
+        y_pred,
+        sensitive_features,
+        method,
+        sample_weight,
     )
 
 
@@ -115,5 +125,11 @@ def mean_absolute_error_difference(
     1.5
     """
     return _regression_gap(
-        mean_absolute_error, y_true, y_pred, sensitive_features, method, sample_weight
+        mean_absolute_error,
+        "mean_absolute_error_difference",
+        y_true,
+        y_pred,
+        sensitive_features,
+        method,
+        sample_weight,
     )

@@ -19,7 +19,7 @@ from sklearn.utils.validation import _num_samples, check_is_fitted
 from ._aggregate import average_gaps
 from ._base import column, positive_label, resolve_metric
 from ._bootstrap import as_generator
-from ._intervals import check_confidence, check_n_boot, check_weights
+from ._intervals import check_confidence, check_n_boot
 from ._report_inputs import (
     FAIRNESS_METRICS,
     attribute_groups,
@@ -29,6 +29,7 @@ from ._report_inputs import (
 )
 from ._report_intervals import GAP_BOUNDS, ReportIntervals
 from ._report_object import FairnessReport
+from ._weights import check_sample_weight
 
 __all__ = ["FairnessReport", "fairness_report"]
 
@@ -157,6 +158,7 @@ def fairness_report(
     confidence = check_confidence(confidence)
     n_boot = check_n_boot(n_boot)
     n_samples = _num_samples(X)
+    weights = check_sample_weight(sample_weight, n_samples, "fairness_report")
     groups_by_attribute = attribute_groups(
         X, sensitive_columns, sensitive_features, n_samples, intersectional
     )
@@ -197,7 +199,7 @@ def fairness_report(
             specs,
             data,
             task,
-            check_weights(sample_weight, n_samples),
+            np.ones(n_samples) if weights is None else weights,
             confidence=confidence,
             method=interval,
             n_boot=n_boot,
@@ -207,7 +209,7 @@ def fairness_report(
     overall = None
     for attribute, groups in groups_by_attribute.items():
         group_values = groups.to_numpy()
-        by_group, overall = evaluate(specs, data, group_values, sample_weight)
+        by_group, overall = evaluate(specs, data, group_values, weights)
         if bounds is not None:
             bounds.set_groups(groups)
         for group, values in by_group.iterrows():
@@ -245,7 +247,7 @@ def fairness_report(
                         y_fair_true,
                         y_fair_pred,
                         sensitive_features=group_values,
-                        sample_weight=sample_weight,
+                        sample_weight=weights,
                     )
                     for name, func in FAIRNESS_METRICS[task].items()
                 },

@@ -172,7 +172,7 @@ def scores(estimator, X, pos_label):
     return decision if classes.index(pos_label) == 1 else -decision
 
 
-def evaluate(specs, data, groups, sample_weight):
+def evaluate(specs, data, groups, weights):
     """Group values and overall values of every metric, in the specs' order."""
     by_group, overall = [], []
     for kind in ("any", "labels", "binary", "score", "regression"):
@@ -182,7 +182,7 @@ def evaluate(specs, data, groups, sample_weight):
         y_true, y_pred = data["binary" if kind == "score" else kind]
         if kind == "score":
             y_pred = data["score"]
-        frame = metric_frame(funcs, y_true, y_pred, groups, sample_weight)
+        frame = metric_frame(funcs, y_true, y_pred, groups, weights)
         by_group.append(frame.by_group)
         overall.append(frame.overall)
     order = list(specs)
