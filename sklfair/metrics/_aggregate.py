@@ -23,7 +23,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._base import binarize, check_groups, column, metric_frame, resolve_metric
+from ._base import (
+    RATE_OF,
+    binarize,
+    check_groups,
+    column,
+    metric_frame,
+    resolve_metric,
+)
+from ._rates import undefined_rates, warn_undefined_rates
 from ._weights import check_sample_weight
 
 __all__ = [
@@ -71,6 +79,9 @@ def _group_values(
             )
     groups = check_groups(sensitive_features, len(y_true))
     weights = check_sample_weight(sample_weight, len(y_true), func_name)
+    if func in RATE_OF:
+        rates = undefined_rates([RATE_OF[func]], y_true, groups, weights)
+        warn_undefined_rates(func_name, rates, stacklevel=3)
     frame = metric_frame({name: func}, y_true, y_pred, groups, weights)
     return frame.by_group[name].to_numpy(np.float64), float(frame.overall[name])
 

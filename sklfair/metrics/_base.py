@@ -32,6 +32,7 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_consistent_length
 
 from .._sensitive import check_sensitive_features
+from ._rates import RATES
 from ._weights import weighted_rows
 
 
@@ -63,6 +64,11 @@ BASE_METRICS = {
     "mean_absolute_error": (mean_absolute_error, "regression"),
     "mean_squared_error": (mean_squared_error, "regression"),
 }
+
+
+#: The rate of :data:`~sklfair.metrics._rates.RATES` that a named base metric
+#: is, by function (for the intervals and the undefined-rate warnings).
+RATE_OF = {BASE_METRICS[name][0]: name for name in RATES if name in BASE_METRICS}
 
 
 def resolve_metric(metric):

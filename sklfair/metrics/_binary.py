@@ -14,9 +14,11 @@ from __future__ import annotations
 import fairlearn.metrics as _fm
 
 from ._base import binarize, check_groups
+from ._rates import GAP_METRICS, undefined_rates, warn_undefined_rates
 from ._weights import check_sample_weight, weighted_rows
 
 __all__ = [
+    "binary_gap",
     "demographic_parity_difference",
     "demographic_parity_ratio",
     "equalized_odds_difference",
@@ -26,7 +28,7 @@ __all__ = [
 ]
 
 
-def _binary_gap(
+def binary_gap(
     fairlearn_metric,
     y_true,
     y_pred,
@@ -35,12 +37,15 @@ def _binary_gap(
     method,
     sample_weight,
     pos_label,
+    warn=True,
     **options,
 ):
     """``fairlearn_metric`` on checked 0/1 labels and groups, as a float.
 
     The one body of the public functions of this module: ``options`` are
-    the fairlearn function's own further parameters (``agg``).
+    the fairlearn function's own further parameters (``agg``). It warns
+    about the rates it counts as 0 because they are undefined, unless
+    ``warn=False`` (the report warns once for all its metrics).
     """
     func_name = fairlearn_metric.__name__
     y_true, y_pred = binarize(y_true, y_pred, pos_label=pos_label, func_name=func_name)
@@ -54,6 +59,9 @@ def _binary_gap(
             groups[keep],
             weights[keep],
         )
+    if warn:
+        rates = undefined_rates(GAP_METRICS[func_name][0], y_true, groups, weights)
+        warn_undefined_rates(func_name, rates, stacklevel=3)
     return float(
         fairlearn_metric(
             y_true,
@@ -128,7 +136,7 @@ def demographic_parity_difference(
     >>> demographic_parity_difference(y_true, y_pred, sensitive_features=sex)
     1.0
     """
-    return _binary_gap(
+    return binary_gap(
         _fm.demographic_parity_difference,
         y_true,
         y_pred,
@@ -186,7 +194,7 @@ def demographic_parity_ratio(
     ... )
     0.5
     """
-    return _binary_gap(
+    return binary_gap(
         _fm.demographic_parity_ratio,
         y_true,
         y_pred,
@@ -251,7 +259,7 @@ def equalized_odds_difference(
     >>> equalized_odds_difference(y_true, y_pred, sensitive_features=group)
     0.5
     """
-    return _binary_gap(
+    return binary_gap(
         _fm.equalized_odds_difference,
         y_true,
         y_pred,
@@ -311,7 +319,7 @@ def equalized_odds_ratio(
     >>> equalized_odds_ratio(y_true, y_pred, sensitive_features=group)
     0.5
     """
-    return _binary_gap(
+    return binary_gap(
         _fm.equalized_odds_ratio,
         y_true,
         y_pred,
@@ -371,7 +379,7 @@ def equal_opportunity_difference(
     ... )
     0.5
     """
-    return _binary_gap(
+    return binary_gap(
         _fm.equal_opportunity_difference,
         y_true,
         y_pred,
@@ -428,7 +436,7 @@ def equal_opportunity_ratio(
     ... )
     0.5
     """
-    return _binary_gap(
+    return binary_gap(
         _fm.equal_opportunity_ratio,
         y_true,
         y_pred,

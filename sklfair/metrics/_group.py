@@ -13,12 +13,14 @@ import numpy as np
 
 from ._base import (
     BASE_METRICS,
+    RATE_OF,
     binarize,
     check_groups,
     column,
     metric_frame,
     resolve_metric,
 )
+from ._rates import undefined_rates, warn_undefined_rates
 from ._weights import check_sample_weight
 
 __all__ = ["group_metrics"]
@@ -107,6 +109,12 @@ def group_metrics(
         )
     groups = check_groups(sensitive_features, len(y_true))
     weights = check_sample_weight(sample_weight, len(y_true), "group_metrics")
+    rates = [RATE_OF[func] for func, _ in funcs.values() if func in RATE_OF]
+    warn_undefined_rates(
+        "group_metrics",
+        undefined_rates(dict.fromkeys(rates), y_true, groups, weights),
+        stacklevel=2,
+    )
     frame = metric_frame(
         {name: func for name, (func, _) in funcs.items()},
         y_true,

@@ -46,7 +46,6 @@ group value, or smallest over largest), the definition the constraints of
 from __future__ import annotations
 
 import numbers
-import warnings
 from collections import namedtuple
 from dataclasses import dataclass
 
@@ -55,7 +54,6 @@ import pandas as pd
 from sklearn.utils.validation import check_consistent_length
 
 from .._sensitive import encode_groups
-from ..exceptions import UndefinedRateWarning
 from ._base import binarize, check_groups, column
 from ._bootstrap import as_generator
 from ._gap_analytic import (
@@ -70,7 +68,7 @@ from ._gap_bootstrap import (
     quantiles,
 )
 from ._group_statistics import combine, gap_of_rate, group_statistics
-from ._rates import GAP_METRICS, RATES
+from ._rates import GAP_METRICS, RATES, undefined_rates, warn_undefined_rates
 from ._weights import weighted_rows, weights_or_ones
 
 __all__ = [
@@ -196,23 +194,6 @@ def check_n_boot(n_boot):
     return int(n_boot)
 
 
-def _warn_undefined(all_stats, labels, metric):
-    for stats in all_stats:
-        if stats.rate.event is None:
-            continue
-        empty = np.flatnonzero(stats.sum_w <= 0)
-        if empty.size:
-            shown = ", ".join(repr(str(labels[g])) for g in empty[:5])
-            which = "positive" if stats.rate.event == 1 else "negative"
-            warnings.warn(
-                f"{metric}: the {stats.name} of group(s) {shown} is undefined (no "
-                f"{which} row); it counts as 0, as in fairlearn, and the analytic "
-                "interval treats it as anywhere in [0, 1].",
-                UndefinedRateWarning,
-                stacklevel=4,
-            )
-
-
 def gap_interval(
     metric,
     y_true,
@@ -252,7 +233,12 @@ def gap_interval(
         for name in rate_names
     ]
     if warn:
-        _warn_undefined(all_stats, labels, metric)
+        note = ""
+        if method == "analytic":
+            note = " The analytic interval treats each as anywhere in [0, 1]."
+        groups = np.asarray(labels)[codes]
+        rates = undefined_rates(rate_names, y_true, groups, weights)
+        warn_undefined_rates(metric, rates, note=note, stacklevel=3)
     estimate = float(
         combine([gap_of_rate(s.values, kind) for s in all_stats], kind, agg)
     )

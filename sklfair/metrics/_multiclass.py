@@ -11,15 +11,17 @@ import fairlearn.metrics as _fm
 import numpy as np
 
 from ._base import check_class_labels, check_groups, column
+from ._rates import GAP_METRICS, undefined_rates, warn_undefined_rates
 from ._weights import check_sample_weight, weighted_rows
 
 __all__ = [
+    "worst_class",
     "multiclass_demographic_parity_difference",
     "multiclass_equalized_odds_difference",
 ]
 
 
-def _worst_class(
+def worst_class(
     fairlearn_metric,
     y_true,
     y_pred,
@@ -27,12 +29,15 @@ def _worst_class(
     sensitive_features,
     labels,
     sample_weight,
+    warn=True,
     **options,
 ):
     """The largest one-vs-rest ``fairlearn_metric`` over the classes.
 
     The one body of the public functions of this module: ``options`` are
     the fairlearn function's own further parameters (``method``, ``agg``).
+    It warns about the rates it counts as 0 because they are undefined (a
+    group without a class, or with nothing else), unless ``warn=False``.
     """
     func_name = f"multiclass_{fairlearn_metric.__name__}"
     groups = check_groups(sensitive_features, len(column(y_pred, "y_pred")))
@@ -48,6 +53,10 @@ def _worst_class(
         )
     if labels is None:
         labels = np.unique(np.concatenate([y_true, y_pred]))
+    if warn:
+        rate_names = GAP_METRICS[fairlearn_metric.__name__][0]
+        rates = undefined_rates(rate_names, y_true, groups, weights, classes=labels)
+        warn_undefined_rates(func_name, rates, stacklevel=3)
     return max(
         float(
             fairlearn_metric(
@@ -109,7 +118,7 @@ def multiclass_demographic_parity_difference(
     ...     y_pred, y_pred, sensitive_features=group), 4)
     0.3333
     """
-    return _worst_class(
+    return worst_class(
         _fm.demographic_parity_difference,
         y_true,
         y_pred,
@@ -171,7 +180,7 @@ def multiclass_equalized_odds_difference(
     ...     y_true, y_pred, sensitive_features=[0, 0, 0, 1, 1, 1])
     1.0
     """
-    return _worst_class(
+    return worst_class(
         _fm.equalized_odds_difference,
         y_true,
         y_pred,

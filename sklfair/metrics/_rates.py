@@ -10,11 +10,21 @@ difference or a ratio. Nothing here computes a gap.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["RATES", "GAP_METRICS", "row_values"]
+from .._sensitive import encode_groups
+from ..exceptions import UndefinedRateWarning
+
+__all__ = [
+    "RATES",
+    "GAP_METRICS",
+    "row_values",
+    "undefined_rates",
+    "warn_undefined_rates",
+]
 
 
 @dataclass(frozen=True)
@@ -73,3 +83,75 @@ def row_values(value, y_true, y_pred):
     if value == "absolute_error":
         return np.abs(y_true - y_pred)
     return (y_true - y_pred) ** 2
+
+
+def _plain(value):
+    """A numpy scalar as the Python scalar it holds (for readable messages)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def undefined_rates(rate_names, y_true, groups, weights=None, classes=None):
+    """Each rate undefined for a group, as text for a message.
+
+    Parameters
+    ----------
+    rate_names : iterable of str
+        Names of :data:`RATES`; those without an event are always defined.
+    y_true : ndarray of shape (n_samples,)
+        Binary labels (1 is the positive class), or class labels with
+        ``classes``.
+    groups : array-like of shape (n_samples,)
+        The group of each row.
+    weights : ndarray of shape (n_samples,), default=None
+        Checked sample weights; a row of weight 0 is not in any event, and
+        a group of weight 0 is left out (it has no rate at all).
+    classes : array-like, default=None
+        With multi-class labels: each class in turn is the positive one
+        (one-vs-rest).
+
+    Returns
+    -------
+    list of str
+        E.g. ``"false_positive_rate of group 1 (no negatives)"``.
+    """
+    events = [(name, RATES[name].event) for name in rate_names]
+    events = [(name, event) for name, event in events if event is not None]
+    if not events:
+        return []
+    codes, labels = encode_groups(groups)
+    weights = np.ones(len(codes)) if weights is None else weights
+    weighed = np.bincount(codes, weights=weights, minlength=len(labels)) > 0
+    cells = []
+    for label in [None] if classes is None else classes:
+        positive = np.asarray(y_true == (1 if label is None else label))
+        suffix = "" if label is None else f" for class {_plain(label)!r}"
+        for name, event in events:
+            rows = positive if event == 1 else ~positive
+            totals = np.bincount(
+                codes[rows], weights=weights[rows], minlength=len(labels)
+            )
+            lacking = "positives" if event == 1 else "negatives"
+            cells += [
+                f"{name} of group {_plain(labels[g])!r}{suffix} (no {lacking})"
+                for g in np.flatnonzero((totals <= 0) & weighed)
+            ]
+    return cells
+
+
+def warn_undefined_rates(where, cells, *, note="", stacklevel=1):
+    """Warn (:class:`~sklfair.exceptions.UndefinedRateWarning`) about ``cells``.
+
+    ``cells`` come from :func:`undefined_rates`; nothing happens when there
+    are none. ``where`` names the function; ``stacklevel`` is counted from
+    the caller, as in :func:`warnings.warn`.
+    """
+    if not cells:
+        return
+    shown = ", ".join(cells[:6]) + (", ..." if len(cells) > 6 else "")
+    warnings.warn(
+        f"{where}: {len(cells)} rate(s) are undefined (no rows in the event): "
+        f"{shown}. They count as 0, as in fairlearn's metrics, so the gaps "
+        f"involving them measure that group against 0.{note}",
+        UndefinedRateWarning,
+        stacklevel=stacklevel + 1,
+    )

@@ -17,9 +17,10 @@ from sklearn.base import is_regressor
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from ._aggregate import average_gaps
-from ._base import column, positive_label, resolve_metric
+from ._base import RATE_OF, column, positive_label, resolve_metric
 from ._bootstrap import as_generator
 from ._intervals import check_confidence, check_n_boot
+from ._rates import undefined_rates, warn_undefined_rates
 from ._report_inputs import (
     FAIRNESS_METRICS,
     attribute_groups,
@@ -32,6 +33,18 @@ from ._report_object import FairnessReport
 from ._weights import check_sample_weight
 
 __all__ = ["FairnessReport", "fairness_report"]
+
+
+def _warn_undefined(specs, data, task, attribute, groups, weights):
+    """One warning per attribute for the rates of its tables counted as 0."""
+    if task == "continuous":
+        return
+    rates = [RATE_OF[func] for func, _ in specs.values() if func in RATE_OF]
+    rates += ["true_positive_rate", "false_positive_rate"]  # equalized odds
+    y_true, y_pred = data["binary" if task == "binary" else "labels"]
+    classes = None if task == "binary" else np.unique(np.concatenate([y_true, y_pred]))
+    undefined = undefined_rates(dict.fromkeys(rates), y_true, groups, weights, classes)
+    warn_undefined_rates(f"fairness_report ({attribute})", undefined, stacklevel=3)
 
 
 def fairness_report(
@@ -210,6 +223,7 @@ def fairness_report(
     for attribute, groups in groups_by_attribute.items():
         group_values = groups.to_numpy()
         by_group, overall = evaluate(specs, data, group_values, weights)
+        _warn_undefined(specs, data, task, attribute, group_values, weights)
         if bounds is not None:
             bounds.set_groups(groups)
         for group, values in by_group.iterrows():

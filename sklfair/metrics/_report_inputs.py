@@ -9,22 +9,16 @@ the AUC, and each metric's group and overall values through fairlearn's
 
 from __future__ import annotations
 
+import functools
+
+import fairlearn.metrics as _fm
 import numpy as np
 import pandas as pd
 
 from .._sensitive import check_sensitive_features, select_sensitive_columns
 from ._base import metric_frame, resolve_metric
-from ._binary import (
-    demographic_parity_difference,
-    demographic_parity_ratio,
-    equal_opportunity_difference,
-    equalized_odds_difference,
-    equalized_odds_ratio,
-)
-from ._multiclass import (
-    multiclass_demographic_parity_difference,
-    multiclass_equalized_odds_difference,
-)
+from ._binary import binary_gap
+from ._multiclass import worst_class
 from ._regression import mean_absolute_error_difference, mean_prediction_difference
 
 __all__ = [
@@ -49,17 +43,44 @@ DEFAULT_METRICS = {
     "continuous": ["count", "mean_prediction", "mean_absolute_error"],
 }
 
+
+def _quiet(gap, fairlearn_metric, **options):
+    """A named gap as its public function computes it, with the defaults,
+    but without its own undefined-rate warning: the report warns once per
+    attribute for all its metrics."""
+    return functools.partial(
+        gap, fairlearn_metric, method="between_groups", warn=False, **options
+    )
+
+
+#: The named gaps of the report's ``fairness`` table, by task: the values of
+#: the public functions of the same names (multi-class: their one-vs-rest
+#: ``multiclass_*`` variants).
 FAIRNESS_METRICS = {
     "binary": {
-        "demographic_parity_difference": demographic_parity_difference,
-        "demographic_parity_ratio": demographic_parity_ratio,
-        "equalized_odds_difference": equalized_odds_difference,
-        "equalized_odds_ratio": equalized_odds_ratio,
-        "equal_opportunity_difference": equal_opportunity_difference,
+        "demographic_parity_difference": _quiet(
+            binary_gap, _fm.demographic_parity_difference, pos_label=None
+        ),
+        "demographic_parity_ratio": _quiet(
+            binary_gap, _fm.demographic_parity_ratio, pos_label=None
+        ),
+        "equalized_odds_difference": _quiet(
+            binary_gap, _fm.equalized_odds_difference, pos_label=None, agg="worst_case"
+        ),
+        "equalized_odds_ratio": _quiet(
+            binary_gap, _fm.equalized_odds_ratio, pos_label=None, agg="worst_case"
+        ),
+        "equal_opportunity_difference": _quiet(
+            binary_gap, _fm.equal_opportunity_difference, pos_label=None
+        ),
     },
     "multiclass": {
-        "demographic_parity_difference": multiclass_demographic_parity_difference,
-        "equalized_odds_difference": multiclass_equalized_odds_difference,
+        "demographic_parity_difference": _quiet(
+            worst_class, _fm.demographic_parity_difference, labels=None
+        ),
+        "equalized_odds_difference": _quiet(
+            worst_class, _fm.equalized_odds_difference, labels=None, agg="worst_case"
+        ),
     },
     "continuous": {
         "mean_prediction_difference": mean_prediction_difference,

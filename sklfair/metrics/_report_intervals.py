@@ -11,16 +11,14 @@ from __future__ import annotations
 import numpy as np
 
 from .._sensitive import encode_groups
-from ._base import BASE_METRICS
+from ._base import RATE_OF
 from ._intervals import gap_interval, group_intervals
-from ._rates import GAP_METRICS, RATES
+from ._rates import GAP_METRICS
 from ._report_inputs import FAIRNESS_METRICS
 
 __all__ = ["GAP_BOUNDS", "ReportIntervals"]
 
 GAP_BOUNDS = ["difference_low", "difference_high", "ratio_low", "ratio_high"]
-# The rate of RATES each named base metric is, by function.
-_RATE_OF = {BASE_METRICS[name][0]: name for name in RATES if name in BASE_METRICS}
 
 
 class ReportIntervals:
@@ -40,7 +38,7 @@ class ReportIntervals:
         self.groups = (codes, labels)
         self.by_group, self.gaps = {}, {}
         for metric, (func, kind) in self.specs.items():
-            rate = _RATE_OF.get(func)
+            rate = RATE_OF.get(func)
             if rate is None or kind == "score":
                 continue
             y_true, y_pred = self._labels(kind)

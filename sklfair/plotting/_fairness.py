@@ -122,7 +122,7 @@ def plot_group_metrics(
     >>> matplotlib.use("Agg")
     >>> from sklfair.metrics import group_metrics
     >>> from sklfair.plotting import plot_group_metrics
-    >>> table = group_metrics([1, 0, 1, 0, 1, 1], [1, 1, 0, 0, 1, 0],
+    >>> table = group_metrics([1, 0, 1, 0, 1, 0], [1, 1, 0, 0, 1, 0],
     ...                       sensitive_features=["a", "a", "b", "b", "c", "c"])
     >>> fig = plot_group_metrics(table, metrics=["selection_rate", "accuracy"])
     >>> len(fig.axes)
