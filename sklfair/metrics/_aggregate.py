@@ -62,9 +62,10 @@ def average_gaps(values, overall):
     }
 
 
-def _group_values(
+def _average(
     func_name, metric, y_true, y_pred, sensitive_features, sample_weight, pos_label
 ):
+    """The average gap ``func_name`` (a key of :func:`average_gaps`) of a metric."""
     name, func, kind = resolve_metric(metric)
     y_true = column(y_true, "y_true")
     y_pred = column(y_pred, "y_pred")
@@ -83,7 +84,8 @@ def _group_values(
         rates = undefined_rates([RATE_OF[func]], y_true, groups, weights)
         warn_undefined_rates(func_name, rates, stacklevel=3)
     frame = metric_frame({name: func}, y_true, y_pred, groups, weights)
-    return frame.by_group[name].to_numpy(np.float64), float(frame.overall[name])
+    values = frame.by_group[name].to_numpy(np.float64)
+    return average_gaps(values, float(frame.overall[name]))[func_name]
 
 
 _PARAMETERS = """
@@ -141,16 +143,8 @@ def average_difference(
     ...     "selection_rate", y_pred, y_pred, sensitive_features=group), 4)
     0.6667
     """
-    values, overall = _group_values(
-        "average_difference",
-        metric,
-        y_true,
-        y_pred,
-        sensitive_features,
-        sample_weight,
-        pos_label,
-    )
-    return average_gaps(values, overall)["average_difference"]
+    args = (metric, y_true, y_pred, sensitive_features, sample_weight, pos_label)
+    return _average("average_difference", *args)
 
 
 def average_absolute_difference(
@@ -183,16 +177,8 @@ def average_absolute_difference(
     ...     "selection_rate", y_pred, y_pred, sensitive_features=group), 4)
     0.3704
     """
-    values, overall = _group_values(
-        "average_absolute_difference",
-        metric,
-        y_true,
-        y_pred,
-        sensitive_features,
-        sample_weight,
-        pos_label,
-    )
-    return average_gaps(values, overall)["average_absolute_difference"]
+    args = (metric, y_true, y_pred, sensitive_features, sample_weight, pos_label)
+    return _average("average_absolute_difference", *args)
 
 
 def average_relative_difference(
@@ -225,16 +211,8 @@ def average_relative_difference(
     ...     "selection_rate", y_pred, y_pred, sensitive_features=group), 4)
     0.6667
     """
-    values, overall = _group_values(
-        "average_relative_difference",
-        metric,
-        y_true,
-        y_pred,
-        sensitive_features,
-        sample_weight,
-        pos_label,
-    )
-    return average_gaps(values, overall)["average_relative_difference"]
+    args = (metric, y_true, y_pred, sensitive_features, sample_weight, pos_label)
+    return _average("average_relative_difference", *args)
 
 
 for _func in (

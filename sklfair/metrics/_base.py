@@ -33,7 +33,7 @@ from sklearn.utils.validation import check_consistent_length
 
 from .._sensitive import check_sensitive_features
 from ._rates import RATES
-from ._weights import weighted_rows
+from ._weights import drop_weightless
 
 
 def roc_auc(y_true, y_score, sample_weight=None):
@@ -214,10 +214,9 @@ def metric_frame(metrics, y_true, y_pred, groups, sample_weight=None):
     """
     sample_params = None
     if sample_weight is not None:
-        keep = weighted_rows(groups, sample_weight)
-        if keep is not None:
-            y_true, y_pred = np.asarray(y_true)[keep], np.asarray(y_pred)[keep]
-            groups, sample_weight = np.asarray(groups)[keep], sample_weight[keep]
+        groups, sample_weight, y_true, y_pred = drop_weightless(
+            groups, sample_weight, y_true, y_pred
+        )
         sample_params = {
             name: {"sample_weight": sample_weight}
             for name, func in metrics.items()

@@ -15,7 +15,7 @@ import fairlearn.metrics as _fm
 
 from ._base import binarize, check_groups
 from ._rates import GAP_METRICS, undefined_rates, warn_undefined_rates
-from ._weights import check_sample_weight, weighted_rows
+from ._weights import check_sample_weight, drop_weightless
 
 __all__ = [
     "binary_gap",
@@ -32,11 +32,11 @@ def binary_gap(
     fairlearn_metric,
     y_true,
     y_pred,
-    *,
     sensitive_features,
     method,
     sample_weight,
     pos_label,
+    *,
     warn=True,
     **options,
 ):
@@ -51,14 +51,8 @@ def binary_gap(
     y_true, y_pred = binarize(y_true, y_pred, pos_label=pos_label, func_name=func_name)
     groups = check_groups(sensitive_features, len(y_true))
     weights = check_sample_weight(sample_weight, len(y_true), func_name)
-    keep = weighted_rows(groups, weights)
-    if keep is not None:  # a group of weight 0 has no rate: leave it out
-        y_true, y_pred, groups, weights = (
-            y_true[keep],
-            y_pred[keep],
-            groups[keep],
-            weights[keep],
-        )
+    # a group of weight 0 has no rate: leave it out
+    groups, weights, y_true, y_pred = drop_weightless(groups, weights, y_true, y_pred)
     if warn:
         rates = undefined_rates(GAP_METRICS[func_name][0], y_true, groups, weights)
         warn_undefined_rates(func_name, rates, stacklevel=3)
@@ -136,15 +130,8 @@ def demographic_parity_difference(
     >>> demographic_parity_difference(y_true, y_pred, sensitive_features=sex)
     1.0
     """
-    return binary_gap(
-        _fm.demographic_parity_difference,
-        y_true,
-        y_pred,
-        sensitive_features=sensitive_features,
-        method=method,
-        sample_weight=sample_weight,
-        pos_label=pos_label,
-    )
+    args = (y_true, y_pred, sensitive_features, method, sample_weight, pos_label)
+    return binary_gap(_fm.demographic_parity_difference, *args)
 
 
 def demographic_parity_ratio(
@@ -194,15 +181,8 @@ def demographic_parity_ratio(
     ... )
     0.5
     """
-    return binary_gap(
-        _fm.demographic_parity_ratio,
-        y_true,
-        y_pred,
-        sensitive_features=sensitive_features,
-        method=method,
-        sample_weight=sample_weight,
-        pos_label=pos_label,
-    )
+    args = (y_true, y_pred, sensitive_features, method, sample_weight, pos_label)
+    return binary_gap(_fm.demographic_parity_ratio, *args)
 
 
 def equalized_odds_difference(
@@ -259,16 +239,8 @@ def equalized_odds_difference(
     >>> equalized_odds_difference(y_true, y_pred, sensitive_features=group)
     0.5
     """
-    return binary_gap(
-        _fm.equalized_odds_difference,
-        y_true,
-        y_pred,
-        sensitive_features=sensitive_features,
-        method=method,
-        sample_weight=sample_weight,
-        pos_label=pos_label,
-        agg=agg,
-    )
+    args = (y_true, y_pred, sensitive_features, method, sample_weight, pos_label)
+    return binary_gap(_fm.equalized_odds_difference, *args, agg=agg)
 
 
 def equalized_odds_ratio(
@@ -319,16 +291,8 @@ def equalized_odds_ratio(
     >>> equalized_odds_ratio(y_true, y_pred, sensitive_features=group)
     0.5
     """
-    return binary_gap(
-        _fm.equalized_odds_ratio,
-        y_true,
-        y_pred,
-        sensitive_features=sensitive_features,
-        method=method,
-        sample_weight=sample_weight,
-        pos_label=pos_label,
-        agg=agg,
-    )
+    args = (y_true, y_pred, sensitive_features, method, sample_weight, pos_label)
+    return binary_gap(_fm.equalized_odds_ratio, *args, agg=agg)
 
 
 def equal_opportunity_difference(
@@ -379,15 +343,8 @@ def equal_opportunity_difference(
     ... )
     0.5
     """
-    return binary_gap(
-        _fm.equal_opportunity_difference,
-        y_true,
-        y_pred,
-        sensitive_features=sensitive_features,
-        method=method,
-        sample_weight=sample_weight,
-        pos_label=pos_label,
-    )
+    args = (y_true, y_pred, sensitive_features, method, sample_weight, pos_label)
+    return binary_gap(_fm.equal_opportunity_difference, *args)
 
 
 def equal_opportunity_ratio(
@@ -436,12 +393,5 @@ def equal_opportunity_ratio(
     ... )
     0.5
     """
-    return binary_gap(
-        _fm.equal_opportunity_ratio,
-        y_true,
-        y_pred,
-        sensitive_features=sensitive_features,
-        method=method,
-        sample_weight=sample_weight,
-        pos_label=pos_label,
-    )
+    args = (y_true, y_pred, sensitive_features, method, sample_weight, pos_label)
+    return binary_gap(_fm.equal_opportunity_ratio, *args)

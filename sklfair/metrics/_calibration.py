@@ -15,11 +15,9 @@ import pandas as pd
 
 from ._credit_inputs import (
     check_bins,
-    event_vector,
+    checked_inputs,
     group_masks,
-    score_vector,
 )
-from ._weights import check_sample_weight
 
 __all__ = ["expected_calibration_error", "calibration_by_group"]
 
@@ -132,11 +130,9 @@ def expected_calibration_error(
     0.1833
     """
     check_bins(n_bins, strategy)
-    events = event_vector(y_true, pos_label, "expected_calibration_error")
-    prob = score_vector(
-        y_prob, events.size, "expected_calibration_error", probability=True
+    events, prob, w = checked_inputs(
+        y_true, y_prob, sample_weight, pos_label, "expected_calibration_error", True
     )
-    w = check_sample_weight(sample_weight, events.size, "expected_calibration_error")
     return _ece(events, prob, w, n_bins=n_bins, strategy=strategy)
 
 
@@ -217,9 +213,9 @@ def calibration_by_group(
     3     b    1      2             0.7            1.0
     """
     check_bins(n_bins, strategy)
-    events = event_vector(y_true, pos_label, "calibration_by_group")
-    prob = score_vector(y_prob, events.size, "calibration_by_group", probability=True)
-    w = check_sample_weight(sample_weight, events.size, "calibration_by_group")
+    events, prob, w = checked_inputs(
+        y_true, y_prob, sample_weight, pos_label, "calibration_by_group", True
+    )
     parts = []
     for label, rows in group_masks(sensitive_features, events.size):
         w_group = None if w is None else w[rows]

@@ -41,13 +41,11 @@ import pandas as pd
 from ._calibration import _ece
 from ._credit_inputs import (
     check_bins,
-    event_vector,
+    checked_inputs,
     group_masks,
-    score_vector,
     subset,
 )
 from ._ranking import _gini, _ks
-from ._weights import check_sample_weight
 
 __all__ = ["risk_metrics_by_group", "group_gap", "CREDIT_METRICS"]
 
@@ -134,9 +132,9 @@ def risk_metrics_by_group(
     b          4            0.5           0.5000   1.0
     """
     check_bins(n_bins, strategy)
-    events = event_vector(y_true, pos_label, "risk_metrics_by_group")
-    prob = score_vector(y_prob, events.size, "risk_metrics_by_group", probability=True)
-    w = check_sample_weight(sample_weight, events.size, "risk_metrics_by_group")
+    events, prob, w = checked_inputs(
+        y_true, y_prob, sample_weight, pos_label, "risk_metrics_by_group", True
+    )
     kernels = {
         "observed_rate": _observed_rate,
         "mean_predicted": _mean_predicted,
@@ -259,11 +257,9 @@ def group_gap(
         )
     if method not in _METHODS:
         raise ValueError(f"method must be one of {list(_METHODS)}, got {method!r}.")
-    events = event_vector(y_true, pos_label, f"group_gap({name!r})")
-    score = score_vector(
-        y_score, events.size, f"group_gap({name!r})", probability=probability
+    events, score, w = checked_inputs(
+        y_true, y_score, sample_weight, pos_label, f"group_gap({name!r})", probability
     )
-    w = check_sample_weight(sample_weight, events.size, f"group_gap({name!r})")
     masks = group_masks(sensitive_features, events.size)
 
     if isinstance(metric, str):

@@ -15,8 +15,10 @@ import numpy as np
 import pandas as pd
 
 from ._base import binarize, check_groups, column
+from ._weights import check_sample_weight
 
 __all__ = [
+    "checked_inputs",
     "event_vector",
     "score_vector",
     "check_bins",
@@ -63,6 +65,13 @@ def score_vector(y_score, n_samples, func_name, *, probability):
             "not a decision_function score."
         )
     return arr
+
+
+def checked_inputs(y_true, y_score, sample_weight, pos_label, func_name, probability):
+    """``(events, score, weights)`` of a credit metric, each checked once."""
+    events = event_vector(y_true, pos_label, func_name)
+    score = score_vector(y_score, events.size, func_name, probability=probability)
+    return events, score, check_sample_weight(sample_weight, events.size, func_name)
 
 
 def check_bins(n_bins, strategy):

@@ -69,7 +69,7 @@ from ._gap_bootstrap import (
 )
 from ._group_statistics import combine, gap_of_rate, group_statistics
 from ._rates import GAP_METRICS, RATES, undefined_rates, warn_undefined_rates
-from ._weights import weighted_rows, weights_or_ones
+from ._weights import drop_weightless, weights_or_ones
 
 __all__ = [
     "FairnessInterval",
@@ -221,12 +221,11 @@ def gap_interval(
         rate_names, kind = GAP_METRICS[metric]
     else:
         (rate_names, kind), metric = metric, f"{'/'.join(metric[0])} {metric[1]}"
-    keep = weighted_rows(codes, weights)
-    if keep is not None:  # a group of weight 0 has no rate: leave it out
-        present = np.unique(codes[keep])
-        codes = np.searchsorted(present, codes[keep])
-        labels = np.asarray(labels)[present]
-        y_true, y_pred, weights = y_true[keep], y_pred[keep], weights[keep]
+    # a group of weight 0 has no rate: leave it out
+    kept, weights, y_true, y_pred = drop_weightless(codes, weights, y_true, y_pred)
+    if len(kept) < len(codes):
+        present = np.unique(kept)
+        codes, labels = np.searchsorted(present, kept), np.asarray(labels)[present]
     n_groups = len(labels)
     all_stats = [
         group_statistics(name, y_true, y_pred, codes, n_groups, weights)

@@ -12,7 +12,7 @@ import numpy as np
 
 from ._base import check_class_labels, check_groups, column
 from ._rates import GAP_METRICS, undefined_rates, warn_undefined_rates
-from ._weights import check_sample_weight, weighted_rows
+from ._weights import check_sample_weight, drop_weightless
 
 __all__ = [
     "worst_class",
@@ -25,17 +25,18 @@ def worst_class(
     fairlearn_metric,
     y_true,
     y_pred,
-    *,
     sensitive_features,
-    labels,
+    method,
     sample_weight,
+    labels,
+    *,
     warn=True,
     **options,
 ):
     """The largest one-vs-rest ``fairlearn_metric`` over the classes.
 
     The one body of the public functions of this module: ``options`` are
-    the fairlearn function's own further parameters (``method``, ``agg``).
+    the fairlearn function's own further parameters (``agg``).
     It warns about the rates it counts as 0 because they are undefined (a
     group without a class, or with nothing else), unless ``warn=False``.
     """
@@ -43,14 +44,8 @@ def worst_class(
     groups = check_groups(sensitive_features, len(column(y_pred, "y_pred")))
     y_true, y_pred = check_class_labels(y_true, y_pred, func_name)
     weights = check_sample_weight(sample_weight, len(y_true), func_name)
-    keep = weighted_rows(groups, weights)
-    if keep is not None:  # a group of weight 0 has no rate: leave it out
-        y_true, y_pred, groups, weights = (
-            y_true[keep],
-            y_pred[keep],
-            groups[keep],
-            weights[keep],
-        )
+    # a group of weight 0 has no rate: leave it out
+    groups, weights, y_true, y_pred = drop_weightless(groups, weights, y_true, y_pred)
     if labels is None:
         labels = np.unique(np.concatenate([y_true, y_pred]))
     if warn:
@@ -63,6 +58,7 @@ def worst_class(
                 (y_true == label).astype(np.int64),
                 (y_pred == label).astype(np.int64),
                 sensitive_features=groups,
+                method=method,
                 sample_weight=weights,
                 **options,
             )
@@ -118,15 +114,8 @@ def multiclass_demographic_parity_difference(
     ...     y_pred, y_pred, sensitive_features=group), 4)
     0.3333
     """
-    return worst_class(
-        _fm.demographic_parity_difference,
-        y_true,
-        y_pred,
-        sensitive_features=sensitive_features,
-        labels=labels,
-        method=method,
-        sample_weight=sample_weight,
-    )
+    args = (y_true, y_pred, sensitive_features, method, sample_weight, labels)
+    return worst_class(_fm.demographic_parity_difference, *args)
 
 
 def multiclass_equalized_odds_difference(
@@ -180,13 +169,5 @@ def multiclass_equalized_odds_difference(
     ...     y_true, y_pred, sensitive_features=[0, 0, 0, 1, 1, 1])
     1.0
     """
-    return worst_class(
-        _fm.equalized_odds_difference,
-        y_true,
-        y_pred,
-        sensitive_features=sensitive_features,
-        labels=labels,
-        method=method,
-        sample_weight=sample_weight,
-        agg=agg,
-    )
+    args = (y_true, y_pred, sensitive_features, method, sample_weight, labels)
+    return worst_class(_fm.equalized_odds_difference, *args, agg=agg)

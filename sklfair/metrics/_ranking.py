@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._credit_inputs import event_vector, score_vector
-from ._weights import check_sample_weight
+from ._credit_inputs import checked_inputs
 
 __all__ = ["gini", "ks_statistic"]
 
@@ -57,10 +56,8 @@ def gini(y_true, y_score, *, sample_weight=None, pos_label=None):
     >>> gini([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
     0.5
     """
-    events = event_vector(y_true, pos_label, "gini")
-    score = score_vector(y_score, events.size, "gini", probability=False)
-    w = check_sample_weight(sample_weight, events.size, "gini")
-    return _gini(events, score, w)
+    args = (y_true, y_score, sample_weight, pos_label)
+    return _gini(*checked_inputs(*args, "gini", probability=False))
 
 
 def _class_weights_by_score(events, score, w):
@@ -125,10 +122,8 @@ def ks_statistic(y_true, y_score, *, sample_weight=None, pos_label=None):
     >>> ks_statistic([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
     0.5
     """
-    events = event_vector(y_true, pos_label, "ks_statistic")
-    score = score_vector(y_score, events.size, "ks_statistic", probability=False)
-    w = check_sample_weight(sample_weight, events.size, "ks_statistic")
-    return _ks(events, score, w)
+    args = (y_true, y_score, sample_weight, pos_label)
+    return _ks(*checked_inputs(*args, "ks_statistic", probability=False))
 
 
 def _ks(events, score, w):

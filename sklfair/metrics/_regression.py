@@ -70,15 +70,8 @@ def mean_prediction_difference(
     ... )
     0.25
     """
-    return _regression_gap(
-        _fm.mean_prediction,
-        "mean_prediction_difference",
-        y_true,
-        y_pred,
-        sensitive_features,
-        method,
-        sample_weight,
-    )
+    args = (y_true, y_pred, sensitive_features, method, sample_weight)
+    return _regression_gap(_fm.mean_prediction, "mean_prediction_difference", *args)
 
 
 def mean_absolute_error_difference(
@@ -124,12 +117,5 @@ def mean_absolute_error_difference(
     ... )
     1.5
     """
-    return _regression_gap(
-        mean_absolute_error,
-        "mean_absolute_error_difference",
-        y_true,
-        y_pred,
-        sensitive_features,
-        method,
-        sample_weight,
-    )
+    args = (y_true, y_pred, sensitive_features, method, sample_weight)
+    return _regression_gap(mean_absolute_error, "mean_absolute_error_difference", *args)

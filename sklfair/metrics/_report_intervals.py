@@ -46,22 +46,24 @@ class ReportIntervals:
                 rate, y_true, y_pred, codes, len(labels), self.weights, **self.interval
             )
             self.gaps[metric] = {
-                f"{gap}_{end}": getattr(
-                    gap_interval(
-                        ((rate,), gap),
-                        y_true,
-                        y_pred,
-                        codes,
-                        labels,
-                        self.weights,
-                        warn=False,
-                        **self.interval,
-                    ),
-                    end,
-                )
+                f"{gap}_{end}": getattr(self._gap(((rate,), gap), y_true, y_pred), end)
                 for gap in ("difference", "ratio")
                 for end in ("low", "high")
             }
+
+    def _gap(self, metric, y_true, y_pred):
+        """The interval of a gap over the current attribute's groups."""
+        codes, labels = self.groups
+        return gap_interval(
+            metric,
+            y_true,
+            y_pred,
+            codes,
+            labels,
+            self.weights,
+            warn=False,
+            **self.interval,
+        )
 
     def _labels(self, kind):
         if kind == "binary" or (kind == "labels" and self.task == "binary"):
@@ -81,7 +83,6 @@ class ReportIntervals:
     def fairness(self):
         if self.task == "multiclass":
             return {}
-        codes, labels = self.groups
         y_true, y_pred = self._labels(
             "binary" if self.task == "binary" else "regression"
         )
@@ -89,15 +90,6 @@ class ReportIntervals:
         for name in FAIRNESS_METRICS[self.task]:
             if name not in GAP_METRICS:
                 continue
-            result = gap_interval(
-                name,
-                y_true,
-                y_pred,
-                codes,
-                labels,
-                self.weights,
-                warn=False,
-                **self.interval,
-            )
+            result = self._gap(name, y_true, y_pred)
             bounds[f"{name}_low"], bounds[f"{name}_high"] = result.low, result.high
         return bounds

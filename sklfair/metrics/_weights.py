@@ -9,8 +9,8 @@ not all zero. Anything else is a ``ValueError`` that names the function and
 the problem, never a silently wrong value.
 
 A row of weight 0 counts for nothing, so a group whose weights are all 0 has
-no rate at all: :func:`weighted_rows` finds the rows of the other groups,
-and the gaps leave such a group out, as the constrained estimators' claim
+no rate at all: :func:`drop_weightless` keeps the rows of the other groups
+only, and the gaps leave such a group out, as the constrained estimators' claim
 does (:mod:`sklfair.constrained`).
 """
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["check_sample_weight", "weights_or_ones", "weighted_rows"]
+__all__ = ["check_sample_weight", "weights_or_ones", "drop_weightless"]
 
 
 def _first(mask, values):
@@ -104,16 +104,17 @@ def weights_or_ones(sample_weight, n_samples, func_name):
     return np.ones(n_samples) if weights is None else weights
 
 
-def weighted_rows(groups, weights):
-    """The rows of the groups with a positive total weight, or None for all.
+def drop_weightless(groups, weights, *arrays):
+    """``(groups, weights, *arrays)`` without the groups whose weights are all 0.
 
     ``groups`` holds the group (label or code) of each row, ``weights`` the
-    checked weights or None. None means that every group has weight:
-    nothing to leave out.
+    checked weights or None, ``arrays`` other per-row arrays. Everything is
+    returned as it is when every group has weight.
     """
     if weights is None:
-        return None
+        return (groups, weights, *arrays)
     codes, _ = pd.factorize(np.asarray(groups))
-    totals = np.bincount(codes, weights=weights)
-    keep = totals[codes] > 0
-    return None if keep.all() else keep
+    keep = np.bincount(codes, weights=weights)[codes] > 0
+    if keep.all():
+        return (groups, weights, *arrays)
+    return tuple(np.asarray(values)[keep] for values in (groups, weights, *arrays))
