@@ -15,39 +15,30 @@ from ._aggregate import (
     average_difference,
     average_relative_difference,
 )
-from ._certify import FairnessCertificate, certify
-from ._counterfactual import counterfactual_flip_rate
-from ._credit import (
-    calibration_by_group,
-    expected_calibration_error,
-    gini,
-    group_gap,
-    ks_statistic,
-    risk_metrics_by_group,
-)
-from ._cutoffs import (
-    adverse_impact_ratio,
-    approval_by_group,
-    approval_rate,
-    bad_rate,
-    cutoff_for_approval_rate,
-    cutoff_for_bad_rate,
-    make_cutoff_scorer,
-)
-from ._group import (
+from ._approvals import adverse_impact_ratio, approval_by_group
+from ._binary import (
     demographic_parity_difference,
     demographic_parity_ratio,
     equal_opportunity_difference,
     equal_opportunity_ratio,
     equalized_odds_difference,
     equalized_odds_ratio,
-    group_metrics,
-    mean_absolute_error_difference,
-    mean_prediction_difference,
+)
+from ._calibration import calibration_by_group, expected_calibration_error
+from ._certify import FairnessCertificate, certify
+from ._counterfactual import counterfactual_flip_rate
+from ._credit import group_gap, risk_metrics_by_group
+from ._cutoff_scorer import make_cutoff_scorer
+from ._cutoffs import cutoff_for_approval_rate, cutoff_for_bad_rate
+from ._group import group_metrics
+from ._intervals import FairnessInterval, fairness_interval
+from ._lending import approval_rate, bad_rate
+from ._multiclass import (
     multiclass_demographic_parity_difference,
     multiclass_equalized_odds_difference,
 )
-from ._intervals import FairnessInterval, fairness_interval
+from ._ranking import gini, ks_statistic
+from ._regression import mean_absolute_error_difference, mean_prediction_difference
 from ._report import FairnessReport, fairness_report
 from ._scorers import make_fairness_scorer
 

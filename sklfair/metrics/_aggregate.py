@@ -23,7 +23,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._base import binarize, check_groups, column, metric_frame, resolve_metric
+from ._base import (
+    RATE_OF,
+    binarize,
+    check_groups,
+    column,
+    metric_frame,
+    resolve_metric,
+)
+from ._rates import undefined_rates, warn_undefined_rates
+from ._weights import check_sample_weight
 
 __all__ = [
     "average_difference",
@@ -53,7 +62,10 @@ def average_gaps(values, overall):
     }
 
 
-def _group_values(metric, y_true, y_pred, sensitive_features, sample_weight, pos_label):
+def _average(
+    func_name, metric, y_true, y_pred, sensitive_features, sample_weight, pos_label
+):
+    """The average gap ``func_name`` (a key of :func:`average_gaps`) of a metric."""
     name, func, kind = resolve_metric(metric)
     y_true = column(y_true, "y_true")
     y_pred = column(y_pred, "y_pred")
@@ -67,8 +79,13 @@ def _group_values(metric, y_true, y_pred, sensitive_features, sample_weight, pos
                 y_true, y_pred, pos_label=pos_label, func_name=f"metric {name!r}"
             )
     groups = check_groups(sensitive_features, len(y_true))
-    frame = metric_frame({name: func}, y_true, y_pred, groups, sample_weight)
-    return frame.by_group[name].to_numpy(np.float64), float(frame.overall[name])
+    weights = check_sample_weight(sample_weight, len(y_true), func_name)
+    if func in RATE_OF:
+        rates = undefined_rates([RATE_OF[func]], y_true, groups, weights)
+        warn_undefined_rates(func_name, rates, stacklevel=3)
+    frame = metric_frame({name: func}, y_true, y_pred, groups, weights)
+    values = frame.by_group[name].to_numpy(np.float64)
+    return average_gaps(values, float(frame.overall[name]))[func_name]
 
 
 _PARAMETERS = """
@@ -126,10 +143,8 @@ def average_difference(
     ...     "selection_rate", y_pred, y_pred, sensitive_features=group), 4)
     0.6667
     """
-    values, overall = _group_values(
-        metric, y_true, y_pred, sensitive_features, sample_weight, pos_label
-    )
-    return average_gaps(values, overall)["average_difference"]
+    args = (metric, y_true, y_pred, sensitive_features, sample_weight, pos_label)
+    return _average("average_difference", *args)
 
 
 def average_absolute_difference(
@@ -162,10 +177,8 @@ def average_absolute_difference(
     ...     "selection_rate", y_pred, y_pred, sensitive_features=group), 4)
     0.3704
     """
-    values, overall = _group_values(
-        metric, y_true, y_pred, sensitive_features, sample_weight, pos_label
-    )
-    return average_gaps(values, overall)["average_absolute_difference"]
+    args = (metric, y_true, y_pred, sensitive_features, sample_weight, pos_label)
+    return _average("average_absolute_difference", *args)
 
 
 def average_relative_difference(
@@ -198,10 +211,8 @@ def average_relative_difference(
     ...     "selection_rate", y_pred, y_pred, sensitive_features=group), 4)
     0.6667
     """
-    values, overall = _group_values(
-        metric, y_true, y_pred, sensitive_features, sample_weight, pos_label
-    )
-    return average_gaps(values, overall)["average_relative_difference"]
+    args = (metric, y_true, y_pred, sensitive_features, sample_weight, pos_label)
+    return _average("average_relative_difference", *args)
 
 
 for _func in (

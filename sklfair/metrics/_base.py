@@ -32,6 +32,8 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_consistent_length
 
 from .._sensitive import check_sensitive_features
+from ._rates import RATES
+from ._weights import drop_weightless
 
 
 def roc_auc(y_true, y_score, sample_weight=None):
@@ -62,6 +64,11 @@ BASE_METRICS = {
     "mean_absolute_error": (mean_absolute_error, "regression"),
     "mean_squared_error": (mean_squared_error, "regression"),
 }
+
+
+#: The rate of :data:`~sklfair.metrics._rates.RATES` that a named base metric
+#: is, by function (for the intervals and the undefined-rate warnings).
+RATE_OF = {BASE_METRICS[name][0]: name for name in RATES if name in BASE_METRICS}
 
 
 def resolve_metric(metric):
@@ -200,12 +207,16 @@ def accepts_sample_weight(func):
 def metric_frame(metrics, y_true, y_pred, groups, sample_weight=None):
     """Fairlearn's MetricFrame, passing ``sample_weight`` to the metrics that take it.
 
-    ``metrics`` is a dict name -> callable; ``groups`` a 1-d array or Series.
+    ``metrics`` is a dict name -> callable; ``groups`` a 1-d array or Series;
+    ``sample_weight`` weights checked by
+    :func:`~sklfair.metrics._weights.check_sample_weight` (or None). A group
+    whose weights are all 0 is left out: it has no value.
     """
     sample_params = None
     if sample_weight is not None:
-        sample_weight = column(sample_weight, "sample_weight")
-        check_consistent_length(y_true, sample_weight)
+        groups, sample_weight, y_true, y_pred = drop_weightless(
+            groups, sample_weight, y_true, y_pred
+        )
         sample_params = {
             name: {"sample_weight": sample_weight}
             for name, func in metrics.items()

@@ -46,348 +46,40 @@ group value, or smallest over largest), the definition the constraints of
 from __future__ import annotations
 
 import numbers
-import warnings
 from collections import namedtuple
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_consistent_length
 
 from .._sensitive import encode_groups
-from ..exceptions import UndefinedRateWarning
-from . import _analytic as an
 from ._base import binarize, check_groups, column
-from ._bootstrap import as_generator, resample_group_sums
+from ._bootstrap import as_generator
+from ._gap_analytic import (
+    analytic_gap,
+    analytic_smallest_certifiable,
+    group_value_intervals,
+)
+from ._gap_bootstrap import (
+    bootstrap_smallest_certifiable,
+    bootstrap_values,
+    group_quantiles,
+    quantiles,
+)
+from ._group_statistics import combine, gap_of_rate, group_statistics
+from ._rates import GAP_METRICS, RATES, undefined_rates, warn_undefined_rates
+from ._weights import drop_weightless, weights_or_ones
 
 __all__ = [
     "FairnessInterval",
     "fairness_interval",
-    "GAP_METRICS",
-    "RATES",
-    "group_statistics",
     "gap_interval",
     "group_intervals",
 ]
 
 #: The interval's two ends, as :func:`scipy.stats.bootstrap` names them.
 ConfidenceInterval = namedtuple("ConfidenceInterval", ["low", "high"])
-
-
-@dataclass(frozen=True)
-class _Rate:
-    """A per-group rate: the weighted mean of ``value`` over ``event`` rows."""
-
-    kind: str  # "proportion" (values in {0, 1}) or "mean"
-    event: int | None  # the true label the rows are restricted to, or None
-    value: str  # what is averaged (see _row_values)
-    nonnegative: bool = True
-
-
-#: Rates that have an interval, by the name :mod:`sklfair.metrics` gives them.
-RATES = {
-    "selection_rate": _Rate("proportion", None, "pred"),
-    "true_positive_rate": _Rate("proportion", 1, "pred"),
-    "false_positive_rate": _Rate("proportion", 0, "pred"),
-    "true_negative_rate": _Rate("proportion", 0, "not_pred"),
-    "false_negative_rate": _Rate("proportion", 1, "not_pred"),
-    "accuracy": _Rate("proportion", None, "correct"),
-    "error_rate": _Rate("proportion", None, "error"),
-    "mean_prediction": _Rate("mean", None, "pred", nonnegative=False),
-    "mean_absolute_error": _Rate("mean", None, "absolute_error"),
-    "mean_squared_error": _Rate("mean", None, "squared_error"),
-}
-
-#: Gap metrics with an interval: the rates compared and how.
-GAP_METRICS = {
-    "demographic_parity_difference": (("selection_rate",), "difference"),
-    "demographic_parity_ratio": (("selection_rate",), "ratio"),
-    "equalized_odds_difference": (
-        ("true_positive_rate", "false_positive_rate"),
-        "difference",
-    ),
-    "equalized_odds_ratio": (("true_positive_rate", "false_positive_rate"), "ratio"),
-    "equal_opportunity_difference": (("true_positive_rate",), "difference"),
-    "equal_opportunity_ratio": (("true_positive_rate",), "ratio"),
-    "error_rate_difference": (("error_rate",), "difference"),
-    "error_rate_ratio": (("error_rate",), "ratio"),
-    "mean_prediction_difference": (("mean_prediction",), "difference"),
-    "mean_absolute_error_difference": (("mean_absolute_error",), "difference"),
-    "mean_squared_error_difference": (("mean_squared_error",), "difference"),
-}
-
-
-def _row_values(value, y_true, y_pred):
-    if value == "pred":
-        return y_pred
-    if value == "not_pred":
-        return 1.0 - y_pred
-    if value == "correct":
-        return (y_true == y_pred).astype(np.float64)
-    if value == "error":
-        return (y_true != y_pred).astype(np.float64)
-    if value == "absolute_error":
-        return np.abs(y_true - y_pred)
-    return (y_true - y_pred) ** 2
-
-
-# --------------------------------------------------------------------------
-# Per-group sums
-# --------------------------------------------------------------------------
-
-
-@dataclass
-class GroupStatistics:
-    """One rate's weighted sums per group, and the rows behind them."""
-
-    name: str
-    rate: _Rate
-    n_rows: np.ndarray  # rows in the event, per group
-    sum_w: np.ndarray
-    sum_w2: np.ndarray
-    sum_wv: np.ndarray
-    sum_wv2: np.ndarray
-    codes: np.ndarray = field(repr=False)  # group code of each event row
-    rows: np.ndarray = field(repr=False)  # [w, w v] of each event row
-
-    @property
-    def values(self):
-        """The rate of each group; an empty group's proportion counts as 0
-        (as fairlearn counts an undefined rate), an empty group's mean is NaN."""
-        with np.errstate(divide="ignore", invalid="ignore"):
-            values = self.sum_wv / self.sum_w
-        empty = self.sum_w <= 0
-        return np.where(
-            empty, 0.0 if self.rate.kind == "proportion" else np.nan, values
-        )
-
-    @property
-    def effective_n(self):
-        return an.kish(self.sum_w, self.sum_w2)
-
-    @property
-    def variances(self):
-        """Weighted sample variance of the values per group (means only)."""
-        n = self.effective_n
-        with np.errstate(divide="ignore", invalid="ignore"):
-            mean = self.sum_wv / self.sum_w
-            spread = np.maximum(self.sum_wv2 / self.sum_w - mean**2, 0.0)
-            return np.where(n > 1, spread * n / (n - 1.0), np.nan)
-
-    @property
-    def pooled(self):
-        """The rate over all groups together."""
-        total = self.sum_w.sum()
-        return float(self.sum_wv.sum() / total) if total > 0 else np.nan
-
-
-def group_statistics(rate_name, y_true, y_pred, codes, n_groups, weights):
-    """The weighted sums of one rate per group (see :class:`GroupStatistics`)."""
-    rate = RATES[rate_name]
-    in_event = np.ones(len(codes), dtype=bool)
-    if rate.event is not None:
-        in_event = y_true == rate.event
-    v = _row_values(rate.value, y_true, y_pred)[in_event].astype(np.float64)
-    w = weights[in_event]
-    c = codes[in_event]
-
-    def sums(x):
-        return np.bincount(c, weights=x, minlength=n_groups).astype(np.float64)
-
-    return GroupStatistics(
-        name=rate_name,
-        rate=rate,
-        n_rows=np.bincount(c, minlength=n_groups),
-        sum_w=sums(w),
-        sum_w2=sums(w * w),
-        sum_wv=sums(w * v),
-        sum_wv2=sums(w * v * v),
-        codes=c,
-        rows=np.column_stack([w, w * v]),
-    )
-
-
-# --------------------------------------------------------------------------
-# From group values to a gap
-# --------------------------------------------------------------------------
-
-
-def _gap_of_rate(values, kind):
-    """Difference (max - min) or ratio (min / max) over the last axis."""
-    high = values.max(axis=-1)
-    low = values.min(axis=-1)
-    if kind == "difference":
-        return high - low
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(high > 0, low / high, np.nan)
-
-
-def _combine(per_rate, kind, agg):
-    """Worst case (largest difference, smallest ratio) or mean over rates."""
-    per_rate = np.asarray(per_rate, dtype=np.float64)
-    if agg == "mean":
-        return per_rate.mean(axis=0)
-    return per_rate.max(axis=0) if kind == "difference" else per_rate.min(axis=0)
-
-
-def _pair_intervals(stats, confidence, at=None):
-    """Intervals of ``|value_a - value_b|`` for every pair of groups.
-
-    ``at`` replaces the observed group values by one common value (for the
-    smallest certifiable bound and the choice of family).
-    """
-    n_groups = len(stats.sum_w)
-    a, b = np.triu_indices(n_groups, k=1)
-    values = stats.values if at is None else np.full(n_groups, at)
-    n = stats.effective_n
-    if stats.rate.kind == "proportion":
-        low, high = an.newcombe(
-            values[a], n[a], values[b], n[b], an.z_value(confidence)
-        )
-    else:
-        var = stats.variances
-        low, high = an.welch(
-            values[a], var[a], n[a], values[b], var[b], n[b], confidence
-        )
-    return an.fold_absolute(low, high)
-
-
-def _group_value_intervals(stats, confidence, at=None):
-    """Per-group intervals of the rate at ``confidence`` (each on its own)."""
-    values = stats.values if at is None else np.full(len(stats.sum_w), at)
-    n = stats.effective_n
-    if stats.rate.kind == "proportion":
-        return an.wilson(values, n, an.z_value(confidence))
-    low, high = an.mean_interval(values, stats.variances, n, confidence)
-    if stats.rate.nonnegative:
-        low = np.maximum(low, 0.0)
-    return low, high
-
-
-def _family_size(family, n_groups, n_rates):
-    if family == "pairs":
-        return n_rates * n_groups * (n_groups - 1) // 2
-    return n_rates * n_groups
-
-
-def _difference_interval(stats, family, confidence, at=None):
-    """Interval of one rate's max - min over groups, from a simultaneous family.
-
-    ``"pairs"``: the pairwise intervals of ``|a - b|`` (Newcombe or Welch),
-    ``[max of their lows, max of their highs]``. ``"groups"``: the
-    per-group intervals ``[L_g, U_g]`` (Wilson or t), ``[max L - min U,
-    max U - min L]``. ``confidence`` is the per-comparison level.
-    """
-    if family == "pairs":
-        low, high = _pair_intervals(stats, confidence, at=at)
-        return low.max(), high.max()
-    low, high = _group_value_intervals(stats, confidence, at=at)
-    return max(0.0, low.max() - high.min()), high.max() - low.min()
-
-
-def _choose_family(all_stats, confidence):
-    """The family whose interval would be narrower at equal group values.
-
-    Decided from the groups' sizes (and, for means, their spreads) alone --
-    at rate 0.5 for proportions, at the pooled mean for means -- never from
-    the observed gap, so the choice does not bias the coverage. Pairwise
-    intervals win for a few groups of similar sizes; per-group intervals
-    for many groups or very unequal sizes (fewer comparisons to adjust for).
-    """
-    n_groups = len(all_stats[0].sum_w)
-    widths = {}
-    for family in ("pairs", "groups"):
-        each = an.sidak(confidence, _family_size(family, n_groups, len(all_stats)))
-        widths[family] = max(
-            _difference_interval(
-                stats,
-                family,
-                each,
-                at=0.5 if stats.rate.kind == "proportion" else stats.pooled,
-            )[1]
-            for stats in all_stats
-        )
-    return "pairs" if widths["pairs"] <= widths["groups"] else "groups"
-
-
-def _analytic_gap(all_stats, kind, agg, confidence):
-    """``(low, high, family)`` of a gap by the closed-form intervals."""
-    n_groups = len(all_stats[0].sum_w)
-    n_rates = len(all_stats)
-    lows, highs = [], []
-    if kind == "difference":
-        family = _choose_family(all_stats, confidence)
-        each = an.sidak(confidence, _family_size(family, n_groups, n_rates))
-        for stats in all_stats:
-            low, high = _difference_interval(stats, family, each)
-            lows.append(low)
-            highs.append(high)
-    else:
-        family = "groups"
-        each = an.sidak(confidence, n_rates * n_groups)
-        for stats in all_stats:
-            if not stats.rate.nonnegative:
-                lows.append(np.nan)
-                highs.append(np.nan)
-                continue
-            low, high = _group_value_intervals(stats, each)
-            top = high.max()
-            with np.errstate(divide="ignore", invalid="ignore"):
-                lows.append(low.min() / top if top > 0 else np.nan)
-                floor = low.max()
-                highs.append(min(1.0, high.min() / floor) if floor > 0 else 1.0)
-    low, high = _combine(lows, kind, agg), _combine(highs, kind, agg)
-    return float(low), float(high), family
-
-
-def _bootstrap_values(stats, n_boot, rng):
-    """Resampled group values of one rate, shape (n_boot, n_groups)."""
-    sums = resample_group_sums(stats.codes, stats.rows, len(stats.sum_w), n_boot, rng)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        values = sums[..., 1] / sums[..., 0]
-    empty = sums[..., 0] <= 0
-    fill = 0.0 if stats.rate.kind == "proportion" else np.nan
-    return np.where(empty, fill, values)
-
-
-def _quantiles(distribution, confidence):
-    alpha = 1.0 - confidence
-    finite = distribution[np.isfinite(distribution)]
-    if finite.size == 0:
-        return np.nan, np.nan
-    low, high = np.quantile(finite, [alpha / 2.0, 1.0 - alpha / 2.0])
-    return float(low), float(high)
-
-
-def _smallest_certifiable(all_stats, agg, confidence, method, family, n_boot, rng):
-    """Upper end of the difference's interval if every group had the pooled rate.
-
-    The smallest bound a certificate could reach with these groups' sizes,
-    for a model with the observed overall rates and no gap at all.
-    """
-    n_groups = len(all_stats[0].sum_w)
-    if method == "analytic":
-        each = an.sidak(confidence, _family_size(family, n_groups, len(all_stats)))
-        highs = [
-            _difference_interval(stats, family, each, at=stats.pooled)[1]
-            for stats in all_stats
-        ]
-        return float(_combine(highs, "difference", agg))
-    gaps = []
-    for stats in all_stats:
-        n = stats.effective_n
-        pooled = stats.pooled
-        if stats.rate.kind == "proportion":
-            size = np.maximum(np.round(n), 1).astype(np.int64)
-            draws = rng.binomial(size, pooled, size=(n_boot, n_groups)) / size
-            draws[:, n <= 0] = 0.0
-        else:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                scale = np.sqrt(stats.variances / n)
-            draws = rng.normal(pooled, np.nan_to_num(scale), size=(n_boot, n_groups))
-        gaps.append(_gap_of_rate(draws, "difference"))
-    distribution = _combine(gaps, "difference", agg)
-    return _quantiles(distribution, confidence)[1]
 
 
 # --------------------------------------------------------------------------
@@ -502,36 +194,6 @@ def check_n_boot(n_boot):
     return int(n_boot)
 
 
-def check_weights(sample_weight, n_samples):
-    """Sample weights as float64 (ones when None), with clear errors."""
-    if sample_weight is None:
-        return np.ones(n_samples)
-    weights = column(sample_weight, "sample_weight").astype(np.float64)
-    check_consistent_length(weights, np.empty(n_samples))
-    if not np.all(np.isfinite(weights)):
-        raise ValueError("sample_weight has NaN or infinite values.")
-    if np.any(weights < 0):
-        raise ValueError("sample_weight has negative values.")
-    return weights
-
-
-def _warn_undefined(all_stats, labels, metric):
-    for stats in all_stats:
-        if stats.rate.event is None:
-            continue
-        empty = np.flatnonzero(stats.sum_w <= 0)
-        if empty.size:
-            shown = ", ".join(repr(str(labels[g])) for g in empty[:5])
-            which = "positive" if stats.rate.event == 1 else "negative"
-            warnings.warn(
-                f"{metric}: the {stats.name} of group(s) {shown} is undefined (no "
-                f"{which} row); it counts as 0, as in fairlearn, and the analytic "
-                "interval treats it as anywhere in [0, 1].",
-                UndefinedRateWarning,
-                stacklevel=4,
-            )
-
-
 def gap_interval(
     metric,
     y_true,
@@ -552,50 +214,55 @@ def gap_interval(
     ``metric`` is a name of :data:`GAP_METRICS` or a ``(rate_names, kind)``
     pair (``kind`` "difference" or "ratio"); ``y_true``/``y_pred`` are 0/1
     (classification) or floats (regression), ``codes`` group codes in
-    ``[0, len(labels))`` and ``weights`` floats. ``warn=False`` keeps quiet
-    about undefined rates.
+    ``[0, len(labels))`` and ``weights`` floats; a group whose weights are
+    all 0 is left out. ``warn=False`` keeps quiet about undefined rates.
     """
     if isinstance(metric, str):
         rate_names, kind = GAP_METRICS[metric]
     else:
         (rate_names, kind), metric = metric, f"{'/'.join(metric[0])} {metric[1]}"
+    # a group of weight 0 has no rate: leave it out
+    kept, weights, y_true, y_pred = drop_weightless(codes, weights, y_true, y_pred)
+    if len(kept) < len(codes):
+        present = np.unique(kept)
+        codes, labels = np.searchsorted(present, kept), np.asarray(labels)[present]
     n_groups = len(labels)
     all_stats = [
         group_statistics(name, y_true, y_pred, codes, n_groups, weights)
         for name in rate_names
     ]
     if warn:
-        _warn_undefined(all_stats, labels, metric)
+        note = ""
+        if method == "analytic":
+            note = " The analytic interval treats each as anywhere in [0, 1]."
+        groups = np.asarray(labels)[codes]
+        rates = undefined_rates(rate_names, y_true, groups, weights)
+        warn_undefined_rates(metric, rates, note=note, stacklevel=3)
     estimate = float(
-        _combine([_gap_of_rate(s.values, kind) for s in all_stats], kind, agg)
+        combine([gap_of_rate(s.values, kind) for s in all_stats], kind, agg)
     )
-    by_group = []
     distribution = None
     family = None
     if method == "analytic":
-        low, high, family = _analytic_gap(all_stats, kind, agg, confidence)
-        for stats in all_stats:
-            by_group.append(_group_value_intervals(stats, confidence))
+        low, high, family = analytic_gap(all_stats, kind, agg, confidence)
+        by_group = [group_value_intervals(stats, confidence) for stats in all_stats]
     else:
-        resampled = [_bootstrap_values(stats, n_boot, rng) for stats in all_stats]
-        distribution = _combine(
-            [_gap_of_rate(values, kind) for values in resampled], kind, agg
+        resampled = [bootstrap_values(stats, n_boot, rng) for stats in all_stats]
+        distribution = combine(
+            [gap_of_rate(values, kind) for values in resampled], kind, agg
         )
-        low, high = _quantiles(distribution, confidence)
-        for values in resampled:
-            alpha = 1.0 - confidence
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN groups
-                q = np.nanquantile(values, [alpha / 2.0, 1.0 - alpha / 2.0], axis=0)
-            by_group.append((q[0], q[1]))
+        low, high = quantiles(distribution, confidence)
+        by_group = [group_quantiles(values, confidence) for values in resampled]
     if np.isnan(estimate) or (
         kind == "ratio" and not all(st.rate.nonnegative for st in all_stats)
     ):  # a ratio of signed means has no meaning to bound
         low = high = np.nan
     smallest = np.nan
-    if kind == "difference":
-        smallest = _smallest_certifiable(
-            all_stats, agg, confidence, method, family, n_boot, rng
+    if kind == "difference" and method == "analytic":
+        smallest = analytic_smallest_certifiable(all_stats, agg, confidence, family)
+    elif kind == "difference":
+        smallest = bootstrap_smallest_certifiable(
+            all_stats, agg, confidence, n_boot, rng
         )
     index = pd.Index(labels, name="group")
     table = pd.concat(
@@ -648,13 +315,8 @@ def group_intervals(
     """Per-group intervals of one rate: arrays ``(low, high)`` of length n_groups."""
     stats = group_statistics(rate_name, y_true, y_pred, codes, n_groups, weights)
     if method == "analytic":
-        return _group_value_intervals(stats, confidence)
-    values = _bootstrap_values(stats, n_boot, rng)
-    alpha = 1.0 - confidence
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        q = np.nanquantile(values, [alpha / 2.0, 1.0 - alpha / 2.0], axis=0)
-    return q[0], q[1]
+        return group_value_intervals(stats, confidence)
+    return group_quantiles(bootstrap_values(stats, n_boot, rng), confidence)
 
 
 def prepare(metric, y_true, y_pred, sensitive_features, sample_weight, pos_label):
@@ -677,7 +339,7 @@ def prepare(metric, y_true, y_pred, sensitive_features, sample_weight, pos_label
             y_pred = (y_pred > 0).astype(np.float64)
     groups = check_groups(sensitive_features, len(y_true))
     codes, labels = encode_groups(groups)
-    weights = check_weights(sample_weight, len(y_true))
+    weights = weights_or_ones(sample_weight, len(y_true), "fairness_interval")
     return y_true, y_pred, codes, labels, weights
 
 

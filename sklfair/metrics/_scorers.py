@@ -33,19 +33,21 @@ from sklearn.metrics import make_scorer
 from sklearn.metrics._scorer import _Scorer
 
 from .._sensitive import resolve_sensitive
-from ._group import (
+from ._binary import (
     demographic_parity_difference,
     demographic_parity_ratio,
     equal_opportunity_difference,
     equal_opportunity_ratio,
     equalized_odds_difference,
     equalized_odds_ratio,
-    mean_absolute_error_difference,
-    mean_prediction_difference,
+)
+from ._intervals import fairness_interval
+from ._multiclass import (
     multiclass_demographic_parity_difference,
     multiclass_equalized_odds_difference,
 )
-from ._intervals import GAP_METRICS, fairness_interval
+from ._rates import GAP_METRICS
+from ._regression import mean_absolute_error_difference, mean_prediction_difference
 
 __all__ = ["make_fairness_scorer", "FAIRNESS_METRICS"]
 

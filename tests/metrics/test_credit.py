@@ -98,7 +98,7 @@ def test_ece_from_calibration_curve(scored, strategy):
 
 
 def test_weighted_quantile_bins_are_numpys_inverted_cdf(scored):
-    from sklfair.metrics._credit import _weighted_quantiles
+    from sklfair.metrics._calibration import _weighted_quantiles
 
     _, score, _, weights = scored
     q = np.linspace(0, 1, 11)

@@ -1,5 +1,7 @@
 """Group fairness metrics against fairlearn's values and hand computations."""
 
+import warnings
+
 import fairlearn.metrics as fm
 import numpy as np
 import pandas as pd
@@ -9,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import accuracy_score
 
+from sklfair.exceptions import UndefinedRateWarning
 from sklfair.metrics import (
     demographic_parity_difference,
     demographic_parity_ratio,
@@ -54,14 +57,31 @@ def binary_cases(draw):
     return np.array(y_true), np.array(y_pred), groups, weights, method
 
 
+def _has_an_undefined_rate(name, y_true, groups):
+    """Whether a group lacks the positives (or negatives) a rate of ``name`` needs."""
+    labels = {"equalized_odds": {0, 1}, "equal_opportunity": {1}}.get(
+        name.rsplit("_", 1)[0], set()
+    )
+    frame = pd.DataFrame({"group": groups, "y": y_true})
+    present = frame.groupby("group")["y"].agg(set)
+    return any(not labels <= seen for seen in present)
+
+
 @pytest.mark.parametrize("ours, theirs", PAIRS, ids=lambda f: f.__name__)
 @settings(max_examples=25, deadline=None)
 @given(case=binary_cases())
 def test_equals_fairlearn(ours, theirs, case):
+    # fairlearn counts an undefined rate as 0; ours too, and says so
     y_true, y_pred, groups, weights, method = case
     kwargs = {"sensitive_features": groups, "method": method, "sample_weight": weights}
     expected = theirs(y_true, y_pred, **kwargs)
-    np.testing.assert_allclose(ours(y_true, y_pred, **kwargs), expected)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        value = ours(y_true, y_pred, **kwargs)
+    np.testing.assert_allclose(value, expected)
+    warned = [w for w in caught if issubclass(w.category, UndefinedRateWarning)]
+    assert len(caught) == len(warned)
+    assert len(warned) == int(_has_an_undefined_rate(ours.__name__, y_true, groups))
 
 
 @pytest.mark.parametrize("agg", ["worst_case", "mean"])

@@ -1,24 +1,8 @@
-"""Matplotlib figures for fairness measurement and model selection.
+"""Figures of fairness measurement and model selection.
 
-- :func:`plot_group_metrics` -- each metric's value per group as bars (with
-  error bars when the table has intervals), the overall value as a dashed
-  line, and the gap (largest - smallest group) marked with an arrow and
-  labelled with its interval when one is given;
-- :func:`plot_pareto_front` -- candidates of a search by score and fairness,
-  with the non-dominated ones joined, and error bars from the table's
-  intervals or standard deviations;
-- :func:`plot_calibration_by_group` -- a reliability diagram with one curve
-  per group (predicted against observed risk);
-- :func:`plot_approval_by_group` -- approval and bad rates per group at a
-  lending cutoff, with the four-fifths line;
-- :func:`plot_contributions` -- one row's contributions to its score, as a
-  waterfall of the features pushing it up and down (shap's waterfall plot);
-- :func:`plot_group_importance` -- the mean absolute contribution of each
-  feature in each group (shap's bar plot over cohorts).
-
-Matplotlib is imported inside the functions, so importing :mod:`sklfair`
-never loads it. The functions return the :class:`~matplotlib.figure.Figure`
-(made with :mod:`matplotlib.pyplot`, so notebooks and sphinx-gallery show it).
+:func:`plot_group_metrics` draws each metric per group as bars with the gap
+marked; :func:`plot_pareto_front` draws a search's candidates by gap and
+score, joining the non-dominated ones.
 """
 
 from __future__ import annotations
@@ -26,17 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = [
-    "plot_group_metrics",
-    "plot_pareto_front",
-    "plot_calibration_by_group",
-    "plot_approval_by_group",
-    "plot_contributions",
-    "plot_group_importance",
-]
+from ._style import BAR_COLOR, GAP_COLOR
 
-_BAR_COLOR = "#4C72B0"
-_GAP_COLOR = "#C44E52"
+__all__ = ["plot_group_metrics", "plot_pareto_front"]
 
 
 def _long_frame(frame):
@@ -146,7 +122,7 @@ def plot_group_metrics(
     >>> matplotlib.use("Agg")
     >>> from sklfair.metrics import group_metrics
     >>> from sklfair.plotting import plot_group_metrics
-    >>> table = group_metrics([1, 0, 1, 0, 1, 1], [1, 1, 0, 0, 1, 0],
+    >>> table = group_metrics([1, 0, 1, 0, 1, 0], [1, 1, 0, 0, 1, 0],
     ...                       sensitive_features=["a", "a", "b", "b", "c", "c"])
     >>> fig = plot_group_metrics(table, metrics=["selection_rate", "accuracy"])
     >>> len(fig.axes)
@@ -202,7 +178,7 @@ def plot_group_metrics(
             ax.bar(
                 positions,
                 values,
-                color=_BAR_COLOR,
+                color=BAR_COLOR,
                 width=0.7,
                 yerr=yerr,
                 ecolor="0.25",
@@ -226,14 +202,14 @@ def plot_group_metrics(
                 low, high = finite.min(), finite.max()
                 x = len(values) - 0.35
                 for level in (low, high):
-                    ax.axhline(level, color=_GAP_COLOR, linestyle=":", linewidth=0.8)
+                    ax.axhline(level, color=GAP_COLOR, linestyle=":", linewidth=0.8)
                 ax.annotate(
                     "",
                     xy=(x, high),
                     xytext=(x, low),
                     arrowprops={
                         "arrowstyle": "<->",
-                        "color": _GAP_COLOR,
+                        "color": GAP_COLOR,
                         "lw": 1.5,
                         "shrinkA": 0,
                         "shrinkB": 0,
@@ -244,7 +220,7 @@ def plot_group_metrics(
                     0.97,
                     f"gap {high - low:.3f}{_gap_interval(gaps, attribute, metric)}",
                     transform=ax.transAxes,
-                    color=_GAP_COLOR,
+                    color=GAP_COLOR,
                     va="top",
                     ha="right",
                     fontsize=9,
@@ -360,7 +336,7 @@ def plot_pareto_front(
         score = table.attrs.get("score", "score")
         constraint = table.attrs.get("constraint", "fairness")
     else:
-        from .model_selection import pareto_front
+        from ..model_selection import pareto_front
 
         table = pareto_front(
             dict(results) if not isinstance(results, dict) else results,
@@ -399,7 +375,7 @@ def plot_pareto_front(
     ax.plot(
         gaps[on_front][order],
         scores[on_front][order],
-        color=_GAP_COLOR,
+        color=GAP_COLOR,
         marker="o",
         label="Pareto front",
     )
@@ -420,313 +396,4 @@ def plot_pareto_front(
     ax.set_xlabel(f"mean {constraint} gap (lower is fairer)")
     ax.set_ylabel(f"mean {score}")
     ax.legend(loc="best")
-    return fig
-
-
-def _check_table(table, columns, source):
-    if not isinstance(table, pd.DataFrame):
-        raise TypeError(
-            f"table must be a pandas DataFrame, got {type(table).__name__}."
-        )
-    missing = [c for c in columns if c not in table.columns]
-    if missing:
-        raise ValueError(
-            f"The table lacks the column(s) {missing}: pass the table {source} returns."
-        )
-
-
-def plot_calibration_by_group(table, *, groups=None, ax=None):
-    """Plot a reliability diagram with one curve per group.
-
-    Each curve joins a group's bins at (mean predicted probability,
-    observed rate); a calibrated model follows the dashed diagonal in every
-    group. The legend gives each group's expected calibration error,
-    computed from the table's bins.
-
-    .. versionadded:: 0.1
-
-    Parameters
-    ----------
-    table : pandas.DataFrame
-        The table :func:`sklfair.metrics.calibration_by_group` returns.
-    groups : list, default=None
-        The groups to draw, in this order; all when None.
-    ax : matplotlib.axes.Axes, default=None
-        Where to draw; a new figure when None.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-
-    Examples
-    --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
-    >>> from sklfair.metrics import calibration_by_group
-    >>> from sklfair.plotting import plot_calibration_by_group
-    >>> table = calibration_by_group(
-    ...     [0, 1, 0, 1, 0, 0, 1, 1], [0.2, 0.2, 0.7, 0.7, 0.2, 0.2, 0.7, 0.7],
-    ...     sensitive_features=list("aaaabbbb"), n_bins=2)
-    >>> fig = plot_calibration_by_group(table)
-    >>> [text.get_text() for text in fig.axes[0].get_legend().get_texts()]
-    ['perfectly calibrated', 'a (ECE 0.250)', 'b (ECE 0.250)']
-    """
-    import matplotlib.pyplot as plt
-
-    _check_table(
-        table,
-        ["group", "mean_predicted", "observed_rate", "weight"],
-        "sklfair.metrics.calibration_by_group",
-    )
-    available = list(pd.unique(table["group"]))
-    groups = available if groups is None else list(groups)
-    unknown = [g for g in groups if g not in available]
-    if unknown:
-        raise ValueError(f"Unknown group(s) {unknown}; the table has {available}.")
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(5, 4.5), layout="constrained")
-    else:
-        fig = ax.figure
-    part = table[table["group"].isin(groups)]
-    top = float(part[["mean_predicted", "observed_rate"]].to_numpy().max())
-    top = min(1.0, max(top * 1.08, 0.05))
-    ax.plot(
-        [0, top], [0, top], linestyle="--", color="0.5", label="perfectly calibrated"
-    )
-    for group in groups:
-        rows = table[table["group"] == group]
-        weight = rows["weight"].to_numpy(dtype=np.float64)
-        predicted = rows["mean_predicted"].to_numpy(dtype=np.float64)
-        observed = rows["observed_rate"].to_numpy(dtype=np.float64)
-        ece = float(np.abs(observed - predicted) @ weight / weight.sum())
-        ax.plot(predicted, observed, marker="o", label=f"{group} (ECE {ece:.3f})")
-    ax.set_xlim(0, top)
-    ax.set_ylim(0, top)
-    ax.set_xlabel("mean predicted probability")
-    ax.set_ylabel("observed rate")
-    ax.set_title("Calibration by group")
-    ax.legend(loc="upper left", fontsize=9)
-    return fig
-
-
-def plot_approval_by_group(table, *, min_ratio=None, figsize=None):
-    """Plot approval rates (and bad rates) per group at a lending cutoff.
-
-    The left panel shows each group's approval rate, a group with adverse
-    impact in red, and a dashed line at ``min_ratio`` times the highest
-    rate (the four-fifths line for 0.8): a bar below it is flagged. The
-    right panel, when the table has outcomes, shows each group's bad rate
-    among the approved.
-
-    .. versionadded:: 0.1
-
-    Parameters
-    ----------
-    table : pandas.DataFrame
-        The table :func:`sklfair.metrics.approval_by_group` returns.
-    min_ratio : float, default=None
-        The ratio of the dashed line; None takes the ``min_ratio`` the table
-        was made with (0.8 when it does not say).
-    figsize : tuple of float, default=None
-        The figure size; by default about 0.9 inch per group and panel.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-
-    Examples
-    --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
-    >>> from sklfair.metrics import approval_by_group
-    >>> from sklfair.plotting import plot_approval_by_group
-    >>> table = approval_by_group(
-    ...     [0, 0, 1, 1, 0, 0, 0, 1], [0, 0, 0, 1, 0, 1, 1, 1],
-    ...     sensitive_features=list("aaaabbbb"))
-    >>> fig = plot_approval_by_group(table)
-    >>> [ax.get_title().splitlines()[0] for ax in fig.axes]
-    ['approval rate', 'bad rate among approved']
-    """
-    import matplotlib.pyplot as plt
-
-    _check_table(
-        table,
-        ["approval_rate", "adverse_impact"],
-        "sklfair.metrics.approval_by_group",
-    )
-    if min_ratio is None:
-        min_ratio = table.attrs.get("min_ratio", 0.8)
-    panels = ["approval_rate"] + (["bad_rate"] if "bad_rate" in table else [])
-    # intersectional labels ("sex=female, age_band=<25") one part a line
-    labels = [str(g).replace(", ", "\n") for g in table.index]
-    longest = max((len(p) for label in labels for p in label.split("\n")), default=1)
-    small = longest > 8
-    width = 0.085 * longest * len(labels) * (0.8 if small else 1.0) + 1.0
-    rotate = width > 7.0
-    if figsize is None:
-        lines = max(label.count("\n") for label in labels) + 1
-        figsize = (min(max(3.6, width), 7.0) * len(panels), 2.4 + 0.3 * lines)
-    fig, axes = plt.subplots(
-        1, len(panels), figsize=figsize, squeeze=False, layout="constrained"
-    )
-    positions = np.arange(len(labels))
-    flagged = table["adverse_impact"].to_numpy(dtype=bool)
-    colors = np.where(flagged, _GAP_COLOR, _BAR_COLOR)
-    for ax, name in zip(axes[0], panels, strict=True):
-        values = table[name].to_numpy(dtype=np.float64)
-        bars = ax.bar(positions, values, color=colors, width=0.7)
-        ax.bar_label(bars, fmt="%.3f", fontsize=8)
-        ax.set_xticks(positions)
-        ax.set_xticklabels(
-            labels,
-            rotation=30 if rotate else 0,
-            ha="right" if rotate else "center",
-            fontsize=8 if small else None,
-        )
-        finite = values[np.isfinite(values)]
-        top = float(finite.max()) if finite.size else 1.0
-        ax.set_ylim(0, top * 1.2 if top > 0 else 1.0)
-        if name == "approval_rate":
-            ax.set_title(f"approval rate\n(dashed: {min_ratio:g} x the highest)")
-            ax.axhline(min_ratio * top, color=_GAP_COLOR, linestyle="--", linewidth=1)
-        else:
-            ax.set_title("bad rate among approved")
-    return fig
-
-
-def _check_explanation(explanation):
-    values = getattr(explanation, "values", None)
-    if values is None or getattr(explanation, "feature_names", None) is None:
-        raise TypeError(
-            "explanation must be a shap.Explanation with feature names, as "
-            "sklfair.explain.feature_contributions returns; got "
-            f"{type(explanation).__name__}."
-        )
-    if np.ndim(values) != 2:
-        raise ValueError(
-            "explanation must hold one row of contributions per sample "
-            f"(2-D values); got shape {np.shape(values)}."
-        )
-
-
-def plot_contributions(explanation, row=0, *, max_display=10):
-    """Plot one row's contributions to its score as a waterfall.
-
-    The bars start at the base value (the average score of the reference
-    rows) and add each feature's contribution in turn, largest first, ending
-    at the row's own score: bars to the right push it toward the adverse
-    class, bars to the left away from it. The features beyond
-    ``max_display - 1`` are summed into one bar. Drawn by
-    :func:`shap.plots.waterfall`.
-
-    .. versionadded:: 0.1
-
-    Parameters
-    ----------
-    explanation : shap.Explanation
-        Contributions of several rows, as
-        :func:`sklfair.explain.feature_contributions` returns.
-    row : int, default=0
-        Position of the row to show.
-    max_display : int, default=10
-        Bars shown, the last one summing the remaining features.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-
-    Examples
-    --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
-    >>> import numpy as np
-    >>> from sklearn.linear_model import LogisticRegression
-    >>> from sklfair.explain import feature_contributions
-    >>> from sklfair.plotting import plot_contributions
-    >>> rng = np.random.RandomState(0)
-    >>> X = rng.normal(size=(100, 3))
-    >>> clf = LogisticRegression().fit(X, X[:, 0] > 0)
-    >>> fig = plot_contributions(feature_contributions(clf, X[:5], background=X))
-    >>> [ax.get_title() for ax in fig.axes if ax.get_title()]
-    ['Row 0: log-odds of class True']
-    """
-    import matplotlib.pyplot as plt
-
-    from .explain._contributions import import_shap
-
-    shap = import_shap()
-    _check_explanation(explanation)
-    n_rows = np.shape(explanation.values)[0]
-    if not -n_rows <= row < n_rows:
-        raise IndexError(f"row {row} is out of range for {n_rows} rows.")
-    fig = plt.figure()
-    ax = shap.plots.waterfall(explanation[row], max_display=max_display, show=False)
-    output = explanation.output_names or "score"
-    ax.set_title(f"Row {row % n_rows}: {output}")
-    return fig
-
-
-def plot_group_importance(explanation, groups, *, max_display=10):
-    """Plot each feature's mean absolute contribution, group by group.
-
-    One bar per group and feature, the most important features first: how
-    much each feature moves the scores of each group's rows. A feature that
-    matters far more for one group than another is worth a look (it may
-    stand in for the group; see :func:`sklfair.explain.proxy_report`).
-    Drawn by :func:`shap.plots.bar` over the groups as cohorts.
-
-    .. versionadded:: 0.1
-
-    Parameters
-    ----------
-    explanation : shap.Explanation
-        Contributions of several rows, as
-        :func:`sklfair.explain.feature_contributions` returns.
-    groups : array-like, Series or DataFrame of shape (n_samples,) or \
-            (n_samples, n_columns)
-        Group of each row (several columns form intersectional groups).
-    max_display : int, default=10
-        Features shown, the last bar summing the remaining ones.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-
-    Examples
-    --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
-    >>> import numpy as np
-    >>> from sklearn.linear_model import LogisticRegression
-    >>> from sklfair.explain import feature_contributions
-    >>> from sklfair.plotting import plot_group_importance
-    >>> rng = np.random.RandomState(0)
-    >>> X = rng.normal(size=(100, 3))
-    >>> clf = LogisticRegression().fit(X, X[:, 0] > 0)
-    >>> expl = feature_contributions(clf, X, background=X)
-    >>> fig = plot_group_importance(expl, np.where(X[:, 2] > 0, "a", "b"))
-    >>> fig.axes[0].get_xlabel()
-    'mean |contribution| to log-odds of class True'
-    """
-    import matplotlib.pyplot as plt
-
-    from ._sensitive import check_sensitive_features
-    from .explain._contributions import import_shap
-
-    shap = import_shap()
-    _check_explanation(explanation)
-    labels = check_sensitive_features(
-        groups,
-        np.shape(explanation.values)[0],
-        max_groups=None,
-        min_groups=1,
-        name="groups",
-    )
-    labels = np.asarray([str(v) for v in labels], dtype=object)
-    fig = plt.figure()
-    ax = shap.plots.bar(
-        explanation.cohorts(labels).abs.mean(0), max_display=max_display, show=False
-    )
-    output = explanation.output_names or "score"
-    ax.set_xlabel(f"mean |contribution| to {output}")
     return fig
