@@ -69,10 +69,11 @@ Bins
 ----
 A binned column's values become its bins, right-closed intervals written
 ``"<=28"``, ``"(28, 37]"``, ``">37"`` (cut points printed with six
-significant digits), as a categorical in the bins' order. Cut points of ``q``
-quantile bins are the column's ``1/q, ..., (q-1)/q`` quantiles (unweighted,
-over the rows given; duplicates and points at the maximum dropped, so a
-column with heavy ties gets fewer bins).
+significant digits), as a categorical in the bins' order. The cut points of
+``q`` quantile bins are values of the column: its ``1/q, ..., (q-1)/q``
+quantiles (the smallest value with at least that share of the rows at or
+below it; unweighted, over the rows given). Duplicates and a point at the
+maximum are dropped, so a column with heavy ties gets fewer bins.
 """
 
 from __future__ import annotations
@@ -284,7 +285,7 @@ def bin_sensitive_features(sensitive_features, bins=DEFAULT_BINS):
     >>> from sklfair.metrics import bin_sensitive_features
     >>> age = np.array([19, 23, 31, 35, 44, 52, 61, 70])
     >>> bin_sensitive_features(age, 2).tolist()
-    ['<=39.5', '<=39.5', '<=39.5', '<=39.5', '>39.5', '>39.5', '>39.5', '>39.5']
+    ['<=35', '<=35', '<=35', '<=35', '>35', '>35', '>35', '>35']
     >>> bin_sensitive_features(age, [25, 60]).value_counts(sort=False).tolist()
     [2, 4, 2]
     """
@@ -315,7 +316,7 @@ def _quantile_points(values, q):
     values = values[~np.isnan(values)]
     if values.size == 0:
         return np.empty(0)
-    points = np.unique(np.quantile(values, np.arange(1, q) / q))
+    points = np.unique(np.quantile(values, np.arange(1, q) / q, method="inverted_cdf"))
     return points[points < values.max()]
 
 

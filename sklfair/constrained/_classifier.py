@@ -94,6 +94,17 @@ class FairConstrainedClassifier(ClassifierMixin, BaseFairConstrained):
         fits ``estimator`` without the constraint (see :ref:`sensitive_policy`).
     drop_sensitive : bool, default=True
         Remove ``sensitive_columns`` from the estimator's input.
+    sensitive_bins : int, dict or None, default=None
+        How a continuous sensitive column (numeric, more than 20 distinct
+        values, e.g. age in years) becomes groups. None: it is cut into 4
+        quantile bins with a
+        :class:`~sklfair.exceptions.ContinuousSensitiveAttributeWarning`. An
+        int ``q``: every numeric sensitive column with more than ``q``
+        distinct values is cut into ``q`` quantile bins, without a warning.
+        A dict maps a column to a number of quantile bins or to cut points
+        (``{"age": [25, 60]}``: ``<=25``, ``(25, 60]``, ``>60``). The cut
+        points are found at fit and kept in ``sensitive_bins_`` (see
+        :ref:`sensitive_policy`).
     penalty : float, default=None
         Weight of the fairness term for ``"penalty"`` (default 1) and
         ``"adversarial"`` (the adversary's weight, default 1).
@@ -134,6 +145,9 @@ class FairConstrainedClassifier(ClassifierMixin, BaseFairConstrained):
         sensitive attribute.
     group_sizes_ : ndarray of shape (n_groups,) or None
         Rows of positive weight in each group.
+    sensitive_bins_ : dict or None
+        The cut points of each binned sensitive column (see
+        ``sensitive_bins``), None when no column was binned.
     constraint_violation_ : float
         Largest gap of the fitted model's decisions on the training data
         minus its bound, over all constraints (for ``"threshold"``, of the
@@ -195,6 +209,11 @@ fairlearn.postprocessing.ThresholdOptimizer
 
     _parameter_constraints: dict = {
         **BaseFairConstrained._parameter_constraints,
+        "sensitive_bins": [
+            None,
+            Interval(numbers.Integral, 2, None, closed="left"),
+            dict,
+        ],
         "constraint": [
             StrOptions(set(CLASSIFICATION_CONSTRAINTS)),
             FairnessConstraint,
@@ -214,6 +233,7 @@ fairlearn.postprocessing.ThresholdOptimizer
         method="auto",
         sensitive_columns=None,
         drop_sensitive=True,
+        sensitive_bins=None,
         penalty=None,
         method_params=None,
         max_iter=50,
@@ -227,6 +247,7 @@ fairlearn.postprocessing.ThresholdOptimizer
         self.method = method
         self.sensitive_columns = sensitive_columns
         self.drop_sensitive = drop_sensitive
+        self.sensitive_bins = sensitive_bins
         self.penalty = penalty
         self.method_params = method_params
         self.max_iter = max_iter
