@@ -141,8 +141,10 @@ class BaseFairConstrained(FairMetaEstimator):
         if self._task == "classification" and len(self.classes_) != 2:
             raise ValueError(
                 f"Only binary classification is supported. method={method!r} "
-                f"(fairlearn) got y with {len(self.classes_)} classes; use an "
-                "sklfair net with method='lagrangian' for multi-class."
+                f"(fairlearn) got y with {len(self.classes_)} classes. For "
+                "multi-class use method='lagrangian' (or 'penalty') with an "
+                "sklfair net, or method='threshold' (per-group offsets to any "
+                "classifier's scores)."
             )
 
     def _accept_sparse(self):
