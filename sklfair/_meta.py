@@ -300,7 +300,11 @@ class FairMetaEstimator(MetaEstimatorMixin, BaseEstimator):
         )
         X_in = X if isinstance(X, pd.DataFrame) else X_checked
         codes = None
-        if self.groups_ is not None and self.sensitive_columns is not None:
+        if (
+            self.groups_ is not None
+            and self.sensitive_columns is not None
+            and not self._continuous_attribute()  # its values are not decided on
+        ):
             codes = predict_group_codes(
                 X_in,
                 self.sensitive_columns,

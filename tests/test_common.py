@@ -17,6 +17,7 @@ from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklfair.constrained import FairConstrainedClassifier, FairConstrainedRegressor
+from sklfair.constraints import Independence
 from sklfair.distillation import DistilledClassifier, DistilledRegressor
 from sklfair.nets import TabularNetClassifier, TabularNetRegressor
 from sklfair.privacy import DPSGD
@@ -34,6 +35,16 @@ def two_groups(X):
     with np.errstate(invalid="ignore"):
         X = np.asarray(X, dtype=float)
         return (np.floor(X.sum(axis=1) / 2) + np.floor(X[:, 0] * 1000)) % 2
+
+
+def continuous_attribute(X):
+    """A continuous attribute from a fixed function of each row's values
+    (nearly unrelated to the classes of the checks' data sets, so that
+    independence from it leaves the accuracy the checks ask for)."""
+    X = X.toarray() if sp.issparse(X) else np.asarray(X)
+    with np.errstate(invalid="ignore"):
+        X = np.asarray(X, dtype=float)
+        return np.sin(7.3 * X.sum(axis=1) + 13.1 * X[:, 0])
 
 
 def net(**params):
@@ -87,6 +98,16 @@ ESTIMATORS = [
             net(), bound=0.1, method=method, sensitive_columns=two_groups
         )
         for method in ("lagrangian", "penalty", "adversarial")
+    ],
+    # a dependence on a continuous attribute (its own training-loop term)
+    *[
+        FairConstrainedClassifier(
+            net(),
+            constraint=Independence(bound=0.1),
+            method=method,
+            sensitive_columns=continuous_attribute,
+        )
+        for method in ("lagrangian", "penalty")
     ],
     FairConstrainedClassifier(
         LogisticRegression(),

@@ -17,6 +17,7 @@ from sklfair.constraints import GroupLossParity, resolve_constraints
 
 from ._adversarial import AdversarialTerm
 from ._claim import claim_violation
+from ._dependence import dependence_term, is_dependence
 from ._fairlearn import fit_reductions, repeat_rows
 from ._gap_term import gap_names, nanmax
 from ._lagrangian import LagrangianTerm
@@ -202,6 +203,8 @@ class BaseFairConstrained(FairMetaEstimator):
         penalty = self.penalty
         if penalty is None:
             penalty = _DEFAULT_PENALTY.get(self.method_)
+        if any(is_dependence(c) for c in constraints):  # no groups: its own term
+            return dependence_term(self.method_, constraints, penalty, params)
         try:
             if self.method_ == "lagrangian":
                 params = {**_LAGRANGIAN_DEFAULTS, **params}

@@ -46,11 +46,6 @@ __all__ = [
 
 def _attribute(sensitive_features, n_samples):
     """The attribute as a float64 vector, with clear errors."""
-    if sensitive_features is None:
-        raise ValueError(
-            "sensitive_features is required: pass the continuous attribute of "
-            "each row (e.g. age in years)."
-        )
     if isinstance(sensitive_features, pd.DataFrame):
         if sensitive_features.shape[1] != 1:
             raise ValueError(
