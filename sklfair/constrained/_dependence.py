@@ -26,13 +26,17 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from sklfair._dependence import kernel_dependence
+from sklfair._dependence import kernel_dependence, level_kernel, level_ranks
 from sklfair.constraints import FairnessConstraint, resolve_constraint
 from sklfair.nets import LossTerm
 
 from ._gap_term import forward_in_chunks, monitor_rows
 
 __all__ = ["DependenceTerm", "dependence_term"]
+
+#: Up to this many distinct attribute values, a batch's kernel sums run over
+#: a precomputed table of the kernel between values instead of its row pairs.
+TABLE_LEVELS = 512
 
 
 class DependenceTerm(LossTerm):
@@ -138,7 +142,23 @@ class DependenceTerm(LossTerm):
         share.index_add_(0, codes.cpu(), weight.cpu().double())
         share = share / share.sum()
         ranks = torch.cumsum(share, 0) - share / 2
-        self._ranks = ranks.to(device=weight.device, dtype=torch.float32)
+        self._ranks = ranks.to(device=weight.device, dtype=torch.float64)
+        # the attribute's part of the normalisation, from all training rows
+        bandwidth = constraint.bandwidth
+        _, level_share, level_rank = level_ranks(
+            np.arange(share.numel()), share.numpy(), share.numel()
+        )
+        kernel = level_kernel(level_rank, bandwidth)
+        row_mean = kernel @ level_share
+        centred = (
+            kernel - row_mean[:, None] - row_mean[None, :] + level_share @ row_mean
+        )
+        self._attribute = float(level_share @ (centred**2) @ level_share)
+        # few levels (age in years): the batch's kernel sums run over levels
+        self._table = None
+        if share.numel() <= TABLE_LEVELS:
+            difference = self._ranks[:, None] - self._ranks[None, :]
+            self._table = torch.exp(-(difference**2) / (2.0 * bandwidth**2))
         self.multiplier_ = 0.0
         n = int(weight.shape[0])
         batch_size = n if net.batch_size in (None, -1) else min(net.batch_size, n)
@@ -151,8 +171,14 @@ class DependenceTerm(LossTerm):
 
     def __call__(self, loss, outputs, batch):
         constraint = self.constraints_[0]
+        codes = batch["sensitive_features"]
         dependence = constraint.batch_dependence(
-            outputs, self._ranks[batch["sensitive_features"]], batch["sample_weight"]
+            outputs,
+            self._ranks[codes],
+            batch["sample_weight"],
+            attribute=self._attribute,
+            codes=codes if self._table is not None else None,
+            table=self._table,
         )
         excess = dependence - self.bound_
         if self.mode == "penalty":
@@ -213,6 +239,7 @@ class DependenceTerm(LossTerm):
         self._best = None
         self._monitor = None
         self._net = None
+        self._table = None
 
 
 def dependence_term(method, constraints, penalty, params):

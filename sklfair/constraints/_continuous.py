@@ -143,7 +143,9 @@ class Independence(_ClassificationConstraint):
 
     _decisions = _values
 
-    def batch_dependence(self, outputs, ranks, weight):
+    def batch_dependence(
+        self, outputs, ranks, weight, *, attribute=None, codes=None, table=None
+    ):
         """Differentiable normalised HSIC of a batch's tempered probabilities.
 
         Parameters
@@ -153,6 +155,14 @@ class Independence(_ClassificationConstraint):
         ranks : Tensor of shape (B,)
             The attribute's mid-rank of every row.
         weight : Tensor of shape (B,)
+        attribute : float, default=None
+            ``HSIC(A, A)``, the attribute's part of the normalisation, when it
+            is known (e.g. from the whole training set); None: from the batch.
+        codes, table : Tensor, default=None
+            The rows' level codes and the ``(n_levels, n_levels)`` kernel
+            between the levels: the kernel sums then run over the levels
+            present instead of every pair of rows (cheaper when there are
+            fewer levels than rows, e.g. age in years).
 
         Returns
         -------
@@ -164,20 +174,65 @@ class Independence(_ClassificationConstraint):
         # float64: the sums then do not depend on the rows' order (as the
         # group-rate terms' sums, they make integer weights equal repeated rows)
         probabilities = self._softmax(outputs.double())
-        weight = weight.to(probabilities.dtype)
+        weight = weight.detach().to(probabilities.dtype)
         share = weight / weight.sum().clamp_min(1e-12)
-        centred = probabilities - share @ probabilities
-        residual = centred * share[:, None]
-        ranks = ranks.to(probabilities.dtype)
-        kernel = torch.exp(
-            -((ranks[:, None] - ranks[None, :]) ** 2) / (2.0 * self.bandwidth**2)
-        )
-        cross = (residual * (kernel @ residual)).sum() - (residual**2).sum()
-        own = ((residual.T @ centred) ** 2).sum()
-        with torch.no_grad():
+        kernel = None
+        if table is None or attribute is None:
+            ranks = ranks.detach().to(probabilities.dtype)
+            kernel = torch.exp(
+                -((ranks[:, None] - ranks[None, :]) ** 2) / (2.0 * self.bandwidth**2)
+            )
+        if attribute is None:
             row_mean = kernel @ share
             centred_kernel = kernel - row_mean[:, None] - row_mean[None, :]
             centred_kernel = centred_kernel + share @ row_mean
             attribute = share @ (centred_kernel**2) @ share
-        dependence = cross / (own * attribute).clamp_min(1e-24).sqrt()
+        if table is not None:
+            kernel = (codes, table.to(probabilities.dtype))
+        attribute = torch.as_tensor(attribute, dtype=probabilities.dtype)
+        dependence = _BatchHSIC.apply(probabilities, share, kernel, attribute)
         return dependence.to(outputs.dtype)
+
+
+def _apply_kernel(kernel, residual):
+    """``L @ residual`` for the rows' kernel ``L``, given as a matrix or as
+    ``(codes, table)`` (the kernel between levels and each row's level)."""
+    if isinstance(kernel, tuple):
+        codes, table = kernel
+        levels = residual.new_zeros(table.shape[0], residual.shape[1])
+        levels.index_add_(0, codes, residual)
+        return (table @ levels)[codes]
+    return kernel @ residual
+
+
+class _BatchHSIC(torch.autograd.Function):
+    """The batch's normalised HSIC, without the diagonal, with its gradient
+    written out: one autograd node instead of a dozen small ones (the
+    term's backward pass costs a fraction of the network's).
+
+    With ``C`` the centred predictions, ``p`` the rows' shares, ``R = p C``,
+    ``cross = <R, L R> - <R, R>``, ``S = C^T diag(p) C``, ``own = |S|^2`` and
+    ``dep = cross / sqrt(own * attribute)``.
+    """
+
+    @staticmethod
+    def forward(ctx, probabilities, share, kernel, attribute):
+        centred = probabilities - share @ probabilities
+        residual = centred * share[:, None]
+        smoothed = _apply_kernel(kernel, residual)
+        cross = (residual * smoothed).sum() - (residual**2).sum()
+        moment = residual.T @ centred
+        own = (moment**2).sum()
+        scale = (own * attribute).clamp_min(1e-24).sqrt()
+        ctx.save_for_backward(share, residual, smoothed, moment, cross, own, scale)
+        return cross / scale
+
+    @staticmethod
+    def backward(ctx, grad):
+        share, residual, smoothed, moment, cross, own, scale = ctx.saved_tensors
+        grad_centred = (2.0 * (smoothed - residual) / scale) * share[:, None]
+        grad_centred -= (2.0 * cross / (own.clamp_min(1e-300) * scale)) * (
+            residual @ moment
+        )
+        grad_probabilities = grad_centred - share[:, None] * grad_centred.sum(0)
+        return grad * grad_probabilities, None, None, None

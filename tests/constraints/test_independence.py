@@ -61,6 +61,43 @@ def test_batch_dependence_is_the_off_diagonal_gram_formula(data):
     assert value.item() == pytest.approx(expected, rel=1e-9)
 
 
+def test_the_level_table_and_the_written_gradient():
+    rng = np.random.default_rng(4)
+    codes = torch.tensor(rng.integers(0, 9, 120))
+    level_ranks = torch.tensor(np.sort(rng.uniform(size=9)))
+    table = torch.exp(-((level_ranks[:, None] - level_ranks[None, :]) ** 2) / 0.125)
+    logits = torch.tensor(rng.normal(size=(120, 3)), requires_grad=True)
+    weight = torch.tensor(rng.uniform(0.5, 2.0, 120))
+    constraint = Independence(temperature=1.0)
+    by_rows = constraint.batch_dependence(logits, level_ranks[codes], weight)
+    attribute = 0.05
+    rows = constraint.batch_dependence(
+        logits, level_ranks[codes], weight, attribute=attribute
+    )
+    levels = constraint.batch_dependence(
+        logits,
+        level_ranks[codes],
+        weight,
+        attribute=attribute,
+        codes=codes,
+        table=table,
+    )
+    assert levels.item() == pytest.approx(rows.item(), rel=1e-12)
+    assert by_rows.item() != pytest.approx(rows.item())
+    # the hand-written backward pass against finite differences
+    assert torch.autograd.gradcheck(
+        lambda x: constraint.batch_dependence(
+            x,
+            level_ranks[codes],
+            weight,
+            attribute=attribute,
+            codes=codes,
+            table=table,
+        ),
+        (logits,),
+    )
+
+
 def test_it_is_not_a_group_rate_constraint():
     constraint = resolve_constraint(Independence(), bound=0.02)
     assert constraint.bound == 0.02 and constraint.continuous_attribute
