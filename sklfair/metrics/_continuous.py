@@ -348,8 +348,9 @@ def hgr_correlation(y_pred, *, sensitive_features, bins=10, sample_weight=None):
     ``bins`` quantile bins (class decisions, and numbers with at most
     ``bins`` distinct values, keep their values), where it is exactly the
     second singular value of ``P(a, b) / sqrt(P(a) P(b))`` (Witsenhausen,
-    1975). The estimate is biased upwards on small samples (about
-    ``sqrt((bins - 1) ** 2 / n_samples)`` for independent variables).
+    1975). The estimate is biased upwards on small samples: for independent
+    variables it is of order ``sqrt((bins - 1) ** 2 / n_samples)`` at most
+    (the square root of the table's mean square contingency).
 
     .. versionadded:: 0.2
 
