@@ -13,8 +13,9 @@ of them holds only its own idea:
   estimator;
 - the sensitive attribute from either source (``sensitive_columns=`` or the
   ``sensitive_features=`` fit argument), under the one policy of
-  :mod:`sklfair._sensitive` (``groups_``, ``group_sizes_``), at fit and at
-  prediction;
+  :mod:`sklfair._sensitive` (``groups_``, ``group_sizes_``, and the bins of
+  a continuous column, ``sensitive_bins`` / ``sensitive_bins_``), at fit and
+  at prediction;
 - dropping the sensitive columns before the inner estimator sees ``X``;
 - metadata routing: ``sample_weight`` and ``sensitive_features`` are consumed
   here, any other fit parameter is routed to the wrapped estimator's ``fit``;
@@ -46,6 +47,7 @@ from sklearn.utils.validation import (
 )
 
 from sklfair._sensitive import (
+    MAX_GROUPS,
     drop_sensitive_columns,
     fit_groups,
     predict_group_codes,
@@ -118,6 +120,14 @@ class FairMetaEstimator(MetaEstimatorMixin, BaseEstimator):
     def _needs_groups(self):
         """Whether this fit uses groups (else the columns are only dropped)."""
         return True
+
+    def _continuous_attribute(self):
+        """Whether the mitigation takes the attribute's values themselves (a
+        constraint on the dependence on a continuous attribute): no bins
+        then, and each distinct value is a level, not a group."""
+        constraint = getattr(self, "constraint", None)
+        items = constraint if isinstance(constraint, list | tuple) else [constraint]
+        return any(getattr(c, "continuous_attribute", False) for c in items)
 
     def _without_groups(self):
         """What is fitted when no sensitive attribute is given."""
@@ -217,7 +227,7 @@ class FairMetaEstimator(MetaEstimatorMixin, BaseEstimator):
 
     def _resolve_groups(self, X, sample_weight, sensitive_features):
         owner = type(self).__name__
-        self.groups_ = self.group_sizes_ = None
+        self.groups_ = self.group_sizes_ = self.sensitive_bins_ = None
         if not self._needs_groups():
             if sensitive_features is not None and self.sensitive_columns is not None:
                 resolve_sensitive(  # raises the error naming both ways
@@ -233,18 +243,36 @@ class FairMetaEstimator(MetaEstimatorMixin, BaseEstimator):
                     stacklevel=4,
                 )
             return self._drop_sensitive(X), None, None
-        X_model, groups = resolve_sensitive(
+        continuous = self._continuous_attribute()
+        bins = getattr(self, "sensitive_bins", None)
+        X_model, groups, cut_points = resolve_sensitive(
             X,
             sensitive_columns=self.sensitive_columns,
             sensitive_features=sensitive_features,
             drop_sensitive=self.drop_sensitive,
+            max_groups=None if continuous else MAX_GROUPS,
+            bins=False if continuous and bins is None else bins,
+            return_bins=True,
         )
         if groups is None:
             warn_no_sensitive_attribute(owner, self._without_groups())
             return X_model, None, None
-        codes, labels, sizes = fit_groups(groups, sample_weight, owner=owner)
+        codes, labels, sizes = fit_groups(
+            groups, sample_weight, owner=owner, continuous=continuous
+        )
         self.groups_, self.group_sizes_ = labels, sizes
+        self.sensitive_bins_ = cut_points or None
         return X_model, groups, codes
+
+    def _groups_of(self, X):
+        """Group labels of the rows of ``X`` read from ``sensitive_columns``,
+        with the fit's bins (e.g. of transfer rows)."""
+        return resolve_sensitive(
+            X,
+            sensitive_columns=self.sensitive_columns,
+            max_groups=None,
+            bins=self.sensitive_bins_ or False,
+        )[1]
 
     def _drop_sensitive(self, X):
         """``X`` without the sensitive columns when they are to be dropped."""
@@ -272,9 +300,17 @@ class FairMetaEstimator(MetaEstimatorMixin, BaseEstimator):
         )
         X_in = X if isinstance(X, pd.DataFrame) else X_checked
         codes = None
-        if self.groups_ is not None and self.sensitive_columns is not None:
+        if (
+            self.groups_ is not None
+            and self.sensitive_columns is not None
+            and not self._continuous_attribute()  # its values are not decided on
+        ):
             codes = predict_group_codes(
-                X_in, self.sensitive_columns, self.groups_, owner=type(self).__name__
+                X_in,
+                self.sensitive_columns,
+                self.groups_,
+                owner=type(self).__name__,
+                bins=getattr(self, "sensitive_bins_", None),
             )
         return X_in, self._drop_sensitive(X_in), codes
 

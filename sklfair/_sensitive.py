@@ -27,10 +27,20 @@ The same outcome in every meta-estimator (the user guide's table):
   :class:`~sklfair.exceptions.NoSensitiveAttributeWarning`; the inner
   estimator is fitted without the mitigation and ``groups_`` is None;
 - **both** ``sensitive_columns`` **and** ``sensitive_features``, **a wrong
-  length, NaN or None in the attribute at fit, a continuous column** (more
-  than ``MAX_GROUPS`` distinct values), **one group only** (among the rows of
-  positive weight): a :class:`~sklfair.exceptions.SensitiveAttributeError`
-  (a ``ValueError``) naming the column and the problem;
+  length, NaN or None in the attribute at fit, a non-numeric column with
+  more than** ``MAX_GROUPS`` **distinct values, one group only** (among the
+  rows of positive weight): a
+  :class:`~sklfair.exceptions.SensitiveAttributeError` (a ``ValueError``)
+  naming the column and the problem;
+- **a continuous column** (numeric, more than ``MAX_GROUPS`` distinct
+  values, e.g. age in years) **given without saying how to bin it**: a
+  :class:`~sklfair.exceptions.ContinuousSensitiveAttributeWarning` naming the
+  cut points, and the column is cut into ``DEFAULT_BINS`` quantile bins found
+  on the fit's rows (a meta-estimator keeps them in ``sensitive_bins_`` and
+  cuts the rows it predicts with the same points). Bins given explicitly
+  (``sensitive_bins=``: a number of quantile bins, or cut points per column)
+  are applied without a warning, and a constraint on the attribute itself
+  (:class:`~sklfair.constraints.Independence`) keeps its values unbinned;
 - **a group with fewer than** ``MIN_GROUP_SIZE`` **rows**: a
   :class:`~sklfair.exceptions.SmallGroupWarning` naming the groups and their
   sizes; the fit goes on;
@@ -54,10 +64,21 @@ natural order otherwise), then the second's, and so on. Backslashes and
 commas inside values are escaped with a backslash, so two different
 combinations never share a label. The returned Series is named after the
 column (several names are joined by ``", "``).
+
+Bins
+----
+A binned column's values become its bins, right-closed intervals written
+``"<=28"``, ``"(28, 37]"``, ``">37"`` (cut points printed with six
+significant digits), as a categorical in the bins' order. The cut points of
+``q`` quantile bins are values of the column: its ``1/q, ..., (q-1)/q``
+quantiles (the smallest value with at least that share of the rows at or
+below it; unweighted, over the rows given). Duplicates and a point at the
+maximum are dropped, so a column with heavy ties gets fewer bins.
 """
 
 from __future__ import annotations
 
+import numbers
 import warnings
 
 import numpy as np
@@ -70,6 +91,7 @@ from sklfair._columns import (
     select_sensitive_columns,
 )
 from sklfair.exceptions import (
+    ContinuousSensitiveAttributeWarning,
     NoSensitiveAttributeWarning,
     SensitiveAttributeError,
     SmallGroupWarning,
@@ -79,7 +101,9 @@ from sklfair.exceptions import (
 __all__ = [
     "MAX_GROUPS",
     "MIN_GROUP_SIZE",
+    "DEFAULT_BINS",
     "check_sensitive_features",
+    "bin_sensitive_features",
     "select_sensitive_columns",
     "drop_sensitive_columns",
     "resolve_sensitive",
@@ -96,6 +120,9 @@ MAX_GROUPS = 20
 #: a rate estimated from 30 rows has a standard error of up to 0.09.
 MIN_GROUP_SIZE = 30
 
+#: Quantile bins of a continuous column that the policy bins without being told.
+DEFAULT_BINS = 4
+
 _SEPARATOR = ", "
 
 
@@ -111,6 +138,7 @@ def check_sensitive_features(
     max_groups=MAX_GROUPS,
     min_groups=2,
     name="sensitive_features",
+    bins=None,
 ):
     """Validate sensitive features and return one group label per row.
 
@@ -129,9 +157,12 @@ def check_sensitive_features(
         Expected number of rows (usually ``_num_samples(X)``). Not checked
         when None.
     max_groups : int or None, default=20
-        Largest number of distinct values allowed in one column. A column with
-        more looks continuous (e.g. age in years): bin it first, for example
-        with :func:`pandas.cut`. None disables the check.
+        Largest number of distinct values allowed in one column. A numeric
+        column with more looks continuous (e.g. age in years): unless
+        ``bins`` says how to cut it, it is cut into ``DEFAULT_BINS`` quantile
+        bins with a :class:`~sklfair.exceptions.ContinuousSensitiveAttributeWarning`.
+        Any other column with more is an error. None disables the check (and
+        the automatic bins).
     min_groups : int, default=2
         Smallest number of groups allowed. Fairness needs at least two; pass
         ``min_groups=1`` where a single group is legitimate (e.g. one test
@@ -139,6 +170,15 @@ def check_sensitive_features(
     name : str, default="sensitive_features"
         How the input is called in error messages, and the name of the
         returned Series when the input has no column names.
+    bins : int, dict, False or None, default=None
+        How to cut numeric columns into bins (see the module docstring for
+        the labels). None: only the continuous columns (more than
+        ``max_groups`` distinct values), into ``DEFAULT_BINS`` quantile bins,
+        with a warning. An int ``q``: every numeric column with more than
+        ``q`` distinct values, into ``q`` quantile bins. A dict maps a column
+        (its name; its position for an array) to a number of quantile bins
+        or to increasing cut points (``[25, 60]``: ``<=25``, ``(25, 60]``,
+        ``>60``); the other columns follow the rule of None. False: no bins.
 
     Returns
     -------
@@ -150,8 +190,14 @@ def check_sensitive_features(
     ------
     ValueError
         On a wrong number of rows, a missing value (NaN or None), a column
-        with more than ``max_groups`` distinct values, or fewer than
-        ``min_groups`` groups. The message names the column and the problem.
+        with more than ``max_groups`` distinct values that is not binned, or
+        fewer than ``min_groups`` groups. The message names the column and
+        the problem.
+
+    Warns
+    -----
+    ContinuousSensitiveAttributeWarning
+        When a continuous column is cut into bins nobody asked for.
     TypeError
         When ``sensitive_features`` is a string, a scalar or a sparse matrix.
 
@@ -180,14 +226,214 @@ def check_sensitive_features(
     sklfair.exceptions.SensitiveAttributeError: sensitive_features has 2 rows, but X \
 has 3 samples.
     """
+    return _checked_groups(
+        sensitive_features,
+        n_samples,
+        max_groups=max_groups,
+        min_groups=min_groups,
+        name=name,
+        bins=bins,
+    )[0]
+
+
+def _checked_groups(
+    sensitive_features, n_samples, *, max_groups, min_groups, name, bins
+):
+    """:func:`check_sensitive_features`, also returning the cut points used."""
     frame = as_frame(sensitive_features, name=name)
     if n_samples is not None and frame.shape[0] != n_samples:
         raise SensitiveAttributeError(
             f"{name} has {frame.shape[0]} rows, but X has {n_samples} samples."
         )
-    return _groups_from_frame(
+    frame, cut_points = _bin_frame(frame, bins, max_groups=max_groups, name=name)
+    groups = _groups_from_frame(
         frame, max_groups=max_groups, min_groups=min_groups, name=name
     )
+    return groups, cut_points
+
+
+def bin_sensitive_features(sensitive_features, bins=DEFAULT_BINS):
+    """Cut numeric sensitive features into bins, and return the group labels.
+
+    The explicit way to turn a continuous attribute (age in years, income)
+    into groups for the group metrics: ``q`` quantile bins, or the cut points
+    you choose. Labels are right-closed intervals (``"<=28"``,
+    ``"(28, 37]"``, ``">37"``) in a categorical that keeps the bins' order.
+
+    Parameters
+    ----------
+    sensitive_features : array-like, Series or DataFrame of shape \
+            (n_samples,) or (n_samples, n_columns)
+        The attribute. Several columns form intersectional groups; each
+        numeric column with more than ``bins`` distinct values is cut.
+    bins : int, sequence of float or dict, default=4
+        A number of quantile bins, increasing cut points (``[25, 60]``), or
+        a dict of either per column.
+
+    Returns
+    -------
+    groups : pandas.Series of shape (n_samples,)
+        The group labels, as :func:`check_sensitive_features` returns them.
+
+    See Also
+    --------
+    sklfair.metrics.hsic_dependence : A dependence measure that needs no bins.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklfair.metrics import bin_sensitive_features
+    >>> age = np.array([19, 23, 31, 35, 44, 52, 61, 70])
+    >>> bin_sensitive_features(age, 2).tolist()
+    ['<=35', '<=35', '<=35', '<=35', '>35', '>35', '>35', '>35']
+    >>> bin_sensitive_features(age, [25, 60]).value_counts(sort=False).tolist()
+    [2, 4, 2]
+    """
+    frame = as_frame(sensitive_features, name="sensitive_features")
+    if isinstance(bins, bool) or not isinstance(bins, dict | numbers.Integral):
+        bins = dict.fromkeys(frame.columns, bins)  # the same cut points for all
+    return check_sensitive_features(frame, max_groups=None, min_groups=1, bins=bins)
+
+
+# --------------------------------------------------------------------------
+# Bins of numeric columns
+# --------------------------------------------------------------------------
+
+
+def _is_numeric(column):
+    return pd.api.types.is_numeric_dtype(column.dtype) and not (
+        pd.api.types.is_bool_dtype(column.dtype)
+    )
+
+
+def _as_float(column):
+    return column.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _quantile_points(values, q):
+    """Cut points of ``q`` quantile bins: unique, and below the maximum (a
+    point at the maximum would leave its upper bin empty)."""
+    values = values[~np.isnan(values)]
+    if values.size == 0:
+        return np.empty(0)
+    points = np.unique(np.quantile(values, np.arange(1, q) / q, method="inverted_cdf"))
+    return points[points < values.max()]
+
+
+def _bin_labels(points):
+    for digits in (6, 17):
+        shown = [f"{p:.{digits}g}" for p in points]
+        if len(set(shown)) == len(shown):
+            break
+    labels = [f"<={shown[0]}"]
+    labels += [f"({a}, {b}]" for a, b in zip(shown[:-1], shown[1:], strict=True)]
+    return labels + [f">{shown[-1]}"]
+
+
+def _cut(column, points):
+    """A numeric column as the categorical of its bins (NaN stays missing)."""
+    values = _as_float(column)
+    codes = np.searchsorted(points, values, side="left")
+    codes[np.isnan(values)] = -1
+    binned = pd.Categorical.from_codes(codes, categories=_bin_labels(points))
+    return pd.Series(binned, index=column.index, name=column.name)
+
+
+def _check_points(points, label):
+    try:
+        points = np.asarray(points, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        points = None
+    if points is None or points.size == 0 or not np.all(np.isfinite(points)):
+        raise SensitiveAttributeError(
+            f"sensitive_bins for {label} must be a number of quantile bins (an "
+            "int >= 2) or finite, increasing cut points such as [25, 60]."
+        )
+    if np.any(np.diff(points) <= 0):
+        raise SensitiveAttributeError(
+            f"The cut points for {label} must increase strictly, got {points.tolist()}."
+        )
+    return points
+
+
+def _bin_frame(frame, bins, *, max_groups, name):
+    """Cut the numeric columns of ``frame`` that ``bins`` (or the policy) bins.
+
+    Returns the frame (a copy when a column was cut) and a dict of the cut
+    points of every column cut.
+    """
+    if bins is False:
+        return frame, {}
+    per_column = bins if isinstance(bins, dict) else {}
+    unknown = [c for c in per_column if c not in set(frame.columns)]
+    if unknown:
+        raise SensitiveAttributeError(
+            f"sensitive_bins names {unknown}, which are not among the sensitive "
+            f"columns {list(frame.columns)}."
+        )
+    quantiles = (
+        bins
+        if isinstance(bins, numbers.Integral) and not isinstance(bins, bool)
+        else None
+    )
+    if quantiles is not None and quantiles < 2:
+        raise SensitiveAttributeError(
+            f"sensitive_bins={quantiles}: at least 2 bins are needed."
+        )
+    cut_points, unasked = {}, []
+    for position, column_name in enumerate(frame.columns):
+        column = frame.iloc[:, position]
+        label = name if column_name == name else f"column {column_name!r} of {name}"
+        spec = None
+        if column_name in per_column:
+            spec = per_column[column_name]
+            if not _is_numeric(column):
+                raise SensitiveAttributeError(
+                    f"sensitive_bins cuts numeric columns only; {label} is "
+                    f"{column.dtype}."
+                )
+        elif _is_numeric(column):
+            n_values = column.nunique()
+            if quantiles is not None:
+                spec = quantiles if n_values > quantiles else None
+            elif max_groups is not None and n_values > max_groups:
+                spec = DEFAULT_BINS
+                unasked.append((column_name, label, n_values))
+        if spec is None:
+            continue
+        if isinstance(spec, numbers.Integral) and not isinstance(spec, bool):
+            if spec < 2:
+                raise SensitiveAttributeError(
+                    f"sensitive_bins={spec} for {label}: at least 2 bins are needed."
+                )
+            points = _quantile_points(_as_float(column), int(spec))
+        else:
+            points = _check_points(spec, label)
+        if points.size == 0:
+            continue  # all values equal (or missing): nothing to cut
+        if not cut_points:
+            frame = frame.copy()
+        frame.isetitem(position, _cut(column, points))
+        cut_points[column_name] = points
+    if unasked:
+        described = "; ".join(
+            f"{label} ({n_values} distinct values) into "
+            f"{_bin_labels(cut_points[column_name])}"
+            for column_name, label, n_values in unasked
+            if column_name in cut_points
+        )
+        warnings.warn(
+            f"A sensitive attribute looks continuous (more than max_groups="
+            f"{max_groups} distinct values), so it was cut into {DEFAULT_BINS} "
+            f"quantile bins: {described}. Say how to bin it with "
+            "sensitive_bins= (a number of quantile bins, or cut points such as "
+            "[25, 60]), or measure and bound the dependence on the attribute "
+            "itself without bins (sklfair.metrics.hsic_dependence, "
+            "sklfair.constraints.Independence).",
+            ContinuousSensitiveAttributeWarning,
+            stacklevel=5,
+        )
+    return frame, cut_points
 
 
 def _column_codes(column):
@@ -235,8 +481,9 @@ def _groups_from_frame(frame, *, max_groups, min_groups, name):
             ):
                 hint = (
                     "It looks continuous: bin it into a few groups first, e.g. "
-                    f"pd.cut({target}, bins=[0, 25, 60, 120]) for an age, or raise "
-                    "max_groups."
+                    "with sensitive_bins= (a number of quantile bins, or cut "
+                    f"points) or pd.cut({target}, bins=[0, 25, 60, 120]) for an "
+                    "age, or raise max_groups."
                 )
             else:
                 hint = "Merge rare values into fewer groups, or raise max_groups."
@@ -301,6 +548,8 @@ def resolve_sensitive(
     drop_sensitive=True,
     max_groups=MAX_GROUPS,
     min_groups=2,
+    bins=None,
+    return_bins=False,
 ):
     """Return the model's input and the group labels, from either source.
 
@@ -316,8 +565,10 @@ def resolve_sensitive(
     drop_sensitive : bool, default=True
         Whether to remove ``sensitive_columns`` from ``X_model``. Ignored for
         ``sensitive_features`` and for a callable selector.
-    max_groups, min_groups : int
+    max_groups, min_groups, bins :
         Passed to :func:`check_sensitive_features`.
+    return_bins : bool, default=False
+        Also return the cut points of the columns that were binned.
 
     Returns
     -------
@@ -327,6 +578,9 @@ def resolve_sensitive(
     groups : pandas.Series of shape (n_samples,) or None
         The group labels, indexed like ``X`` when it is a DataFrame; None when
         neither ``sensitive_columns`` nor ``sensitive_features`` was given.
+    cut_points : dict
+        Only with ``return_bins``: column -> ndarray of the cut points of
+        each binned column (empty when none was).
 
     Raises
     ------
@@ -356,26 +610,32 @@ def resolve_sensitive(
             "the columns of X, or sensitive_features= to pass it alongside X."
         )
     if sensitive_columns is None and sensitive_features is None:
-        return X, None
+        return (X, None, {}) if return_bins else (X, None)
     n_samples = _num_samples(X)
     if sensitive_columns is not None:
         frame = select_sensitive_columns(X, sensitive_columns)
-        groups = check_sensitive_features(
+        groups, cut_points = _checked_groups(
             frame,
             n_samples,
             max_groups=max_groups,
             min_groups=min_groups,
             name="sensitive_columns",
+            bins=bins,
         )
         if drop_sensitive:
             X = drop_sensitive_columns(X, sensitive_columns)
-        return X, groups
-    groups = check_sensitive_features(
-        sensitive_features, n_samples, max_groups=max_groups, min_groups=min_groups
-    )
-    if isinstance(X, pd.DataFrame):
-        groups = groups.set_axis(X.index)
-    return X, groups
+    else:
+        groups, cut_points = _checked_groups(
+            sensitive_features,
+            n_samples,
+            max_groups=max_groups,
+            min_groups=min_groups,
+            name="sensitive_features",
+            bins=bins,
+        )
+        if isinstance(X, pd.DataFrame):
+            groups = groups.set_axis(X.index)
+    return (X, groups, cut_points) if return_bins else (X, groups)
 
 
 # --------------------------------------------------------------------------
@@ -453,7 +713,7 @@ def _shown(values, limit=8):
     return ", ".join(values[:limit]) + more
 
 
-def fit_groups(groups, sample_weight=None, *, owner):
+def fit_groups(groups, sample_weight=None, *, owner, continuous=False):
     """Encode the groups of a fit and apply the policy's fit-time rules.
 
     Parameters
@@ -464,6 +724,10 @@ def fit_groups(groups, sample_weight=None, *, owner):
         Validated non-negative weights; rows of zero weight do not count.
     owner : str
         The estimator's name, for the messages.
+    continuous : bool, default=False
+        The labels are the values of a continuous attribute (for a constraint
+        on the attribute itself): they need two distinct values among the
+        rows of positive weight, and none is a group too small.
 
     Returns
     -------
@@ -499,6 +763,12 @@ def fit_groups(groups, sample_weight=None, *, owner):
     present = sizes > 0
     name = getattr(groups, "name", None)
     of = f" of {name!r}" if name is not None else ""
+    if present.sum() < 2 and continuous:
+        raise SensitiveAttributeError(
+            f"{owner}: the continuous attribute{of} takes one value only "
+            f"({_shown(labels[present])}) among the rows with a positive sample "
+            "weight; a dependence on it cannot be measured."
+        )
     if present.sum() < 2:
         only = _shown(labels[present])
         raise SensitiveAttributeError(
@@ -506,7 +776,7 @@ def fit_groups(groups, sample_weight=None, *, owner):
             "weight; a fairness mitigation needs at least two groups."
         )
     small = present & (sizes < MIN_GROUP_SIZE)
-    if small.any():
+    if small.any() and not continuous:
         listed = ", ".join(
             f"{label!r}: {size} rows"
             for label, size in zip(
@@ -546,7 +816,7 @@ def warn_no_sensitive_attribute(owner, consequence):
     )
 
 
-def predict_group_codes(X, sensitive_columns, labels, *, owner):
+def predict_group_codes(X, sensitive_columns, labels, *, owner, bins=None):
     """Codes of the fitted groups for the rows of ``X`` at prediction.
 
     Parameters
@@ -559,6 +829,8 @@ def predict_group_codes(X, sensitive_columns, labels, *, owner):
         The fitted group labels (``groups_``), in the order of their codes.
     owner : str
         The estimator's name, for the message.
+    bins : dict or None, default=None
+        The cut points found at fit (``sensitive_bins_``), per column.
 
     Returns
     -------
@@ -590,6 +862,7 @@ def predict_group_codes(X, sensitive_columns, labels, *, owner):
             max_groups=None,
             min_groups=1,
             name="sensitive_columns",
+            bins=dict(bins) if bins else False,
         )
         known = pd.Index(np.asarray(labels, dtype=object))
         codes[~missing] = known.get_indexer(np.asarray(groups, dtype=object))

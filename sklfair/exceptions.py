@@ -31,6 +31,7 @@ __all__ = [
     "NoSensitiveAttributeWarning",
     "SmallGroupWarning",
     "UnseenGroupWarning",
+    "ContinuousSensitiveAttributeWarning",
     "InfeasibleBoundWarning",
     "DegenerateModelWarning",
     "UndefinedRateWarning",
@@ -87,6 +88,19 @@ class UnseenGroupWarning(SklfairWarning):
     The model still predicts them (a method with per-group decision rules
     uses its group-blind rule for those rows), but no fairness property
     measured at fit covers that group.
+    """
+
+
+class ContinuousSensitiveAttributeWarning(SklfairWarning):
+    """A sensitive column looks continuous and was cut into quantile bins.
+
+    A numeric column with more distinct values than the policy allows (e.g.
+    age in years) would otherwise make dozens of groups of a few rows each.
+    It is cut into a few quantile bins instead, and the message names the
+    cut points. Say how to bin it with ``sensitive_bins=`` (which silences
+    this warning), or measure and bound the dependence on the attribute
+    itself, without bins (:func:`sklfair.metrics.hsic_dependence`,
+    :class:`sklfair.constraints.Independence`).
     """
 
 

@@ -53,7 +53,7 @@ from sklearn.base import (
 )
 from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing, check_random_state, get_tags
-from sklearn.utils._param_validation import HasMethods, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
@@ -333,6 +333,17 @@ class ReweighingClassifier(ClassifierMixin, FairMetaEstimator):
     drop_sensitive : bool, default=True
         Remove ``sensitive_columns`` from ``X`` before the inner estimator
         sees it (at fit and at prediction). A callable selector drops nothing.
+    sensitive_bins : int, dict or None, default=None
+        How a continuous sensitive column (numeric, more than 20 distinct
+        values, e.g. age in years) becomes groups. None: it is cut into 4
+        quantile bins with a
+        :class:`~sklfair.exceptions.ContinuousSensitiveAttributeWarning`. An
+        int ``q``: every numeric sensitive column with more than ``q``
+        distinct values is cut into ``q`` quantile bins, without a warning.
+        A dict maps a column to a number of quantile bins or to cut points
+        (``{"age": [25, 60]}``: ``<=25``, ``(25, 60]``, ``>60``). The cut
+        points are found at fit and kept in ``sensitive_bins_`` (see
+        :ref:`sensitive_policy`).
     method : {"weights", "resample"}, default="weights"
         ``"weights"`` passes the weights as ``sample_weight``.
         ``"resample"`` fits on a resample of the training set (as many rows
@@ -364,6 +375,9 @@ class ReweighingClassifier(ClassifierMixin, FairMetaEstimator):
         without a sensitive attribute.
     group_sizes_ : ndarray of shape (n_groups,) or None
         Rows of positive weight in each group.
+    sensitive_bins_ : dict or None
+        The cut points of each binned sensitive column (see
+        ``sensitive_bins``), None when no column was binned.
     n_features_in_ : int
         Number of columns of ``X`` at fit, sensitive columns included.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -437,6 +451,7 @@ class ReweighingClassifier(ClassifierMixin, FairMetaEstimator):
         "estimator": [HasMethods(["fit", "predict"])],
         "sensitive_columns": [None, str, Integral, "array-like", callable],
         "drop_sensitive": ["boolean"],
+        "sensitive_bins": [None, Interval(Integral, 2, None, closed="left"), dict],
         "method": [StrOptions({"weights", "resample"})],
         "random_state": ["random_state"],
     }
@@ -447,12 +462,14 @@ class ReweighingClassifier(ClassifierMixin, FairMetaEstimator):
         *,
         sensitive_columns=None,
         drop_sensitive=True,
+        sensitive_bins=None,
         method="weights",
         random_state=None,
     ):
         self.estimator = estimator
         self.sensitive_columns = sensitive_columns
         self.drop_sensitive = drop_sensitive
+        self.sensitive_bins = sensitive_bins
         self.method = method
         self.random_state = random_state
 

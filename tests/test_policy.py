@@ -5,6 +5,8 @@ attributes" page and ``sklfair._sensitive``), each run on all five
 meta-estimators: the same case gets the same named error or warning.
 """
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,6 +17,7 @@ from sklfair._sensitive import MIN_GROUP_SIZE
 from sklfair.constrained import FairConstrainedClassifier, FairConstrainedRegressor
 from sklfair.distillation import DistilledClassifier, DistilledRegressor
 from sklfair.exceptions import (
+    ContinuousSensitiveAttributeWarning,
     NoSensitiveAttributeWarning,
     SensitiveAttributeError,
     SmallGroupWarning,
@@ -129,11 +132,54 @@ def test_missing_values_in_the_attribute_are_an_error(estimator):
         estimator.fit(X, y)
 
 
-def test_a_continuous_attribute_is_an_error(estimator):
+def _ages(X, seed=1):
+    return np.random.default_rng(seed).uniform(18, 80, len(X)).round(1)
+
+
+def test_a_continuous_attribute_warns_and_is_cut_into_quantile_bins(estimator):
     X, y = _data(estimator)
-    X["group"] = np.random.default_rng(1).uniform(18, 80, len(X))
-    with pytest.raises(SensitiveAttributeError, match="looks continuous"):
+    X["group"] = _ages(X)
+    with pytest.warns(
+        ContinuousSensitiveAttributeWarning, match=r"looks continuous.*4 quantile"
+    ):
         estimator.fit(X, y)
+    points = np.quantile(X["group"], [0.25, 0.5, 0.75], method="inverted_cdf")
+    np.testing.assert_allclose(estimator.sensitive_bins_["group"], points)
+    assert len(estimator.groups_) == 4
+    np.testing.assert_array_equal(
+        estimator.group_sizes_,
+        np.bincount(np.searchsorted(points, X["group"]), minlength=4),
+    )
+    # new rows are cut with the fit's points: no warning, no unseen group
+    X_new = X.iloc[:20].copy()
+    X_new["group"] = np.linspace(0, 120, 20)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert estimator.predict(X_new).shape == (20,)
+
+
+def test_explicit_bins_are_silent_and_kept(estimator):
+    X, y = _data(estimator)
+    X["group"] = _ages(X)
+    estimator.set_params(sensitive_bins={"group": [40]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ContinuousSensitiveAttributeWarning)
+        estimator.fit(X, y)
+    assert list(estimator.groups_) == ["<=40", ">40"]
+    np.testing.assert_array_equal(estimator.sensitive_bins_["group"], [40.0])
+    estimator.set_params(sensitive_bins=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ContinuousSensitiveAttributeWarning)
+        estimator.fit(X, y)
+    assert len(estimator.groups_) == 3
+
+
+def test_a_discrete_attribute_is_not_binned(estimator):
+    X, y = _data(estimator)
+    estimator.set_params(sensitive_bins=3)
+    estimator.fit(X, y)  # two values: fewer than 3 bins would hold
+    assert estimator.sensitive_bins_ is None
+    np.testing.assert_array_equal(estimator.groups_, [0, 1])
 
 
 def test_an_unseen_group_at_prediction_warns_and_predicts(estimator):

@@ -1,6 +1,7 @@
 """Tests for sklfair._sensitive: selecting, validating and encoding groups."""
 
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -12,12 +13,14 @@ from hypothesis.extra import numpy as hnp
 
 from sklfair._sensitive import (
     MAX_GROUPS,
+    bin_sensitive_features,
     check_sensitive_features,
     drop_sensitive_columns,
     encode_groups,
     resolve_sensitive,
     select_sensitive_columns,
 )
+from sklfair.exceptions import ContinuousSensitiveAttributeWarning
 
 
 @pytest.fixture
@@ -246,14 +249,82 @@ def test_single_group_raises_unless_allowed():
     assert check_sensitive_features(["a", "a"], min_groups=1).tolist() == ["a", "a"]
 
 
-def test_continuous_column_suggests_binning(frame):
-    with pytest.raises(ValueError, match=r"'age'.*6 distinct.*max_groups=5.*pd\.cut"):
-        check_sensitive_features(frame[["sex", "age"]], max_groups=5)
+def test_continuous_column_is_cut_into_quartiles_with_a_warning(frame):
+    with pytest.warns(
+        ContinuousSensitiveAttributeWarning,
+        match=r"'age' of sensitive_features \(6 distinct values\) into \['<=23'",
+    ):
+        groups = check_sensitive_features(frame[["sex", "age"]], max_groups=5)
+    assert groups.iloc[0] == "sex=female, age=<=23"
     ages = np.arange(MAX_GROUPS + 1, dtype=float)
-    with pytest.raises(ValueError, match="pd.cut"):
-        check_sensitive_features(ages)
+    with pytest.warns(ContinuousSensitiveAttributeWarning, match="4 quantile bins"):
+        binned = check_sensitive_features(ages)
+    assert binned.value_counts(sort=False).tolist() == [6, 5, 5, 5]
+    assert list(binned.cat.categories) == ["<=5", "(5, 10]", "(10, 15]", ">15"]
     assert check_sensitive_features(ages, max_groups=None).nunique() == MAX_GROUPS + 1
     assert check_sensitive_features(ages[:MAX_GROUPS]).nunique() == MAX_GROUPS
+
+
+def test_continuous_column_without_bins_suggests_them():
+    ages = np.arange(MAX_GROUPS + 1, dtype=float)
+    with pytest.raises(ValueError, match="sensitive_bins=.*pd\\.cut"):
+        check_sensitive_features(ages, bins=False)
+
+
+def test_quantile_bins_match_numpy_and_pandas():
+    age = np.random.default_rng(0).integers(18, 90, 500)
+    groups = check_sensitive_features(age, bins=5)
+    points = np.quantile(age, [0.2, 0.4, 0.6, 0.8], method="inverted_cdf")
+    expected = pd.cut(age, np.r_[-np.inf, points, np.inf], labels=False)
+    np.testing.assert_array_equal(groups.cat.codes, expected)
+    # an explicit int bins every numeric column with more values, silently
+    A = pd.DataFrame({"age": age, "flag": age % 2})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        labels = check_sensitive_features(A, bins=5)
+    assert labels.nunique() == 10
+
+
+def test_cut_points_and_their_errors():
+    age = pd.Series([18, 25, 26, 60, 61, 90], name="age")
+    groups = check_sensitive_features(age, bins={"age": [25, 60]})
+    assert groups.tolist() == ["<=25", "<=25", "(25, 60]", "(25, 60]", ">60", ">60"]
+    assert groups.name == "age"
+    _, groups, points = resolve_sensitive(
+        pd.DataFrame({"age": age, "x": 1.0}),
+        sensitive_columns="age",
+        bins={"age": 2},
+        return_bins=True,
+    )
+    np.testing.assert_array_equal(points["age"], [26.0])
+    for bad, match in [
+        ({"age": [60, 25]}, "increase strictly"),
+        ({"age": []}, "cut points such as"),
+        ({"age": 1}, "at least 2 bins"),
+        ({"height": 3}, r"names \['height'\]"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            check_sensitive_features(age, bins=bad)
+    with pytest.raises(ValueError, match="numeric columns only"):
+        check_sensitive_features(pd.Series(list("abcdef"), name="c"), bins={"c": 2})
+
+
+def test_binned_missing_values_stay_missing():
+    age = np.r_[np.arange(30, dtype=float), np.nan]
+    with pytest.raises(ValueError, match="1 missing value"):
+        check_sensitive_features(age, bins=3)
+
+
+def test_heavy_ties_give_fewer_bins():
+    values = np.r_[np.zeros(90), np.arange(1, 31)]
+    groups = check_sensitive_features(values, bins=4)
+    assert list(groups.cat.categories) == ["<=0", ">0"]
+
+
+def test_bin_sensitive_features_is_the_explicit_way():
+    age = np.arange(18, 98)
+    assert bin_sensitive_features(age, 4).value_counts().tolist() == [20] * 4
+    assert list(bin_sensitive_features(age, [30]).cat.categories) == ["<=30", ">30"]
 
 
 def test_many_string_values_suggest_merging():
@@ -449,8 +520,8 @@ def test_resolve_neither_and_both(frame):
 
 
 def test_resolve_errors_name_the_column(frame):
-    with pytest.raises(ValueError, match="column 'age' of sensitive_columns has 6"):
-        resolve_sensitive(frame, sensitive_columns="age", max_groups=3)
+    with pytest.raises(ValueError, match="column 'sex' of sensitive_columns has 2"):
+        resolve_sensitive(frame, sensitive_columns="sex", max_groups=1)
     with pytest.raises(ValueError, match="has 2 rows, but X has 6 samples"):
         resolve_sensitive(frame, sensitive_features=[0, 1])
     only_female = frame[frame["sex"] == "female"]

@@ -11,8 +11,14 @@ One meta-estimator, five ways to keep group gaps under their bounds:
 - ``"reductions"`` wraps any estimator whose ``fit`` takes ``sample_weight``
   in fairlearn's :class:`~fairlearn.reductions.ExponentiatedGradient`;
 - ``"threshold"`` post-processes any classifier's scores with fairlearn's
-  :class:`~fairlearn.postprocessing.ThresholdOptimizer`, reading the groups
-  from the sensitive columns of ``X`` at prediction time as well.
+  :class:`~fairlearn.postprocessing.ThresholdOptimizer` (binary) or with
+  per-group offsets to its log-scores (more classes, ``_multiclass_threshold``),
+  reading the groups from the sensitive columns of ``X`` at prediction time
+  as well.
+
+A dependence on a continuous attribute
+(:class:`~sklfair.constraints.Independence`) has no groups and trains through
+its own term, :class:`DependenceTerm` (``"lagrangian"`` and ``"penalty"``).
 
 The constraints themselves live in :mod:`sklfair.constraints`; the sensitive
 attribute follows the one policy of :mod:`sklfair._sensitive`.
@@ -23,6 +29,7 @@ from sklfair.exceptions import BoundNotMetWarning
 from ._adversarial import AdversarialTerm
 from ._base import fairness_terms
 from ._classifier import FairConstrainedClassifier
+from ._dependence import DependenceTerm
 from ._gap_term import GapTerm
 from ._lagrangian import LagrangianTerm
 from ._penalty import PenaltyTerm
@@ -35,6 +42,7 @@ __all__ = [
     "PenaltyTerm",
     "AdversarialTerm",
     "GapTerm",
+    "DependenceTerm",
     "fairness_terms",
     "BoundNotMetWarning",
 ]

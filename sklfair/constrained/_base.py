@@ -17,6 +17,7 @@ from sklfair.constraints import GroupLossParity, resolve_constraints
 
 from ._adversarial import AdversarialTerm
 from ._claim import claim_violation
+from ._dependence import dependence_term, is_dependence
 from ._fairlearn import fit_reductions, repeat_rows
 from ._feasibility import resolvable_bounds, warn_if_degenerate, warn_if_unresolvable
 from ._gap_term import gap_names, nanmax
@@ -178,8 +179,10 @@ class BaseFairConstrained(FairMetaEstimator):
         if self._task == "classification" and len(self.classes_) != 2:
             raise ValueError(
                 f"Only binary classification is supported. method={method!r} "
-                f"(fairlearn) got y with {len(self.classes_)} classes; use an "
-                "sklfair net with method='lagrangian' for multi-class."
+                f"(fairlearn) got y with {len(self.classes_)} classes. For "
+                "multi-class use method='lagrangian' (or 'penalty') with an "
+                "sklfair net, or method='threshold' (per-group offsets to any "
+                "classifier's scores)."
             )
 
     def _accept_sparse(self):
@@ -245,6 +248,8 @@ class BaseFairConstrained(FairMetaEstimator):
                 "method_params does not take 'confidence': it is the "
                 f"estimator's own parameter, {type(self).__name__}(confidence=...)."
             )
+        if any(is_dependence(c) for c in constraints):  # no groups: its own term
+            return [dependence_term(self.method_, constraints, penalty, params)]
         try:
             if self.method_ == "lagrangian":
                 if self.random_state is not None:  # seeds the held-out rows

@@ -11,7 +11,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 
-from sklfair._fitting import accepts_fit_param, fit_with_params
+from sklfair._fitting import fit_with_params
 from sklfair._meta import delegates
 from sklfair.constraints import CLASSIFICATION_CONSTRAINTS, FairnessConstraint
 
@@ -23,6 +23,11 @@ from ._fairlearn import (
     repeat_rows,
     row_uniforms,
     threshold_proba,
+)
+from ._multiclass_threshold import (
+    MULTICLASS_THRESHOLD_CONSTRAINTS,
+    GroupOffsets,
+    fit_offsets,
 )
 
 __all__ = ["FairConstrainedClassifier"]
@@ -80,10 +85,13 @@ class FairConstrainedClassifier(ClassifierMixin, BaseFairConstrained):
         - ``"reductions"``: fairlearn's
           :class:`~fairlearn.reductions.ExponentiatedGradient` around any
           estimator that takes ``sample_weight`` (binary only);
-        - ``"threshold"``: fairlearn's
-          :class:`~fairlearn.postprocessing.ThresholdOptimizer` on the
-          estimator's scores (binary only; needs ``sensitive_columns``, as the
-          groups are read from ``X`` at prediction time too);
+        - ``"threshold"``: post-processing of the estimator's scores with
+          group-specific decision rules; needs ``sensitive_columns``, as the
+          groups are read from ``X`` at prediction time too. Binary:
+          fairlearn's :class:`~fairlearn.postprocessing.ThresholdOptimizer`
+          (a randomized rule); more classes: per-group offsets to the
+          estimator's log-probabilities found by a coordinate search on the
+          training rows (deterministic; see the Notes);
         - ``"auto"``: ``"lagrangian"`` for sklfair nets, ``"reductions"`` for
           other estimators that take ``sample_weight``, else ``"threshold"``.
     sensitive_columns : str, int, list, boolean mask or callable, default=None
@@ -94,6 +102,17 @@ class FairConstrainedClassifier(ClassifierMixin, BaseFairConstrained):
         fits ``estimator`` without the constraint (see :ref:`sensitive_policy`).
     drop_sensitive : bool, default=True
         Remove ``sensitive_columns`` from the estimator's input.
+    sensitive_bins : int, dict or None, default=None
+        How a continuous sensitive column (numeric, more than 20 distinct
+        values, e.g. age in years) becomes groups. None: it is cut into 4
+        quantile bins with a
+        :class:`~sklfair.exceptions.ContinuousSensitiveAttributeWarning`. An
+        int ``q``: every numeric sensitive column with more than ``q``
+        distinct values is cut into ``q`` quantile bins, without a warning.
+        A dict maps a column to a number of quantile bins or to cut points
+        (``{"age": [25, 60]}``: ``<=25``, ``(25, 60]``, ``>60``). The cut
+        points are found at fit and kept in ``sensitive_bins_`` (see
+        :ref:`sensitive_policy`).
     penalty : float, default=None
         Weight of the fairness term for ``"penalty"`` (default 1) and of the
         adversary for ``"adversarial"`` (default 1) and for
@@ -138,8 +157,11 @@ class FairConstrainedClassifier(ClassifierMixin, BaseFairConstrained):
     Attributes
     ----------
     estimator_ : estimator
-        The fitted estimator (net or Pipeline), ``ExponentiatedGradient`` or
-        ``ThresholdOptimizer``.
+        The fitted estimator (net or Pipeline), ``ExponentiatedGradient``,
+        ``ThresholdOptimizer`` or, for ``"threshold"`` with more than two
+        classes, the rule of per-group offsets (its ``estimator`` is the
+        fitted classifier and its ``offsets_``, of shape ``(n_groups,
+        n_classes)``, the offsets).
     method_ : str or None
         The method used (``"auto"`` resolved); None when fitted without a
         sensitive attribute (``estimator_`` is then the plain estimator).
@@ -151,6 +173,9 @@ class FairConstrainedClassifier(ClassifierMixin, BaseFairConstrained):
         sensitive attribute.
     group_sizes_ : ndarray of shape (n_groups,) or None
         Rows of positive weight in each group.
+    sensitive_bins_ : dict or None
+        The cut points of each binned sensitive column (see
+        ``sensitive_bins``), None when no column was binned.
     constraint_violation_ : float
         Largest gap of the fitted model's decisions on the training data
         minus its bound, over all constraints (for ``"threshold"``, of the
@@ -194,6 +219,19 @@ fairlearn.postprocessing.ThresholdOptimizer
     :meth:`predict` draws it, so the two need not agree on a row. Both take
     integer sample weights only (rows are repeated).
 
+    With more than two classes, ``"threshold"`` decides ``argmax_c log
+    p_c(x) + offset[group, c]``: one offset per group and class, set one at
+    a time to the value that most reduces the total excess of the gaps over
+    the bound, then the training error (an exact line search over the
+    values where a decision changes), in rounds until no offset improves;
+    a local optimum, which meets the bound on the training rows when the
+    search reaches it. :meth:`predict_proba` is the softmax of the shifted
+    log-probabilities, so its most probable class is the decision. It
+    supports ``"demographic_parity"`` (every class's selection rate),
+    ``"equal_opportunity"`` (every class's recall), ``"equalized_odds"`` and
+    ``"error_rate_parity"``; ``method_params={"max_rounds": ...}`` caps the
+    rounds (default 100).
+
     Examples
     --------
     >>> import numpy as np
@@ -216,6 +254,11 @@ fairlearn.postprocessing.ThresholdOptimizer
 
     _parameter_constraints: dict = {
         **BaseFairConstrained._parameter_constraints,
+        "sensitive_bins": [
+            None,
+            Interval(numbers.Integral, 2, None, closed="left"),
+            dict,
+        ],
         "constraint": [
             StrOptions(set(CLASSIFICATION_CONSTRAINTS)),
             FairnessConstraint,
@@ -235,6 +278,7 @@ fairlearn.postprocessing.ThresholdOptimizer
         method="auto",
         sensitive_columns=None,
         drop_sensitive=True,
+        sensitive_bins=None,
         penalty=None,
         method_params=None,
         confidence=0.95,
@@ -249,6 +293,7 @@ fairlearn.postprocessing.ThresholdOptimizer
         self.method = method
         self.sensitive_columns = sensitive_columns
         self.drop_sensitive = drop_sensitive
+        self.sensitive_bins = sensitive_bins
         self.penalty = penalty
         self.method_params = method_params
         self.confidence = confidence
@@ -295,16 +340,41 @@ fairlearn.postprocessing.ThresholdOptimizer
                 "it reads them from the columns of X: give sensitive_columns= "
                 "instead of sensitive_features=."
             )
-        if constraint.name not in THRESHOLD_CONSTRAINTS:
+        multiclass = len(self.classes_) > 2
+        if multiclass and constraint.name not in MULTICLASS_THRESHOLD_CONSTRAINTS:
+            raise ValueError(
+                f"method='threshold' with {len(self.classes_)} classes supports "
+                f"{list(MULTICLASS_THRESHOLD_CONSTRAINTS)}, not {constraint.name!r}."
+            )
+        if not multiclass and constraint.name not in THRESHOLD_CONSTRAINTS:
             raise ValueError(
                 f"method='threshold' (fairlearn's ThresholdOptimizer) supports "
                 f"{sorted(THRESHOLD_CONSTRAINTS)}, not {constraint.name!r}."
             )
-        self._check_binary("threshold")
         X_fit, y_fit, groups_fit = repeat_rows(
             X_model, y_codes, codes, sample_weight, "threshold"
         )
         estimator = fit_with_params(clone(self.estimator), X_fit, y_fit, **params)
+        if multiclass:
+            options = dict(self.method_params or {})
+            unknown = sorted(set(options) - {"max_rounds"})
+            if unknown:
+                raise TypeError(
+                    f"method_params does not fit method='threshold' with "
+                    f"{len(self.classes_)} classes: unexpected {unknown} (it takes "
+                    "max_rounds)."
+                )
+            self.estimator_ = fit_offsets(
+                estimator,
+                constraint,
+                X_fit,
+                y_fit,
+                groups_fit,
+                n_groups=len(self.groups_),
+                n_classes=len(self.classes_),
+                **options,
+            )
+            return
         try:
             self.estimator_ = fit_threshold(
                 estimator,
@@ -336,11 +406,21 @@ fairlearn.postprocessing.ThresholdOptimizer
     # --- prediction -------------------------------------------------------
     def _training_decisions(self, X_model, codes):
         """Decisions on the training data, as the constraint measures them."""
+        if self._offsets():
+            return np.eye(len(self.classes_))[
+                self.estimator_.predict_codes(X_model, codes)
+            ]
         if self.method_ == "threshold":  # the randomized rule's expected rates
             return threshold_proba(self.estimator_, X_model, codes)
         return np.eye(len(self.classes_))[self._predict_codes(X_model, X_model, codes)]
 
+    def _offsets(self):
+        """Whether the fit is the multi-class rule of per-group offsets."""
+        return isinstance(getattr(self, "estimator_", None), GroupOffsets)
+
     def _predict_codes(self, X_in, X_model, codes):
+        if self._offsets():
+            return self.estimator_.predict_codes(X_model, codes)
         if self.method_ == "threshold":
             proba = threshold_proba(self.estimator_, X_model, codes)
             draw = row_uniforms(X_in, self._prediction_seed)
@@ -385,6 +465,8 @@ fairlearn.postprocessing.ThresholdOptimizer
         _, X_model, codes = self._predict_data(X)
         if self.method_ == "reductions":
             return mixture_proba(self.estimator_, X_model)
+        if self._offsets():
+            return self.estimator_.predict_proba(X_model, codes)
         if self.method_ == "threshold":
             return threshold_proba(self.estimator_, X_model, codes)
         return self.estimator_.predict_proba(X_model)
@@ -411,10 +493,6 @@ fairlearn.postprocessing.ThresholdOptimizer
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        fairlearn = self.method in ("reductions", "threshold") or (
-            self.method == "auto"
-            and not accepts_fit_param(self.estimator, "loss_terms")
-        )
-        if fairlearn:
+        if self._planned_method() == "reductions":  # fairlearn's: binary only
             tags.classifier_tags.multi_class = False
         return tags

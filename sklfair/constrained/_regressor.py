@@ -45,6 +45,17 @@ class FairConstrainedRegressor(RegressorMixin, BaseFairConstrained):
         predicts the mixture's mean.
     sensitive_columns : str, int, list, boolean mask or callable, default=None
     drop_sensitive : bool, default=True
+    sensitive_bins : int, dict or None, default=None
+        How a continuous sensitive column (numeric, more than 20 distinct
+        values, e.g. age in years) becomes groups. None: it is cut into 4
+        quantile bins with a
+        :class:`~sklfair.exceptions.ContinuousSensitiveAttributeWarning`. An
+        int ``q``: every numeric sensitive column with more than ``q``
+        distinct values is cut into ``q`` quantile bins, without a warning.
+        A dict maps a column to a number of quantile bins or to cut points
+        (``{"age": [25, 60]}``: ``<=25``, ``(25, 60]``, ``>60``). The cut
+        points are found at fit and kept in ``sensitive_bins_`` (see
+        :ref:`sensitive_policy`).
     penalty : float, default=None
     method_params : dict, default=None
     confidence : float in [0.5, 1), default=0.95
@@ -62,6 +73,9 @@ class FairConstrainedRegressor(RegressorMixin, BaseFairConstrained):
     constraint_ : FairnessConstraint or list of FairnessConstraint
     groups_ : ndarray of shape (n_groups,) or None
     group_sizes_ : ndarray of shape (n_groups,) or None
+    sensitive_bins_ : dict or None
+        The cut points of each binned sensitive column (see
+        ``sensitive_bins``), None when no column was binned.
     constraint_violation_ : float
     history_ : pandas.DataFrame or None
         Wherever a training loop ran (see :class:`FairConstrainedClassifier`).
@@ -92,6 +106,11 @@ class FairConstrainedRegressor(RegressorMixin, BaseFairConstrained):
     _task = "regression"
     _parameter_constraints: dict = {
         **BaseFairConstrained._parameter_constraints,
+        "sensitive_bins": [
+            None,
+            Interval(numbers.Integral, 2, None, closed="left"),
+            dict,
+        ],
         "constraint": [
             StrOptions(set(REGRESSION_CONSTRAINTS)),
             FairnessConstraint,
@@ -110,6 +129,7 @@ class FairConstrainedRegressor(RegressorMixin, BaseFairConstrained):
         method="auto",
         sensitive_columns=None,
         drop_sensitive=True,
+        sensitive_bins=None,
         penalty=None,
         method_params=None,
         confidence=0.95,
@@ -123,6 +143,7 @@ class FairConstrainedRegressor(RegressorMixin, BaseFairConstrained):
         self.method = method
         self.sensitive_columns = sensitive_columns
         self.drop_sensitive = drop_sensitive
+        self.sensitive_bins = sensitive_bins
         self.penalty = penalty
         self.method_params = method_params
         self.confidence = confidence

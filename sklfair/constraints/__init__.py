@@ -26,7 +26,13 @@ error_rate_parity       P(pred != y)
 group_mean_parity       mean prediction (regression)
 group_loss_parity       mean squared error (regression)
 bounded_group_loss      mean squared error, each <= bound
+independence            normalised HSIC of the decisions on a
+                        continuous attribute (no groups)
 ======================  ======================================
+
+:class:`Independence` is an object only (not in the name catalogue): it
+bounds a dependence on a continuous attribute rather than group rates, and
+trains through :class:`~sklfair.constrained.DependenceTerm`.
 
 Constraint objects are estimator-like (``get_params``/``set_params``), so a
 meta-estimator's ``constraint__bound`` is searchable. The training-loop terms
@@ -47,6 +53,7 @@ from ._classification import (
     EqualOpportunity,
     ErrorRateParity,
 )
+from ._continuous import Independence
 from ._regression import BoundedGroupLoss, GroupLossParity, GroupMeanParity
 
 __all__ = [
@@ -58,6 +65,7 @@ __all__ = [
     "GroupMeanParity",
     "GroupLossParity",
     "BoundedGroupLoss",
+    "Independence",
     "CLASSIFICATION_CONSTRAINTS",
     "REGRESSION_CONSTRAINTS",
     "DEFAULT_BOUNDS",

@@ -54,7 +54,12 @@ def _groups(meta, X, sensitive_features):
             "X to prune(..., sensitive_features=...) to keep the constraint "
             "while fine-tuning."
         )
-    _, groups = resolve_sensitive(X, sensitive_columns=meta.sensitive_columns)
+    _, groups = resolve_sensitive(
+        X,
+        sensitive_columns=meta.sensitive_columns,
+        max_groups=None,
+        bins=getattr(meta, "sensitive_bins_", None) or False,
+    )
     return np.asarray(groups, dtype=object)
 
 

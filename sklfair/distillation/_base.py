@@ -21,7 +21,6 @@ from sklearn.utils.validation import _num_samples, validate_data
 from sklfair._columns import column_positions
 from sklfair._fitting import accepts_fit_param, final_estimator, fit_with_params
 from sklfair._meta import FairMetaEstimator
-from sklfair._sensitive import resolve_sensitive
 from sklfair.constrained import LagrangianTerm
 from sklfair.constrained._claim import claim_violation
 from sklfair.constrained._feasibility import resolvable_bounds, warn_if_unresolvable
@@ -71,6 +70,11 @@ class BaseDistilled(FairMetaEstimator):
         "alpha": [Interval(numbers.Real, 0, 1, closed="both")],
         "sensitive_columns": ["array-like", str, numbers.Integral, callable, None],
         "drop_sensitive": ["boolean"],
+        "sensitive_bins": [
+            None,
+            Interval(numbers.Integral, 2, None, closed="left"),
+            dict,
+        ],
         "n_augment": [Interval(numbers.Integral, 0, None, closed="left")],
         "confidence": [Interval(numbers.Real, 0.5, 1, closed="left")],
         "random_state": ["random_state"],
@@ -267,7 +271,7 @@ class BaseDistilled(FairMetaEstimator):
                     "give sensitive_columns= instead."
                 )
             return data.codes[np.where(base_all >= 0, base_all, 0)]
-        _, labels = resolve_sensitive(X_all, sensitive_columns=self.sensitive_columns)
+        labels = self._groups_of(X_all)
         known = pd.Index(np.asarray(self.groups_, dtype=object))
         codes = known.get_indexer(np.asarray(labels, dtype=object))
         if (codes < 0).any():

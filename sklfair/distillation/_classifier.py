@@ -79,6 +79,17 @@ class DistilledClassifier(ClassifierMixin, BaseDistilled):
     drop_sensitive : bool, default=True
         Remove ``sensitive_columns`` from the student's input. The teacher
         always sees ``X`` as given.
+    sensitive_bins : int, dict or None, default=None
+        How a continuous sensitive column (numeric, more than 20 distinct
+        values, e.g. age in years) becomes groups. None: it is cut into 4
+        quantile bins with a
+        :class:`~sklfair.exceptions.ContinuousSensitiveAttributeWarning`. An
+        int ``q``: every numeric sensitive column with more than ``q``
+        distinct values is cut into ``q`` quantile bins, without a warning.
+        A dict maps a column to a number of quantile bins or to cut points
+        (``{"age": [25, 60]}``: ``<=25``, ``(25, 60]``, ``>60``). The cut
+        points are found at fit and kept in ``sensitive_bins_`` (see
+        :ref:`sensitive_policy`).
     n_augment : int, default=0
         Synthetic transfer rows per training row, labelled by the teacher
         only: mixup of the row with a random partner (weight of the row
@@ -123,6 +134,9 @@ class DistilledClassifier(ClassifierMixin, BaseDistilled):
         With a constraint: the group labels, in the order of their codes.
     group_sizes_ : ndarray of shape (n_groups,) or None
         With a constraint: rows of positive weight in each group.
+    sensitive_bins_ : dict or None
+        The cut points of each binned sensitive column (see
+        ``sensitive_bins``), None when no column was binned.
     constraint_ : FairnessConstraint, list of them, or None
         The constraint(s) the student trained under, each with its bound.
     resolvable_bounds_ : dict
@@ -199,6 +213,7 @@ class DistilledClassifier(ClassifierMixin, BaseDistilled):
         bound=None,
         sensitive_columns=None,
         drop_sensitive=True,
+        sensitive_bins=None,
         n_augment=0,
         confidence=0.95,
         random_state=None,
@@ -211,6 +226,7 @@ class DistilledClassifier(ClassifierMixin, BaseDistilled):
         self.bound = bound
         self.sensitive_columns = sensitive_columns
         self.drop_sensitive = drop_sensitive
+        self.sensitive_bins = sensitive_bins
         self.n_augment = n_augment
         self.confidence = confidence
         self.random_state = random_state

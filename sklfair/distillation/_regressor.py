@@ -64,6 +64,17 @@ class DistilledRegressor(RegressorMixin, BaseDistilled):
         student's input when ``drop_sensitive`` (the teacher sees them).
     drop_sensitive : bool, default=True
         Remove ``sensitive_columns`` from the student's input.
+    sensitive_bins : int, dict or None, default=None
+        How a continuous sensitive column (numeric, more than 20 distinct
+        values, e.g. age in years) becomes groups. None: it is cut into 4
+        quantile bins with a
+        :class:`~sklfair.exceptions.ContinuousSensitiveAttributeWarning`. An
+        int ``q``: every numeric sensitive column with more than ``q``
+        distinct values is cut into ``q`` quantile bins, without a warning.
+        A dict maps a column to a number of quantile bins or to cut points
+        (``{"age": [25, 60]}``: ``<=25``, ``(25, 60]``, ``>60``). The cut
+        points are found at fit and kept in ``sensitive_bins_`` (see
+        :ref:`sensitive_policy`).
     n_augment : int, default=0
         Synthetic transfer rows per training row, as in
         :class:`DistilledClassifier`.
@@ -90,6 +101,9 @@ class DistilledRegressor(RegressorMixin, BaseDistilled):
         The student's training log, one row per epoch.
     groups_, group_sizes_ : ndarray of shape (n_groups,) or None
         With a constraint: the group labels and their sizes.
+    sensitive_bins_ : dict or None
+        The cut points of each binned sensitive column (see
+        ``sensitive_bins``), None when no column was binned.
     constraint_ : FairnessConstraint, list of them, or None
     constraint_violation_ : float
         With a constraint and groups: the largest gap of the student's
@@ -142,6 +156,7 @@ class DistilledRegressor(RegressorMixin, BaseDistilled):
         bound=None,
         sensitive_columns=None,
         drop_sensitive=True,
+        sensitive_bins=None,
         n_augment=0,
         confidence=0.95,
         random_state=None,
@@ -153,6 +168,7 @@ class DistilledRegressor(RegressorMixin, BaseDistilled):
         self.bound = bound
         self.sensitive_columns = sensitive_columns
         self.drop_sensitive = drop_sensitive
+        self.sensitive_bins = sensitive_bins
         self.n_augment = n_augment
         self.confidence = confidence
         self.random_state = random_state

@@ -7,7 +7,9 @@ average differences of any metric across groups, a counterfactual flip rate,
 confidence intervals for the gaps (:func:`fairness_interval`), certificates
 that held-out rows keep a gap below a bound (:func:`certify`), scorers for
 model selection (:func:`make_fairness_scorer`, also of the credible gap) and
-a report a risk committee can read (:func:`fairness_report`).
+a report a risk committee can read (:func:`fairness_report`), and measures
+along a continuous attribute that need no bins (:func:`hsic_dependence`,
+:func:`mean_prediction_slope`...).
 """
 
 from ._aggregate import (
@@ -26,6 +28,13 @@ from ._binary import (
 )
 from ._calibration import calibration_by_group, expected_calibration_error
 from ._certify import FairnessCertificate, certify
+from ._continuous import (
+    bin_sensitive_features,
+    hgr_correlation,
+    hsic_dependence,
+    mean_prediction_slope,
+    prediction_correlation,
+)
 from ._counterfactual import counterfactual_flip_rate
 from ._credit import group_gap, risk_metrics_by_group
 from ._cutoff_scorer import make_cutoff_scorer
@@ -78,4 +87,9 @@ __all__ = [
     "mean_prediction_difference",
     "multiclass_demographic_parity_difference",
     "multiclass_equalized_odds_difference",
+    "mean_prediction_slope",
+    "prediction_correlation",
+    "hsic_dependence",
+    "hgr_correlation",
+    "bin_sensitive_features",
 ]

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from sklearn.metrics import accuracy_score
 
 from sklfair.exceptions import UndefinedRateWarning
+from sklfair.exceptions import ContinuousSensitiveAttributeWarning
 from sklfair.metrics import (
     demographic_parity_difference,
     demographic_parity_ratio,
@@ -195,13 +196,17 @@ def test_bad_sensitive_features(groups, match):
         )
 
 
-def test_continuous_sensitive_feature_is_refused():
+def test_continuous_sensitive_feature_is_binned_with_the_policy_warning():
     rng = np.random.default_rng(0)
     age = rng.integers(18, 80, 300)
-    with pytest.raises(ValueError, match="distinct values.*bin"):
-        demographic_parity_difference(
-            rng.integers(0, 2, 300), rng.integers(0, 2, 300), sensitive_features=age
-        )
+    y_pred = rng.integers(0, 2, 300)
+    with pytest.warns(ContinuousSensitiveAttributeWarning, match="4 quantile bins"):
+        gap = demographic_parity_difference(y_pred, y_pred, sensitive_features=age)
+    quartile = np.searchsorted(
+        np.quantile(age, [0.25, 0.5, 0.75], method="inverted_cdf"), age
+    )
+    rates = [y_pred[quartile == q].mean() for q in range(4)]
+    assert gap == pytest.approx(max(rates) - min(rates))
 
 
 def test_mismatched_lengths():

@@ -11,6 +11,7 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.metrics import accuracy_score, mean_absolute_error, roc_auc_score
 from sklearn.svm import LinearSVC
 
+from sklfair.exceptions import ContinuousSensitiveAttributeWarning
 from sklfair.metrics import FairnessReport, fairness_interval, fairness_report
 
 
@@ -263,7 +264,6 @@ def test_regression_report():
             {"sensitive_columns": "sex", "sensitive_features": np.zeros(1000)},
             "one way only",
         ),
-        ({"sensitive_columns": "age"}, "distinct values.*bin"),
         ({"sensitive_features": ["f", "m"]}, "has 2 rows, but X has 1000"),
         ({"sensitive_columns": "sexe"}, "Did you mean 'sex'"),
         ({"sensitive_columns": "sex", "metrics": ["f1"]}, "Unknown metric 'f1'"),
@@ -273,6 +273,13 @@ def test_bad_inputs(german, fitted, kwargs, match):
     X, y = german
     with pytest.raises(ValueError, match=match):
         fairness_report(fitted, X, y, **kwargs)
+
+
+def test_a_continuous_attribute_is_reported_by_quartile(german, fitted):
+    X, y = german
+    with pytest.warns(ContinuousSensitiveAttributeWarning, match=r"age \(53 distinct"):
+        report = fairness_report(fitted, X, y, sensitive_columns="age")
+    assert len(report.by_group("age")) == 4
 
 
 def test_unknown_attribute_and_unfitted(german, fitted):
