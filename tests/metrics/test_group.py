@@ -11,8 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import accuracy_score
 
-from sklfair.exceptions import UndefinedRateWarning
-from sklfair.exceptions import ContinuousSensitiveAttributeWarning
+from sklfair.exceptions import ContinuousSensitiveAttributeWarning, UndefinedRateWarning
 from sklfair.metrics import (
     demographic_parity_difference,
     demographic_parity_ratio,
