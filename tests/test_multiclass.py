@@ -23,7 +23,13 @@ from sklfair.distillation import DistilledClassifier
 from sklfair.nets import TabularNetClassifier
 from sklfair.reweighting import ReweighingClassifier
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.filterwarnings("ignore::sklfair.exceptions.InfeasibleBoundWarning"),
+    # at bound 0.05 the fits nearly never decide 'Medium' (the class between
+    # the two others): warned, and the per-class rates still hold
+    pytest.mark.filterwarnings("ignore::sklfair.exceptions.DegenerateModelWarning"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +92,9 @@ def test_lagrangian_bounds_every_class(compas, constraint):
         method="lagrangian",
         sensitive_columns="race",
         random_state=0,
+        # the bound on the training rows themselves (no margin, no floor for
+        # the 'Other' group's few rows): this test checks the per-class rates
+        confidence=0.5,
     ).fit(X, y)
     gap = _gaps(y, clf.predict(X), groups, constraint)
     assert clf.constraint_violation_ == pytest.approx(gap - 0.05, abs=1e-9)
@@ -152,6 +161,7 @@ def test_a_fair_student_of_three_classes(compas):
         bound=0.05,
         sensitive_columns="race",
         random_state=0,
+        confidence=0.5,  # the bound on the training rows, as above
     ).fit(X, y)
     assert list(clf.classes_) == ["High", "Low", "Medium"]
     assert clf.predict_proba(X).shape == (len(y), 3)

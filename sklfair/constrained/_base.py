@@ -373,7 +373,9 @@ class BaseFairConstrained(FairMetaEstimator):
             advice=advice,
         )
         if self._task == "classification":
-            warn_if_degenerate(y_codes, decisions, sample_weight, owner)
+            warn_if_degenerate(
+                y_codes, decisions, sample_weight, owner, classes=self.classes_
+            )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -86,7 +86,8 @@ def resolvable_bounds(constraints, y, codes, sample_weight, n_groups, confidence
     bounds : dict
         Constraint name -> ``(bound, detail)``: the smallest bound, and the
         pair and event that set it (``(group a, group b, size a, size b,
-        rate)``), for the classification constraints (regression ones are
+        rate)``), for the classification constraints between groups
+        (regression constraints and dependences on a continuous attribute are
         left out).
     """
     y = np.asarray(y, dtype=np.int64)
@@ -98,7 +99,9 @@ def resolvable_bounds(constraints, y, codes, sample_weight, n_groups, confidence
     first, second = first[keep], second[keep]
     bounds = {}
     for constraint in constraints:
-        if constraint.task != "classification":
+        if constraint.task != "classification" or getattr(
+            constraint, "continuous_attribute", False
+        ):  # a dependence on a continuous attribute has no groups to resolve
             continue
         n, rates = _event_sizes(constraint, y, codes, weight, n_groups, n_classes)
         present = (n[:, first] > 0) & (n[:, second] > 0)
@@ -174,7 +177,7 @@ def warn_if_unresolvable(constraints, bounds, labels, confidence, owner):
         )
 
 
-def warn_if_degenerate(y, decisions, sample_weight, owner):
+def warn_if_degenerate(y, decisions, sample_weight, owner, classes=None):
     """Warn when classification decisions are nearly constant or no better
     than the majority class.
 
@@ -191,6 +194,8 @@ def warn_if_degenerate(y, decisions, sample_weight, owner):
         One-hot decisions, or each decision's probability.
     sample_weight : ndarray of shape (n_samples,) or None
     owner : str
+    classes : array-like of shape (n_classes,), default=None
+        The class labels, to name a neglected class in the warning.
 
     Returns
     -------
@@ -213,8 +218,11 @@ def warn_if_degenerate(y, decisions, sample_weight, owner):
         )
     elif neglected.any():
         c = int(np.flatnonzero(neglected)[0])
+        name = (
+            f"class {c} (by position)" if classes is None else repr(_plain(classes[c]))
+        )
         reason = (
-            f"class {c} (by position in classes_) makes up {labels[c]:.1%} of the "
+            f"{name} makes up {labels[c]:.1%} of the "
             f"training labels but only {decided[c]:.1%} of its decisions"
         )
     elif accuracy - majority < hair:

@@ -295,7 +295,11 @@ class DistilledClassifier(ClassifierMixin, BaseDistilled):
         decisions = np.eye(len(self.classes_))[np.argmax(proba, axis=1)]
         self._claim(y, decisions, data)
         warn_if_degenerate(
-            y, decisions, data.sample_weight, "DistilledClassifier's student"
+            y,
+            decisions,
+            data.sample_weight,
+            "DistilledClassifier's student",
+            classes=self.classes_,
         )
 
     @staticmethod

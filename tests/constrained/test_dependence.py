@@ -112,6 +112,7 @@ def test_the_term_alone_on_a_net():
     assert term.history_[term.best_epoch_]["gaps"][0] == pytest.approx(constrained)
 
 
+@pytest.mark.filterwarnings("ignore::sklfair.exceptions.InfeasibleBoundWarning")
 @pytest.mark.parametrize(
     "params, error, match",
     [
@@ -121,7 +122,7 @@ def test_the_term_alone_on_a_net():
             ValueError,
             "bounded alone",
         ),
-        ({"method_params": {"confidence": 0.9}}, TypeError, "does not fit"),
+        ({"method_params": {"confidence": 0.9}}, TypeError, "own parameter"),
     ],
 )
 def test_bad_combinations(params, error, match):

@@ -28,7 +28,10 @@ from sklfair.datasets import load_compas
 from sklfair.exceptions import ContinuousSensitiveAttributeWarning, UnseenGroupWarning
 from sklfair.metrics import multiclass_demographic_parity_difference
 
-pytestmark = pytest.mark.filterwarnings("ignore::sklfair.exceptions.SmallGroupWarning")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::sklfair.exceptions.SmallGroupWarning"),
+    pytest.mark.filterwarnings("ignore::sklfair.exceptions.InfeasibleBoundWarning"),
+]
 
 
 def compas_risk_levels():
