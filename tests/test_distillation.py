@@ -788,6 +788,7 @@ def test_grid_search_over_temperature_alpha_and_student_size(binary_data):
     assert grid.best_score_ > 0.85
 
 
+@pytest.mark.filterwarnings("ignore::sklfair.exceptions.BoundNotMetWarning")
 def test_grid_search_passes_sensitive_features_without_routing(frame_data):
     X, y = frame_data
     grid = GridSearchCV(
@@ -954,6 +955,9 @@ def test_taiwan_student_matches_the_teacher(taiwan):
 
 
 @pytest.mark.slow
+# the age bands' smallest pairs resolve about 0.02: the student may end just
+# above it on the training rows (warned); the test reads the held-out gap
+@pytest.mark.filterwarnings("ignore::sklfair.exceptions.BoundNotMetWarning")
 def test_taiwan_fair_student_has_a_smaller_dp_difference(taiwan):
     X_train, X_test, y_train, y_test, distilled = taiwan
     # reuse the fitted teacher: frozen, it is not refitted
