@@ -36,6 +36,7 @@ networks; matplotlib only when the report is written.
 
 from sklfair.exceptions import AuditError
 
+from ._certificates import BOUND, certify_models
 from ._contenders import (
     BUDGETS,
     CONSTRAINTS,
@@ -45,26 +46,61 @@ from ._contenders import (
     make_contenders,
     make_preprocessor,
 )
-from ._data import DATASETS, AuditData, load_audit_data
+from ._credit import (
+    APPROVAL_RATE,
+    PERMUTATION_ROWS,
+    REASON_ROWS,
+    CreditAudit,
+    ReasonSummary,
+    credit_audit,
+)
+from ._data import BAD_LABELS, DATASETS, AuditData, load_audit_data
+from ._privacy import N_REFERENCES, PrivacyAudit, privacy_audit
 from ._report import write_report
-from ._run import TEST_SIZE, AuditResult, evaluate, format_table, run_audit
+from ._run import (
+    CONFIDENCE,
+    GAPS,
+    TEST_SIZE,
+    AuditResult,
+    accuracy_interval,
+    evaluate,
+    format_table,
+    interval_columns,
+    run_audit,
+)
 
 __all__ = [
+    "APPROVAL_RATE",
+    "BAD_LABELS",
+    "BOUND",
     "BUDGETS",
+    "CONFIDENCE",
     "CONSTRAINTS",
     "DATASETS",
+    "GAPS",
     "LAGRANGIAN_BOUNDS",
+    "N_REFERENCES",
+    "PERMUTATION_ROWS",
+    "REASON_ROWS",
     "STUDENT_BOUND",
     "TEST_SIZE",
     "AuditData",
     "AuditError",
     "AuditResult",
     "Contender",
+    "CreditAudit",
+    "PrivacyAudit",
+    "ReasonSummary",
+    "accuracy_interval",
+    "certify_models",
+    "credit_audit",
     "evaluate",
     "format_table",
+    "interval_columns",
     "load_audit_data",
     "make_contenders",
     "make_preprocessor",
+    "privacy_audit",
     "run_audit",
     "write_report",
 ]
