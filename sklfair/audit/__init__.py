@@ -64,9 +64,13 @@ from ._run import (
     AuditResult,
     accuracy_interval,
     evaluate,
+    run_audit,
+)
+from ._text import (
+    format_credit_table,
+    format_privacy_table,
     format_table,
     interval_columns,
-    run_audit,
 )
 
 __all__ = [
@@ -95,6 +99,8 @@ __all__ = [
     "certify_models",
     "credit_audit",
     "evaluate",
+    "format_credit_table",
+    "format_privacy_table",
     "format_table",
     "interval_columns",
     "load_audit_data",

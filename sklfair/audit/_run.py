@@ -43,7 +43,6 @@ __all__ = [
     "AuditResult",
     "accuracy_interval",
     "evaluate",
-    "format_table",
     "run_audit",
 ]
 
@@ -140,7 +139,7 @@ def evaluate(estimator, X, y, *, sensitive, pos_label, confidence=CONFIDENCE):
     >>> {k: round(v, 3) for k, v in row.items()}
     {'accuracy': 0.5, 'accuracy low': 0.299, 'accuracy high': 0.701, 'AUC': 0.5, \
 'DP diff sex': 0.0, 'DP diff sex low': 0.0, 'DP diff sex high': 0.278, \
-'EO diff sex': 0.0, 'EO diff sex low': 0.0, 'EO diff sex high': 0.369}
+'EO diff sex': 0.0, 'EO diff sex low': 0.0, 'EO diff sex high': 0.5}
     """
     y_pred = np.asarray(estimator.predict(X))
     score = _positive_scores(estimator, X, pos_label)
@@ -532,86 +531,3 @@ def run_audit(
             raise
     result.seconds = time.perf_counter() - start
     return result
-
-
-def _with_interval(value, low, high):
-    if pd.isna(value):
-        return "-"
-    if pd.isna(low) or pd.isna(high):
-        return f"{value:.3f}"
-    return f"{value:.3f} [{low:.3f}, {high:.3f}]"
-
-
-def interval_columns(table):
-    """The table with each ``c``, ``c low``, ``c high`` trio as one text column.
-
-    Parameters
-    ----------
-    table : pandas.DataFrame
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``"0.031 [0.018, 0.046]"`` in place of the three columns.
-    """
-    shown = pd.DataFrame(index=table.index)
-    for column in table.columns:
-        if column.endswith((" low", " high")) and column.rsplit(" ", 1)[0] in table:
-            continue
-        if f"{column} low" in table and f"{column} high" in table:
-            shown[column] = [
-                _with_interval(v, lo, hi)
-                for v, lo, hi in zip(
-                    table[column], table[f"{column} low"], table[f"{column} high"]
-                )
-            ]
-        else:
-            shown[column] = table[column]
-    return shown
-
-
-def _text(table, formatters=None):
-    formatters = formatters or {}
-    shown = table.copy()
-    for column in shown.columns:
-        if column in formatters:
-            shown[column] = [formatters[column](v) for v in shown[column]]
-        elif pd.api.types.is_float_dtype(shown[column]):
-            shown[column] = ["-" if pd.isna(v) else f"{v:.3f}" for v in shown[column]]
-    return shown.to_string()
-
-
-def format_table(table, *, confidence=CONFIDENCE):
-    """The comparison table as fixed-width text, in two blocks.
-
-    First each model's accuracy (with its interval), AUC, certificate and
-    fit seconds; then the gaps between groups, each with its interval.
-    Metrics to 3 decimals.
-
-    Parameters
-    ----------
-    table : pandas.DataFrame
-        :attr:`AuditResult.table`.
-    confidence : float, default=0.95
-        The intervals' level, for the headings.
-
-    Returns
-    -------
-    str
-    """
-    shown = interval_columns(table.drop(columns=["kind"], errors="ignore"))
-    gaps = [c for c in shown.columns if " diff " in c]
-    first = shown.drop(columns=gaps)
-    if "bound" in first:
-        first["certificate"] = [
-            "-" if pd.isna(b) else f"{v} at {b:g}"
-            for b, v in zip(first.pop("bound"), first["certificate"])
-        ]
-        first["fit s"] = first.pop("fit s")
-    level = f"{confidence:.0%}"
-    first = first.rename(columns={"accuracy": f"accuracy [{level} interval]"})
-    return (
-        _text(first, {"fit s": lambda v: f"{v:.1f}"})
-        + f"\n\ngaps between groups [{level} intervals]\n"
-        + _text(shown[gaps])
-    )
