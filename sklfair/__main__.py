@@ -6,10 +6,11 @@
     (every gap with its interval, each model's certificate), the credit table
     and, with ``--privacy``, the membership-inference table, and write an
     HTML report with plots (:mod:`sklfair.audit`). Progress goes to stderr,
-    the tables to stdout. Exit status: 0 done; 2 bad arguments (a
-    one-line error: a missing column, a file that cannot be read or parsed,
-    an output folder in use without ``--overwrite``); 130 interrupted
-    (Ctrl-C), with nothing written.
+    the tables to stdout. Exit status: 0 done (a bound not certified is a
+    finding, not an error); 2 bad arguments (a one-line error: a missing
+    column, a file that cannot be read or parsed, an approval rate outside
+    (0, 1], an output folder in use without ``--overwrite``); 130
+    interrupted (Ctrl-C), with nothing written.
 
 ``export``
     Distil a gradient-boosting teacher into a student network, prune and
@@ -166,6 +167,7 @@ def _audit(args):
             constraint=args.constraint,
             bound=args.bound,
             approval_rate=args.approval_rate,
+            reasons=args.reasons,
             privacy=args.privacy,
             device=args.device,
             seed=args.seed,
@@ -203,7 +205,7 @@ def build_parser():
         description="sklfair: fair machine learning on tabular data.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    from sklfair.audit import APPROVAL_RATE, BOUND, CONSTRAINTS, DATASETS
+    from sklfair.audit import APPROVAL_RATE, BOUND, CONSTRAINTS, DATASETS, REASONS
 
     audit = sub.add_parser(
         "audit",
@@ -212,7 +214,7 @@ def build_parser():
             "Fit a baseline (logistic regression, a network, gradient boosting) "
             "and every sklfair mitigation on a stratified split, print the "
             "comparison table (accuracy, AUC, demographic parity and equalized "
-            "odds differences per sensitive attribute, each with its 95%% "
+            "odds differences per sensitive attribute, each with its 95% "
             "interval, each model's certificate, fit seconds), the credit table "
             "(Gini, KS, calibration, approval and bad rates and adverse impact "
             "ratios at a cutoff) and, with --privacy, the membership-inference "
@@ -265,6 +267,14 @@ def build_parser():
         metavar="VALUE",
         help="the CSV target's bad outcome (a default), whose probability is the "
         "PD (default: the greater label); bundled data sets know theirs",
+    )
+    audit.add_argument(
+        "--reasons",
+        choices=REASONS,
+        default="fast",
+        help="which models' declined rows get reasons in the credit section: "
+        "fast (the networks and the logistic regression, default), all (the "
+        "others too, through shap's slow permutation explainer) or none",
     )
     audit.add_argument(
         "--privacy",

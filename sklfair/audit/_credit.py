@@ -19,9 +19,11 @@ measures
   random subsample of the declined rows (explained against the approved
   ones), and :func:`~sklfair.explain.reason_parity` per group. Networks and
   logistic regressions have fast model-specific explainers
-  (:data:`REASON_ROWS` rows); other models go through shap's permutation
-  explainer, which costs hundreds of model calls per row, so they get
-  :data:`PERMUTATION_ROWS` rows against a smaller background.
+  (:data:`REASON_ROWS` rows). Other models (gradient boosting, group
+  thresholds) only have shap's permutation explainer, which costs hundreds
+  of model calls per row: they are explained only when asked
+  (``reasons="all"``), on :data:`PERMUTATION_ROWS` rows against a smaller
+  background.
 
 A model whose credit measurement fails becomes a note; the others go on.
 """
@@ -53,6 +55,7 @@ from ._messages import log, one_line, unique_warnings
 __all__ = [
     "APPROVAL_RATE",
     "PERMUTATION_ROWS",
+    "REASONS",
     "REASON_ROWS",
     "CreditAudit",
     "ReasonSummary",
@@ -135,8 +138,10 @@ class CreditAudit:
         ``calibration[model][attribute]``: the reliability table of
         :func:`~sklfair.metrics.calibration_by_group`.
     reasons : dict of str to ReasonSummary
-        The declined rows' reasons, by model (absent where they could not be
-        computed).
+        The declined rows' reasons, by model.
+    no_reasons : dict of str to str
+        Why a model has no reasons (e.g. only the slow permutation explainer
+        applies to it and the run did not ask for it).
     decisions : pandas.DataFrame
         The held-out rows' decisions at each model's cutoff: ``<model>
         approved`` (1 approved, 0 declined).
@@ -148,6 +153,7 @@ class CreditAudit:
     by_group: dict = field(default_factory=dict)
     calibration: dict = field(default_factory=dict)
     reasons: dict = field(default_factory=dict)
+    no_reasons: dict = field(default_factory=dict)
     decisions: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
@@ -157,16 +163,32 @@ def probability_of_default(estimator, X, bad_label):
     return proba[:, list(estimator.classes_).index(bad_label)]
 
 
-def _explain(model, declined, approved, *, sensitive, bad_label, seed):
-    """Reasons of a subsample of ``declined``, with the explainer used."""
+#: What ``reasons`` of :func:`credit_audit` may be.
+REASONS = ("fast", "all", "none")
+
+#: Why a model has no reasons in the default (``"fast"``) run.
+SLOW_MODEL = (
+    "only shap's permutation explainer applies to this model (hundreds of "
+    "calls of the model per row explained): left out of the default run; "
+    "--reasons all computes them"
+)
+
+
+def _explain(model, declined, approved, *, sensitive, bad_label, seed, slow):
+    """Reasons of a subsample of ``declined``, with the explainer used.
+
+    None when only the permutation explainer applies and ``slow`` is False.
+    """
     from sklfair.explain import reason_codes
 
     rng = np.random.default_rng(seed)
-    for method, rows, background in (
+    methods = [
         ("deep", REASON_ROWS, REASON_BACKGROUND),
         ("linear", REASON_ROWS, REASON_BACKGROUND),
-        ("permutation", PERMUTATION_ROWS, PERMUTATION_BACKGROUND),
-    ):
+    ]
+    if slow:
+        methods.append(("permutation", PERMUTATION_ROWS, PERMUTATION_BACKGROUND))
+    for method, rows, background in methods:
         take = np.sort(rng.permutation(len(declined))[:rows])
         sample = declined.iloc[take]
         try:
@@ -187,23 +209,28 @@ def _explain(model, declined, approved, *, sensitive, bad_label, seed):
                 continue
             raise
         return method, sample, reasons, min(background, len(approved))
-    raise AssertionError("the permutation explainer applies to any model")
+    return None
 
 
-def _reason_summary(model, X_test, approved, data, seed):
+def _reason_summary(model, X_test, approved, data, seed, slow):
+    """The model's :class:`ReasonSummary`, or the text saying why there is none."""
     from sklfair.explain import reason_parity
 
     declined = X_test[~approved]
     if len(declined) == 0 or approved.sum() == 0:
-        return None
-    explainer, sample, reasons, n_background = _explain(
+        return "the cutoff declines nobody or everybody"
+    explained = _explain(
         model,
         declined,
         X_test[approved],
         sensitive=data.sensitive,
         bad_label=data.bad_label,
         seed=seed,
+        slow=slow,
     )
+    if explained is None:
+        return SLOW_MODEL
+    explainer, sample, reasons, n_background = explained
     parity, counts = {}, {}
     for attribute in data.sensitive:
         groups = sample[attribute].astype(str).to_numpy()
@@ -266,7 +293,7 @@ def credit_audit(
     data,
     *,
     approval_rate=APPROVAL_RATE,
-    reasons=True,
+    reasons="fast",
     seed=0,
     notes=None,
     progress=None,
@@ -284,9 +311,12 @@ def credit_audit(
         For the sensitive attributes and the bad label.
     approval_rate : float, default=0.7
         The share of the held-out applicants each model's cutoff approves.
-    reasons : bool, default=True
-        Compute the declined rows' reasons (needs shap; without it, a note
-        says so and the section goes on without reasons).
+    reasons : {"fast", "all", "none"}, default="fast"
+        The declined rows' reasons: ``"fast"`` for the models with a
+        model-specific explainer (networks, logistic regression), ``"all"``
+        for every model (the others through the slow permutation explainer),
+        ``"none"`` for no reasons. They need shap; without it, a note says
+        so and the section goes on without reasons.
     seed : int, default=0
         Draws the rows explained.
     notes : list, default=None
@@ -302,12 +332,15 @@ def credit_audit(
     CreditAudit
     """
     notes = [] if notes is None else notes
-    if reasons and importlib.util.find_spec("shap") is None:
+    if reasons not in REASONS:
+        raise ValueError(f"reasons must be one of {REASONS}, got {reasons!r}.")
+    missing = {}
+    if reasons != "none" and importlib.util.find_spec("shap") is None:
         notes.append(
             "credit: no reasons for the declined: they need shap "
             "(pip install 'sklfair[explain]')"
         )
-        reasons = False
+        reasons = "none"
     rows, by_group, calibration, summaries, decisions = [], {}, {}, {}, {}
     for name, model in models.items():
         try:
@@ -316,9 +349,11 @@ def credit_audit(
                 row, groups, curves, approved = _measure(
                     model, X_test, np.asarray(y_test), data, approval_rate
                 )
-                summary = None
-                if reasons:
-                    summary = _reason_summary(model, X_test, approved, data, seed)
+                summary = "not asked for (--reasons none)"
+                if reasons != "none":
+                    summary = _reason_summary(
+                        model, X_test, approved, data, seed, reasons == "all"
+                    )
             if watch is not None:
                 watch.check()
         except KeyboardInterrupt:
@@ -334,13 +369,15 @@ def credit_audit(
         rows.append({"model": name, **row})
         by_group[name], calibration[name] = groups, curves
         decisions[f"{name} approved"] = approved.astype(np.int64)
-        if summary is not None:
+        if isinstance(summary, ReasonSummary):
             summaries[name] = summary
-        explained = (
-            f"; reasons of {summary.n_explained} declined rows ({summary.explainer})"
-            if summary is not None
-            else ""
-        )
+            explained = (
+                f"; reasons of {summary.n_explained} declined rows "
+                f"({summary.explainer})"
+            )
+        else:
+            missing[name] = summary
+            explained = "; no reasons"
         log(
             progress,
             f"  credit: {name}: Gini {row['Gini']:.3f}, bad rate "
@@ -356,5 +393,6 @@ def credit_audit(
         by_group=by_group,
         calibration=calibration,
         reasons=summaries,
+        no_reasons=missing,
         decisions=pd.DataFrame(decisions, index=X_test.index),
     )

@@ -28,7 +28,7 @@ from sklfair.metrics import fairness_interval
 
 from ._certificates import BOUND, certify_models, verdict_columns
 from ._contenders import check_constraint, make_contenders
-from ._credit import APPROVAL_RATE, CreditAudit, credit_audit
+from ._credit import APPROVAL_RATE, REASONS, CreditAudit, credit_audit
 from ._data import AuditData
 from ._messages import log, one_line, unique_warnings
 from ._output import check_output_folder
@@ -293,8 +293,10 @@ def _fit_all(contenders, data, train, test, *, notes, progress, watch):
     return rows, models, predictions
 
 
-def _check_settings(constraint, bound, approval_rate):
+def _check_settings(constraint, bound, approval_rate, reasons):
     check_constraint(constraint)
+    if reasons not in REASONS:
+        raise AuditError(f"--reasons must be one of {list(REASONS)}, got {reasons!r}")
     if isinstance(bound, bool) or not isinstance(bound, numbers.Real) or bound < 0:
         raise AuditError(f"--bound must be a gap of 0 or more, got {bound!r}")
     if (
@@ -339,6 +341,7 @@ def run_audit(
     constraint="demographic_parity",
     bound=BOUND,
     approval_rate=APPROVAL_RATE,
+    reasons="fast",
     privacy=False,
     device="auto",
     seed=0,
@@ -377,6 +380,11 @@ def run_audit(
     approval_rate : float in (0, 1], default=0.7
         The share of the held-out applicants each model's cutoff approves
         in the credit section.
+    reasons : {"fast", "all", "none"}, default="fast"
+        Which models' declined rows get reasons in the credit section: those
+        with a fast model-specific explainer (networks, logistic
+        regression), every model (the others through shap's slow
+        permutation explainer), or none.
     privacy : bool, default=False
         Attack every model with membership inference (each costs
         :data:`~sklfair.audit.N_REFERENCES` extra fits on half of the
@@ -410,7 +418,7 @@ def run_audit(
         When interrupted (Ctrl-C), even if a model's fit caught the
         interrupt; nothing is written then.
     """
-    _check_settings(constraint, bound, approval_rate)
+    _check_settings(constraint, bound, approval_rate, reasons)
     if out is not None:
         out = check_output_folder(out, overwrite=overwrite)
     start = time.perf_counter()
@@ -470,6 +478,7 @@ def run_audit(
                 "constraint": constraint,
                 "bound": float(bound),
                 "approval_rate": float(approval_rate),
+                "reasons": reasons,
                 "privacy": bool(privacy),
                 "confidence": CONFIDENCE,
                 "device": device,
@@ -494,6 +503,7 @@ def run_audit(
             y_test,
             data,
             approval_rate=approval_rate,
+            reasons=reasons,
             seed=seed,
             notes=notes,
             progress=progress,

@@ -344,9 +344,10 @@ def _credit_table(credit, sensitive):
     )
 
 
-def _reasons_html(summary, sensitive):
+def _reasons_html(summary, sensitive, missing=None):
     if summary is None:
-        return "<p>No reasons could be computed for this model.</p>"
+        why = missing or "they could not be computed"
+        return f"<p>No reasons for this model: {html.escape(why)}.</p>"
     explainer = {
         "deep": "shap's deep explainer on the network",
         "linear": "shap's linear explainer",
@@ -419,7 +420,9 @@ def credit_section(result, images):
             f'<div class="figures">{figures}</div>'
             + "".join(tables)
             + "<h4>Why the declined are declined</h4>"
-            + _reasons_html(credit.reasons.get(name), data.sensitive)
+            + _reasons_html(
+                credit.reasons.get(name), data.sensitive, credit.no_reasons.get(name)
+            )
             + "</details>"
         )
     return _credit_table(credit, data.sensitive) + "\n" + "\n".join(details)

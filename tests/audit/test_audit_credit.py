@@ -13,9 +13,12 @@ import pandas as pd
 import pytest
 from audit_cases import german_audit
 from scipy.stats import ks_2samp
+from sklearn.compose import make_column_transformer
 from sklearn.metrics import roc_auc_score
+from sklearn.pipeline import make_pipeline
+from sklearn.tree import DecisionTreeClassifier
 
-from sklfair.audit import APPROVAL_RATE, format_credit_table
+from sklfair.audit import APPROVAL_RATE, AuditData, credit_audit, format_credit_table
 from sklfair.datasets import load_german_credit
 
 SENSITIVE = ["sex", "age_band"]
@@ -139,3 +142,51 @@ def test_the_report_has_the_credit_section(audit):
     assert result.credit.table["AIR age_band"].min() < 0.8
     assert '<span class="flag">NOT MET: age_band</span>' in section
     assert "Top reasons by age_band" in section
+
+
+@pytest.fixture(scope="module")
+def toy():
+    """A depth-3 tree on two numbers and a sensitive column: 150 fit, 50 held out."""
+    rng = np.random.default_rng(0)
+    n = 200
+    X = pd.DataFrame(
+        {
+            "income": rng.normal(size=n),
+            "debt": rng.normal(size=n),
+            "sex": rng.choice(["f", "m"], n),
+        }
+    )
+    y = pd.Series((X["debt"] - X["income"] + rng.normal(size=n) > 0).astype(int))
+    data = AuditData(
+        X=X,
+        y=y,
+        sensitive=["sex"],
+        mitigate="sex",
+        name="toy",
+        description="toy",
+        pos_label=1,
+    )
+    tree = make_pipeline(
+        make_column_transformer(("passthrough", ["income", "debt"])),
+        DecisionTreeClassifier(max_depth=3, random_state=0),
+    ).fit(X[:150], y[:150])
+    return {"tree": tree}, X[150:], y[150:], data
+
+
+def test_slow_reasons_only_when_asked(toy, monkeypatch):
+    """A tree has only the permutation explainer: left out by default, with
+    the reason; explained on a few rows with ``reasons="all"``."""
+    models, X_test, y_test, data = toy
+    fast = credit_audit(models, X_test, y_test, data)
+    assert fast.reasons == {}
+    assert fast.no_reasons["tree"].startswith("only shap's permutation explainer")
+    monkeypatch.setattr("sklfair.audit._credit.PERMUTATION_ROWS", 3)
+    every = credit_audit(models, X_test, y_test, data, reasons="all", seed=0)
+    summary = every.reasons["tree"]
+    assert summary.explainer == "permutation"
+    assert summary.n_explained == 3
+    assert set(summary.parity["sex"].index) <= {"income", "debt"}
+    none = credit_audit(models, X_test, y_test, data, reasons="none")
+    assert none.reasons == {} and "not asked for" in none.no_reasons["tree"]
+    with pytest.raises(ValueError, match="reasons must be one of"):
+        credit_audit(models, X_test, y_test, data, reasons="some")
