@@ -63,6 +63,24 @@ def certify_models(
     Returns
     -------
     dict of str to FairnessCertificate
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from sklearn.dummy import DummyClassifier
+    >>> from sklfair.audit import certify_models
+    >>> rng = np.random.default_rng(0)
+    >>> X = pd.DataFrame({"sex": rng.choice(["f", "m"], 2000)})
+    >>> y = pd.Series(rng.integers(0, 2, 2000))
+    >>> model = DummyClassifier(strategy="constant", constant=1).fit(X, y)
+    >>> certificates = certify_models(
+    ...     {"constant": model}, {"constant": 0.05}, X, y, attribute="sex",
+    ...     constraint="demographic_parity", pos_label=1, confidence=0.95)
+    >>> certificates["constant"].results[["estimate", "bound", "verdict"]]
+                        estimate  bound    verdict
+    constraint
+    demographic_parity       0.0   0.05  certified
     """
     certificates = {}
     for name, model in models.items():

@@ -247,7 +247,9 @@ def _reason_summary(model, X_test, approved, data, seed, slow):
 
 
 def _four_fifths(row, sensitive):
-    below = [a for a in sensitive if row[f"AIR {a}"] < 0.8]
+    """``"met"``, or ``"NOT MET: a, b"`` naming the attributes below 0.8 (or
+    whose ratio is undefined: no group approved)."""
+    below = [a for a in sensitive if not row[f"AIR {a}"] >= 0.8]
     return "met" if not below else "NOT MET: " + ", ".join(below)
 
 
@@ -330,6 +332,28 @@ def credit_audit(
     Returns
     -------
     CreditAudit
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklfair.audit import AuditData, credit_audit, make_preprocessor
+    >>> rng = np.random.default_rng(0)
+    >>> X = pd.DataFrame({"debt": rng.normal(size=400),
+    ...                   "sex": rng.choice(["f", "m"], 400)})
+    >>> y = pd.Series((X["debt"] + rng.normal(size=400) > 1).astype(int))
+    >>> data = AuditData(X=X, y=y, sensitive=["sex"], mitigate="sex",
+    ...                  name="loans", description="loans", pos_label=1)
+    >>> model = make_pipeline(make_preprocessor(X, ["sex"]), LogisticRegression())
+    >>> model = model.fit(X[:300], y[:300])
+    >>> credit = credit_audit({"logistic": model}, X[300:], y[300:], data,
+    ...                       reasons="none")
+    >>> credit.table[["approval rate", "four-fifths"]]
+              approval rate four-fifths
+    model
+    logistic            0.7         met
     """
     notes = [] if notes is None else notes
     if reasons not in REASONS:

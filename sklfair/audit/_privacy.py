@@ -111,6 +111,23 @@ def privacy_audit(
     Returns
     -------
     PrivacyAudit
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from sklearn.tree import DecisionTreeClassifier
+    >>> from sklfair.audit import privacy_audit
+    >>> rng = np.random.default_rng(0)
+    >>> X = pd.DataFrame({"x": rng.normal(size=600),
+    ...                   "sex": rng.choice(["f", "m"], 600)})
+    >>> y = pd.Series((X["x"] + rng.normal(size=600) > 0).astype(int))
+    >>> tree = DecisionTreeClassifier(random_state=0).fit(X[["x"]][:300], y[:300])
+    >>> privacy = privacy_audit(
+    ...     {"tree": tree}, (X[["x"]][:300], y[:300]), (X[["x"]][300:], y[300:]),
+    ...     [], n_references=0)
+    >>> bool(privacy.table.loc["tree", "advantage"] > 0.2)  # it memorised its rows
+    True
     """
     notes = [] if notes is None else notes
     (X_train, y_train), (X_test, y_test) = train, test

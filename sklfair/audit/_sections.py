@@ -347,7 +347,7 @@ def _credit_table(credit, sensitive):
 def _reasons_html(summary, sensitive, missing=None):
     if summary is None:
         why = missing or "they could not be computed"
-        return f"<p>No reasons for this model: {html.escape(why)}.</p>"
+        return f"<p>No reasons for this model: {html.escape(why, quote=False)}.</p>"
     explainer = {
         "deep": "shap's deep explainer on the network",
         "linear": "shap's linear explainer",

@@ -39,6 +39,16 @@ def interval_columns(table):
     -------
     pandas.DataFrame
         ``"0.031 [0.018, 0.046]"`` in place of the three columns.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sklfair.audit import interval_columns
+    >>> table = pd.DataFrame({"DP diff sex": [0.031], "DP diff sex low": [0.018],
+    ...                       "DP diff sex high": [0.046]}, index=["network"])
+    >>> interval_columns(table)
+                      DP diff sex
+    network  0.031 [0.018, 0.046]
     """
     shown = pd.DataFrame(index=table.index)
     for column in table.columns:
@@ -113,6 +123,18 @@ def format_credit_table(credit):
     Returns
     -------
     str
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sklfair.audit import CreditAudit, format_credit_table
+    >>> table = pd.DataFrame({"Gini": [0.54], "AIR sex": [0.95]},
+    ...                      index=pd.Index(["network"], name="model"))
+    >>> print(format_credit_table(CreditAudit(0.7, 1, table)))
+    credit at an approval rate of 0.7 (PD: the probability of 1; ...)
+              Gini AIR sex
+    model
+    network  0.540   0.950
     """
     shown = credit.table.drop(columns=["cutoff"], errors="ignore")
     return (
@@ -132,6 +154,18 @@ def format_privacy_table(privacy):
     Returns
     -------
     str
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sklfair.audit import PrivacyAudit, format_privacy_table
+    >>> table = pd.DataFrame({"attack AUC": [0.52], "p-value": [0.004]},
+    ...                      index=pd.Index(["network"], name="model"))
+    >>> print(format_privacy_table(PrivacyAudit(table)))
+    membership inference (attack AUC 0.5 and advantage 0: no leak; ...)
+            attack AUC p-value
+    model
+    network      0.520   0.004
     """
     return (
         "membership inference (attack AUC 0.5 and advantage 0: no leak; the "

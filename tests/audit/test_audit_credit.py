@@ -190,3 +190,15 @@ def test_slow_reasons_only_when_asked(toy, monkeypatch):
     assert none.reasons == {} and "not asked for" in none.no_reasons["tree"]
     with pytest.raises(ValueError, match="reasons must be one of"):
         credit_audit(models, X_test, y_test, data, reasons="some")
+
+
+def test_a_cutoff_that_approves_nobody_fails_the_four_fifths_rule(toy):
+    """No approval at all: the adverse impact ratio is undefined (NaN), and
+    the four-fifths rule is reported as not met, never as met."""
+    models, X_test, y_test, data = toy
+    credit = credit_audit(models, X_test, y_test, data, approval_rate=0.001)
+    row = credit.table.loc["tree"]
+    assert row["approval rate"] == 0.0
+    assert np.isnan(row["AIR sex"])
+    assert row["four-fifths"] == "NOT MET: sex"
+    assert credit.no_reasons["tree"] == "the cutoff declines nobody or everybody"
