@@ -19,8 +19,8 @@ reductions and threshold methods) hold pandas objects too.
 
 An object held in the state is encoded through a shallow copy of its
 ``__dict__`` -- what pickle itself reads -- and only when something in it
-needs encoding; objects that define their own ``__getstate__`` (sklfair's
-networks) already give a savable state and are left as they are. This reads
+needs encoding; objects that define their own ``__getstate__`` or ``__setstate__``
+(sklfair's networks) are left to save themselves. This reads
 the ``__dict__`` of fairlearn's fitted objects because fairlearn offers no
 other way to save them; ``tests/test_persistence.py`` pins that they come
 back predicting the same.
@@ -45,6 +45,8 @@ _ENCODED = "__sklfair_encoded__"
 
 #: ``__getstate__`` implementations that just return the ``__dict__``.
 _PLAIN_GETSTATE = (object.__getstate__, BaseEstimator.__getstate__)
+#: ``__setstate__`` implementations that just update the ``__dict__``.
+_PLAIN_SETSTATE = (None, BaseEstimator.__setstate__)
 
 _ATOMS = (str, bytes, int, float, complex, bool, type(None), np.ndarray, np.generic)
 _OPAQUE = (type, types.FunctionType, types.BuiltinFunctionType, types.ModuleType)
@@ -158,15 +160,21 @@ def _encode_sequence(value, memo):
 
 
 def _encode_object(value, memo):
-    getstate = getattr(type(value), "__getstate__", None)
-    if getstate not in _PLAIN_GETSTATE or not isinstance(
-        getattr(value, "__dict__", None), dict
-    ):
+    cls = type(value)
+    plain = (
+        getattr(cls, "__getstate__", None) in _PLAIN_GETSTATE
+        and getattr(cls, "__setstate__", None) in _PLAIN_SETSTATE
+        and isinstance(getattr(value, "__dict__", None), dict)
+    )
+    if not plain:  # it saves itself (or skops says why it cannot)
         return value, False
     state, changed = _encode_dict(vars(value), memo)
     if not changed:
         return value, False
-    new = type(value).__new__(type(value))
+    try:
+        new = cls.__new__(cls)
+    except TypeError:  # a constructor that needs arguments: not ours to build
+        return value, False
     new.__dict__.update(state)
     new.__dict__[_ENCODED] = True
     return new, True
@@ -184,7 +192,12 @@ def _encode_array(values):
         }
     if isinstance(dtype, np.dtype):
         return {"values": values.to_numpy(copy=True)}
-    return {"values": values.to_numpy(dtype=object), "dtype": str(dtype)}
+    # missing values as None, which every extension dtype reads as missing
+    # (pd.NA itself is not savable)
+    missing = np.asarray(values.isna())
+    objects = values.to_numpy(dtype=object)
+    objects[missing] = None
+    return {"values": objects, "dtype": str(dtype)}
 
 
 def _encode_pandas(value):
