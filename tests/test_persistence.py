@@ -29,6 +29,7 @@ from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from sklfair._persistence import decode_state, encode_state
 from sklfair.constrained import FairConstrainedClassifier, FairConstrainedRegressor
+from sklfair.constraints import Independence
 from sklfair.deploy import QuantizedNetClassifier, QuantizedNetRegressor
 from sklfair.distillation import DistilledClassifier, DistilledRegressor
 from sklfair.nets import TabularNetClassifier, TabularNetRegressor
@@ -50,6 +51,7 @@ _CLASSIFIER = "sklfair.constrained._classifier.FairConstrainedClassifier"
 _REGRESSOR = "sklfair.constrained._regressor.FairConstrainedRegressor"
 _DEMOGRAPHIC_PARITY = "sklfair.constraints._classification.DemographicParity"
 _MEAN_PARITY = "sklfair.constraints._regression.GroupMeanParity"
+_INDEPENDENCE = "sklfair.constraints._continuous.Independence"
 _FAIRLEARN_REDUCTIONS = [
     "fairlearn.reductions._exponentiated_gradient._lagrangian._PredictorAsCallable",
     "fairlearn.reductions._exponentiated_gradient.exponentiated_gradient."
@@ -118,6 +120,21 @@ TRUSTED = {
         "sklfair.constrained._fairlearn._Float64Scores",
         _DEMOGRAPHIC_PARITY,
     ],
+    "FairConstrainedClassifier threshold, 3 classes": [
+        _CLASSIFIER,
+        "sklfair.constrained._multiclass_threshold.GroupOffsets",
+        _DEMOGRAPHIC_PARITY,
+    ],
+    "FairConstrainedClassifier lagrangian, Independence": [
+        _CLASSIFIER,
+        _INDEPENDENCE,
+        _NET_CLASSIFIER,
+    ],
+    "FairConstrainedClassifier penalty, Independence": [
+        _CLASSIFIER,
+        _INDEPENDENCE,
+        _NET_CLASSIFIER,
+    ],
     "FairConstrainedRegressor lagrangian": [_REGRESSOR, _MEAN_PARITY, _NET_REGRESSOR],
     "FairConstrainedRegressor penalty": [_REGRESSOR, _MEAN_PARITY, _NET_REGRESSOR],
     "FairConstrainedRegressor adversarial": [
@@ -147,6 +164,13 @@ TRUSTED = {
     ],
     "DistilledRegressor": [
         _DECISION_TREE,
+        "sklfair.distillation._regressor.DistilledRegressor",
+        _NET_REGRESSOR,
+    ],
+    "DistilledRegressor fair": [
+        _DECISION_TREE,
+        "sklfair.constrained._lagrangian.LagrangianTerm",
+        _MEAN_PARITY,
         "sklfair.distillation._regressor.DistilledRegressor",
         _NET_REGRESSOR,
     ],
@@ -184,7 +208,7 @@ def _private(cls):
     )
 
 
-#: name -> (unfitted model, "classification" or "regression" or "frame").
+#: name -> (unfitted model, the kind of data it is fitted on; see ``data``).
 SETUPS = {
     "TabularNetClassifier": (_net(), "classification"),
     "TabularNetRegressor": (_regressor_net(), "regression"),
@@ -244,6 +268,28 @@ SETUPS = {
         ),
         "classification",
     ),
+    "FairConstrainedClassifier threshold, 3 classes": (
+        FairConstrainedClassifier(
+            LogisticRegression(),
+            bound=0.1,
+            method="threshold",
+            sensitive_columns=0,
+            random_state=0,
+        ),
+        "3 classes",
+    ),
+    **{
+        f"FairConstrainedClassifier {method}, Independence": (
+            FairConstrainedClassifier(
+                _net(),
+                constraint=Independence(bound=0.1),
+                method=method,
+                sensitive_columns=1,  # a continuous attribute
+            ),
+            "classification",
+        )
+        for method in ("lagrangian", "penalty")
+    },
     **{
         f"FairConstrainedRegressor {method}": (
             FairConstrainedRegressor(
@@ -291,6 +337,17 @@ SETUPS = {
         ),
         "regression",
     ),
+    "DistilledRegressor fair": (
+        DistilledRegressor(
+            DecisionTreeRegressor(max_depth=3, random_state=0),
+            _regressor_net(),
+            constraint="group_mean_parity",
+            bound=1.0,
+            sensitive_columns=0,
+            random_state=0,
+        ),
+        "regression",
+    ),
     "QuantizedNetClassifier": (QuantizedNetClassifier(_net()), "classification"),
     "QuantizedNetRegressor": (QuantizedNetRegressor(_regressor_net()), "regression"),
 }
@@ -301,7 +358,13 @@ def data(kind):
     if kind == "regression":
         X, y = make_regression(n_samples=120, n_features=5, random_state=0)
     else:
-        X, y = make_classification(n_samples=120, n_features=5, random_state=0)
+        X, y = make_classification(
+            n_samples=120,
+            n_features=5,
+            n_informative=3,
+            n_classes=3 if kind == "3 classes" else 2,
+            random_state=0,
+        )
     X[:, 0] = X[:, 0] > 0
     if kind == "frame":
         X = pd.DataFrame(X[:, 1:], columns=[f"x{i}" for i in range(4)])
