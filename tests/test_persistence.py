@@ -13,7 +13,9 @@ for the installed fairlearn).
 
 import functools
 import pickle
+import textwrap
 import types
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -556,3 +558,19 @@ def test_pandas_objects_come_back_equal(frame, how):
 def test_state_without_pandas_is_left_as_it_is():
     state = {"coef_": np.ones(3), "classes_": [0, 1], "n_iter_": 3}
     assert encode_state(state) is state
+
+
+@pytest.mark.slow
+def test_user_guide_example_runs(tmp_path, monkeypatch):
+    """The example of docs/user_guide/persistence.rst runs, and the file it
+    saves needs exactly the listed types of its kind of model."""
+    page = Path(__file__).parents[1] / "docs" / "user_guide" / "persistence.rst"
+    text = page.read_text()
+    block = text.split(".. code-block:: python\n\n", 1)[1].split("\n\n``", 1)[0]
+    code = textwrap.dedent(block)
+    monkeypatch.chdir(tmp_path)
+    namespace = {}
+    exec(compile(code, str(page), "exec"), namespace)
+    assert sorted(namespace["unknown"]) == sorted(
+        TRUSTED["FairConstrainedClassifier threshold"]
+    )
