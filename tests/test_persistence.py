@@ -494,10 +494,6 @@ def test_loaded_reduction_predicts_as_fairlearn(name):
         loaded.estimator_.predict(rows, random_state=0),
         model.estimator_.predict(rows, random_state=0),
     )
-    if hasattr(model.estimator_, "_pmf_predict"):
-        assert_array_equal(
-            loaded.estimator_._pmf_predict(rows), model.estimator_._pmf_predict(rows)
-        )
 
 
 def test_loaded_threshold_optimizer_predicts_as_fairlearn():
