@@ -8,9 +8,9 @@ reductions and threshold methods) hold pandas objects too.
 
 - :func:`encode_state` turns an estimator's state (the dict that
   ``__getstate__`` returns) into one where every pandas ``DataFrame``,
-  ``Series`` and ``Index`` and every torch tensor and device, also inside lists, tuples,
-  dicts and plain objects it holds, is a tagged dict of numpy arrays and
-  Python values;
+  ``Series`` and ``Index`` and every torch tensor and device, also inside
+  lists, tuples, dicts and plain objects it holds, is a tagged dict of numpy
+  arrays and Python values;
 - :func:`decode_state` rebuilds them, equal (values, dtypes, index and
   column names) to what was encoded;
 - :class:`PersistentStateMixin` applies both in ``__getstate__`` /
@@ -19,11 +19,11 @@ reductions and threshold methods) hold pandas objects too.
 
 An object held in the state is encoded through a shallow copy of its
 ``__dict__`` -- what pickle itself reads -- and only when something in it
-needs encoding; objects that define their own ``__getstate__`` or ``__setstate__``
-(sklfair's networks) are left to save themselves. This reads
-the ``__dict__`` of fairlearn's fitted objects because fairlearn offers no
-other way to save them; ``tests/test_persistence.py`` pins that they come
-back predicting the same.
+needs encoding; objects that define their own ``__getstate__`` or
+``__setstate__`` (sklfair's networks) are left to save themselves. This
+reads the ``__dict__`` of fairlearn's fitted objects because fairlearn
+offers no other way to save them; ``tests/test_persistence.py`` pins that
+they come back predicting the same.
 """
 
 from __future__ import annotations

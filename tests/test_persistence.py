@@ -47,44 +47,39 @@ pytestmark = [
 ]
 
 # [trusted-types]
-_NET_CLASSIFIER = "sklfair.nets._classifier.TabularNetClassifier"
-_NET_REGRESSOR = "sklfair.nets._regressor.TabularNetRegressor"
-_CLASSIFIER = "sklfair.constrained._classifier.FairConstrainedClassifier"
-_REGRESSOR = "sklfair.constrained._regressor.FairConstrainedRegressor"
-_DEMOGRAPHIC_PARITY = "sklfair.constraints._classification.DemographicParity"
-_MEAN_PARITY = "sklfair.constraints._regression.GroupMeanParity"
-_INDEPENDENCE = "sklfair.constraints._continuous.Independence"
-_FAIRLEARN_REDUCTIONS = [
-    "fairlearn.reductions._exponentiated_gradient._lagrangian._PredictorAsCallable",
-    "fairlearn.reductions._exponentiated_gradient.exponentiated_gradient."
-    "ExponentiatedGradient",
-    "sklfair.constrained._fairlearn._FinalStepWeights",
-]
-_DECISION_TREE = "sklearn.tree._tree.Tree"
-
 #: The types ``skops.io.get_untrusted_types`` reports for each fitted model
 #: (besides those skops trusts by default): what to pass as ``trusted=``.
 #: The inner estimators' own types (a tree, a KD-tree) come with them.
 TRUSTED = {
-    "TabularNetClassifier": [_NET_CLASSIFIER],
-    "TabularNetRegressor": [_NET_REGRESSOR],
-    "TabularNetClassifier monotone": [_NET_CLASSIFIER],
+    "TabularNetClassifier": [
+        "sklfair.nets._classifier.TabularNetClassifier",
+    ],
+    "TabularNetRegressor": [
+        "sklfair.nets._regressor.TabularNetRegressor",
+    ],
+    "TabularNetClassifier monotone": [
+        "sklfair.nets._classifier.TabularNetClassifier",
+    ],
     "TabularNetClassifier private": [
         "opacus.accountants.rdp.RDPAccountant",
-        _NET_CLASSIFIER,
+        "sklfair.nets._classifier.TabularNetClassifier",
         "sklfair.privacy._dpsgd.DPSGD",
         "sklfair.privacy._dpsgd.PrivacyLedger",
     ],
     "TabularNetRegressor private": [
         "opacus.accountants.rdp.RDPAccountant",
-        _NET_REGRESSOR,
+        "sklfair.nets._regressor.TabularNetRegressor",
         "sklfair.privacy._dpsgd.DPSGD",
         "sklfair.privacy._dpsgd.PrivacyLedger",
     ],
-    "Pipeline ending in TabularNetClassifier": [_NET_CLASSIFIER],
-    "ReweighingClassifier weights": ["sklfair.reweighting.ReweighingClassifier"],
+    "Pipeline ending in TabularNetClassifier": [
+        "sklfair.nets._classifier.TabularNetClassifier",
+    ],
+    "ReweighingClassifier weights": [
+        "sklfair.reweighting.ReweighingClassifier",
+    ],
     "ReweighingClassifier weights, DataFrame": [
-        "sklfair.reweighting.ReweighingClassifier"
+        "sklfair.reweighting.ReweighingClassifier",
     ],
     "ReweighingClassifier resample": [
         "sklearn.metrics._dist_metrics.EuclideanDistance64",
@@ -92,97 +87,107 @@ TRUSTED = {
         "sklfair.reweighting.ReweighingClassifier",
     ],
     "FairConstrainedClassifier lagrangian": [
-        _CLASSIFIER,
-        _DEMOGRAPHIC_PARITY,
-        _NET_CLASSIFIER,
+        "sklfair.constrained._classifier.FairConstrainedClassifier",
+        "sklfair.constraints._classification.DemographicParity",
+        "sklfair.nets._classifier.TabularNetClassifier",
     ],
     "FairConstrainedClassifier penalty": [
-        _CLASSIFIER,
-        _DEMOGRAPHIC_PARITY,
-        _NET_CLASSIFIER,
+        "sklfair.constrained._classifier.FairConstrainedClassifier",
+        "sklfair.constraints._classification.DemographicParity",
+        "sklfair.nets._classifier.TabularNetClassifier",
     ],
     "FairConstrainedClassifier adversarial": [
-        _CLASSIFIER,
-        _DEMOGRAPHIC_PARITY,
-        _NET_CLASSIFIER,
+        "sklfair.constrained._classifier.FairConstrainedClassifier",
+        "sklfair.constraints._classification.DemographicParity",
+        "sklfair.nets._classifier.TabularNetClassifier",
     ],
     "FairConstrainedClassifier reductions": [
-        *_FAIRLEARN_REDUCTIONS[:2],
+        "fairlearn.reductions._exponentiated_gradient._lagrangian._PredictorAsCallable",
+        "fairlearn.reductions._exponentiated_gradient.exponentiated_gradient.ExponentiatedGradient",
         "fairlearn.reductions._moments.utility_parity.DemographicParity",
-        _CLASSIFIER,
-        _FAIRLEARN_REDUCTIONS[2],
-        _DEMOGRAPHIC_PARITY,
+        "sklfair.constrained._classifier.FairConstrainedClassifier",
+        "sklfair.constrained._fairlearn._FinalStepWeights",
+        "sklfair.constraints._classification.DemographicParity",
     ],
     "FairConstrainedClassifier threshold": [
         "fairlearn.postprocessing._interpolated_thresholder.InterpolatedThresholder",
         "fairlearn.postprocessing._threshold_operation.ThresholdOperation",
         "fairlearn.postprocessing._threshold_optimizer.ThresholdOptimizer",
         "sklearn.utils._bunch.Bunch",
-        _CLASSIFIER,
+        "sklfair.constrained._classifier.FairConstrainedClassifier",
         "sklfair.constrained._fairlearn._Float64Scores",
-        _DEMOGRAPHIC_PARITY,
+        "sklfair.constraints._classification.DemographicParity",
     ],
     "FairConstrainedClassifier threshold, 3 classes": [
-        _CLASSIFIER,
+        "sklfair.constrained._classifier.FairConstrainedClassifier",
         "sklfair.constrained._multiclass_threshold.GroupOffsets",
-        _DEMOGRAPHIC_PARITY,
+        "sklfair.constraints._classification.DemographicParity",
     ],
     "FairConstrainedClassifier lagrangian, Independence": [
-        _CLASSIFIER,
-        _INDEPENDENCE,
-        _NET_CLASSIFIER,
+        "sklfair.constrained._classifier.FairConstrainedClassifier",
+        "sklfair.constraints._continuous.Independence",
+        "sklfair.nets._classifier.TabularNetClassifier",
     ],
     "FairConstrainedClassifier penalty, Independence": [
-        _CLASSIFIER,
-        _INDEPENDENCE,
-        _NET_CLASSIFIER,
+        "sklfair.constrained._classifier.FairConstrainedClassifier",
+        "sklfair.constraints._continuous.Independence",
+        "sklfair.nets._classifier.TabularNetClassifier",
     ],
-    "FairConstrainedRegressor lagrangian": [_REGRESSOR, _MEAN_PARITY, _NET_REGRESSOR],
-    "FairConstrainedRegressor penalty": [_REGRESSOR, _MEAN_PARITY, _NET_REGRESSOR],
+    "FairConstrainedRegressor lagrangian": [
+        "sklfair.constrained._regressor.FairConstrainedRegressor",
+        "sklfair.constraints._regression.GroupMeanParity",
+        "sklfair.nets._regressor.TabularNetRegressor",
+    ],
+    "FairConstrainedRegressor penalty": [
+        "sklfair.constrained._regressor.FairConstrainedRegressor",
+        "sklfair.constraints._regression.GroupMeanParity",
+        "sklfair.nets._regressor.TabularNetRegressor",
+    ],
     "FairConstrainedRegressor adversarial": [
-        _REGRESSOR,
-        _MEAN_PARITY,
-        _NET_REGRESSOR,
+        "sklfair.constrained._regressor.FairConstrainedRegressor",
+        "sklfair.constraints._regression.GroupMeanParity",
+        "sklfair.nets._regressor.TabularNetRegressor",
     ],
     "FairConstrainedRegressor reductions": [
-        *_FAIRLEARN_REDUCTIONS[:2],
+        "fairlearn.reductions._exponentiated_gradient._lagrangian._PredictorAsCallable",
+        "fairlearn.reductions._exponentiated_gradient.exponentiated_gradient.ExponentiatedGradient",
         "fairlearn.reductions._moments.bounded_group_loss.BoundedGroupLoss",
         "fairlearn.reductions._moments.bounded_group_loss.SquareLoss",
-        _FAIRLEARN_REDUCTIONS[2],
-        _REGRESSOR,
+        "sklfair.constrained._fairlearn._FinalStepWeights",
+        "sklfair.constrained._regressor.FairConstrainedRegressor",
         "sklfair.constraints._regression.BoundedGroupLoss",
     ],
     "DistilledClassifier": [
-        _DECISION_TREE,
+        "sklearn.tree._tree.Tree",
         "sklfair.distillation._classifier.DistilledClassifier",
-        _NET_CLASSIFIER,
+        "sklfair.nets._classifier.TabularNetClassifier",
     ],
     "DistilledClassifier fair": [
-        _DECISION_TREE,
+        "sklearn.tree._tree.Tree",
         "sklfair.constrained._lagrangian.LagrangianTerm",
-        _DEMOGRAPHIC_PARITY,
+        "sklfair.constraints._classification.DemographicParity",
         "sklfair.distillation._classifier.DistilledClassifier",
-        _NET_CLASSIFIER,
+        "sklfair.nets._classifier.TabularNetClassifier",
     ],
     "DistilledRegressor": [
-        _DECISION_TREE,
+        "sklearn.tree._tree.Tree",
         "sklfair.distillation._regressor.DistilledRegressor",
-        _NET_REGRESSOR,
+        "sklfair.nets._regressor.TabularNetRegressor",
     ],
     "DistilledRegressor fair": [
-        _DECISION_TREE,
+        "sklearn.tree._tree.Tree",
         "sklfair.constrained._lagrangian.LagrangianTerm",
-        _MEAN_PARITY,
+        "sklfair.constraints._regression.GroupMeanParity",
         "sklfair.distillation._regressor.DistilledRegressor",
-        _NET_REGRESSOR,
+        "sklfair.nets._regressor.TabularNetRegressor",
     ],
     "QuantizedNetClassifier": [
         "sklfair.deploy._quantize.QuantizedNetClassifier",
-        _NET_CLASSIFIER,
+        "sklfair.nets._classifier.TabularNetClassifier",
     ],
     "QuantizedNetRegressor": [
         "sklfair.deploy._quantize.QuantizedNetRegressor",
-        _NET_REGRESSOR,
+        "sklfair.nets._regressor.TabularNetRegressor",
     ],
 }
 # [/trusted-types]
