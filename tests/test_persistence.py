@@ -32,7 +32,12 @@ from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from sklfair._persistence import decode_state, encode_state
 from sklfair.constrained import FairConstrainedClassifier, FairConstrainedRegressor
 from sklfair.constraints import Independence
-from sklfair.deploy import QuantizedNetClassifier, QuantizedNetRegressor
+from sklfair.deploy import (
+    QuantizedNetClassifier,
+    QuantizedNetRegressor,
+    prune,
+    quantize,
+)
 from sklfair.distillation import DistilledClassifier, DistilledRegressor
 from sklfair.nets import TabularNetClassifier, TabularNetRegressor
 from sklfair.privacy import DPSGD
@@ -180,6 +185,15 @@ TRUSTED = {
         "sklfair.constraints._regression.GroupMeanParity",
         "sklfair.distillation._regressor.DistilledRegressor",
         "sklfair.nets._regressor.TabularNetRegressor",
+    ],
+    "prune(TabularNetClassifier)": [
+        "sklfair.nets._classifier.TabularNetClassifier",
+    ],
+    "quantize(FairConstrainedClassifier lagrangian)": [
+        "sklfair.constrained._classifier.FairConstrainedClassifier",
+        "sklfair.constraints._classification.DemographicParity",
+        "sklfair.deploy._quantize.QuantizedNetClassifier",
+        "sklfair.nets._classifier.TabularNetClassifier",
     ],
     "QuantizedNetClassifier": [
         "sklfair.deploy._quantize.QuantizedNetClassifier",
@@ -356,6 +370,15 @@ SETUPS = {
         "regression",
     ),
     "QuantizedNetClassifier": (QuantizedNetClassifier(_net()), "classification"),
+    # the deploy functions' copies of fitted models
+    "prune(TabularNetClassifier)": (
+        lambda X, y: prune(_net().fit(X, y), X, y, sparsity=0.5),
+        "classification",
+    ),
+    "quantize(FairConstrainedClassifier lagrangian)": (
+        lambda X, y: quantize(fitted("FairConstrainedClassifier lagrangian")[0]),
+        "classification",
+    ),
     "QuantizedNetRegressor": (QuantizedNetRegressor(_regressor_net()), "regression"),
 }
 
@@ -386,6 +409,8 @@ def fitted(name):
 
     model, kind = SETUPS[name]
     X, y = data(kind)
+    if not hasattr(model, "fit"):  # a function that returns a fitted model
+        return model(X, y), X
     return clone(model).fit(X, y), X
 
 
