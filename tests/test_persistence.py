@@ -548,7 +548,8 @@ def frames():
                 "float": [0.5, np.nan, 2.0, -1.0],
                 "int": np.arange(4, dtype=np.int32),
                 "bool": [True, False, True, True],
-                "str": pd.array(["x", None, "z", "w"], dtype="str"),
+                "string": pd.array(["x", None, "z", "w"], dtype="string"),
+                "inferred": ["x", None, "z", "w"],  # "str" under pandas 3
                 "object": np.array(["x", 1, None, 2.5], dtype=object),
                 "category": pd.Categorical(["u", "v", "u", None], ordered=True),
                 "nullable": pd.array([1, None, 3, 4], dtype="Int64"),
