@@ -46,6 +46,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from sklfair._persistence import PersistentStateMixin
 from sklfair._sensitive import (
     MAX_GROUPS,
     drop_sensitive_columns,
@@ -95,7 +96,7 @@ def delegates(attr):
     return check
 
 
-class FairMetaEstimator(MetaEstimatorMixin, BaseEstimator):
+class FairMetaEstimator(PersistentStateMixin, MetaEstimatorMixin, BaseEstimator):
     """Base class of sklfair's fairness meta-estimators (see the module docs).
 
     Subclasses set ``_routed_child`` (the constructor parameter that receives
