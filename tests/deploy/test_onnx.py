@@ -63,6 +63,9 @@ def test_int8_pipeline_decisions_agree(credit, net_pipeline):
     n_weights = sum(layer["weight"].size for layer in small[-1].layers_)
     assert sum(len(t.raw_data) for t in int8_weights) == n_weights
     assert graph.ByteSize() < float_graph.ByteSize()
+    # product, cast and weight scales fused in onnxruntime's kernel
+    ops = [node.op_type for node in graph.graph.node]
+    assert ops.count("MatMulIntegerToFloat") == 3 and "MatMulInteger" not in ops
 
 
 @pytest.mark.parametrize(
