@@ -267,11 +267,15 @@ def _int8_layers(scope, container, x, layers):
         # Cast and Mul). Its input scale is one number: a static scale and
         # the bias go in; a per-row scale multiplies after, then the bias.
         if "input_scale" in layer:
+            # (skl2onnx's graph sort needs every input named: a zero point 0)
+            w_zero = _const(
+                scope, container, "weight_zero", np.array(0, np.int8), TensorProto.INT8
+            )
             x = _contrib(
                 scope,
                 container,
                 "MatMulIntegerToFloat",
-                [q, weight, row_scale, w_scale, shift, "", bias],
+                [q, weight, row_scale, w_scale, shift, w_zero, bias],
                 "linear",
             )
         else:
