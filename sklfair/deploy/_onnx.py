@@ -13,10 +13,12 @@ skl2onnx, with converters registered (``update_registered_converter``) for
 - :class:`~sklfair.deploy.QuantizedNetClassifier`: the same layers with int8
   weights: each layer's input is quantized to int8 (per row: the row's
   ``max |x| / 127.5``, or the static calibrated scale) by
-  ``QuantizeLinear``, multiplied by the int8 weights with
-  ``MatMulInteger`` (int32 accumulation) and rescaled by the input and
-  weight scales -- torchao's int8 arithmetic, in onnxruntime's integer
-  kernels;
+  ``QuantizeLinear``, multiplied by the int8 weights and rescaled by the
+  weight scales in one kernel (onnxruntime's ``MatMulIntegerToFloat``,
+  int32 accumulation), then by the input scale -- torchao's int8
+  arithmetic, in onnxruntime's integer kernels. ``MatMulIntegerToFloat``
+  belongs to onnxruntime's ``com.microsoft`` operator set: the int8 graph
+  runs in onnxruntime;
 - a mixture of predictors (``FairConstrainedClassifier(method="reductions")``):
   the weighted average of their probabilities, each predictor converted by
   its own converter.
@@ -77,6 +79,20 @@ def _const(scope, container, hint, array, proto):
     tensor = numpy_helper.from_array(np.asarray(array, dtype=dtype), name)
     container.add_initializer(name, proto, list(tensor.dims), tensor)
     return name
+
+
+def _contrib(scope, container, op, inputs, hint):
+    """A node of onnxruntime's ``com.microsoft`` operator set."""
+    output = _name(scope, hint)
+    container.add_node(
+        op,
+        inputs,
+        output,
+        op_domain="com.microsoft",
+        op_version=1,
+        name=scope.get_unique_operator_name(op),
+    )
+    return output
 
 
 def _activation(scope, container, x, spec):
@@ -162,8 +178,9 @@ def _int8_layers(scope, container, x, layers):
     (or the static calibrated scale) by ``QuantizeLinear`` -- stored shifted
     by 128 as uint8, the operand onnxruntime's integer matrix product is
     fast for (the shift is its zero point, so the integers are the same) --
-    multiplied by the int8 weights with ``MatMulInteger`` (int32
-    accumulation) and rescaled by the row and weight scales.
+    multiplied by the int8 weights with int32 accumulation and rescaled by
+    the weight scales in one ``MatMulIntegerToFloat`` kernel, then by the
+    row scale.
     ``QuantizeLinear`` divides by the scale where torchao multiplies by its
     inverse: the two round differently when the quotient falls within an ulp
     of a half-integer (a row's largest negative input, for one), so a few
@@ -237,21 +254,41 @@ def _int8_layers(scope, container, x, layers):
             layer["weight"].T.astype(np.int8),
             TensorProto.INT8,
         )
-        acc = _node(scope, container, "MatMulInteger", [q, weight, shift], "acc_int32")
-        # (onnxruntime's DequantizeLinear of int32 per column is ~3x slower
-        # than this Cast and Mul)
-        acc = _node(scope, container, "Cast", [acc], "acc", to=f32)
-        y = _node(scope, container, "Mul", [acc, row_scale], "rescaled_input")
         w_scale = _const(
             scope,
             container,
             "weight_scale",
-            layer["weight_scale"].reshape(1, -1).astype(np.float32),
+            layer["weight_scale"].astype(np.float32),
             f32,
         )
-        y = _node(scope, container, "Mul", [y, w_scale], "rescaled")
         bias = _const(scope, container, "bias", layer["bias"].astype(np.float32), f32)
-        x = _node(scope, container, "Add", [y, bias], "linear")
+        # onnxruntime's MatMulIntegerToFloat: the integer product, cast and
+        # scaled per weight column in one kernel (in place of MatMulInteger,
+        # Cast and Mul). Its input scale is one number: a static scale and
+        # the bias go in; a per-row scale multiplies after, then the bias.
+        if "input_scale" in layer:
+            # (skl2onnx's graph sort needs every input named: a zero point 0)
+            w_zero = _const(
+                scope, container, "weight_zero", np.array(0, np.int8), TensorProto.INT8
+            )
+            x = _contrib(
+                scope,
+                container,
+                "MatMulIntegerToFloat",
+                [q, weight, row_scale, w_scale, shift, w_zero, bias],
+                "linear",
+            )
+        else:
+            one = _const(scope, container, "unit_scale", np.float32(1.0), f32)
+            y = _contrib(
+                scope,
+                container,
+                "MatMulIntegerToFloat",
+                [q, weight, one, w_scale, shift],
+                "rescaled",
+            )
+            y = _node(scope, container, "Mul", [y, row_scale], "rescaled_input")
+            x = _node(scope, container, "Add", [y, bias], "linear")
         if layer["activation"] is not None:
             x = _activation(scope, container, x, layer["activation"])
         # after these the row's largest |x| is its largest x: no Abs needed

@@ -63,6 +63,22 @@ def test_int8_pipeline_decisions_agree(credit, net_pipeline):
     n_weights = sum(layer["weight"].size for layer in small[-1].layers_)
     assert sum(len(t.raw_data) for t in int8_weights) == n_weights
     assert graph.ByteSize() < float_graph.ByteSize()
+    # product, cast and weight scales fused in onnxruntime's kernel
+    ops = [node.op_type for node in graph.graph.node]
+    assert ops.count("MatMulIntegerToFloat") == 3 and "MatMulInteger" not in ops
+
+
+def test_static_int8_graph_matches_its_model(credit, net_pipeline):
+    # static scales: one MatMulIntegerToFloat per layer, scale and bias inside
+    X_train, X_test, _, _, _ = credit
+    X_train, X_test = X_train.drop(columns="age_band"), X_test.drop(columns="age_band")
+    small = quantize(net_pipeline, X_train.iloc[:500])
+    graph = to_onnx(small, X_test.iloc[:5])
+    _, label, proba = _run(graph, X_test)
+    assert np.mean(label == small.predict(X_test)) >= 0.999
+    assert np.abs(proba - small.predict_proba(X_test)).max() < 0.02
+    ops = [node.op_type for node in graph.graph.node]
+    assert ops.count("MatMulIntegerToFloat") == 3 and "Add" not in ops
 
 
 @pytest.mark.parametrize(
