@@ -26,13 +26,17 @@ import os
 import numpy as np
 import pandas as pd
 
-__all__ = ["ChunkStream", "ParquetChunks", "unpack_chunk"]
+__all__ = ["ChunkStream", "ParquetChunks", "chunk_columns", "unpack_chunk"]
+
+#: Per-row keys a dict chunk may carry for the loss terms of a meta-estimator's
+#: chunked fit: integer group codes ``0 .. n_groups - 1`` and soft targets.
+TERM_KEYS = ("sensitive_features", "soft_targets")
 
 
 def unpack_chunk(chunk, position):
     """``(X, y, sample_weight)`` from a tuple or dict chunk, or a clear error."""
     if isinstance(chunk, collections.abc.Mapping):
-        unknown = set(chunk) - {"X", "y", "sample_weight"}
+        unknown = set(chunk) - {"X", "y", "sample_weight", *TERM_KEYS}
         if unknown or "X" not in chunk or "y" not in chunk:
             raise ValueError(
                 f"Chunk {position} is a dict with keys {sorted(chunk)}; expected "
@@ -47,6 +51,13 @@ def unpack_chunk(chunk, position):
         "(X, y, sample_weight) tuple or a dict with keys 'X', 'y' and optionally "
         "'sample_weight'."
     )
+
+
+def chunk_columns(chunk):
+    """The extra per-row columns of a dict chunk (see ``TERM_KEYS``)."""
+    if not isinstance(chunk, collections.abc.Mapping):
+        return {}
+    return {key: chunk[key] for key in TERM_KEYS if chunk.get(key) is not None}
 
 
 def _prepend(first, iterator):
