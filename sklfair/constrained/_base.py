@@ -265,7 +265,7 @@ class BaseFairConstrained(FairMetaEstimator):
             },
             term_data={"n_groups": n_groups, "n_rows": scan.n_rows},
         )
-        del scan, sample
+        scan.sample = sample = None  # the sample served the terms' setup
         self.estimator_ = estimator
         self._gap_scale = np.ones(
             sum(len(c.gap_names(n_groups, terms[0].n_outputs_)) for c in constraints)
