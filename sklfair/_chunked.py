@@ -219,8 +219,9 @@ class ChunkScan:
         The first two rows of the first chunk's ``X`` (they fix the
         features).
     sample : dict or None
-        A uniform sample of the rows of positive weight: ``"X"`` (the inner
-        estimator's input), ``"y"``, ``"sample_weight"`` and ``"codes"``.
+        A uniform sample of the rows of positive weight: ``"X_in"`` (as
+        given), ``"X"`` (the inner estimator's input), ``"y"``,
+        ``"sample_weight"`` and ``"codes"``.
     cut_points : dict
         Cut points of the binned sensitive columns.
     """
@@ -239,7 +240,14 @@ class ChunkScan:
 
 
 def scan_chunks(
-    estimator, chunks, *, classes=None, sample_size=0, random_state=None, bins=None
+    estimator,
+    chunks,
+    *,
+    classes=None,
+    sample_size=0,
+    random_state=None,
+    bins=None,
+    groups=True,
 ):
     """The counting pass over ``chunks`` (see the module docstring).
 
@@ -255,6 +263,9 @@ def scan_chunks(
         Seeds the sample.
     bins : dict or None
         See :func:`read_chunk`.
+    groups : bool, default=True
+        Whether the fit uses groups (else ``labels`` is None and the
+        sample's ``"codes"`` too).
 
     Returns
     -------
@@ -267,8 +278,10 @@ def scan_chunks(
     n_rows, head, width, reservoir, name = 0, None, None, None, None
     cut_points = {}
     for position, raw in enumerate(iter_chunks(chunks)):
-        chunk = read_chunk(estimator, raw, position, bins=bins)
+        chunk = read_chunk(estimator, raw, position, bins=bins, groups=groups)
         del raw
+        if not groups:  # one group: the rows' counts only
+            chunk = chunk._replace(groups=pd.Series(np.zeros(len(chunk.y), int)))
         if head is None:
             head, width = _safe_indexing(chunk.X, slice(0, 2)), _width(chunk.X)
             name, cut_points = chunk.groups.name, chunk.cut_points
@@ -303,7 +316,8 @@ def scan_chunks(
         raise ValueError(f"{owner}.fit_chunks: the chunks yielded no chunk.")
     _, labels = encode_groups(pd.concat(uniques, ignore_index=True).drop_duplicates())
     size_of = np.array([sizes[label] for label in labels], dtype=np.int64)
-    check_group_sizes(labels, size_of, name=name, owner=owner, stacklevel=5)
+    if groups:
+        check_group_sizes(labels, size_of, name=name, owner=owner, stacklevel=5)
     found = np.unique(np.asarray(list(seen_classes)))
     if classes is None:
         classes = found
@@ -325,13 +339,16 @@ def scan_chunks(
     scan._index = pd.Index(np.asarray(labels, dtype=object))
     scan.sample = None
     if reservoir is not None:
-        X, y, w, groups, _ = reservoir
+        X, y, w, labels_of_rows, _ = reservoir
         scan.sample = {
-            "X": X,
+            "X_in": X,
+            "X": estimator._drop_sensitive(X),
             "y": y,
             "sample_weight": w,
-            "codes": scan.codes_of(groups, "sample"),
+            "codes": scan.codes_of(labels_of_rows, "sample") if groups else None,
         }
+    if not groups:
+        scan.labels = scan.sizes = None
     return scan
 
 
@@ -346,7 +363,7 @@ def _reservoir(reservoir, chunk, positive, size, rng):
         np.ones(len(chunk.y)) if chunk.sample_weight is None else chunk.sample_weight
     )
     part = (
-        _safe_indexing(chunk.X_model, rows),
+        _safe_indexing(chunk.X, rows),
         chunk.y[rows],
         weight[rows],
         np.asarray(chunk.groups, dtype=object)[rows],

@@ -239,6 +239,7 @@ class FairMetaEstimator(MetaEstimatorMixin, BaseEstimator):
             classes=classes,
             sample_size=sample_size,
             random_state=getattr(self, "random_state", None),
+            groups=self._needs_groups(),
         )
         validate_data(
             self,
