@@ -233,9 +233,7 @@ def main():
                 flush=True,
             )
             if "validation_gap" in r:
-                print(
-                    f"{'':11} validation_gaps_ (streamed): {r['validation_gap']:.4f}"
-                )
+                print(f"{'':11} validation_gaps_ (streamed): {r['validation_gap']:.4f}")
     finally:
         shutil.rmtree(directory, ignore_errors=True)
 

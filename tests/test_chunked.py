@@ -14,9 +14,13 @@ from fairlearn.metrics import (
     demographic_parity_difference,
     equalized_odds_difference,
 )
+from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from sklfair.constrained import FairConstrainedClassifier
+from sklfair.distillation import DistilledClassifier
 from sklfair.exceptions import SensitiveAttributeError, SmallGroupWarning
 from sklfair.nets import ParquetChunks, TabularNetClassifier
 from sklfair.reweighting import ReweighingClassifier
@@ -215,3 +219,56 @@ def test_constrained_refuses_what_it_cannot_stream(data):
         clf.fit_chunks(iter(list(chunks)))
     with pytest.raises(SensitiveAttributeError, match="'sensitive_features' key"):
         FairConstrainedClassifier(_net()).fit_chunks(chunks)
+
+
+# --- distillation ---------------------------------------------------------
+
+
+def test_distilled_student_learns_the_frozen_teacher_per_chunk(data):
+    path, train, test = data
+    X, y = train.drop(columns="y"), train["y"]
+    teacher = FrozenEstimator(LogisticRegression().fit(X, y))
+    clf = DistilledClassifier(
+        teacher,
+        _net(15),
+        constraint="demographic_parity",
+        bound=0.5,
+        sensitive_columns="sex",
+        random_state=0,
+    ).fit_chunks(_chunks(path, batch_rows=700))
+    assert clf.n_transfer_samples_ == 3000
+    assert "distill_kl" in clf.history_.columns
+    agreement = np.mean(clf.predict(X) == teacher.predict(X))
+    # the student does not see the group, the teacher does
+    assert agreement > 0.8
+    # the sample of up to 50,000 rows holds all 3000 here
+    assert clf.fidelity_ == pytest.approx(agreement)
+    expected = demographic_parity_difference(
+        y, clf.predict(X), sensitive_features=X["sex"]
+    )
+    assert clf.constraint_violation_ == pytest.approx(expected - 0.5, abs=1e-9)
+
+
+def test_distilled_teacher_fitted_by_its_own_fit_chunks(data):
+    path, _, test = data
+    clf = DistilledClassifier(_net(10), _net(10), random_state=0)
+    clf.fit_chunks(_chunks(path))
+    assert clf.teacher_.n_features_in_ == 4  # the teacher sees the group
+    assert clf.student_.n_features_in_ == 4  # no sensitive_columns: nothing dropped
+    assert clf.score(test.drop(columns="y"), test["y"]) > 0.75
+
+
+def test_distilled_refuses_what_it_cannot_stream(data):
+    path, train, _ = data
+    chunks = _chunks(path)
+    teacher = FrozenEstimator(
+        LogisticRegression().fit(train.drop(columns="y"), train["y"])
+    )
+    with pytest.raises(ValueError, match="n_augment"):
+        DistilledClassifier(teacher, _net(), n_augment=1).fit_chunks(chunks)
+    with pytest.raises(TypeError, match="FrozenEstimator"):
+        DistilledClassifier(LogisticRegression(), _net()).fit_chunks(chunks)
+    with pytest.raises(TypeError, match="sklfair network"):
+        DistilledClassifier(
+            teacher, make_pipeline(StandardScaler(), _net())
+        ).fit_chunks(chunks)
