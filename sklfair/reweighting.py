@@ -669,8 +669,10 @@ class ReweighingClassifier(ClassifierMixin, FairMetaEstimator):
                 weight = factor[codes, np.searchsorted(classes, chunk.y)]
                 if chunk.sample_weight is not None:
                     weight *= chunk.sample_weight
-                yield chunk.X_model, chunk.y, weight
-                del chunk
+                part = chunk.X_model, chunk.y, weight
+                del chunk  # hold only what the net trains on while it does
+                yield part
+                del part  # not alive while the next chunk is read
 
         estimator = clone(self.estimator)
         estimator.fit_chunks(weighted_chunks, classes=classes)

@@ -244,13 +244,15 @@ class BaseFairConstrained(FairMetaEstimator):
             for position, raw in enumerate(iter_chunks(chunks)):
                 chunk = read_chunk(self, raw, position)
                 del raw
-                yield {
+                part = {
                     "X": chunk.X_model,
                     "y": chunk.y,
                     "sample_weight": chunk.sample_weight,
                     "sensitive_features": scan.codes_of(chunk.groups, position),
                 }
-                del chunk
+                del chunk  # hold only what the net trains on while it does
+                yield part
+                del part  # not alive while the next chunk is read
 
         estimator = clone(self.estimator)
         estimator._fit_chunks(

@@ -436,8 +436,9 @@ class BaseDistilled(FairMetaEstimator):
                 }
                 if scan.labels is not None:
                     part["sensitive_features"] = scan.codes_of(chunk.groups, position)
+                del chunk, soft  # hold only what the student trains on
                 yield part
-                del chunk, part
+                del part  # not alive while the next chunk is read
 
         soft, y_teacher = self._teacher_targets(sample["X_in"])
         term_rows = {
