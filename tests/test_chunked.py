@@ -14,12 +14,14 @@ from fairlearn.metrics import (
     demographic_parity_difference,
     equalized_odds_difference,
 )
+from sklearn.compose import make_column_selector, make_column_transformer
 from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from sklfair.constrained import FairConstrainedClassifier
+from sklfair.datasets import load_adult
 from sklfair.distillation import DistilledClassifier
 from sklfair.exceptions import SensitiveAttributeError, SmallGroupWarning
 from sklfair.nets import ParquetChunks, TabularNetClassifier
@@ -272,3 +274,74 @@ def test_distilled_refuses_what_it_cannot_stream(data):
         DistilledClassifier(
             teacher, make_pipeline(StandardScaler(), _net())
         ).fit_chunks(chunks)
+
+
+# --- real data: Adult written to parquet ----------------------------------
+
+
+@pytest.fixture(scope="module")
+def adult(tmp_path_factory):
+    """Adult's training set encoded and written to parquet in 8 row groups
+    (sex as a 0/1 column), and its test set encoded the same way."""
+    X, y = load_adult(return_X_y=True)
+    X_test, y_test = load_adult(subset="test", return_X_y=True)
+    encode = make_column_transformer(
+        (
+            OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+            make_column_selector(dtype_include="category"),
+        ),
+        (StandardScaler(), make_column_selector(dtype_include="number")),
+        verbose_feature_names_out=False,
+    ).fit(X.drop(columns="sex"))
+
+    def frame(X, y):
+        encoded = encode.transform(X.drop(columns="sex")).astype(np.float32)
+        names = [f"f{i}" for i in range(encoded.shape[1])]
+        return pd.DataFrame(encoded, columns=names).assign(
+            sex=(X["sex"] == "Male").to_numpy(np.float32), y=np.asarray(y)
+        )
+
+    path = tmp_path_factory.mktemp("adult") / "train.parquet"
+    train = frame(X, y)
+    train.to_parquet(path, row_group_size=4096)
+    return path, train, frame(X_test, y_test)
+
+
+@pytest.mark.slow
+def test_adult_chunked_bound_holds_on_held_out_rows_as_a_sample_fit_does(adult):
+    path, train, test = adult
+    X_test, y_test = test.drop(columns="y"), test["y"]
+
+    def constrained(epochs):
+        return FairConstrainedClassifier(
+            TabularNetClassifier(max_epochs=epochs, random_state=0),
+            bound=0.05,
+            sensitive_columns="sex",
+            random_state=0,
+        )
+
+    chunked = constrained(10).fit_chunks(
+        ParquetChunks(path, target="y", random_state=0),
+        validation_chunks=[(X_test, y_test)],
+    )
+    sample = train.sample(8000, random_state=0)
+    in_memory = constrained(20).fit(sample.drop(columns="y"), sample["y"])
+
+    def held_out(model):
+        predicted = model.predict(X_test)
+        gap = demographic_parity_difference(
+            y_test, predicted, sensitive_features=X_test["sex"]
+        )
+        return gap, np.mean(predicted == y_test)
+
+    gap, accuracy = held_out(chunked)
+    sample_gap, sample_accuracy = held_out(in_memory)
+    print(
+        f"Adult DP bound 0.05, held out: chunked gap {gap:.4f} accuracy "
+        f"{accuracy:.4f}; in-memory on 8k rows gap {sample_gap:.4f} accuracy "
+        f"{sample_accuracy:.4f}"
+    )
+    assert chunked.validation_gaps_["demographic_parity"] == pytest.approx(gap)
+    assert gap <= max(0.05, sample_gap) + 0.01
+    assert accuracy >= sample_accuracy - 0.01
+    assert chunked.group_sizes_.sum() == len(train)
