@@ -232,7 +232,7 @@ class ChunkScan:
         if strict and (codes < 0).any():
             unseen = pd.unique(np.asarray(groups, dtype=object)[codes < 0])
             raise SensitiveAttributeError(
-                f"Chunk {position} has group(s) {list(unseen)[:5]} that the "
+                f"Chunk {position} has group(s) {unseen[:5].tolist()} that the "
                 "counting pass did not see: the chunks changed between passes. "
                 "Pass a source that yields the same rows on every pass."
             )
@@ -326,8 +326,8 @@ def scan_chunks(
         missing = np.setdiff1d(found, classes)
         if missing.size:
             raise ValueError(
-                f"The chunks have the class label(s) {list(missing)[:5]}, which "
-                f"are not in classes={list(classes)}."
+                f"The chunks have the class label(s) {missing[:5].tolist()}, which "
+                f"are not in classes={classes.tolist()}."
             )
     counts = np.array(
         [[cells.get((g, c), 0.0) for c in classes] for g in labels], dtype=np.float64

@@ -345,3 +345,30 @@ def test_adult_chunked_bound_holds_on_held_out_rows_as_a_sample_fit_does(adult):
     assert gap <= max(0.05, sample_gap) + 0.01
     assert accuracy >= sample_accuracy - 0.01
     assert chunked.group_sizes_.sum() == len(train)
+
+
+# --- the nets' hook ------------------------------------------------------
+
+
+def test_net_chunks_carry_integer_group_codes_only():
+    X, y = _frame(200)[["x0", "x1"]], _frame(200)["y"].to_numpy()
+    chunks = [{"X": X, "y": y, "sensitive_features": np.full(200, 0.5)}]
+    term_rows = {"X": X, "y": y, "sensitive_features": np.zeros(200, dtype=int)}
+    from sklfair.constrained import PenaltyTerm
+
+    with pytest.raises(ValueError, match="Chunk 0: .*integer group codes"):
+        _net(1)._fit_chunks(
+            chunks,
+            classes=[0, 1],
+            loss_terms=[PenaltyTerm("demographic_parity", 1.0)],
+            term_rows=term_rows,
+            term_data={"n_groups": 2, "n_rows": 200},
+        )
+
+
+def test_classes_must_cover_the_labels(data):
+    path, _, _ = data
+    with pytest.raises(ValueError, match=r"class label\(s\) \[1\]"):
+        ReweighingClassifier(_net(1), sensitive_columns="sex").fit_chunks(
+            _chunks(path), classes=[0]
+        )
