@@ -61,8 +61,9 @@ __all__ = [
 ]
 
 
-def check_chunk_source(chunks, owner, why):
-    """Refuse a chunk source that cannot be read ``why`` (several passes)."""
+def check_chunk_source(chunks, owner, why, *, once=False):
+    """Refuse what is not a chunk source, and, unless it is read ``once``, a
+    one-shot iterator (``why`` says which passes read it)."""
     if not (
         callable(chunks) or isinstance(chunks, collections.abc.Iterable)
     ) or isinstance(chunks, (str, bytes, os.PathLike)):
@@ -72,7 +73,7 @@ def check_chunk_source(chunks, owner, why):
             f"got {type(chunks).__name__}. For a parquet path use "
             "ParquetChunks(path, target=...)."
         )
-    if isinstance(chunks, collections.abc.Iterator):
+    if not once and isinstance(chunks, collections.abc.Iterator):
         raise ValueError(
             f"{owner}.fit_chunks reads the chunks more than once ({why}), but got "
             f"a one-shot iterator ({type(chunks).__name__}), which can be read "

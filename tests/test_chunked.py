@@ -165,7 +165,7 @@ def test_constrained_claim_and_held_out_gaps_match_fairlearn(data, method, const
         random_state=0,
     )
     held_out = [(test.drop(columns="y"), test["y"])]
-    clf.fit_chunks(_chunks(path, batch_rows=800), validation_chunks=held_out)
+    clf.fit_chunks(_chunks(path, batch_rows=800), validation_chunks=iter(held_out))
     metric = {
         "demographic_parity": demographic_parity_difference,
         "equalized_odds": equalized_odds_difference,

@@ -209,7 +209,7 @@ class BaseFairConstrained(FairMetaEstimator):
                 "rows as validation_chunks= instead."
             )
         if validation_chunks is not None:
-            check_chunk_source(validation_chunks, owner, "after the fit")
+            check_chunk_source(validation_chunks, owner, "once", once=True)
         scan = self._scan_chunks(
             chunks,
             classes=classes,

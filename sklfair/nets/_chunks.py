@@ -13,9 +13,11 @@ Two things live here:
 A chunk source is anything that yields chunks when iterated: a list of
 ``(X, y)`` / ``(X, y, sample_weight)`` tuples or of ``{"X": ..., "y": ...,
 "sample_weight": ...}`` dicts, a callable returning a fresh iterator, or a
-:class:`ParquetChunks`. A one-shot iterator (a generator) is accepted for a
-single pass only; asking it for a second pass is an error raised before any
-training starts, not a silently shorter fit.
+:class:`ParquetChunks`. A meta-estimator's chunked fit adds per-row
+``"sensitive_features"`` (integer group codes) or ``"soft_targets"`` to dict
+chunks, for its loss terms (``TERM_KEYS``). A one-shot iterator (a
+generator) is accepted for a single pass only; asking it for a second pass
+is an error raised before any training starts, not a silently shorter fit.
 """
 
 from __future__ import annotations
