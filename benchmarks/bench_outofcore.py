@@ -137,7 +137,12 @@ def worker(args):
         model.fit_chunks(chunks(args.train), validation_chunks=chunks(args.held_out))
         result["validation_gap"] = model.validation_gaps_["demographic_parity"]
     else:
-        frame = pd.read_parquet(args.train).iloc[: args.sample]
+        import pyarrow.parquet as pq
+
+        # the first rows only: the file's rows are in random order already
+        batches = pq.ParquetFile(args.train).iter_batches(batch_size=args.sample)
+        frame = next(batches).to_pandas()
+        del batches
         model = constrained(args.sample_epochs)
         model.fit(frame.drop(columns="y").astype(np.float32), frame["y"])
         del frame
