@@ -120,6 +120,7 @@ def worker(args):
             bound=args.bound,
             method="lagrangian",
             sensitive_columns="group",
+            method_params=None if args.dual_lr is None else {"dual_lr": args.dual_lr},
             random_state=0,
         )
 
@@ -173,6 +174,8 @@ def measure(args, case):
     cmd = [sys.executable, __file__, "--worker", "--case", case]
     for key in ("train", "held_out", "threads", "epochs", "row_group", "bound"):
         cmd += [f"--{key.replace('_', '-')}", str(getattr(args, key))]
+    if args.dual_lr is not None:
+        cmd += ["--dual-lr", str(args.dual_lr)]
     cmd += ["--sample", str(args.sample), "--sample-epochs", str(args.sample_epochs)]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -188,6 +191,9 @@ def main():
     parser.add_argument("--sample", type=int, default=200_000)
     parser.add_argument("--sample-epochs", type=int, default=5)
     parser.add_argument("--bound", type=float, default=0.05)
+    parser.add_argument(
+        "--dual-lr", type=float, default=None, help="LagrangianTerm's dual_lr"
+    )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--cases", nargs="+", default=list(CASES), choices=CASES)
     parser.add_argument("--dir", default=None, help="where to write the data")
@@ -218,7 +224,8 @@ def main():
             f"{written:.0f} s), in memory {data32:,.0f} MB float32 / "
             f"{data64:,.0f} MB float64; row groups of {args.row_group:,}; "
             f"{args.epochs} epoch(s); MLP 64-64, batch 4096, {args.threads} "
-            f"thread(s); DP bound {args.bound}; load average {load} on "
+            f"thread(s); DP bound {args.bound}, dual_lr "
+            f"{args.dual_lr or 'default'}; load average {load} on "
             f"{os.cpu_count()} CPUs"
         )
         print(
