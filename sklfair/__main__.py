@@ -2,12 +2,15 @@
 
 ``audit``
     The main job: fit a baseline and every mitigation on a data set (bundled
-    Taiwan credit by default, or a CSV file), print one comparison table and
-    write an HTML report with plots (:mod:`sklfair.audit`). Progress goes to
-    stderr, the table to stdout. Exit status: 0 done; 2 bad arguments (a
-    one-line error: a missing column, a file that cannot be read or parsed,
-    an output folder in use without ``--overwrite``); 130 interrupted
-    (Ctrl-C), with nothing written.
+    Taiwan credit by default, or a CSV file), print the comparison table
+    (every gap with its interval, each model's certificate), the credit table
+    and, with ``--privacy``, the membership-inference table, and write an
+    HTML report with plots (:mod:`sklfair.audit`). Progress goes to stderr,
+    the tables to stdout. Exit status: 0 done (a bound not certified is a
+    finding, not an error); 2 bad arguments (a one-line error: a missing
+    column, a file that cannot be read or parsed, an approval rate outside
+    (0, 1], an output folder in use without ``--overwrite``); 130
+    interrupted (Ctrl-C), with nothing written.
 
 ``export``
     Distil a gradient-boosting teacher into a student network, prune and
@@ -112,10 +115,39 @@ def _positive_int(text):
     return value
 
 
+def _share(text):
+    """A share in (0, 1] (``--approval-rate``)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number: {text!r}") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {value:g}")
+    return value
+
+
+def _gap(text):
+    """A gap of 0 or more (``--bound``)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number: {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value:g}")
+    return value
+
+
 def _audit(args):
     import matplotlib
 
-    from sklfair.audit import AuditError, format_table, load_audit_data, run_audit
+    from sklfair.audit import (
+        AuditError,
+        format_credit_table,
+        format_privacy_table,
+        format_table,
+        load_audit_data,
+        run_audit,
+    )
 
     # The figures are only saved to files; the process ends after the report.
     matplotlib.use("Agg")
@@ -126,12 +158,17 @@ def _audit(args):
             target=args.target,
             sensitive=args.sensitive,
             mitigate=args.mitigate,
+            bad_label=args.bad_label,
         )
         result = run_audit(
             data,
             out=args.out,
             overwrite=args.overwrite,
             constraint=args.constraint,
+            bound=args.bound,
+            approval_rate=args.approval_rate,
+            reasons=args.reasons,
+            privacy=args.privacy,
             device=args.device,
             seed=args.seed,
             quick=args.quick,
@@ -140,11 +177,19 @@ def _audit(args):
     except AuditError as exc:
         print(f"python -m sklfair audit: error: {exc}", file=sys.stderr)
         return 2
+    settings = result.settings
     print(
-        f"sklfair audit of {data.name}: held-out rows, positive label "
-        f"{data.pos_label!r}; mitigations aim at {data.mitigate}"
+        f"sklfair audit of {data.name}: {settings['n_test']} held-out rows, "
+        f"positive label {data.pos_label!r}; mitigations aim at {data.mitigate}; "
+        f"certificates of {settings['constraint']} by {data.mitigate}"
     )
     print(format_table(result.table))
+    if result.credit is not None and not result.credit.table.empty:
+        print()
+        print(format_credit_table(result.credit))
+    if result.privacy is not None and not result.privacy.table.empty:
+        print()
+        print(format_privacy_table(result.privacy))
     for note in result.notes:
         print(f"note: {note}")
     report = [str(f) for f in result.files if f.name == "report.html"]
@@ -160,7 +205,7 @@ def build_parser():
         description="sklfair: fair machine learning on tabular data.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    from sklfair.audit import CONSTRAINTS, DATASETS
+    from sklfair.audit import APPROVAL_RATE, BOUND, CONSTRAINTS, DATASETS, REASONS
 
     audit = sub.add_parser(
         "audit",
@@ -169,9 +214,13 @@ def build_parser():
             "Fit a baseline (logistic regression, a network, gradient boosting) "
             "and every sklfair mitigation on a stratified split, print the "
             "comparison table (accuracy, AUC, demographic parity and equalized "
-            "odds differences per sensitive attribute, fit seconds) and write "
-            "DIR/report.html with plots. Default: bundled Taiwan credit, "
-            "sensitive sex and age_band, mitigations aimed at age_band."
+            "odds differences per sensitive attribute, each with its 95% "
+            "interval, each model's certificate, fit seconds), the credit table "
+            "(Gini, KS, calibration, approval and bad rates and adverse impact "
+            "ratios at a cutoff) and, with --privacy, the membership-inference "
+            "table, and write DIR/report.html with plots. Default: bundled "
+            "Taiwan credit, sensitive sex and age_band, mitigations aimed at "
+            "age_band."
         ),
     )
     source = audit.add_mutually_exclusive_group()
@@ -196,6 +245,42 @@ def build_parser():
         choices=CONSTRAINTS,
         default="demographic_parity",
         help="fairness constraint of the constrained models",
+    )
+    audit.add_argument(
+        "--bound",
+        type=_gap,
+        default=BOUND,
+        metavar="B",
+        help="bound certified for the models fitted without one (default "
+        f"{BOUND:g}); a model fitted to keep a bound is certified at its own",
+    )
+    audit.add_argument(
+        "--approval-rate",
+        type=_share,
+        default=APPROVAL_RATE,
+        metavar="R",
+        help="share of the held-out applicants each model's cutoff approves in "
+        f"the credit section (default {APPROVAL_RATE:g})",
+    )
+    audit.add_argument(
+        "--bad-label",
+        metavar="VALUE",
+        help="the CSV target's bad outcome (a default), whose probability is the "
+        "PD (default: the greater label); bundled data sets know theirs",
+    )
+    audit.add_argument(
+        "--reasons",
+        choices=REASONS,
+        default="fast",
+        help="which models' declined rows get reasons in the credit section: "
+        "fast (the networks and the logistic regression, default), all (the "
+        "others too, through shap's slow permutation explainer) or none",
+    )
+    audit.add_argument(
+        "--privacy",
+        action="store_true",
+        help="also attack every model with membership inference, overall and "
+        "per group (extra fits: off by default)",
     )
     audit.add_argument(
         "--out", metavar="DIR", default="audit_out", help="report folder (audit_out)"

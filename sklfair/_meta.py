@@ -47,6 +47,7 @@ from sklearn.utils.validation import (
 )
 
 from sklfair._chunked import check_chunk_source, scan_chunks
+from sklfair._persistence import PersistentStateMixin
 from sklfair._sensitive import (
     MAX_GROUPS,
     drop_sensitive_columns,
@@ -96,7 +97,7 @@ def delegates(attr):
     return check
 
 
-class FairMetaEstimator(MetaEstimatorMixin, BaseEstimator):
+class FairMetaEstimator(PersistentStateMixin, MetaEstimatorMixin, BaseEstimator):
     """Base class of sklfair's fairness meta-estimators (see the module docs).
 
     Subclasses set ``_routed_child`` (the constructor parameter that receives

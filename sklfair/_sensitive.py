@@ -90,8 +90,13 @@ from sklfair._columns import (
     drop_sensitive_columns,
     select_sensitive_columns,
 )
+from sklfair._group_labels import (
+    DEFAULT_BINS,
+    _bin_frame,
+    _groups_from_frame,
+    encode_groups,
+)
 from sklfair.exceptions import (
-    ContinuousSensitiveAttributeWarning,
     NoSensitiveAttributeWarning,
     SensitiveAttributeError,
     SmallGroupWarning,
@@ -120,11 +125,6 @@ MAX_GROUPS = 20
 #: Groups with fewer rows (of positive weight) get a SmallGroupWarning at fit:
 #: a rate estimated from 30 rows has a standard error of up to 0.09.
 MIN_GROUP_SIZE = 30
-
-#: Quantile bins of a continuous column that the policy bins without being told.
-DEFAULT_BINS = 4
-
-_SEPARATOR = ", "
 
 
 # --------------------------------------------------------------------------
@@ -297,246 +297,6 @@ def bin_sensitive_features(sensitive_features, bins=DEFAULT_BINS):
 
 
 # --------------------------------------------------------------------------
-# Bins of numeric columns
-# --------------------------------------------------------------------------
-
-
-def _is_numeric(column):
-    return pd.api.types.is_numeric_dtype(column.dtype) and not (
-        pd.api.types.is_bool_dtype(column.dtype)
-    )
-
-
-def _as_float(column):
-    return column.to_numpy(dtype=np.float64, na_value=np.nan)
-
-
-def _quantile_points(values, q):
-    """Cut points of ``q`` quantile bins: unique, and below the maximum (a
-    point at the maximum would leave its upper bin empty)."""
-    values = values[~np.isnan(values)]
-    if values.size == 0:
-        return np.empty(0)
-    points = np.unique(np.quantile(values, np.arange(1, q) / q, method="inverted_cdf"))
-    return points[points < values.max()]
-
-
-def _bin_labels(points):
-    for digits in (6, 17):
-        shown = [f"{p:.{digits}g}" for p in points]
-        if len(set(shown)) == len(shown):
-            break
-    labels = [f"<={shown[0]}"]
-    labels += [f"({a}, {b}]" for a, b in zip(shown[:-1], shown[1:], strict=True)]
-    return labels + [f">{shown[-1]}"]
-
-
-def _cut(column, points):
-    """A numeric column as the categorical of its bins (NaN stays missing)."""
-    values = _as_float(column)
-    codes = np.searchsorted(points, values, side="left")
-    codes[np.isnan(values)] = -1
-    binned = pd.Categorical.from_codes(codes, categories=_bin_labels(points))
-    return pd.Series(binned, index=column.index, name=column.name)
-
-
-def _check_points(points, label):
-    try:
-        points = np.asarray(points, dtype=np.float64).reshape(-1)
-    except (TypeError, ValueError):
-        points = None
-    if points is None or points.size == 0 or not np.all(np.isfinite(points)):
-        raise SensitiveAttributeError(
-            f"sensitive_bins for {label} must be a number of quantile bins (an "
-            "int >= 2) or finite, increasing cut points such as [25, 60]."
-        )
-    if np.any(np.diff(points) <= 0):
-        raise SensitiveAttributeError(
-            f"The cut points for {label} must increase strictly, got {points.tolist()}."
-        )
-    return points
-
-
-def _bin_frame(frame, bins, *, max_groups, name):
-    """Cut the numeric columns of ``frame`` that ``bins`` (or the policy) bins.
-
-    Returns the frame (a copy when a column was cut) and a dict of the cut
-    points of every column cut.
-    """
-    if bins is False:
-        return frame, {}
-    per_column = bins if isinstance(bins, dict) else {}
-    unknown = [c for c in per_column if c not in set(frame.columns)]
-    if unknown:
-        raise SensitiveAttributeError(
-            f"sensitive_bins names {unknown}, which are not among the sensitive "
-            f"columns {list(frame.columns)}."
-        )
-    quantiles = (
-        bins
-        if isinstance(bins, numbers.Integral) and not isinstance(bins, bool)
-        else None
-    )
-    if quantiles is not None and quantiles < 2:
-        raise SensitiveAttributeError(
-            f"sensitive_bins={quantiles}: at least 2 bins are needed."
-        )
-    cut_points, unasked = {}, []
-    for position, column_name in enumerate(frame.columns):
-        column = frame.iloc[:, position]
-        label = name if column_name == name else f"column {column_name!r} of {name}"
-        spec = None
-        if column_name in per_column:
-            spec = per_column[column_name]
-            if not _is_numeric(column):
-                raise SensitiveAttributeError(
-                    f"sensitive_bins cuts numeric columns only; {label} is "
-                    f"{column.dtype}."
-                )
-        elif _is_numeric(column):
-            n_values = column.nunique()
-            if quantiles is not None:
-                spec = quantiles if n_values > quantiles else None
-            elif max_groups is not None and n_values > max_groups:
-                spec = DEFAULT_BINS
-                unasked.append((column_name, label, n_values))
-        if spec is None:
-            continue
-        if isinstance(spec, numbers.Integral) and not isinstance(spec, bool):
-            if spec < 2:
-                raise SensitiveAttributeError(
-                    f"sensitive_bins={spec} for {label}: at least 2 bins are needed."
-                )
-            points = _quantile_points(_as_float(column), int(spec))
-        else:
-            points = _check_points(spec, label)
-        if points.size == 0:
-            continue  # all values equal (or missing): nothing to cut
-        if not cut_points:
-            frame = frame.copy()
-        frame.isetitem(position, _cut(column, points))
-        cut_points[column_name] = points
-    if unasked:
-        described = "; ".join(
-            f"{label} ({n_values} distinct values) into "
-            f"{_bin_labels(cut_points[column_name])}"
-            for column_name, label, n_values in unasked
-            if column_name in cut_points
-        )
-        warnings.warn(
-            f"A sensitive attribute looks continuous (more than max_groups="
-            f"{max_groups} distinct values), so it was cut into {DEFAULT_BINS} "
-            f"quantile bins: {described}. Say how to bin it with "
-            "sensitive_bins= (a number of quantile bins, or cut points such as "
-            "[25, 60]), or measure and bound the dependence on the attribute "
-            "itself without bins (sklfair.metrics.hsic_dependence, "
-            "sklfair.constraints.Independence).",
-            ContinuousSensitiveAttributeWarning,
-            stacklevel=5,
-        )
-    return frame, cut_points
-
-
-def _column_codes(column):
-    """Sorted integer codes and the sorted unique values of one column."""
-    if isinstance(column.dtype, pd.CategoricalDtype):
-        column = column.cat.remove_unused_categories()
-        return np.asarray(column.cat.codes, dtype=np.int64), column.cat.categories
-    try:
-        codes, uniques = pd.factorize(column, sort=True)
-    except TypeError:  # values of types that do not compare (e.g. 1 and "a")
-        codes, uniques = pd.factorize(column, sort=False)
-        order = np.argsort([f"{type(u).__name__}:{u}" for u in uniques], kind="stable")
-        rank = np.empty_like(order)
-        rank[order] = np.arange(order.size)
-        codes, uniques = rank[codes], uniques[order]
-    return np.asarray(codes, dtype=np.int64), uniques
-
-
-def _escape(value):
-    return str(value).replace("\\", "\\\\").replace(",", "\\,")
-
-
-def _groups_from_frame(frame, *, max_groups, min_groups, name):
-    columns = list(frame.columns)
-    codes, uniques = [], []
-    for position, column_name in enumerate(columns):
-        column = frame.iloc[:, position]
-        label = name if column_name == name else f"column {column_name!r} of {name}"
-        missing = np.asarray(pd.isna(column))
-        if missing.any():
-            rows = np.flatnonzero(missing)
-            shown = ", ".join(str(r) for r in rows[:5])
-            more = f" and {rows.size - 5} more" if rows.size > 5 else ""
-            raise SensitiveAttributeError(
-                f"{label} has {rows.size} missing value(s) (NaN or None), at "
-                f"row position(s) {shown}{more}. Every row needs a group: fill "
-                "them, e.g. with an explicit 'unknown' group, or drop those rows."
-            )
-        column_codes, column_uniques = _column_codes(column)
-        n_values = len(column_uniques)
-        if max_groups is not None and n_values > max_groups:
-            target = "values" if column_name == name else f"X[{column_name!r}]"
-            if pd.api.types.is_numeric_dtype(column.dtype) and not (
-                pd.api.types.is_bool_dtype(column.dtype)
-            ):
-                hint = (
-                    "It looks continuous: bin it into a few groups first, e.g. "
-                    "with sensitive_bins= (a number of quantile bins, or cut "
-                    f"points) or pd.cut({target}, bins=[0, 25, 60, 120]) for an "
-                    "age, or raise max_groups."
-                )
-            else:
-                hint = "Merge rare values into fewer groups, or raise max_groups."
-            raise SensitiveAttributeError(
-                f"{label} has {n_values} distinct values, more than "
-                f"max_groups={max_groups}. {hint}"
-            )
-        codes.append(column_codes)
-        uniques.append(column_uniques)
-
-    if len(columns) == 1:
-        groups = frame.iloc[:, 0]
-        if isinstance(groups.dtype, pd.CategoricalDtype):
-            groups = groups.cat.remove_unused_categories()
-        groups = groups.copy()
-        n_groups = len(uniques[0])
-        series_name = columns[0]
-    else:
-        stacked = np.column_stack(codes)
-        combos, inverse = np.unique(stacked, axis=0, return_inverse=True)
-        labels = [
-            _SEPARATOR.join(
-                f"{_escape(col)}={_escape(values[code])}"
-                for col, values, code in zip(columns, uniques, combo, strict=True)
-            )
-            for combo in combos
-        ]
-        if len(set(labels)) != len(labels):
-            raise SensitiveAttributeError(
-                f"{name}: two different combinations of values in columns "
-                f"{columns} print the same label (e.g. 1 and '1' in one column); "
-                "make each column's values distinct as strings."
-            )
-        groups = pd.Series(
-            pd.Categorical.from_codes(inverse.reshape(-1), categories=labels),
-            index=frame.index,
-        )
-        n_groups = len(labels)
-        series_name = _SEPARATOR.join(str(c) for c in columns)
-    if n_groups < min_groups:
-        found = ", ".join(repr(str(u)) for u in pd.unique(np.asarray(groups)))
-        where = f"{name} {series_name!r}" if series_name != name else name
-        raise SensitiveAttributeError(
-            f"{where} has only {n_groups} group(s) ({found}); a fairness measure "
-            f"needs at least {min_groups}. Check that the right column was "
-            "chosen and that the data were not filtered to one group."
-        )
-    groups.name = series_name
-    return groups
-
-
-# --------------------------------------------------------------------------
 # Both ways at once
 # --------------------------------------------------------------------------
 
@@ -642,65 +402,6 @@ def resolve_sensitive(
 # --------------------------------------------------------------------------
 # Integer codes
 # --------------------------------------------------------------------------
-
-
-def encode_groups(groups):
-    """Encode group labels as integer codes ``0 .. n_groups - 1``.
-
-    Codes follow the sorted order of the labels: the categories' order for a
-    categorical (unused categories dropped), otherwise the order of
-    :func:`numpy.unique` (values of types that do not compare are ordered by
-    type name, then text). So ``labels[codes]`` gives the groups back.
-
-    Parameters
-    ----------
-    groups : array-like or Series of shape (n_samples,)
-        Group labels, e.g. from :func:`check_sensitive_features`.
-
-    Returns
-    -------
-    codes : ndarray of int64 of shape (n_samples,)
-        The group code of each row.
-    labels : ndarray of shape (n_groups,)
-        The label of each code, sorted.
-
-    Raises
-    ------
-    ValueError
-        When ``groups`` is not one-dimensional or holds missing values.
-
-    Examples
-    --------
-    >>> from sklfair._sensitive import encode_groups
-    >>> codes, labels = encode_groups(["m", "f", "m"])
-    >>> codes
-    array([1, 0, 1])
-    >>> labels
-    array(['f', 'm'], dtype=object)
-    """
-    if isinstance(groups, pd.DataFrame):
-        if groups.shape[1] != 1:
-            raise SensitiveAttributeError(
-                "encode_groups needs one label per row; combine several columns "
-                "with check_sensitive_features first."
-            )
-        groups = groups.iloc[:, 0]
-    if not isinstance(groups, pd.Series):
-        array = groups if isinstance(groups, np.ndarray) else None
-        if array is None:
-            array = np.asarray(groups, dtype=object)
-            groups = list(groups) if array.ndim == 1 else groups
-        if array.ndim != 1:
-            raise SensitiveAttributeError(
-                f"encode_groups needs a 1D array of labels, got shape {array.shape}."
-            )
-        groups = pd.Series(groups)
-    if np.asarray(pd.isna(groups)).any():
-        raise SensitiveAttributeError(
-            "encode_groups: the group labels contain missing values."
-        )
-    codes, uniques = _column_codes(groups)
-    return codes, np.asarray(uniques)
 
 
 # --------------------------------------------------------------------------

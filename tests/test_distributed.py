@@ -8,8 +8,8 @@ nets are seeded and, on CPU with one torch thread, deterministic, so the
 scores of the two runs must be bit-for-bit equal. The scheduler's task stream
 shows that the fits ran on the two worker processes.
 
-Needs the ``distributed`` extra (``pip install "sklfair[distributed]"``);
-skipped without it.
+Needs the ``distributed`` extra (``pip install "sklfair[distributed]"``),
+which the ``test`` extra installs.
 """
 
 import os
@@ -37,6 +37,9 @@ from sklfair.nets import TabularNetClassifier
 pytestmark = [
     pytest.mark.filterwarnings("ignore::sklfair.exceptions.InfeasibleBoundWarning"),
     pytest.mark.filterwarnings("ignore::sklfair.exceptions.DegenerateModelWarning"),
+    # German's groups by sex cannot resolve the grid's tight bounds: the fits
+    # aim at what they resolve and say so; the test compares the two runs
+    pytest.mark.filterwarnings("ignore::sklfair.exceptions.BoundNotMetWarning"),
 ]
 
 BATCH_KEY = re.compile(r"batch_of_(?P<function>\w+?)_(?P<calls>\d+)_calls-[0-9a-f]+")

@@ -68,6 +68,11 @@ def credit_csv(tmp_path):
         (["audit", "--seed", "one"], ["invalid int value"]),
         (["audit", "--threads", "0"], ["--threads", "at least 1"]),
         (["audit", "--dataset", "german", "--target", "y"], ["--target"]),
+        (["audit", "--approval-rate", "0"], ["--approval-rate", "(0, 1]"]),
+        (["audit", "--approval-rate", "1.5"], ["--approval-rate", "(0, 1]"]),
+        (["audit", "--approval-rate", "most"], ["--approval-rate", "invalid"]),
+        (["audit", "--bound", "-0.1"], ["--bound", "0 or more"]),
+        (["audit", "--dataset", "german", "--bad-label", "0"], ["--bad-label"]),
         (["nothing"], ["invalid choice"]),
     ],
 )
@@ -114,6 +119,10 @@ def test_missing_and_unreadable_files(tmp_path, capsys):
         (["--target", "outcome", "--sensitive", "outcome"], ["target"]),
         (["--target", "outcome"], ["--sensitive"]),
         (["--sensitive", "sex"], ["--target"]),
+        (
+            ["--target", "outcome", "--sensitive", "sex", "--bad-label", "ugly"],
+            ["--bad-label", "'ugly'", "'good'"],
+        ),
     ],
 )
 def test_bad_csv_columns(credit_csv, extra, fragments, capsys):

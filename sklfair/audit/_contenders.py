@@ -157,12 +157,17 @@ class Contender:
         teacher).
     note : str
         What it is, in a few words (shown in the report).
+    bound : float or None
+        The bound on the gap it was fitted to keep (its certificate is for
+        this bound); None for a model without one (certified at the audit's
+        bound).
     """
 
     name: str
     kind: str
     make: object
     note: str = ""
+    bound: float | None = None
 
 
 def make_contenders(
@@ -273,6 +278,7 @@ def make_contenders(
                 ),
                 f"FairConstrainedClassifier(network, method='lagrangian', "
                 f"{constraint} gap of {data.mitigate} <= {bound:g})",
+                bound=bound,
             )
         )
     contenders += [
@@ -312,6 +318,7 @@ def make_contenders(
             lambda fitted: student(fitted, constraint=constraint, bound=STUDENT_BOUND),
             f"the same student trained under {constraint} of "
             f"{data.mitigate} <= {STUDENT_BOUND:g}",
+            bound=STUDENT_BOUND,
         ),
     ]
     return contenders, []

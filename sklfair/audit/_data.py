@@ -30,7 +30,7 @@ from sklfair.exceptions import AuditError
 
 from ._messages import one_line
 
-__all__ = ["DATASETS", "AuditData", "load_audit_data"]
+__all__ = ["BAD_LABELS", "DATASETS", "AuditData", "load_audit_data"]
 
 #: Bundled data sets: loader name, sensitive attributes reported by default,
 #: attribute the mitigations aim at by default, and a one-line description.
@@ -61,6 +61,12 @@ DATASETS = {
     ),
 }
 
+#: The label of the unfavourable outcome of each bundled data set -- a
+#: default, a decline, a re-offence -- which the credit section treats as
+#: "bad" (its probability is the PD, and a predicted bad is a decline).
+#: German credit codes 1 as a good risk, so its bad label is 0.
+BAD_LABELS = {"taiwan": 1, "german": 0, "adult": 0, "compas": 1}
+
 # Compressed CSV files read by suffix, as pandas reads them.
 _OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 
@@ -87,6 +93,10 @@ class AuditData:
     pos_label : object
         The positive label (the greater of the two, scikit-learn's
         convention): selection rates and the AUC are about it.
+    bad_label : object, default=None
+        The label of the unfavourable outcome (a default): the credit
+        section's probability of default is the probability of this label,
+        and a row predicted with it is declined. None means ``pos_label``.
     """
 
     X: pd.DataFrame
@@ -96,6 +106,11 @@ class AuditData:
     name: str
     description: str
     pos_label: object
+    bad_label: object = None
+
+    def __post_init__(self):
+        if self.bad_label is None:
+            self.bad_label = self.pos_label
 
 
 def _open_text(path):
@@ -200,8 +215,25 @@ def _check_column(frame, name, role):
         )
 
 
+def _match_label(text, labels, target):
+    """The label of ``labels`` that ``text`` names (compared as text)."""
+    for label in labels:
+        if str(label) == str(text):
+            return label
+    shown = ", ".join(repr(str(v)) for v in labels)
+    raise AuditError(
+        f"--bad-label {str(text)!r} is not a value of the target {target!r} ({shown})"
+    )
+
+
 def load_audit_data(
-    dataset=None, *, csv=None, target=None, sensitive=None, mitigate=None
+    dataset=None,
+    *,
+    csv=None,
+    target=None,
+    sensitive=None,
+    mitigate=None,
+    bad_label=None,
 ):
     """Load and check the data of an audit.
 
@@ -223,6 +255,10 @@ def load_audit_data(
     mitigate : str, default=None
         The attribute the mitigations aim at; the data set's default, or the
         first of ``sensitive``.
+    bad_label : object, default=None
+        The CSV target's unfavourable outcome (a default), given as the value
+        or its text; None means the positive label (the greater one). A
+        bundled data set knows its own (:data:`BAD_LABELS`).
 
     Returns
     -------
@@ -241,6 +277,8 @@ def load_audit_data(
     >>> data = load_audit_data("german")
     >>> data.X.shape, data.sensitive, data.mitigate
     ((1000, 22), ['sex', 'age_band'], 'age_band')
+    >>> data.pos_label, data.bad_label  # 1 = good risk: a bad risk is 0
+    (1, 0)
     >>> load_audit_data("german", sensitive=["gender"])
     Traceback (most recent call last):
     ...
@@ -250,6 +288,10 @@ def load_audit_data(
         raise AuditError("give either --dataset or --csv, not both")
     if csv is None and target is not None:
         raise AuditError("--target is for --csv; a bundled data set has its target")
+    if csv is None and bad_label is not None:
+        raise AuditError(
+            "--bad-label is for --csv; a bundled data set knows its bad outcome"
+        )
     if csv is not None:
         if target is None:
             raise AuditError("--csv needs --target COL (the binary target column)")
@@ -302,6 +344,10 @@ def load_audit_data(
     if isinstance(y.dtype, pd.CategoricalDtype):
         y = y.astype(str)
     pos_label = sorted(labels.tolist(), key=lambda v: (str(type(v)), v))[-1]
+    if csv is None:
+        bad_label = BAD_LABELS[dataset]
+    elif bad_label is not None:
+        bad_label = _match_label(bad_label, pd.unique(y).tolist(), y.name)
     if len(X) < 20 or y.value_counts().min() < 5:
         raise AuditError(
             f"too little data: {len(X)} rows, {int(y.value_counts().min())} of the "
@@ -323,5 +369,11 @@ def load_audit_data(
         mitigate=mitigate,
         name=name,
         description=description,
-        pos_label=pos_label.item() if hasattr(pos_label, "item") else pos_label,
+        pos_label=_plain(pos_label),
+        bad_label=None if bad_label is None else _plain(bad_label),
     )
+
+
+def _plain(label):
+    """A numpy scalar label as the Python value (``1``, not ``np.int64(1)``)."""
+    return label.item() if hasattr(label, "item") else label

@@ -36,7 +36,8 @@ __all__ = ["check_output_folder", "staged_folder"]
 
 # The files an audit writes, and files that file browsers add to a folder.
 _AUDIT_FILE = re.compile(
-    r"report\.html|results\.csv|predictions\.csv|pareto\.png|groups_[a-z0-9_]*\.png"
+    r"report\.html|(results|predictions|credit|privacy)\.csv|pareto\.png"
+    r"|(groups|calibration|approval)_[a-z0-9_]*\.png"
 )
 _BROWSER_FILES = {".DS_Store", "Thumbs.db", "desktop.ini"}
 # A staging folder left inside the output folder by a killed run.

@@ -11,6 +11,7 @@ are restored when it returns or raises.
 
 from __future__ import annotations
 
+import numbers
 import sys
 import time
 import warnings
@@ -18,22 +19,45 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy.stats import binomtest
 from sklearn.metrics import accuracy_score, roc_auc_score
 from sklearn.model_selection import train_test_split
 
-from sklfair.metrics import demographic_parity_difference, equalized_odds_difference
+from sklfair.exceptions import AuditError
+from sklfair.metrics import fairness_interval
 
+from ._certificates import BOUND, certify_models, verdict_columns
 from ._contenders import check_constraint, make_contenders
+from ._credit import APPROVAL_RATE, REASONS, CreditAudit, credit_audit
 from ._data import AuditData
 from ._messages import log, one_line, unique_warnings
 from ._output import check_output_folder
+from ._privacy import PrivacyAudit, privacy_audit
 from ._report import write_report
 from ._state import InterruptWatch, limited_threads
 
-__all__ = ["TEST_SIZE", "AuditResult", "evaluate", "format_table", "run_audit"]
+__all__ = [
+    "CONFIDENCE",
+    "GAPS",
+    "TEST_SIZE",
+    "AuditResult",
+    "accuracy_interval",
+    "evaluate",
+    "run_audit",
+]
 
 #: Share of the rows held out for measurement.
 TEST_SIZE = 0.3
+
+#: Confidence level of every interval and certificate of the audit.
+CONFIDENCE = 0.95
+
+#: The gaps of the comparison table: short name and metric of
+#: :func:`sklfair.metrics.fairness_interval`.
+GAPS = {
+    "DP": "demographic_parity_difference",
+    "EO": "equalized_odds_difference",
+}
 
 
 def _positive_scores(estimator, X, pos_label):
@@ -42,8 +66,39 @@ def _positive_scores(estimator, X, pos_label):
     return proba[:, column]
 
 
-def evaluate(estimator, X, y, *, sensitive, pos_label):
+def accuracy_interval(y_true, y_pred, confidence=CONFIDENCE):
+    """Wilson score interval of an accuracy measured on ``len(y_true)`` rows.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n_samples,)
+    confidence : float, default=0.95
+
+    Returns
+    -------
+    low, high : float
+
+    Examples
+    --------
+    >>> from sklfair.audit import accuracy_interval
+    >>> low, high = accuracy_interval([1] * 80 + [0] * 20, [1] * 100)
+    >>> round(low, 3), round(high, 3)
+    (0.711, 0.867)
+    """
+    correct = np.asarray(y_true) == np.asarray(y_pred)
+    interval = binomtest(int(correct.sum()), len(correct)).proportion_ci(
+        confidence_level=confidence, method="wilson"
+    )
+    return float(interval.low), float(interval.high)
+
+
+def evaluate(estimator, X, y, *, sensitive, pos_label, confidence=CONFIDENCE):
     """One row of the comparison table for a fitted estimator.
+
+    Every gap comes with its confidence interval
+    (:func:`sklfair.metrics.fairness_interval`, analytic: it holds for all
+    the groups of the attribute at once), and the accuracy with its Wilson
+    score interval (:func:`accuracy_interval`).
 
     Parameters
     ----------
@@ -57,13 +112,18 @@ def evaluate(estimator, X, y, *, sensitive, pos_label):
         The attributes measured (columns of ``X``).
     pos_label : object
         The positive label.
+    confidence : float, default=0.95
+        Confidence level of the intervals.
 
     Returns
     -------
     row : dict
-        ``accuracy``, ``AUC``, and for each attribute ``a`` the
+        ``accuracy`` (with ``accuracy low`` and ``accuracy high``, the ends
+        of its interval), ``AUC``, and for each attribute ``a`` the
         ``DP diff a`` and ``EO diff a`` (fairlearn's demographic parity and
-        equalized odds differences of the positive-label decisions).
+        equalized odds differences of the positive-label decisions), each
+        followed by the ends of its interval (``DP diff a low``, ``DP diff a
+        high``).
     predictions : pandas.DataFrame
         ``y_pred`` and ``score`` (probability of the positive label) per row.
 
@@ -72,31 +132,39 @@ def evaluate(estimator, X, y, *, sensitive, pos_label):
     >>> import pandas as pd
     >>> from sklearn.dummy import DummyClassifier
     >>> from sklfair.audit import evaluate
-    >>> X = pd.DataFrame({"sex": ["f", "f", "m", "m"], "x": [0, 1, 2, 3]})
-    >>> y = pd.Series([0, 1, 0, 1])
+    >>> X = pd.DataFrame({"sex": ["f", "f", "m", "m"] * 5, "x": range(20)})
+    >>> y = pd.Series([0, 1, 0, 1] * 5)
     >>> model = DummyClassifier(strategy="most_frequent").fit(X, y)
     >>> row, predictions = evaluate(model, X, y, sensitive=["sex"], pos_label=1)
-    >>> row
-    {'accuracy': 0.5, 'AUC': 0.5, 'DP diff sex': 0.0, 'EO diff sex': 0.0}
+    >>> {k: round(v, 3) for k, v in row.items()}
+    {'accuracy': 0.5, 'accuracy low': 0.299, 'accuracy high': 0.701, 'AUC': 0.5, \
+'DP diff sex': 0.0, 'DP diff sex low': 0.0, 'DP diff sex high': 0.278, \
+'EO diff sex': 0.0, 'EO diff sex low': 0.0, 'EO diff sex high': 0.5}
     """
     y_pred = np.asarray(estimator.predict(X))
     score = _positive_scores(estimator, X, pos_label)
     y_true01 = (np.asarray(y) == pos_label).astype(np.int64)
     y_pred01 = (y_pred == pos_label).astype(np.int64)
+    low, high = accuracy_interval(np.asarray(y), y_pred, confidence)
     row = {
         "accuracy": accuracy_score(np.asarray(y), y_pred),
+        "accuracy low": low,
+        "accuracy high": high,
         "AUC": roc_auc_score(y_true01, score),
     }
-    for attribute in sensitive:
-        groups = X[attribute].to_numpy()
-        row[f"DP diff {attribute}"] = demographic_parity_difference(
-            y_true01, y_pred01, sensitive_features=groups
-        )
-    for attribute in sensitive:
-        groups = X[attribute].to_numpy()
-        row[f"EO diff {attribute}"] = equalized_odds_difference(
-            y_true01, y_pred01, sensitive_features=groups
-        )
+    for short, metric in GAPS.items():
+        for attribute in sensitive:
+            interval = fairness_interval(
+                metric,
+                y_true01,
+                y_pred01,
+                sensitive_features=X[attribute].to_numpy(),
+                confidence=confidence,
+            )
+            name = f"{short} diff {attribute}"
+            row[name] = interval.estimate
+            row[f"{name} low"] = interval.low
+            row[f"{name} high"] = interval.high
     predictions = pd.DataFrame({"y_pred": y_pred, "score": score}, index=X.index)
     return {k: float(v) for k, v in row.items()}, predictions
 
@@ -130,6 +198,16 @@ class AuditResult:
         What each contender is, in a few words, by name.
     files : list of pathlib.Path
         Files written (empty when ``out`` was None).
+    certificates : dict
+        Each model's :class:`~sklfair.metrics.FairnessCertificate` on the
+        held-out rows (the constraint and attribute the mitigations aim at,
+        at the model's own bound or the audit's); the table's ``bound`` and
+        ``certificate`` columns give the bound and the verdict.
+    credit : CreditAudit or None
+        The credit section (:func:`~sklfair.audit.credit_audit`).
+    privacy : PrivacyAudit or None
+        The membership-inference section, when asked for
+        (:func:`~sklfair.audit.privacy_audit`).
     """
 
     data: AuditData
@@ -143,6 +221,9 @@ class AuditResult:
     settings: dict
     descriptions: dict = field(default_factory=dict)
     files: list = field(default_factory=list)
+    certificates: dict = field(default_factory=dict)
+    credit: CreditAudit | None = None
+    privacy: PrivacyAudit | None = None
 
 
 def _resolve_device(device, notes, stream):
@@ -212,12 +293,56 @@ def _fit_all(contenders, data, train, test, *, notes, progress, watch):
     return rows, models, predictions
 
 
+def _check_settings(constraint, bound, approval_rate, reasons):
+    check_constraint(constraint)
+    if reasons not in REASONS:
+        raise AuditError(f"--reasons must be one of {list(REASONS)}, got {reasons!r}")
+    if isinstance(bound, bool) or not isinstance(bound, numbers.Real) or bound < 0:
+        raise AuditError(f"--bound must be a gap of 0 or more, got {bound!r}")
+    if (
+        isinstance(approval_rate, bool)
+        or not isinstance(approval_rate, numbers.Real)
+        or not 0 < approval_rate <= 1
+    ):
+        raise AuditError(
+            f"--approval-rate must be a share in (0, 1], got {approval_rate!r}"
+        )
+
+
+def _certify(result, X_test, y_test, bounds, confidence):
+    """Certify every model; the table gains ``bound`` and ``certificate``."""
+    data, settings = result.data, result.settings
+    result.certificates = certify_models(
+        result.models,
+        bounds,
+        X_test,
+        y_test,
+        attribute=data.mitigate,
+        constraint=settings["constraint"],
+        pos_label=data.pos_label,
+        confidence=confidence,
+        notes=result.notes,
+    )
+    verdicts = pd.DataFrame(
+        [verdict_columns(c) for c in result.certificates.values()],
+        index=pd.Index(list(result.certificates), name="model"),
+        columns=["bound", "certificate"],
+    )
+    table = result.table
+    seconds = table.pop("fit s")
+    result.table = table.join(verdicts).assign(**{"fit s": seconds})
+
+
 def run_audit(
     data,
     *,
     out=None,
     overwrite=False,
     constraint="demographic_parity",
+    bound=BOUND,
+    approval_rate=APPROVAL_RATE,
+    reasons="fast",
+    privacy=False,
     device="auto",
     seed=0,
     quick=False,
@@ -225,6 +350,13 @@ def run_audit(
     progress=True,
 ):
     """Fit every contender on a stratified split and measure it.
+
+    Besides the comparison table (every gap with its confidence interval),
+    the run certifies each model's bound on the held-out rows
+    (:func:`sklfair.metrics.certify`), measures it as a lender would at a
+    cutoff for ``approval_rate`` (:func:`credit_audit`) and, with
+    ``privacy``, attacks it with membership inference
+    (:func:`privacy_audit`).
 
     Parameters
     ----------
@@ -239,12 +371,29 @@ def run_audit(
         Replace a previous audit's output in ``out`` wholly.
     constraint : {"demographic_parity", "equalized_odds", \
             "equal_opportunity"}, default="demographic_parity"
-        The constraint of the in-processing and fair distilled contenders.
+        The constraint of the in-processing and fair distilled contenders,
+        and of every model's certificate.
+    bound : float, default=0.05
+        The bound certified for the models fitted without one (the
+        baselines, reweighing, group thresholds); a model fitted to keep a
+        bound is certified at its own.
+    approval_rate : float in (0, 1], default=0.7
+        The share of the held-out applicants each model's cutoff approves
+        in the credit section.
+    reasons : {"fast", "all", "none"}, default="fast"
+        Which models' declined rows get reasons in the credit section: those
+        with a fast model-specific explainer (networks, logistic
+        regression), every model (the others through shap's slow
+        permutation explainer), or none.
+    privacy : bool, default=False
+        Attack every model with membership inference (each costs
+        :data:`~sklfair.audit.N_REFERENCES` extra fits on half of the
+        held-out rows).
     device : {"auto", "cpu", "cuda"}, default="auto"
         Where the networks train; ``"cuda"`` without a GPU falls back to the
         CPU with a note.
     seed : int, default=0
-        Seeds the split and every model.
+        Seeds the split, every model and the rows explained.
     quick : bool, default=False
         Small training budgets, for tests and smoke runs.
     threads : int, default=None
@@ -262,13 +411,14 @@ def run_audit(
     Raises
     ------
     AuditError
-        For an unknown constraint or an output folder that cannot take the
-        report (see :func:`write_report`).
+        For an unknown constraint, a negative bound, an approval rate
+        outside (0, 1], or an output folder that cannot take the report
+        (see :func:`write_report`).
     KeyboardInterrupt
         When interrupted (Ctrl-C), even if a model's fit caught the
         interrupt; nothing is written then.
     """
-    check_constraint(constraint)
+    _check_settings(constraint, bound, approval_rate, reasons)
     if out is not None:
         out = check_output_folder(out, overwrite=overwrite)
     start = time.perf_counter()
@@ -313,33 +463,73 @@ def run_audit(
             progress=progress,
             watch=watch,
         )
-    if not rows:
-        raise RuntimeError("Every model of the audit failed: " + "; ".join(notes))
+        if not rows:
+            raise RuntimeError("Every model of the audit failed: " + "; ".join(notes))
+        result = AuditResult(
+            data=data,
+            table=pd.DataFrame(rows).set_index("model"),
+            models=models,
+            predictions=pd.DataFrame(),
+            test_index=np.asarray(test_rows),
+            missing=missing,
+            notes=notes,
+            seconds=0.0,
+            settings={
+                "constraint": constraint,
+                "bound": float(bound),
+                "approval_rate": float(approval_rate),
+                "reasons": reasons,
+                "privacy": bool(privacy),
+                "confidence": CONFIDENCE,
+                "device": device,
+                "seed": seed,
+                "quick": quick,
+                "test_size": TEST_SIZE,
+                "n_train": len(X_train),
+                "n_test": len(X_test),
+            },
+            descriptions={c.name: c.note for c in contenders},
+        )
+        result.notes.extend(f"left out: {reason}" for reason in missing)
+        log(progress, f"certifying {constraint} of {data.mitigate} ...")
+        own = {c.name: c.bound for c in contenders}
+        bounds = {n: bound if own.get(n) is None else own[n] for n in models}
+        _certify(result, X_test, y_test, bounds, CONFIDENCE)
+        watch.check()
+        log(progress, f"credit metrics at an approval rate of {approval_rate:g} ...")
+        result.credit = credit_audit(
+            models,
+            X_test,
+            y_test,
+            data,
+            approval_rate=approval_rate,
+            reasons=reasons,
+            seed=seed,
+            notes=notes,
+            progress=progress,
+            watch=watch,
+        )
+        if privacy:
+            log(progress, "membership inference ...")
+            result.privacy = privacy_audit(
+                models,
+                (X_train, y_train),
+                (X_test, y_test),
+                data.sensitive,
+                seed=seed,
+                notes=notes,
+                progress=progress,
+                watch=watch,
+            )
     predictions = pd.DataFrame(
         {"row": test_rows, "y_true": y_test.to_numpy(), **predicted},
         index=X_test.index,
     )
-    result = AuditResult(
-        data=data,
-        table=pd.DataFrame(rows).set_index("model"),
-        models=models,
-        predictions=predictions.reset_index(drop=True),
-        test_index=np.asarray(test_rows),
-        missing=missing,
-        notes=notes,
-        seconds=0.0,
-        settings={
-            "constraint": constraint,
-            "device": device,
-            "seed": seed,
-            "quick": quick,
-            "test_size": TEST_SIZE,
-            "n_train": len(X_train),
-            "n_test": len(X_test),
-        },
-        descriptions={c.name: c.note for c in contenders},
-    )
-    result.notes.extend(f"left out: {reason}" for reason in missing)
+    decisions = result.credit.decisions
+    for name in models:
+        if f"{name} approved" in decisions:
+            predictions[f"{name} approved"] = decisions[f"{name} approved"]
+    result.predictions = predictions.reset_index(drop=True)
     if out is not None:
         log(progress, "writing the report ...")
         try:
@@ -351,23 +541,3 @@ def run_audit(
             raise
     result.seconds = time.perf_counter() - start
     return result
-
-
-def format_table(table):
-    """The comparison table as fixed-width text (metrics to 3 decimals).
-
-    Parameters
-    ----------
-    table : pandas.DataFrame
-        :attr:`AuditResult.table`.
-
-    Returns
-    -------
-    str
-    """
-    shown = table.drop(columns=["kind"], errors="ignore")
-    formatters = {
-        column: (lambda v: f"{v:.1f}") if column == "fit s" else (lambda v: f"{v:.3f}")
-        for column in shown.columns
-    }
-    return shown.to_string(formatters=formatters)

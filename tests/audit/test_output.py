@@ -24,6 +24,9 @@ from sklfair.audit import (
 )
 
 REPORT_FILES = [
+    "approval_logistic_regression.png",
+    "calibration_logistic_regression.png",
+    "credit.csv",
     "groups_logistic_regression.png",
     "pareto.png",
     "predictions.csv",
@@ -149,7 +152,7 @@ def test_a_failure_while_writing_leaves_the_folder_as_it_was(
     def failing_plot(*args, **kwargs):
         raise stop("the plot failed")
 
-    monkeypatch.setattr(report_module, "_pareto_plot", failing_plot)
+    monkeypatch.setattr(report_module, "pareto_plot", failing_plot)
     with pytest.raises(stop):
         _write(result, out, overwrite=True)
     if older:

@@ -76,28 +76,48 @@ def test_run_succeeds_and_reports_progress(audit_run):
     assert "FAILED" not in audit_run["stderr"]
 
 
+def _numbers(text):
+    return [float(v) for v in re.findall(r"\d+\.\d+", text)]
+
+
 def test_printed_table_matches_saved_table(audit_run):
+    """Two blocks: accuracy [interval], AUC, certificate, fit s; then the gaps."""
     table = audit_run["table"]
-    lines = audit_run["stdout"].splitlines()
-    header = next(line for line in lines if line.lstrip().startswith("accuracy"))
-    for column in ["accuracy", "AUC", "fit s"]:
+    stdout = audit_run["stdout"]
+    first, rest = stdout.split("gaps between groups [95% intervals]")
+    gaps = rest.split("credit at an approval rate")[0]
+    header = next(ln for ln in first.splitlines() if "accuracy [95% interval]" in ln)
+    for column in ["AUC", "certificate", "fit s"]:
         assert column in header
+    gap_header = gaps.splitlines()[1]
     for attribute in SENSITIVE:
-        assert f"DP diff {attribute}" in header
-        assert f"EO diff {attribute}" in header
+        assert f"DP diff {attribute}" in gap_header
+        assert f"EO diff {attribute}" in gap_header
     for name, row in table.iterrows():
-        (line,) = [ln for ln in lines if re.match(rf"{re.escape(name)}\s+\d", ln)]
-        printed = [float(v) for v in line[len(name) :].split()]
+        pattern = rf"^{re.escape(name)}\s+\d.*$"
+        (line,) = re.findall(pattern, first, flags=re.M)
+        accuracy, low, high, auc, bound, seconds = _numbers(line[len(name) :])
+        np.testing.assert_allclose(
+            [accuracy, low, high, auc, bound],
+            [
+                row["accuracy"],
+                row["accuracy low"],
+                row["accuracy high"],
+                row["AUC"],
+                row["bound"],
+            ],
+            atol=5e-4,
+        )
+        assert seconds == pytest.approx(row["fit s"], abs=0.051)
+        assert f"{row['certificate']} at {row['bound']:g}" in line
+        (line,) = re.findall(pattern, gaps, flags=re.M)
         expected = [
-            row["accuracy"],
-            row["AUC"],
-            row["DP diff sex"],
-            row["DP diff age_band"],
-            row["EO diff sex"],
-            row["EO diff age_band"],
+            row[f"{gap} diff {a}{end}"]
+            for gap in ("DP", "EO")
+            for a in SENSITIVE
+            for end in ("", " low", " high")
         ]
-        np.testing.assert_allclose(printed[:6], expected, atol=5e-4)
-        assert printed[6] == pytest.approx(row["fit s"], abs=0.051)
+        np.testing.assert_allclose(_numbers(line[len(name) :]), expected, atol=5e-4)
 
 
 def test_table_matches_fairlearn_on_saved_predictions(audit_run):
@@ -194,9 +214,17 @@ def test_quick_run_output(audit_run):
     assert list(table.columns) == [
         "kind",
         "accuracy",
+        "accuracy low",
+        "accuracy high",
         "AUC",
-        *[f"DP diff {a}" for a in SENSITIVE],
-        *[f"EO diff {a}" for a in SENSITIVE],
+        *[
+            f"{gap} diff {a}{end}"
+            for gap in ("DP", "EO")
+            for a in SENSITIVE
+            for end in ("", " low", " high")
+        ],
+        "bound",
+        "certificate",
         "fit s",
     ]
     assert set(table["kind"]) == {
@@ -206,7 +234,7 @@ def test_quick_run_output(audit_run):
         "post-processing",
         "distillation",
     }
-    metrics = table.drop(columns=["kind", "fit s"]).to_numpy(dtype=float)
+    metrics = table.drop(columns=["kind", "certificate", "fit s"]).to_numpy(dtype=float)
     assert np.isfinite(metrics).all()
     assert ((metrics >= 0) & (metrics <= 1)).all()
     # Every model learnt something: better than chance in ranking.
@@ -220,6 +248,7 @@ def test_quick_run_output(audit_run):
         "row",
         "y_true",
         *[f"{n} {what}" for n in names for what in ("y_pred", "score")],
+        *[f"{n} approved" for n in names],
     ]
     labels = set(np.unique(bunch.target))
     for name in names:
@@ -233,9 +262,37 @@ def test_quick_run_output(audit_run):
             "report.html",
             "results.csv",
             "predictions.csv",
+            "credit.csv",
             "pareto.png",
-            *[f"groups_{slug}.png" for slug in slugs],
+            *[
+                f"{plot}_{slug}.png"
+                for slug in slugs
+                for plot in ("groups", "calibration", "approval")
+            ],
         ]
     )
     # No staging folder is left next to the report.
     assert [p.name for p in out.parent.iterdir()] == [out.name]
+
+
+def test_credit_section_of_every_model(audit_run):
+    """Every contender in credit.csv, its Gini that of its saved scores (German
+    credit: the bad label is 0, so the PD is one minus the score), and its
+    declined rows explained: networks by shap's deep explainer, the logistic
+    regression by its linear one, the others left out by default."""
+    credit = pd.read_csv(audit_run["out"] / "credit.csv", index_col="model")
+    predictions = audit_run["predictions"]
+    assert list(credit.index) == list(audit_run["table"].index)
+    bad = (predictions["y_true"] == 0).to_numpy()
+    for name, row in credit.iterrows():
+        pd_score = 1.0 - predictions[f"{name} score"].to_numpy()
+        assert row["Gini"] == pytest.approx(2 * roc_auc_score(bad, pd_score) - 1)
+        approved = predictions[f"{name} approved"].to_numpy() == 1
+        assert row["bad rate"] == pytest.approx(bad[approved].mean())
+    page = (audit_run["out"] / "report.html").read_text(encoding="utf-8")
+    section = page.split('<h2 id="credit">')[1].split("<h2 ")[0]
+    for explainer in ("deep explainer", "linear explainer"):
+        assert f"shap's {explainer}" in section
+    # by default, no slow permutation explainer: the report says why
+    assert section.count("only shap's permutation explainer applies") == 2
+    assert "membership inference" not in audit_run["stdout"]  # off by default

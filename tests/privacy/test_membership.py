@@ -11,6 +11,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.svm import LinearSVC
+from sklearn.tree import DecisionTreeClassifier
 
 from sklfair.datasets import load_german_credit
 from sklfair.nets import TabularNetClassifier
@@ -31,6 +32,24 @@ def test_a_model_that_saw_none_of_the_rows_gives_nothing_away():
         assert abs(row["auc"] - 0.5) < 0.04
         assert row["advantage"] < 0.08  # the KS 95% level: 1.36 * sqrt(2 / 1000)
         assert row["p_value"] > 0.01
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_the_calibrated_attack_finds_no_leak_in_a_model_that_saw_no_row(seed):
+    """Members and non-members each get one reference loss per pair of
+    references: a member's reference loss averaged over more models would
+    have a smaller spread, and that alone separated the rows (advantage
+    0.10-0.18, p < 1e-10, for these high-variance trees)."""
+    X, y = make_classification(n_samples=6000, n_features=8, flip_y=0.2, random_state=0)
+    model = DecisionTreeClassifier(min_samples_leaf=20, random_state=0)
+    model.fit(X[4000:], y[4000:])
+    result = membership_inference(
+        model, X[:2000], y[:2000], X[2000:4000], y[2000:4000], random_state=seed
+    )
+    row = result.overall.loc["calibrated"]
+    assert row["advantage"] < 0.06  # the KS 95% level: 1.36 * sqrt(2 / 2000) = 0.043
+    assert row["p_value"] > 0.01
+    assert abs(row["auc"] - 0.5) < 0.03
 
 
 def test_auc_and_advantage_against_scipy():
@@ -112,7 +131,7 @@ def test_an_overfitted_net_leaks_on_german_credit_and_a_private_one_less():
         overfit, *args, sensitive_features=(sex_in, sex_out), random_state=0
     )
     for attack in ("loss", "calibrated"):
-        assert leak.overall.loc[attack, "auc"] > 0.62
+        assert leak.overall.loc[attack, "auc"] > 0.6
         assert leak.overall.loc[attack, "advantage"] > 0.2
         assert leak.overall.loc[attack, "p_value"] < 1e-6
     assert set(leak.by_group.index.get_level_values("group")) == {"female", "male"}
