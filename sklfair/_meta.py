@@ -46,6 +46,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from sklfair._chunked import check_chunk_source, scan_chunks
 from sklfair._persistence import PersistentStateMixin
 from sklfair._sensitive import (
     MAX_GROUPS,
@@ -214,6 +215,44 @@ class FairMetaEstimator(PersistentStateMixin, MetaEstimatorMixin, BaseEstimator)
             X_in, sample_weight, sensitive_features
         )
         return FitData(X_in, X_model, y, sample_weight, groups, codes, params)
+
+    def _scan_chunks(self, chunks, *, classes=None, why, sample_size=0):
+        """The counting pass of a chunked fit (see :mod:`sklfair._chunked`).
+
+        Refuses a one-shot source, a private inner net and a constraint on a
+        continuous attribute; sets ``n_features_in_``, ``feature_names_in_``
+        (from the first chunk), ``groups_``, ``group_sizes_`` and
+        ``sensitive_bins_`` under the policy's rules, and returns the
+        :class:`~sklfair._chunked.ChunkScan`.
+        """
+        owner = type(self).__name__
+        check_chunk_source(chunks, owner, why)
+        self._check_private()
+        if self._continuous_attribute():
+            raise ValueError(
+                f"{owner}.fit_chunks cannot bound the dependence on a continuous "
+                "attribute (its terms need every row's value); bin the attribute "
+                "with sensitive_bins= cut points, or use fit on a sample."
+            )
+        scan = scan_chunks(
+            self,
+            chunks,
+            classes=classes,
+            sample_size=sample_size,
+            random_state=getattr(self, "random_state", None),
+            groups=self._needs_groups(),
+        )
+        validate_data(
+            self,
+            scan.head,
+            reset=True,
+            accept_sparse=self._accept_sparse(),
+            dtype=None,
+            ensure_all_finite=False,
+        )
+        self.groups_, self.group_sizes_ = scan.labels, scan.sizes
+        self.sensitive_bins_ = scan.cut_points or None
+        return scan
 
     def _routed_params(self, fit_params, **consumed):
         """The fit parameters routed to the wrapped estimator ({} without

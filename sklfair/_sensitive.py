@@ -114,6 +114,7 @@ __all__ = [
     "resolve_sensitive",
     "encode_groups",
     "fit_groups",
+    "check_group_sizes",
     "warn_no_sensitive_attribute",
     "predict_group_codes",
 ]
@@ -461,8 +462,49 @@ def fit_groups(groups, sample_weight=None, *, owner, continuous=False):
     counted = None if sample_weight is None else (sample_weight > 0).astype(float)
     sizes = np.bincount(codes, weights=counted, minlength=len(labels))
     sizes = np.rint(sizes).astype(np.int64)
+    check_group_sizes(
+        labels,
+        sizes,
+        name=getattr(groups, "name", None),
+        owner=owner,
+        continuous=continuous,
+        stacklevel=5,
+    )
+    return codes, labels, sizes
+
+
+def check_group_sizes(labels, sizes, *, name, owner, continuous=False, stacklevel=4):
+    """The policy's fit-time rules on the groups' sizes (see :func:`fit_groups`).
+
+    For fits that count the rows of each group without holding them (a
+    chunked fit counts them in a streaming pass).
+
+    Parameters
+    ----------
+    labels : ndarray of shape (n_groups,)
+        The group labels, in the order of their codes.
+    sizes : ndarray of int of shape (n_groups,)
+        Rows of positive weight in each group.
+    name : str or None
+        Name of the sensitive attribute, for the messages.
+    owner : str
+        The estimator's name, for the messages.
+    continuous : bool, default=False
+        As in :func:`fit_groups`.
+    stacklevel : int, default=4
+        Of the warning.
+
+    Raises
+    ------
+    SensitiveAttributeError
+        When fewer than two groups have a row of positive weight.
+
+    Warns
+    -----
+    SmallGroupWarning
+        When a group has fewer than ``MIN_GROUP_SIZE`` rows of positive weight.
+    """
     present = sizes > 0
-    name = getattr(groups, "name", None)
     of = f" of {name!r}" if name is not None else ""
     if present.sum() < 2 and continuous:
         raise SensitiveAttributeError(
@@ -492,9 +534,8 @@ def fit_groups(groups, sample_weight=None, *, owner, continuous=False):
             "involving them, are mostly sampling noise. Merge small groups or "
             "collect more data before making a claim about them.",
             SmallGroupWarning,
-            stacklevel=4,
+            stacklevel=stacklevel,
         )
-    return codes, labels, sizes
 
 
 def warn_no_sensitive_attribute(owner, consequence):

@@ -62,6 +62,7 @@ from sklearn.utils.validation import (
     column_or_1d,
 )
 
+from sklfair._chunked import iter_chunks, read_chunk
 from sklfair._fitting import accepts_fit_param, final_estimator, fit_with_params
 from sklfair._meta import FairMetaEstimator, delegates
 from sklfair._sensitive import (
@@ -561,6 +562,122 @@ class ReweighingClassifier(ClassifierMixin, FairMetaEstimator):
         self.classes_ = getattr(estimator, "classes_", None)
         if self.classes_ is None:
             self.classes_ = np.unique(y)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit_chunks(self, chunks, *, classes=None):
+        """Reweigh and fit on data larger than memory, one chunk at a time.
+
+        A first streaming pass counts the weighted rows of every (group,
+        label) cell, which gives the same ``weights_`` as :meth:`fit` on all
+        the rows at once; then ``estimator.fit_chunks`` (an sklfair net's)
+        trains on the chunks with the sensitive columns dropped and every
+        row's weight multiplied by its cell's weight. Only one chunk is in
+        memory at a time, so the chunks are read ``1 + max_epochs`` times.
+
+        .. versionadded:: 0.2
+
+        Parameters
+        ----------
+        chunks : iterable, callable or :class:`~sklfair.nets.ParquetChunks`
+            ``(X, y)`` or ``(X, y, sample_weight)`` chunks, or dicts with keys
+            ``"X"``, ``"y"`` and optionally ``"sample_weight"`` and
+            ``"sensitive_features"`` (the group labels of the chunk's rows,
+            when they are not ``sensitive_columns`` of ``X``). It must give
+            the same chunks on every pass: a list, a ``ParquetChunks`` or a
+            callable returning a fresh iterator; a generator is refused.
+        classes : array-like of shape (n_classes,), default=None
+            Every class label; None: the labels the counting pass sees.
+
+        Returns
+        -------
+        self : ReweighingClassifier
+            The fitted meta-estimator.
+
+        Raises
+        ------
+        ValueError
+            With ``method="resample"`` (a resample draws rows from the whole
+            training set at once), a one-shot iterator, chunks without the
+            sensitive attribute, or a continuous sensitive column without cut
+            points in ``sensitive_bins``.
+        TypeError
+            When ``estimator`` has no ``fit_chunks`` (an sklfair net).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import pandas as pd
+        >>> from sklfair.nets import TabularNetClassifier
+        >>> from sklfair.reweighting import ReweighingClassifier
+        >>> rng = np.random.default_rng(0)
+        >>> X = pd.DataFrame({"x": rng.normal(size=400),
+        ...                   "sex": rng.integers(0, 2, 400)})
+        >>> y = (X["x"] + X["sex"] > 0.5).astype(int)
+        >>> chunks = [(X[:200], y[:200]), (X[200:], y[200:])]
+        >>> clf = ReweighingClassifier(TabularNetClassifier(max_epochs=2),
+        ...                            sensitive_columns="sex")
+        >>> clf.fit_chunks(chunks).weights_.shape
+        (2, 2)
+        """
+        if self.method == "resample":
+            raise ValueError(
+                "ReweighingClassifier.fit_chunks cannot use method='resample': a "
+                "resample draws its rows from the whole training set at once. "
+                "Use method='weights' (the default), which weighs the rows of "
+                "every chunk, with an sklfair net."
+            )
+        if not hasattr(self.estimator, "fit_chunks"):
+            raise TypeError(
+                f"{type(self.estimator).__name__} has no fit_chunks, so it cannot "
+                "train one chunk at a time; use an sklfair net "
+                "(TabularNetClassifier) as the estimator, or fit on the rows in "
+                "memory."
+            )
+        scan = self._scan_chunks(
+            chunks,
+            classes=classes,
+            why="a counting pass for the weights, then the estimator's passes",
+        )
+        classes = scan.classes
+        # the cells as rows weighted by their counts: fair_sample_weight's
+        # own arithmetic (and warnings) on the streaming pass's counts
+        n_groups, n_classes = scan.counts.shape
+        cell_mass = scan.counts.ravel()
+        groups = pd.Series(
+            pd.Categorical(
+                np.repeat(np.arange(n_groups), n_classes).tolist(),
+                categories=range(n_groups),
+            ).rename_categories(list(scan.labels)),
+            name=scan.name,
+        )
+        cell_weights, self.weights_, _ = _reweigh(
+            np.tile(classes, n_groups), groups, cell_mass, check_groups=False
+        )
+        factor = np.divide(
+            cell_weights,
+            cell_mass,
+            out=np.zeros_like(cell_mass),
+            where=cell_mass > 0,
+        ).reshape(n_groups, n_classes)
+
+        def weighted_chunks():
+            for position, raw in enumerate(iter_chunks(chunks)):
+                chunk = read_chunk(self, raw, position)
+                del raw
+                codes = scan.codes_of(chunk.groups, position)
+                weight = factor[codes, np.searchsorted(classes, chunk.y)]
+                if chunk.sample_weight is not None:
+                    weight *= chunk.sample_weight
+                part = chunk.X_model, chunk.y, weight
+                del chunk  # hold only what the net trains on while it does
+                yield part
+                del part  # not alive while the next chunk is read
+
+        estimator = clone(self.estimator)
+        estimator.fit_chunks(weighted_chunks, classes=classes)
+        self.estimator_ = estimator
+        self.classes_ = getattr(estimator, "classes_", classes)
         return self
 
     def predict(self, X):

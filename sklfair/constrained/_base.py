@@ -11,16 +11,22 @@ from sklearn.base import clone
 from sklearn.utils import check_random_state, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval
 
+from sklfair._chunked import (
+    check_chunk_source,
+    iter_chunks,
+    read_chunk,
+    stream_rates,
+)
 from sklfair._fitting import accepts_fit_param, final_estimator, fit_with_params
 from sklfair._meta import FairMetaEstimator
 from sklfair.constraints import GroupLossParity, resolve_constraints
 
 from ._adversarial import AdversarialTerm
-from ._claim import claim_violation
+from ._claim import claim_violation, gap_of_sums, violation_of_gaps
 from ._dependence import dependence_term, is_dependence
 from ._fairlearn import fit_reductions, repeat_rows
 from ._feasibility import resolvable_bounds, warn_if_degenerate, warn_if_unresolvable
-from ._gap_term import gap_names, nanmax
+from ._gap_term import GapTerm, gap_names, nanmax
 from ._lagrangian import LagrangianTerm
 from ._penalty import PenaltyTerm
 
@@ -174,6 +180,141 @@ class BaseFairConstrained(FairMetaEstimator):
             self.n_iter_ = 1
         self._claim(constraints, data.X_model, y_codes, data.codes, sample_weight)
         return self
+
+    # --- out of core -----------------------------------------------------
+    def _fit_chunks(self, chunks, classes, validation_chunks):
+        """Fit the training-loop methods on chunks (see the classifier's
+        ``fit_chunks``)."""
+        owner = type(self).__name__
+        method = self._planned_method()
+        if method not in LOOP_METHODS:
+            raise ValueError(
+                f"{owner}.fit_chunks trains through the sklfair training loop, one "
+                f"chunk at a time; method={method!r} needs every row in memory "
+                "(fairlearn's reductions refit on all rows, the threshold method "
+                "fits group thresholds on all scores). Use method='lagrangian', "
+                "'penalty' or 'adversarial' with an sklfair net, or fit on a "
+                "sample of the data."
+            )
+        if not hasattr(self.estimator, "_fit_chunks"):
+            raise TypeError(
+                f"{owner}.fit_chunks needs an sklfair net (TabularNetClassifier) "
+                "as the estimator, which trains one chunk at a time; got "
+                f"{type(self.estimator).__name__}."
+            )
+        if float((self.method_params or {}).get("validation_fraction", 0.0)) > 0:
+            raise ValueError(
+                f"{owner}.fit_chunks cannot hold out a validation_fraction of the "
+                "rows (the rows are not in memory together); pass the held-out "
+                "rows as validation_chunks= instead."
+            )
+        if validation_chunks is not None:
+            check_chunk_source(validation_chunks, owner, "once", once=True)
+        scan = self._scan_chunks(
+            chunks,
+            classes=classes,
+            why="a counting pass for the groups, the network's passes and a "
+            "pass for the claim",
+            sample_size=GapTerm.monitor_size,
+        )
+        self.classes_ = scan.classes
+        constraints = resolve_constraints(self.constraint, self._task, self.bound)
+        self.constraint_ = (
+            constraints if isinstance(self.constraint, list | tuple) else constraints[0]
+        )
+        self.method_ = self._resolve_method(constraints)
+        n_groups = len(self.groups_)
+        sample = scan.sample
+        sample_codes = np.searchsorted(self.classes_, sample["y"])
+        bounds = resolvable_bounds(
+            constraints,
+            sample_codes,
+            sample["codes"],
+            sample["sample_weight"],
+            n_groups,
+            self.confidence,
+        )
+        self.resolvable_bounds_ = {name: b for name, (b, _) in bounds.items()}
+        warn_if_unresolvable(constraints, bounds, self.groups_, self.confidence, owner)
+
+        self._loop_constraints = in_loop_units(constraints, [1.0] * len(constraints))
+        terms = self._make_terms(self._loop_constraints)
+
+        def coded_chunks():
+            for position, raw in enumerate(iter_chunks(chunks)):
+                chunk = read_chunk(self, raw, position)
+                del raw
+                part = {
+                    "X": chunk.X_model,
+                    "y": chunk.y,
+                    "sample_weight": chunk.sample_weight,
+                    "sensitive_features": scan.codes_of(chunk.groups, position),
+                }
+                del chunk  # hold only what the net trains on while it does
+                yield part
+                del part  # not alive while the next chunk is read
+
+        estimator = clone(self.estimator)
+        estimator._fit_chunks(
+            coded_chunks,
+            classes=self.classes_,
+            loss_terms=terms,
+            term_rows={
+                "X": sample["X"],
+                "y": sample["y"],
+                "sample_weight": sample["sample_weight"],
+                "sensitive_features": sample["codes"],
+            },
+            term_data={"n_groups": n_groups, "n_rows": scan.n_rows},
+        )
+        scan.sample = sample = None  # the sample served the terms' setup
+        self.estimator_ = estimator
+        self._gap_scale = np.ones(
+            sum(len(c.gap_names(n_groups, terms[0].n_outputs_)) for c in constraints)
+        )
+        self.history_ = self._history(constraints, terms[0])
+        self.n_iter_ = len(self.history_)
+
+        advice = (
+            "This method trades the gap off against accuracy and does not "
+            "enforce the bound: raise penalty, or use method='lagrangian'."
+            if self.method_ in ("penalty", "adversarial")
+            else "Loosen the bound, train longer, or check that the groups are "
+            "large enough to estimate their rates."
+        )
+        owner = f"{owner} (method={self.method_!r})"
+        self.constraint_violation_ = self._streamed_violation(
+            chunks, constraints, owner, advice, "training data"
+        )
+        self.validation_violation_ = self.validation_gaps_ = None
+        if validation_chunks is not None:
+            self.validation_violation_ = self._streamed_violation(
+                validation_chunks, constraints, owner, advice, "held-out chunks"
+            )
+        return self
+
+    def _streamed_violation(self, chunks, constraints, owner, advice, where):
+        """The claim's largest gap minus its bound over ``chunks`` (one pass,
+        group sums only); on held-out chunks also sets ``validation_gaps_``."""
+        sums, _ = stream_rates(
+            self,
+            chunks,
+            constraints,
+            self.estimator_.predict,
+            labels=self.groups_,
+            classes=self.classes_,
+        )
+        gaps = [
+            gap_of_sums(c, numerator, denominator, self.groups_, len(self.classes_))
+            for c, (numerator, denominator) in zip(constraints, sums, strict=True)
+        ]
+        if where != "training data":
+            self.validation_gaps_ = {
+                c.name: float(g) for c, g in zip(constraints, gaps, strict=True)
+            }
+        return violation_of_gaps(
+            constraints, gaps, owner=owner, advice=advice, where=where
+        )
 
     def _check_binary(self, method):
         if self._task == "classification" and len(self.classes_) != 2:

@@ -17,7 +17,7 @@ import numpy as np
 
 from sklfair.exceptions import BoundNotMetWarning, UndefinedRateWarning
 
-__all__ = ["claim_violation", "claimed_gap"]
+__all__ = ["claim_violation", "claimed_gap", "gap_of_sums", "violation_of_gaps"]
 
 
 def _plain(value):
@@ -61,9 +61,19 @@ def claim_violation(
     UndefinedRateWarning
         When a rate is undefined for a group.
     """
+    gaps = [
+        claimed_gap(constraint, y, decisions, codes, sample_weight, labels)
+        for constraint in constraints
+    ]
+    return violation_of_gaps(constraints, gaps, owner=owner, advice=advice)
+
+
+def violation_of_gaps(constraints, gaps, *, owner, advice, where="training data"):
+    """The largest gap minus its bound, rounded to 1e-12, from each
+    constraint's gap (see :func:`claim_violation`); warns when a bound is not
+    met on ``where``."""
     excess, worst = -np.inf, None
-    for constraint in constraints:
-        gap = claimed_gap(constraint, y, decisions, codes, sample_weight, labels)
+    for constraint, gap in zip(constraints, gaps, strict=True):
         if gap - float(constraint.bound) > excess:
             excess, worst = gap - float(constraint.bound), (constraint, gap)
     violation = float(np.round(excess, 12))
@@ -71,7 +81,7 @@ def claim_violation(
         constraint, gap = worst
         warnings.warn(
             f"{owner} did not meet the bound: the largest {constraint.name} gap on "
-            f"the training data is {gap:.4f}, above bound={constraint.bound}. "
+            f"the {where} is {gap:.4f}, above bound={constraint.bound}. "
             f"{advice}",
             BoundNotMetWarning,
             stacklevel=4,
@@ -89,6 +99,13 @@ def claimed_gap(constraint, y, decisions, codes, sample_weight, labels):
     numerator, denominator = constraint.rates(
         y, decisions, codes, sample_weight, n_groups=len(labels)
     )
+    n_events = decisions.shape[1] if decisions.ndim > 1 else 1
+    return gap_of_sums(constraint, numerator, denominator, labels, n_events)
+
+
+def gap_of_sums(constraint, numerator, denominator, labels, n_events):
+    """:func:`claimed_gap` from the summed rates' numerators and denominators
+    ``(n_events, n_groups)`` of ``constraint.rates`` (added up over chunks)."""
     # groups without a row of positive weight take no part at all
     kept = denominator.sum(axis=0) > 0
     numerator, denominator, labels = (
@@ -101,7 +118,7 @@ def claimed_gap(constraint, y, decisions, codes, sample_weight, labels):
         numerator, denominator, out=np.zeros_like(numerator), where=present
     )
     if not present.all():
-        events = constraint.event_names(decisions.shape[1] if decisions.ndim > 1 else 1)
+        events = constraint.event_names(n_events)
         cells = [
             f"{events[e]} of group {_plain(labels[g])!r}"
             for e, g in zip(*np.nonzero(~present), strict=True)

@@ -330,6 +330,78 @@ fairlearn.postprocessing.ThresholdOptimizer
         """
         return self._fit(X, y, sample_weight, sensitive_features, fit_params)
 
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit_chunks(self, chunks, *, classes=None, validation_chunks=None):
+        """Fit under the constraint on data larger than memory, chunk by chunk.
+
+        For the training-loop methods (``"lagrangian"``, ``"penalty"``,
+        ``"adversarial"``) with an sklfair net. A first streaming pass fixes
+        the groups and their codes (the policy's size rules, as in
+        :meth:`fit`), the classes and a uniform sample of up to 50,000
+        training rows, on which the loss terms measure the gaps at each
+        epoch's end (and ``resolvable_bounds_`` is computed). The net then
+        trains one chunk at a time, with the constraint's group statistics
+        taken per batch as in :meth:`fit`. A last pass measures
+        ``constraint_violation_`` over every training row from per-group
+        sums (no row kept), and one pass over ``validation_chunks`` the gaps
+        on held-out rows.
+
+        .. versionadded:: 0.2
+
+        Parameters
+        ----------
+        chunks : iterable, callable or :class:`~sklfair.nets.ParquetChunks`
+            ``(X, y)`` or ``(X, y, sample_weight)`` chunks, or dicts with keys
+            ``"X"``, ``"y"`` and optionally ``"sample_weight"`` and
+            ``"sensitive_features"`` (group labels, when they are not
+            ``sensitive_columns`` of ``X``). Read ``max_epochs + 2`` times:
+            a list, a ``ParquetChunks`` or a callable returning a fresh
+            iterator; a generator is refused.
+        classes : array-like of shape (n_classes,), default=None
+            Every class label; None: the labels the counting pass sees.
+        validation_chunks : iterable, callable or ParquetChunks, default=None
+            Held-out rows, in the same form, read once after the fit.
+
+        Returns
+        -------
+        self : FairConstrainedClassifier
+
+        Raises
+        ------
+        ValueError
+            For ``method="threshold"`` or ``"reductions"`` (they need every
+            row at once), ``validation_fraction`` in ``method_params`` (pass
+            ``validation_chunks``), a one-shot iterator, chunks without the
+            sensitive attribute, or a continuous sensitive column without cut
+            points in ``sensitive_bins``.
+
+        Notes
+        -----
+        Sets the attributes of :meth:`fit` (``resolvable_bounds_`` on the
+        sample of rows) and ``validation_gaps_`` (each constraint's largest
+        gap on the held-out rows) and ``validation_violation_`` (the largest
+        gap minus its bound there), None without ``validation_chunks``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import pandas as pd
+        >>> from sklfair.constrained import FairConstrainedClassifier
+        >>> from sklfair.nets import TabularNetClassifier
+        >>> rng = np.random.default_rng(0)
+        >>> X = pd.DataFrame({"x": rng.normal(size=2000),
+        ...                   "sex": rng.integers(0, 2, 2000)})
+        >>> y = (X["x"] + X["sex"] > 0.5).astype(int)
+        >>> chunks = [(X[i:i + 500], y[i:i + 500]) for i in range(0, 1500, 500)]
+        >>> clf = FairConstrainedClassifier(
+        ...     TabularNetClassifier(max_epochs=3, random_state=0),
+        ...     bound=0.1, sensitive_columns="sex", random_state=0)
+        >>> clf = clf.fit_chunks(chunks, validation_chunks=[(X[1500:], y[1500:])])
+        >>> sorted(clf.validation_gaps_)
+        ['demographic_parity']
+        """
+        return self._fit_chunks(chunks, classes, validation_chunks)
+
     # --- threshold post-processing ----------------------------------------
     def _fit_threshold(
         self, constraint, X_model, y_codes, codes, sample_weight, params

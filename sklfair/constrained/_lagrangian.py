@@ -208,7 +208,8 @@ class LagrangianTerm(GapTerm):
         # moving averages of the decisions' sums and of the row counts
         self._avg = [np.zeros((2, k, self.n_groups_)) for k in self.n_events_]
         self._pending = None
-        n = int(data["sample_weight"].shape[0])
+        # a chunked fit sets up on a sample and says how many rows it trains on
+        n = int(data.get("n_rows", data["sample_weight"].shape[0]))
         self._held_out = None
         self._dual_weight = None
         self._monitor_dual_weight = self._monitor["sample_weight"]

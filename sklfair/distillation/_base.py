@@ -18,11 +18,16 @@ from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.metadata_routing import _routing_enabled
 from sklearn.utils.validation import _num_samples, validate_data
 
+from sklfair._chunked import iter_chunks, read_chunk, stream_rates
 from sklfair._columns import column_positions
 from sklfair._fitting import accepts_fit_param, final_estimator, fit_with_params
-from sklfair._meta import FairMetaEstimator
+from sklfair._meta import FairMetaEstimator, FitData
 from sklfair.constrained import LagrangianTerm
-from sklfair.constrained._claim import claim_violation
+from sklfair.constrained._claim import (
+    claim_violation,
+    gap_of_sums,
+    violation_of_gaps,
+)
 from sklfair.constrained._feasibility import resolvable_bounds, warn_if_unresolvable
 from sklfair.constraints import resolve_constraints
 from sklfair.exceptions import SensitiveAttributeError
@@ -357,6 +362,139 @@ class BaseDistilled(FairMetaEstimator):
         self.n_teacher_params_ = count_parameters(self.teacher_)
         self.n_student_params_ = count_parameters(self.student_)
         self._after_fit(data._replace(X_model=real))
+        return self
+
+    # --- out of core ----------------------------------------------------------
+    def _fit_chunks(self, chunks, classes):
+        """Distil chunk by chunk (see the classifier's ``fit_chunks``)."""
+        owner = type(self).__name__
+        if self.n_augment:
+            raise ValueError(
+                f"{owner}.fit_chunks cannot synthesize rows (n_augment): mixing "
+                "pairs of rows needs them in memory together. Use n_augment=0, "
+                "or fit on a sample."
+            )
+        student = self.student
+        if student is not None and not hasattr(student, "_fit_chunks"):
+            raise TypeError(
+                f"{owner}.fit_chunks trains the student one chunk at a time, which "
+                "needs an sklfair network (TabularNetClassifier) as the student, "
+                f"not {type(student).__name__} (a Pipeline cannot train on chunks)."
+            )
+        teacher = self.teacher
+        if not isinstance(teacher, FrozenEstimator) and not hasattr(
+            teacher, "fit_chunks"
+        ):
+            raise TypeError(
+                f"{owner}.fit_chunks needs a teacher it can use without holding "
+                "the rows: a fitted one, passed as FrozenEstimator(teacher), or "
+                "one with its own fit_chunks (an sklfair net or meta-estimator); "
+                f"got {type(teacher).__name__}."
+            )
+        scan = self._scan_chunks(
+            chunks,
+            classes=classes,
+            why="a counting pass, the teacher's and the student's passes",
+            sample_size=50_000,
+        )
+        self.classes_ = scan.classes
+        sample = scan.sample
+        scan.sample = None
+        if scan.labels is not None:
+            self._check_feasible(
+                FitData(
+                    sample["X_in"],
+                    sample["X"],
+                    sample["y"],
+                    sample["sample_weight"],
+                    None,
+                    sample["codes"],
+                    {},
+                )
+            )
+        seed_rng = check_random_state(self.random_state)
+        student_seed = int(seed_rng.randint(np.iinfo(np.int32).max))
+
+        # 1. the teacher: fitted already, or fitted on the chunks as given
+        if isinstance(teacher, FrozenEstimator):
+            self.teacher_ = teacher
+        else:
+            self.teacher_ = clone(teacher).fit_chunks(chunks, classes=self.classes_)
+        self._check_teacher()
+
+        # 2. the student, on every chunk's soft labels, computed per chunk
+        def student_chunks():
+            for position, raw in enumerate(iter_chunks(chunks)):
+                chunk = read_chunk(self, raw, position, groups=scan.labels is not None)
+                del raw
+                soft, _ = self._teacher_targets(chunk.X)
+                part = {
+                    "X": chunk.X_model,
+                    "y": chunk.y,
+                    "sample_weight": chunk.sample_weight,
+                    "soft_targets": soft,
+                }
+                if scan.labels is not None:
+                    part["sensitive_features"] = scan.codes_of(chunk.groups, position)
+                del chunk, soft  # hold only what the student trains on
+                yield part
+                del part  # not alive while the next chunk is read
+
+        soft, y_teacher = self._teacher_targets(sample["X_in"])
+        term_rows = {
+            "X": sample["X"],
+            "y": sample["y"],
+            "sample_weight": sample["sample_weight"],
+            "soft_targets": soft,
+        }
+        loss_terms = [self._distillation_term()]
+        self._fair_terms = []
+        if scan.labels is not None:
+            term_rows["sensitive_features"] = sample["codes"]
+            self._fair_terms = self._fairness_terms(None, None)
+            loss_terms += self._fair_terms
+        if student is None:
+            student = self._default_net(
+                hidden_units=DEFAULT_STUDENT_HIDDEN_UNITS, random_state=student_seed
+            )
+        student = clone(student)
+        student._fit_chunks(
+            student_chunks,
+            classes=self.classes_,
+            loss_terms=loss_terms,
+            term_rows=term_rows,
+            term_data={
+                "n_groups": 0 if scan.labels is None else len(self.groups_),
+                "n_rows": scan.n_rows,
+            },
+        )
+        self.student_ = student
+        self.history_ = getattr(student, "history_", None)
+        self.n_transfer_samples_ = scan.n_rows
+        self.fidelity_ = self._fidelity(y_teacher, sample["X"])
+        self.n_teacher_params_ = count_parameters(self.teacher_)
+        self.n_student_params_ = count_parameters(self.student_)
+        if scan.labels is not None:
+            constraints = self._constraints()
+            sums, _ = stream_rates(
+                self,
+                chunks,
+                constraints,
+                self.student_.predict,
+                labels=self.groups_,
+                classes=self.classes_,
+            )
+            gaps = [
+                gap_of_sums(c, num, den, self.groups_, len(self.classes_))
+                for c, (num, den) in zip(constraints, sums, strict=True)
+            ]
+            self.constraint_violation_ = violation_of_gaps(
+                constraints,
+                gaps,
+                owner=f"{owner}'s student",
+                advice="Train the student longer, loosen the bound, or check "
+                "that the groups are large enough to estimate their rates.",
+            )
         return self
 
     def __sklearn_tags__(self):

@@ -287,6 +287,71 @@ class DistilledClassifier(ClassifierMixin, BaseDistilled):
         self._check_feasible(data)
         return self._fit(data, X_unlabeled, sensitive_features)
 
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit_chunks(self, chunks, *, classes=None):
+        """Distil on data larger than memory, one chunk at a time.
+
+        A first streaming pass finds the classes (and, with ``constraint``,
+        the groups under the policy's rules, as in :meth:`fit`) and keeps a
+        uniform sample of up to 50,000 rows. The teacher is used as given
+        when it is a :class:`~sklearn.frozen.FrozenEstimator`, else fitted
+        with its own ``fit_chunks``. The student (an sklfair network;
+        default ``TabularNetClassifier(hidden_units=(32,))``, without the
+        scaler of :meth:`fit`'s default) then trains one chunk at a time on
+        the teacher's soft labels of that chunk, computed as it is read: no
+        copy of the data or of its soft labels is kept. With ``constraint``
+        the fair student's term works per batch as in :meth:`fit`, and
+        ``constraint_violation_`` is measured in a last pass from per-group
+        sums. ``fidelity_`` is measured on the sample.
+
+        .. versionadded:: 0.2
+
+        Parameters
+        ----------
+        chunks : iterable, callable or :class:`~sklfair.nets.ParquetChunks`
+            ``(X, y)`` or ``(X, y, sample_weight)`` chunks, or dicts with keys
+            ``"X"``, ``"y"`` and optionally ``"sample_weight"`` and
+            ``"sensitive_features"``; the teacher sees ``X`` as given. Read
+            several times: a list, a ``ParquetChunks`` or a callable
+            returning a fresh iterator; a generator is refused.
+        classes : array-like of shape (n_classes,), default=None
+            Every class label; None: the labels the counting pass sees.
+
+        Returns
+        -------
+        self : DistilledClassifier
+
+        Raises
+        ------
+        ValueError
+            For ``n_augment > 0`` (synthetic rows mix pairs of rows), a
+            one-shot iterator, or chunks without the sensitive attribute
+            that ``constraint`` needs.
+        TypeError
+            For a teacher neither frozen nor with ``fit_chunks``, or a student
+            that is not an sklfair network.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.frozen import FrozenEstimator
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from sklfair.distillation import DistilledClassifier
+        >>> from sklfair.nets import TabularNetClassifier
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(1000, 4))
+        >>> y = (X[:, 0] + X[:, 1] > 0).astype(int)
+        >>> teacher = FrozenEstimator(LogisticRegression().fit(X, y))
+        >>> chunks = [(X[:500], y[:500]), (X[500:], y[500:])]
+        >>> student = TabularNetClassifier(max_epochs=5, random_state=0)
+        >>> clf = DistilledClassifier(teacher, student).fit_chunks(chunks)
+        >>> clf.fidelity_ > 0.9
+        True
+        """
+        self._resolve_constraint("classification")
+        self._check_teacher_has_scores(self.teacher)
+        return self._fit_chunks(chunks, classes)
+
     def _after_fit(self, data):
         if data.codes is None:
             return

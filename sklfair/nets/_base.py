@@ -41,7 +41,7 @@ from skorch.history import History
 from .._sensitive import check_sensitive_features, encode_groups
 from ..exceptions import PrivacyGuaranteeError, PrivacyWarning
 from ..privacy._dpsgd import DPSGD, PrivacyLedger
-from ._chunks import ChunkStream, unpack_chunk
+from ._chunks import ChunkStream, chunk_columns, unpack_chunk
 from ._data import TensorData, check_numeric_frame, compact_rows, to_tensor
 from ._modules import ACTIVATIONS, MLP, MONOTONE_ACTIVATIONS, MonotoneMLP
 from ._monotone import check_monotonic_cst
@@ -435,8 +435,18 @@ class BaseTabularNet(BaseEstimator):
             sampling_weights=None if spec is None else sampling_weights,
         )
 
-    def _fit_chunks(self, chunks, classes=None):
-        """Fit ``max_epochs`` passes over chunks, one chunk in memory at a time."""
+    def _fit_chunks(
+        self, chunks, classes=None, loss_terms=None, term_rows=None, term_data=None
+    ):
+        """Fit ``max_epochs`` passes over chunks, one chunk in memory at a time.
+
+        A meta-estimator's chunked fit passes ``loss_terms``: its chunks are
+        then dicts that may carry per-row ``"sensitive_features"`` (integer
+        group codes ``0 .. n_groups - 1``) and ``"soft_targets"``;
+        ``term_rows``, a chunk of the same form, holds the rows the terms see
+        at setup in place of the whole training set (e.g. a sample of it),
+        and ``term_data`` the ints they need (``n_groups``, ``n_rows``).
+        """
         if self.privacy is not None:
             raise PrivacyGuaranteeError(
                 "fit_chunks cannot train privately: DP-SGD draws each batch from "
@@ -463,16 +473,36 @@ class BaseTabularNet(BaseEstimator):
             X, y, w = unpack_chunk(raw, position)
             try:
                 X, y_enc, w = self._check_rows(X, y, w, reset=False, chunk=True)
+                columns = {"y": y_enc, **self._chunk_columns(raw, X.shape[0])}
             except ValueError as exc:
                 raise ValueError(f"Chunk {position}: {exc}") from exc
-            rows, w = compact_rows(X, [y_enc], w)
+            rows, w = compact_rows(X, list(columns.values()), w)
             if len(rows) == 0:
                 return None
+            columns = {k: c[rows] for k, c in columns.items()}
             return self._tensor_data(
-                X, {"y": y_enc[rows]}, w / self._weight_scale, device, rows=rows
+                X, columns, w / self._weight_scale, device, rows=rows
             )
 
         stream.convert = convert
+        loss_terms = list(loss_terms or [])
+        if loss_terms:
+            held = convert(term_rows, "term_rows") if term_rows is not None else None
+            if held is None:
+                raise ValueError("Chunked loss terms need rows to set up on.")
+            for term in loss_terms:
+                missing = [k for k in term.requires if k not in held.tensors]
+                if missing:
+                    raise ValueError(
+                        f"{type(term).__name__} needs {missing} but the chunks "
+                        "do not carry them."
+                    )
+            term_data = {
+                **held.full(),
+                "n_outputs": self._n_outputs(),
+                **(term_data or {}),
+            }
+            del held
         seed, _ = self._draw_seeds(incremental=False, reset=True)
         return self._train(
             (stream, None),
@@ -480,8 +510,27 @@ class BaseTabularNet(BaseEstimator):
             seed,
             device,
             warm=self.warm_start,
+            loss_terms=loss_terms,
+            term_data=term_data,
             n_rows=n_rows,
         )
+
+    def _chunk_columns(self, chunk, n_samples):
+        """The per-row loss-term columns a dict chunk carries, checked."""
+        columns = chunk_columns(chunk)
+        if "sensitive_features" in columns:
+            codes = np.asarray(columns["sensitive_features"])
+            if codes.shape != (n_samples,) or codes.dtype.kind not in "iu":
+                raise ValueError(
+                    "a chunk's sensitive_features must be integer group codes, "
+                    f"one per row; got dtype {codes.dtype} and shape {codes.shape}."
+                )
+            columns["sensitive_features"] = codes.astype(np.int64, copy=False)
+        if "soft_targets" in columns:
+            columns["soft_targets"] = self._check_soft_targets(
+                columns["soft_targets"], n_samples
+            )
+        return columns
 
     def _draw_seeds(self, incremental, reset):
         """Seeds of one fit; successive partial fits draw from one stream."""
@@ -585,7 +634,8 @@ class BaseTabularNet(BaseEstimator):
                 private.check_module(net.module_)
             net.private = private
             if loss_terms:
-                term_data = {**data[0].full(), **(term_data or {})}
+                if isinstance(data[0], TensorData):  # else set up by _fit_chunks
+                    term_data = {**data[0].full(), **(term_data or {})}
                 for term in loss_terms:
                     term.setup(net, term_data)
             with _threads_for(net.module_, self.batch_size, n_rows, device):

@@ -13,9 +13,11 @@ Two things live here:
 A chunk source is anything that yields chunks when iterated: a list of
 ``(X, y)`` / ``(X, y, sample_weight)`` tuples or of ``{"X": ..., "y": ...,
 "sample_weight": ...}`` dicts, a callable returning a fresh iterator, or a
-:class:`ParquetChunks`. A one-shot iterator (a generator) is accepted for a
-single pass only; asking it for a second pass is an error raised before any
-training starts, not a silently shorter fit.
+:class:`ParquetChunks`. A meta-estimator's chunked fit adds per-row
+``"sensitive_features"`` (integer group codes) or ``"soft_targets"`` to dict
+chunks, for its loss terms (``TERM_KEYS``). A one-shot iterator (a
+generator) is accepted for a single pass only; asking it for a second pass
+is an error raised before any training starts, not a silently shorter fit.
 """
 
 from __future__ import annotations
@@ -26,13 +28,17 @@ import os
 import numpy as np
 import pandas as pd
 
-__all__ = ["ChunkStream", "ParquetChunks", "unpack_chunk"]
+__all__ = ["ChunkStream", "ParquetChunks", "chunk_columns", "unpack_chunk"]
+
+#: Per-row keys a dict chunk may carry for the loss terms of a meta-estimator's
+#: chunked fit: integer group codes ``0 .. n_groups - 1`` and soft targets.
+TERM_KEYS = ("sensitive_features", "soft_targets")
 
 
 def unpack_chunk(chunk, position):
     """``(X, y, sample_weight)`` from a tuple or dict chunk, or a clear error."""
     if isinstance(chunk, collections.abc.Mapping):
-        unknown = set(chunk) - {"X", "y", "sample_weight"}
+        unknown = set(chunk) - {"X", "y", "sample_weight", *TERM_KEYS}
         if unknown or "X" not in chunk or "y" not in chunk:
             raise ValueError(
                 f"Chunk {position} is a dict with keys {sorted(chunk)}; expected "
@@ -47,6 +53,13 @@ def unpack_chunk(chunk, position):
         "(X, y, sample_weight) tuple or a dict with keys 'X', 'y' and optionally "
         "'sample_weight'."
     )
+
+
+def chunk_columns(chunk):
+    """The extra per-row columns of a dict chunk (see ``TERM_KEYS``)."""
+    if not isinstance(chunk, collections.abc.Mapping):
+        return {}
+    return {key: chunk[key] for key in TERM_KEYS if chunk.get(key) is not None}
 
 
 def _prepend(first, iterator):

@@ -253,11 +253,9 @@ class TrainingNet(NeuralNet):
         epochs = self.max_epochs if epochs is None else epochs
         batch_callbacks = self._batch_callbacks()
         chunked = not isinstance(train, TensorData)
-        if chunked and self.loss_terms:
-            raise ValueError(
-                "Loss terms need the whole training set; a chunked fit cannot use them."
-            )
-        for term in self.loss_terms:
+        # a chunked fit checks its terms' requirements on the rows they set
+        # up on (BaseTabularNet._fit_chunks)
+        for term in () if chunked else self.loss_terms:
             missing = [k for k in term.requires if k not in train.tensors]
             if missing:
                 raise ValueError(
