@@ -337,7 +337,9 @@ class LagrangianTerm(GapTerm):
         self._pending = (outputs, sums)
         # the gradient of the augmented Lagrangian (linear in the rows'
         # surrogate values), and its value
-        linear = self._linear_term(parts, sums, slope, batch["sensitive_features"])
+        linear = self._linear_term(parts, sums, slope, loss)
+        if linear is None:  # every slope 0: no gradient to add
+            return loss + offset
         return loss + (linear + offset)
 
     def _check_held_out(self, batch):
