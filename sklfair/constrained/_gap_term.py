@@ -236,10 +236,10 @@ class GapTerm(LossTerm):
         -----
         On a CPU, the batch's tensors are numpy arrays without a copy, and
         the sums are a few ``np.bincount`` calls over the (event, group)
-        cells, accumulated in float64: a dozen numpy calls cost less than the
-        torch operations (products, a concatenation, ``index_add_``, the
-        copy) they replace, which were most of the constrained loop's extra
-        time per batch. On another device the sums are reduced there by one
+        cells, accumulated in float64: a dozen numpy calls on a few hundred
+        numbers cost less than the torch operations (products, a
+        concatenation, ``index_add_``, the copy) they replace. On another
+        device the sums are reduced there by one
         ``index_add_`` and copied to the host in one transfer.
         """
         if self._host_sums and outputs.dtype in _NUMPY_DTYPES:
@@ -372,10 +372,6 @@ class GapTerm(LossTerm):
         """
         if loss.requires_grad and not coefficients.any():
             return None
-        return self._linear_sum(parts, sums, coefficients)
-
-    def _linear_sum(self, parts, sums, coefficients):
-        """:meth:`_linear_term`, always a tensor."""
         total = None
         for constraint, (values, weighted, codes), part, where in zip(
             self.constraints_, parts, sums, self._slices, strict=True
