@@ -26,8 +26,15 @@ Because one fit's wall time moves by about 10% between runs on a shared
 machine, the time part of the target is also judged on the medians of
 ``--repeats`` fits of each, taken in turns.
 
+The speed lines (issue 21, ``--speed``, 3 by default) time lagrangian,
+penalty and adversarial against the unconstrained net, medians of fits taken
+in turns, and break the extra time down by the loss term's methods (group
+sums, the linear term, the rest of the call, the step after the optimizer's,
+the epoch-end record, setup, restore, the claim) and the rest (the backward
+pass through the term). ``--speed-only`` prints only those.
+
 Run: ``python benchmarks/bench_constrained.py [--bound 0.02] [--threads 1]
-[--repeats 5] [--seeds 5]``.
+[--repeats 5] [--seeds 5] [--speed 3] [--speed-only]``.
 """
 
 from __future__ import annotations
