@@ -26,13 +26,21 @@ Because one fit's wall time moves by about 10% between runs on a shared
 machine, the time part of the target is also judged on the medians of
 ``--repeats`` fits of each, taken in turns.
 
+The speed lines (issue 21, ``--speed``, 3 by default) time lagrangian,
+penalty and adversarial against the unconstrained net, medians of fits taken
+in turns, and break the extra time down by the loss term's methods (group
+sums, the linear term, the rest of the call, the step after the optimizer's,
+the epoch-end record, setup, restore, the claim) and the rest (the backward
+pass through the term). ``--speed-only`` prints only those.
+
 Run: ``python benchmarks/bench_constrained.py [--bound 0.02] [--threads 1]
-[--repeats 5] [--seeds 5]``.
+[--repeats 5] [--seeds 5] [--speed 3] [--speed-only]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import time
 import warnings
 
@@ -50,7 +58,12 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
-from sklfair.constrained import FairConstrainedClassifier
+from sklfair.constrained import (
+    AdversarialTerm,
+    FairConstrainedClassifier,
+    LagrangianTerm,
+    PenaltyTerm,
+)
 from sklfair.constrained._fairlearn import (
     fairlearn_moment,
     interpolated_positive,
@@ -312,6 +325,130 @@ def time_ratio(name, data, bound, repeats):
     return ratio
 
 
+#: Where a constrained fit spends its time beyond the net's own loop. The
+#: loss term's call includes its group sums and its linear term; the line
+#: shows the rest of it (the gaps and coefficients on the host).
+_PARTS = [
+    ("batch group sums (device reduce + host copy)", "term", "_batch_sums"),
+    ("differentiable linear term (forward)", "term", "_linear_term"),
+    ("rest of the call (gaps; the adversary's pass)", "term", "__call__"),
+    ("after step (dual update / adversary step)", "term", "after_step"),
+    ("epoch end (gaps on training rows, best copy)", "term", "epoch_summary"),
+    ("setup (monitor rows, floors, hold-out)", "term", "setup"),
+    ("train end (best-epoch restore)", "term", "on_train_end"),
+    ("claim on all training rows", "estimator", "_claim"),
+]
+_INSIDE = {"__call__": ("_batch_sums", "_linear_term")}
+_TERMS = {
+    "lagrangian": LagrangianTerm,
+    "penalty": PenaltyTerm,
+    "adversarial": AdversarialTerm,
+}
+
+
+@contextlib.contextmanager
+def timed_parts(term_class):
+    """Time the parts of :data:`_PARTS` (inclusive seconds, by method name)."""
+    clock, patched = {}, []
+    for _, who, attr in _PARTS:
+        owner = term_class if who == "term" else FairConstrainedClassifier
+        # patch the class that defines the method, once
+        holder = next(c for c in owner.__mro__ if attr in c.__dict__)
+        if any(h is holder and a == attr for h, a, _ in patched):
+            continue
+        original = holder.__dict__[attr]
+
+        def wrapper(*args, _original=original, _attr=attr, **kwargs):
+            start = time.perf_counter()
+            try:
+                return _original(*args, **kwargs)
+            finally:
+                clock[_attr] = clock.get(_attr, 0.0) + time.perf_counter() - start
+
+        setattr(holder, attr, wrapper)
+        patched.append((holder, attr, original))
+    try:
+        yield clock
+    finally:
+        for holder, attr, original in patched:
+            setattr(holder, attr, original)
+
+
+def speed(name, data, bound, methods, repeats):
+    """Fit seconds of each method against the unconstrained net (medians of
+    ``repeats`` fits taken in turns), and where the extra time goes.
+
+    The constrained fits run with the term's methods wrapped in timers (a
+    microsecond per call, counted in their time); each part's line is its
+    median over the fits. "rest" is the extra time no listed part accounts
+    for: the backward pass through the term's graph, the loop's own work
+    for it, and the meta-estimator's checks outside the loop.
+    """
+    X_train, X_test, y_train, _ = data
+    y_train = np.asarray(y_train)
+    Z_train, Z_test, A_train, A_test = prepare(X_train, X_test)
+
+    def fit(method):
+        if method is None:
+            estimator, kind = net(), "plain"
+        else:
+            estimator = FairConstrainedClassifier(
+                net(), bound=bound, method=method, random_state=0
+            )
+            kind = "sklfair"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            seconds, _, _ = run(
+                estimator, kind, Z_train, Z_test, y_train, A_train, A_test
+            )
+        return seconds
+
+    TabularNetClassifier(max_epochs=1).fit(Z_train[:512], y_train[:512])
+    times = {None: [], **{m: [] for m in methods}}
+    clocks = {m: [] for m in methods}
+    for _ in range(repeats):
+        times[None].append(fit(None))
+        for method in methods:
+            with timed_parts(_TERMS[method]) as clock:
+                times[method].append(fit(method))
+            clocks[method].append(clock)
+    plain = float(np.median(times[None]))
+    n_batches = EPOCHS * -(-len(y_train) // net().batch_size)
+    print(
+        f"\n{name}: constrained / unconstrained fit, medians of {repeats} fits "
+        f"in turns (unconstrained: {plain:.2f} s, {n_batches} batches)"
+    )
+    ratios = {}
+    for method in methods:
+        median = float(np.median(times[method]))
+        ratios[method] = median / plain
+        print(
+            f"  ratio {name} {method:11s} {ratios[method]:5.2f}x (<= 1.5), "
+            f"{median:.2f} s"
+        )
+    for method in methods:
+        extra = float(np.median(times[method])) - plain
+        print(
+            f"  {method}: {extra:+.2f} s over the unconstrained fit "
+            f"({1e3 * extra / n_batches:.2f} ms per batch), medians:"
+        )
+        listed = 0.0
+        for label, _, attr in _PARTS:
+            values = []
+            for clock in clocks[method]:
+                value = clock.get(attr, 0.0)
+                value -= sum(clock.get(a, 0.0) for a in _INSIDE.get(attr, ()))
+                values.append(value)
+            value = float(np.median(values))
+            listed += value
+            print(f"    {label:48s} {value:6.2f} s")
+        rest = extra - listed
+        print(
+            f"    {'rest (backward through the term, loop, checks)':48s} {rest:6.2f} s"
+        )
+    return ratios
+
+
 def seed_study(name, data, bound, seeds):
     """The issue's target over several seeds: one test split, ``seeds`` fits each.
 
@@ -425,6 +562,19 @@ def main():
         "turns on each data set and compare the medians (0: skip)",
     )
     parser.add_argument(
+        "--speed",
+        type=int,
+        default=3,
+        help="time lagrangian, penalty and adversarial against the unconstrained "
+        "net this many times in turns on each data set, with the breakdown of "
+        "the extra time (0: skip)",
+    )
+    parser.add_argument(
+        "--speed-only",
+        action="store_true",
+        help="run only the speed lines (no comparison table, no repeats)",
+    )
+    parser.add_argument(
         "--seeds",
         type=int,
         default=0,
@@ -437,15 +587,20 @@ def main():
         f"torch {torch.__version__}, {args.threads} thread(s) for torch and BLAS, "
         "CPU; times are wall-clock seconds of fit"
     )
+    methods = ["lagrangian", "penalty", "adversarial"]
     with threadpool_limits(limits=args.threads):
-        if args.data in ("adult", "both"):
-            bench("Adult", adult(), args.bound)
-            if args.repeats:
-                time_ratio("Adult", adult(), args.bound, args.repeats)
-        if args.data in ("taiwan", "both"):
-            bench("Taiwan credit", taiwan(), args.bound)
-            if args.repeats:
-                time_ratio("Taiwan credit", taiwan(), args.bound, args.repeats)
+        for key, label, load in (
+            ("adult", "Adult", adult),
+            ("taiwan", "Taiwan", taiwan),
+        ):
+            if args.data not in (key, "both"):
+                continue
+            if not args.speed_only:
+                bench(label, load(), args.bound)
+                if args.repeats:
+                    time_ratio(label, load(), args.bound, args.repeats)
+            if args.speed:
+                speed(label, load(), args.bound, methods, args.speed)
         if args.seeds and args.data in ("adult", "both"):
             seed_study("Adult", adult(), args.bound, args.seeds)
         if args.seeds and args.data in ("taiwan", "both"):

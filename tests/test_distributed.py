@@ -22,8 +22,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from sklearn.compose import make_column_selector, make_column_transformer
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklfair.constrained import FairConstrainedClassifier
@@ -31,15 +32,14 @@ from sklfair.datasets import load_german_credit
 from sklfair.metrics import make_fairness_scorer
 from sklfair.model_selection import constrained_refit
 from sklfair.nets import TabularNetClassifier
+from sklfair.privacy import DPSGD
 
-# small data and short fits: the feasibility and degeneracy warnings are
-# beside the point here (tests/constrained/test_feasibility.py tests them)
+# small data and short fits: the feasibility, bound and degeneracy warnings
+# are beside the point here (tests/constrained/test_feasibility.py tests them)
 pytestmark = [
     pytest.mark.filterwarnings("ignore::sklfair.exceptions.InfeasibleBoundWarning"),
-    pytest.mark.filterwarnings("ignore::sklfair.exceptions.DegenerateModelWarning"),
-    # German's groups by sex cannot resolve the grid's tight bounds: the fits
-    # aim at what they resolve and say so; the test compares the two runs
     pytest.mark.filterwarnings("ignore::sklfair.exceptions.BoundNotMetWarning"),
+    pytest.mark.filterwarnings("ignore::sklfair.exceptions.DegenerateModelWarning"),
 ]
 
 BATCH_KEY = re.compile(r"batch_of_(?P<function>\w+?)_(?P<calls>\d+)_calls-[0-9a-f]+")
@@ -168,3 +168,66 @@ def test_sweep_on_dask_workers_matches_local_run(german, client):
     # The candidates differ (the sweep is not a constant), so equality above
     # compared real numbers.
     assert np.unique(local.cv_results_["mean_test_accuracy"]).size > 1
+
+
+def capability_search():
+    """Bounds x monotone off/on of a constrained net, and privacy budgets of
+    a private one (a private net refuses the constrained fit's loss terms),
+    in one grid; as in benchmarks/bench_sweep.py, smaller."""
+    # every column but "sex" (absent where the constrained estimator dropped it)
+    scaled = make_column_transformer(
+        (StandardScaler(), make_column_selector(pattern="^(?!sex$)")),
+        verbose_feature_names_out=False,
+    ).set_output(transform="pandas")
+    net = make_pipeline(
+        scaled, TabularNetClassifier(hidden_units=(16,), max_epochs=5, random_state=0)
+    )
+    grid = [
+        {
+            "model": [FairConstrainedClassifier(net, sensitive_columns="sex")],
+            "model__bound": [0.2],
+            # a longer loan should not make good credit more likely
+            "model__estimator__tabularnetclassifier__monotonic_cst": [
+                None,
+                {"duration_months": -1},
+            ],
+        },
+        {
+            "model": [net],
+            "model__tabularnetclassifier__privacy": [DPSGD(target_epsilon=2.0)],
+        },
+    ]
+    return GridSearchCV(
+        Pipeline([("model", net)]),
+        grid,
+        scoring={
+            "accuracy": "accuracy",
+            "dp": make_fairness_scorer(
+                "demographic_parity_difference", sensitive_columns="sex"
+            ),
+        },
+        refit=False,
+        cv=StratifiedKFold(3, shuffle=True, random_state=0),
+        error_score="raise",
+    )
+
+
+def test_capability_sweep_on_dask_matches_local_run(german, client):
+    with (
+        distributed.get_task_stream(client) as stream,
+        joblib.parallel_backend("dask"),
+    ):
+        on_dask = capability_search().fit(*german)
+    local = capability_search().fit(*german)
+    assert {task["worker"] for task in stream.data} == set(
+        client.scheduler_info()["workers"]
+    )
+    params = local.cv_results_["params"]
+    assert len(params) == 3
+    assert params[-1]["model__tabularnetclassifier__privacy"].target_epsilon == 2.0
+    for key, expected in local.cv_results_.items():
+        if key.startswith(("split", "mean_test", "std_test", "rank_test")):
+            np.testing.assert_array_equal(on_dask.cv_results_[key], expected, key)
+    # the monotone constraint and the private training change the scores:
+    # the equality above compared three different models
+    assert np.unique(local.cv_results_["mean_test_accuracy"]).size == 3

@@ -8,6 +8,8 @@ from torch import nn
 from sklfair.constraints import EqualOpportunity, ErrorRateParity, GroupLossParity
 from sklfair.constraints._classification import classes_used
 from sklfair.constraints._rates import TINY
+from sklfair.nets._base import _optimizer_kwargs
+from sklfair.nets._training import _FusedAdamStep
 
 from ._gap_term import GapTerm
 
@@ -93,7 +95,16 @@ class AdversarialTerm(GapTerm):
             layers.append(nn.Linear(width, self.n_groups_))
             adversary = nn.Sequential(*layers)
         self.adversary_ = adversary.to(self.device_)
-        self.optimizer_ = torch.optim.Adam(self.adversary_.parameters(), lr=self.lr)
+        self._params = list(self.adversary_.parameters())
+        # fused kernels where torch has them, as the net's own optimizer
+        self.optimizer_ = torch.optim.Adam(
+            self._params,
+            lr=self.lr,
+            **_optimizer_kwargs(torch.optim.Adam, self.device_),
+        )
+        fused = _FusedAdamStep.for_optimizer(self.optimizer_)
+        self._step = self.optimizer_.step if fused is None else fused
+        self._pending = None
 
     def _n_features(self):
         c = self.constraint_
@@ -142,17 +153,31 @@ class AdversarialTerm(GapTerm):
         return (weight * loss).sum() / weight.sum().clamp_min(TINY)
 
     def __call__(self, loss, outputs, batch):
-        for p in self.adversary_.parameters():
-            p.requires_grad_(False)
-        try:
-            adv_loss = self._adversary_loss(self._features(outputs, batch), batch)
-        finally:
-            for p in self.adversary_.parameters():
-                p.requires_grad_(True)
-        if not (self.projection and torch.is_grad_enabled() and outputs.requires_grad):
+        self._pending = None
+        project = self.projection and torch.is_grad_enabled() and outputs.requires_grad
+        if not project:
+            for p in self._params:
+                p.requires_grad_(False)
+            try:
+                adv_loss = self._adversary_loss(self._features(outputs, batch), batch)
+            finally:
+                for p in self._params:
+                    p.requires_grad_(True)
             return loss - self.alpha * adv_loss
-        g_pred = torch.autograd.grad(loss, outputs, retain_graph=True)[0]
-        g_adv = torch.autograd.grad(adv_loss, outputs, retain_graph=True)[0]
+        # the adversary sees a detached copy of the outputs, so that one
+        # backward pass gives the gradients of the loss so far and of the
+        # adversary's loss with respect to the outputs (for the projection)
+        # and the adversary's own gradients (for its step in after_step: the
+        # same loss on the same rows, since the adversary does not change
+        # before then)
+        seen = outputs.detach().requires_grad_()
+        if isinstance(self.constraint_, GroupLossParity):  # sees the row losses
+            batch = dict(batch, sample_loss=self._net.sample_loss(seen, batch["y"]))
+        adv_loss = self._adversary_loss(self._features(seen, batch), batch)
+        g_pred, g_adv, *adv_grads = torch.autograd.grad(
+            [loss, adv_loss], [outputs, seen, *self._params], retain_graph=True
+        )
+        self._pending = (outputs, adv_grads)
         unit = g_adv / g_adv.norm().clamp_min(TINY)
         wanted = g_pred - (g_pred * unit).sum() * unit - self.alpha * g_adv
         correction = ((outputs - outputs.detach()) * (wanted - g_pred)).sum()
@@ -160,12 +185,21 @@ class AdversarialTerm(GapTerm):
 
     def after_step(self, net, outputs, batch):
         super().after_step(net, outputs, batch)
-        outputs = outputs.detach()
-        batch = dict(batch)
-        if "sample_loss" in batch:
-            batch["sample_loss"] = batch["sample_loss"].detach()
-        self.optimizer_.zero_grad(set_to_none=True)
-        with torch.enable_grad():
-            loss = self._adversary_loss(self._features(outputs, batch), batch)
-            loss.backward()
-        self.optimizer_.step()
+        pending, self._pending = self._pending, None
+        if pending is not None and pending[0] is outputs:
+            grads = pending[1]
+        else:  # called without this step's projected __call__
+            outputs = outputs.detach()
+            batch = dict(batch)
+            if "sample_loss" in batch:
+                batch["sample_loss"] = batch["sample_loss"].detach()
+            with torch.enable_grad():
+                loss = self._adversary_loss(self._features(outputs, batch), batch)
+                grads = torch.autograd.grad(loss, self._params)
+        for p, g in zip(self._params, grads, strict=True):
+            p.grad = g
+        self._step()
+
+    def on_train_end(self, net):
+        self._pending = None
+        super().on_train_end(net)

@@ -5,10 +5,11 @@
 :class:`~sklfair.constrained.AdversarialTerm`. It holds the one per-batch gap
 implementation of the training loop:
 
-- :meth:`GapTerm._batch_sums` reduces a batch, on the training device, to a
-  few weighted sums per (constraint, event, group) cell -- of the surrogate
-  values, of the decisions' values and of the weights -- and copies them to
-  the host in one transfer (float64 numpy);
+- :meth:`GapTerm._batch_sums` reduces a batch to a few weighted sums per
+  (constraint, event, group) cell -- of the surrogate values, of the
+  decisions' values and of the weights -- as float64 numpy arrays on the
+  host (with numpy on a CPU; on another device reduced there and copied in
+  one transfer);
 - the gaps follow from those sums on the host
   (:func:`sklfair.constraints._rates.gaps_from_sums`);
 - :meth:`GapTerm._linear_term` turns a vector of per-gap coefficients into
@@ -116,6 +117,11 @@ def monitor_rows(data, size, device):
     return rows
 
 
+def _first_column(array):
+    """The one column of a ``(n, 1)`` array, as a flat view."""
+    return array[:, 0]
+
+
 def host_to_tensor(array, like):
     """A host array as a tensor of ``like``'s dtype and device (converted by
     numpy where it can: cheaper than a torch call for a few numbers)."""
@@ -188,6 +194,9 @@ class GapTerm(LossTerm):
         self.bounds_ = np.asarray(bounds)
         self._net = net
         self._monitor = monitor_rows(data, self.monitor_size, self.device_)
+        # the batch sums in numpy where the tensors live on the host
+        self._host_sums = self.device_.type == "cpu"
+        self._offset_cache = {}
         self.history_ = []
 
     def on_train_end(self, net):
@@ -212,16 +221,87 @@ class GapTerm(LossTerm):
 
         Returns
         -------
-        parts : list of (values, weighted)
+        parts : list of (values, weighted, codes)
             Per constraint: the surrogate values ``(B, n_events)`` (with
-            gradient; None when ``surrogate`` is False) and the rows' weights
-            ``(B, n_events)`` (event membership included).
+            gradient; None when ``surrogate`` is False), the rows' weights
+            ``(B, n_events)`` (event membership included) and the rows' group
+            codes, for :meth:`_linear_term` (numpy arrays for the weights and
+            codes when the sums were taken on the host).
         sums : list of ndarray of shape (k, n_events, n_groups)
             Per constraint, float64: the surrogate values', the decisions' and
             the weights' sums (k = 3), then with ``dual_weight`` the
             decisions' and the weights' sums under it (k = 5).
+
+        Notes
+        -----
+        On a CPU, the batch's tensors are numpy arrays without a copy, and
+        the sums are a few ``np.bincount`` calls over the (event, group)
+        cells, accumulated in float64: a dozen numpy calls on a few hundred
+        numbers cost less than the torch operations (products, a
+        concatenation, ``index_add_``, the copy) they replace. On another
+        device the sums are reduced there by one
+        ``index_add_`` and copied to the host in one transfer.
         """
+        if self._host_sums and outputs.dtype in _NUMPY_DTYPES:
+            return self._host_batch_sums(outputs, batch, dual_weight, surrogate)
+        return self._device_batch_sums(outputs, batch, dual_weight, surrogate)
+
+    def _host_batch_sums(self, outputs, batch, dual_weight, surrogate):
+        """:meth:`_batch_sums` with numpy on the host (CPU tensors)."""
+        codes = batch["sensitive_features"].numpy()
+        weight = batch["sample_weight"].numpy()
+        dual_weight = None if dual_weight is None else dual_weight.numpy()
+        n_rows = len(codes)
+        parts, split = [], []
+        for constraint in self.constraints_:
+            if surrogate:
+                values, hard, mask = constraint._values(outputs, batch)
+            else:
+                hard, mask = constraint._decisions(outputs, batch)
+                values = None
+            n_events = hard.shape[1]
+            # every (row, event) value flat, row after row; its cell is
+            # event * n_groups + group
+            if n_events == 1:
+                cells, flat, weighted, dual = codes, _first_column, weight, dual_weight
+            else:
+                cells = (codes[:, None] + self._offsets(n_events)).ravel()
+                flat = np.ravel
+                weighted = np.repeat(weight, n_events)
+                dual = None if dual_weight is None else np.repeat(dual_weight, n_events)
+            if mask is not None:  # event membership
+                mask = flat(mask.numpy())
+                weighted = weighted * mask
+                dual = None if dual is None else dual * mask
+            hard = flat(hard.detach().numpy())
+            columns = [
+                None if values is None else flat(values.detach().numpy()) * weighted,
+                hard * weighted,
+                weighted,
+            ]
+            if dual is not None:
+                columns += [hard * dual, dual]
+            size = n_events * self.n_groups_
+            block = np.zeros((len(columns), size))
+            for row, column in enumerate(columns):
+                if column is not None:
+                    block[row] = np.bincount(cells, weights=column, minlength=size)
+            split.append(block.reshape(len(columns), n_events, self.n_groups_))
+            parts.append((values, weighted.reshape(n_rows, n_events), codes))
+        return parts, split
+
+    def _offsets(self, n_events):
+        """``n_groups * [0, 1, ..., n_events - 1]`` as a row (cached)."""
+        offsets = self._offset_cache.get(n_events)
+        if offsets is None:
+            offsets = self.n_groups_ * np.arange(n_events)[None, :]
+            self._offset_cache[n_events] = offsets
+        return offsets
+
+    def _device_batch_sums(self, outputs, batch, dual_weight, surrogate):
+        """:meth:`_batch_sums` reduced on the training device (one transfer)."""
         weight = batch["sample_weight"]
+        codes = batch["sensitive_features"]
         parts, columns, widths = [], [], []
         for constraint in self.constraints_:
             if surrogate:
@@ -246,11 +326,11 @@ class GapTerm(LossTerm):
                 part += [hard * dual, dual]
             columns += part
             widths.append((len(part), n_events))
-            parts.append((values, weighted))
+            parts.append((values, weighted, codes))
         with torch.no_grad():
             stacked = torch.cat(columns, dim=1)
             sums = stacked.new_zeros(self.n_groups_, stacked.shape[1])
-            sums.index_add_(0, batch["sensitive_features"], stacked)
+            sums.index_add_(0, codes, stacked)
             # to float64 on the host: numpy's conversion of a few numbers is
             # cheaper than a torch operation
             host = sums.cpu()
@@ -266,6 +346,11 @@ class GapTerm(LossTerm):
 
     def _gaps(self, sums, numerator, denominator):
         """Concatenated gaps and validity from per-constraint host sums."""
+        if len(sums) == 1:  # one constraint: no concatenation
+            (constraint,), (part,) = self.constraints_, sums
+            return gaps_from_sums(
+                part[numerator], part[denominator], constraint.pairwise
+            )
         gaps, valid = [], []
         for constraint, part in zip(self.constraints_, sums, strict=True):
             g, v = gaps_from_sums(
@@ -275,23 +360,31 @@ class GapTerm(LossTerm):
             valid.append(v)
         return np.concatenate(gaps), np.concatenate(valid)
 
-    def _linear_term(self, parts, sums, coefficients, codes):
-        """``sum_k coefficients_k * surrogate_gap_k``, differentiable.
+    def _linear_term(self, parts, sums, coefficients, loss):
+        """``sum_k coefficients_k * surrogate_gap_k``, differentiable, or None
+        when every coefficient is 0 and ``loss`` has a gradient (the term then
+        adds nothing to it: the loop skips its backward pass).
 
         One weighted sum over the batch rows per constraint: the coefficients
         are spread back onto the rows of each group, so its backward pass
         costs one multiplication whatever the number of groups and gaps.
         Invalid gaps must have a zero coefficient.
         """
-        total = 0.0
-        for constraint, (values, weighted), part, where in zip(
+        if loss.requires_grad and not coefficients.any():
+            return None
+        total = None
+        for constraint, (values, weighted, codes), part, where in zip(
             self.constraints_, parts, sums, self._slices, strict=True
         ):
             per_group = group_coefficients(
                 coefficients[where], part[2], constraint.pairwise
             )
-            rows = host_to_tensor(per_group.T, values)[codes] * weighted
-            total = total + (rows * values).sum()
+            if isinstance(codes, np.ndarray):  # host sums: the rows' factors too
+                rows = host_to_tensor(per_group.T[codes] * weighted, values)
+            else:
+                rows = host_to_tensor(per_group.T, values)[codes] * weighted
+            term = (rows * values).sum()
+            total = term if total is None else total + term
         return total
 
     # --- the epoch-end record ------------------------------------------------

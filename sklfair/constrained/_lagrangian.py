@@ -317,16 +317,22 @@ class LagrangianTerm(GapTerm):
     def target_(self):
         """What the multipliers aim at: ``bounds_ - margin_``, but never below
         ``floors_``."""
-        return np.maximum(self.bounds_ - self.margin_.numpy(), self.floors_)
+        # read on every batch; the margin changes at epoch ends only
+        cached = getattr(self, "_target", None)
+        if cached is None or cached[0] is not self.margin_:
+            target = np.maximum(self.bounds_ - self.margin_.numpy(), self.floors_)
+            cached = self._target = (self.margin_, target)
+        return cached[1]
 
     def __call__(self, loss, outputs, batch):
         if self._held_out is not None and self._verify_held_out:
             self._check_held_out(batch)
         dual = None if self._held_out is None else self._dual_weight[batch["index"]]
         parts, sums = self._batch_sums(outputs, batch, dual_weight=dual)
+        target = self.target_
         surrogate, valid = self._gaps(sums, 0, 2)
         multipliers = self.multipliers_.numpy()
-        excess = np.where(valid, surrogate - self.target_, 0.0)
+        excess = np.where(valid, surrogate - target, 0.0)
         positive = np.maximum(excess, 0.0)
         slope = np.where(valid, multipliers + self.rho * positive, 0.0)
         # value of the augmented Lagrangian minus its linear part below
@@ -338,7 +344,9 @@ class LagrangianTerm(GapTerm):
         self._pending = (outputs, sums)
         # the gradient of the augmented Lagrangian (linear in the rows'
         # surrogate values), and its value
-        linear = self._linear_term(parts, sums, slope, batch["sensitive_features"])
+        linear = self._linear_term(parts, sums, slope, loss)
+        if linear is None:  # every slope 0: no gradient to add
+            return loss + offset
         return loss + (linear + offset)
 
     def _check_held_out(self, batch):

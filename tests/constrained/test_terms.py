@@ -462,3 +462,103 @@ def test_held_out_rows_are_not_fitted():
     last = term.history_[-1]
     assert last["validation_loss"] > 3 * last["loss"]  # "loss": every row
     assert np.isfinite(last["validation_gaps"]).all()
+
+
+# --------------------------------------------------------------------------
+# the host (numpy) and device (torch) batch sums, and the adversary's one pass
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "constraints, n_classes",
+    [
+        ([DemographicParity()], 2),
+        ([EqualizedOdds()], 3),
+        ([EqualOpportunity(), ErrorRateParity()], 3),
+    ],
+)
+@pytest.mark.parametrize("held_out", [False, True])
+def test_host_and_device_batch_sums_agree(constraints, n_classes, held_out):
+    # On a CPU the sums are numpy bincounts; elsewhere torch's index_add_.
+    # Both paths run here, on the same batch, with event masks, weights and
+    # held-out weights, and against the hand-written oracle.
+    outputs, batch = make_batch(n=200, n_classes=n_classes, seed=5)
+    term = set_up(LagrangianTerm(constraints, bound=0.05), batch, outputs)
+    dual = batch["sample_weight"] * (torch.arange(200) % 3 == 0) if held_out else None
+    assert term._host_sums
+    host_parts, host = term._batch_sums(outputs, batch, dual_weight=dual)
+    term._host_sums = False
+    device_parts, device = term._batch_sums(outputs, batch, dual_weight=dual)
+    for a, b in zip(host, device, strict=True):
+        assert a.dtype == b.dtype == np.float64
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+    surrogate, valid = term._gaps(host, 0, 2)
+    expected = torch.cat([reference_gaps(c, outputs, batch, 3)[0] for c in constraints])
+    np.testing.assert_allclose(
+        surrogate[valid], expected.detach().numpy()[valid], rtol=1e-5, atol=1e-6
+    )
+    # the linear term and its gradient from either path
+    coefficients = np.linspace(-1.0, 1.0, len(term.gap_names_)) * valid
+    grads = []
+    for parts, sums in ((host_parts, host), (device_parts, device)):
+        linear = term._linear_term(parts, sums, coefficients, torch.tensor(0.0))
+        grads.append(torch.autograd.grad(linear, outputs, retain_graph=True)[0])
+    torch.testing.assert_close(grads[0], grads[1], rtol=1e-5, atol=1e-7)
+
+
+def test_zero_slopes_add_no_graph_but_the_value():
+    # every gap within a loose bound and no multiplier: the penalty adds its
+    # value (0) and no backward pass through the surrogate
+    outputs, batch = make_batch(seed=7)
+    term = set_up(PenaltyTerm("demographic_parity", 2.0, bound=1.0), batch, outputs)
+    loss = batch["sample_loss"].mean()
+    total = term(loss, outputs, batch)
+    assert total.grad_fn is not None and total.item() == pytest.approx(loss.item())
+    (grad,) = torch.autograd.grad(total, outputs, retain_graph=True)
+    (expected,) = torch.autograd.grad(loss, outputs)
+    torch.testing.assert_close(grad, expected)
+    parts, sums = term._batch_sums(outputs, batch)
+    zero = np.zeros(len(term.gap_names_))
+    assert term._linear_term(parts, sums, zero, loss) is None
+
+
+@pytest.mark.parametrize("constraint", ["demographic_parity", "equalized_odds"])
+def test_adversary_step_from_the_projection_pass_is_its_own_gradient(constraint):
+    # The projected call takes the adversary's parameter gradients from the
+    # same backward pass as the projection; its step must be the step of a
+    # separate backward pass of its own loss on the detached outputs.
+    outputs, batch = make_batch(n=128, n_classes=2, seed=6)
+    loss = batch["sample_loss"].mean()
+    terms = []
+    for _ in range(2):
+        term = AdversarialTerm(constraint, alpha=1.5, lr=0.01, random_state=0)
+        terms.append(set_up(term, batch, outputs))
+    fused, separate = terms
+    total = fused(loss, outputs, batch)
+    fused.after_step(None, outputs, batch)
+    separate.after_step(None, outputs, batch)  # no pending pass: its own
+    for a, b in zip(
+        fused.adversary_.parameters(), separate.adversary_.parameters(), strict=True
+    ):
+        torch.testing.assert_close(a, b)
+    assert any(
+        not torch.equal(a, b)
+        for a, b in zip(
+            fused.adversary_.parameters(),
+            set_up(
+                AdversarialTerm(constraint, random_state=0), batch, outputs
+            ).adversary_.parameters(),
+            strict=True,
+        )
+    )
+    # the model's gradient: the base loss's, minus its component along the
+    # adversary's gradient, minus alpha times the adversary's gradient
+    (grad,) = torch.autograd.grad(total, outputs, retain_graph=True)
+    reference = AdversarialTerm(constraint, alpha=1.5, random_state=0)
+    set_up(reference, batch, outputs)
+    adv = reference._adversary_loss(reference._features(outputs, batch), batch)
+    g_pred = torch.autograd.grad(loss, outputs, retain_graph=True)[0]
+    g_adv = torch.autograd.grad(adv, outputs, retain_graph=True)[0]
+    unit = g_adv / g_adv.norm()
+    expected = g_pred - (g_pred * unit).sum() * unit - 1.5 * g_adv
+    torch.testing.assert_close(grad, expected, rtol=1e-5, atol=1e-7)
