@@ -2,25 +2,19 @@
 
 :class:`BaseTabularNet` is a ``BaseEstimator`` with explicit hyperparameters.
 ``fit`` validates the data, builds a :class:`~sklfair.nets._training.TrainingNet`
-(the one training loop) and keeps it as ``net_``. Subclasses only say how the
-target is encoded, which per-sample loss is used and how raw outputs become
-predictions.
+(the one training loop, :mod:`sklfair.nets._build`) and keeps it as ``net_``.
+Subclasses only say how the target is encoded, which per-sample loss is used
+and how raw outputs become predictions.
 
 With ``privacy=DPSGD(...)`` a fit trains with DP-SGD
-(:mod:`sklfair.nets._private`) and keeps the network's privacy ledger, so
+(:mod:`sklfair.nets._private`) under the rules of
+:mod:`sklfair.nets._private_fit`, and keeps the network's privacy ledger, so
 later ``partial_fit`` and warm-started fits compose with what was spent.
-Everything a private fit would read outside DP-SGD is refused here with a
-:class:`~sklfair.exceptions.PrivacyGuaranteeError` naming why.
-
-Pickling stores the trained parameters as numpy arrays, not torch objects, so
-a model fitted on a GPU loads and predicts on a CPU-only machine and
-``skops.io`` can persist it; the optimizer state is not kept (a ``warm_start``
-fit after loading starts a fresh optimizer).
+Pickling is in :mod:`sklfair.nets._persistence`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import numbers
 import warnings
 
@@ -35,50 +29,29 @@ from sklearn.utils.validation import (
     check_is_fitted,
     validate_data,
 )
-from skorch.callbacks import EarlyStopping
-from skorch.history import History
 
 from .._sensitive import check_sensitive_features, encode_groups
-from ..exceptions import PrivacyGuaranteeError, PrivacyWarning
-from ..privacy._dpsgd import DPSGD, PrivacyLedger
+from ..exceptions import PrivacyGuaranteeError
+from ..privacy._dpsgd import DPSGD
+from ._build import OPTIMIZERS, build_net
 from ._chunks import ChunkStream, unpack_chunk
 from ._data import TensorData, check_numeric_frame, compact_rows, to_tensor
-from ._modules import ACTIVATIONS, MLP, MONOTONE_ACTIVATIONS, MonotoneMLP
-from ._monotone import check_monotonic_cst
+from ._device import resolve_device, rng_devices, threads_for
+from ._modules import ACTIVATIONS
+from ._persistence import PicklableNet
 from ._private import PrivateTraining
-from ._training import TrainingNet, history_frame
+from ._private_fit import (
+    check_private_terms,
+    noise_seed,
+    privacy_ledger_for,
+    private_weights,
+    record_privacy,
+)
+from ._training import history_frame
 
 __all__ = ["BaseTabularNet"]
 
-OPTIMIZERS = {
-    "adam": torch.optim.Adam,
-    "adamw": torch.optim.AdamW,
-    "sgd": torch.optim.SGD,
-    "rmsprop": torch.optim.RMSprop,
-}
-
 _PREDICT_CHUNK = 65536
-
-
-def resolve_device(device):
-    """``"auto"`` -> CUDA when available, else CPU; CUDA requested but absent -> CPU."""
-    if device == "auto" or device is None:
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if str(device).startswith("cuda") and not torch.cuda.is_available():
-        return "cpu"
-    return str(device)
-
-
-def _optimizer_kwargs(optimizer_cls, device):
-    """Fused optimizer kernels where torch has them (less per-step overhead)."""
-    if optimizer_cls not in (torch.optim.Adam, torch.optim.AdamW, torch.optim.SGD):
-        return {}
-    probe = torch.zeros(1, device=device, requires_grad=True)
-    try:
-        optimizer_cls([probe], lr=0.1, fused=True)
-    except (RuntimeError, TypeError, ValueError):
-        return {"foreach": False}
-    return {"fused": True}
 
 
 def _encode_groups(sensitive_features, n_samples):
@@ -89,7 +62,7 @@ def _encode_groups(sensitive_features, n_samples):
     return encode_groups(groups)
 
 
-class BaseTabularNet(BaseEstimator):
+class BaseTabularNet(PicklableNet, BaseEstimator):
     """Base class of :class:`TabularNetClassifier` and :class:`TabularNetRegressor`.
 
     Not meant to be used directly.
@@ -202,101 +175,8 @@ class BaseTabularNet(BaseEstimator):
     def _monotone_binary(self):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _monotone_module_kwargs(self):
-        """``MonotoneMLP`` and its arguments, or None without constraints."""
-        if self.monotonic_cst is None:
-            return None
-        cst = check_monotonic_cst(self, self.monotonic_cst)
-        if not cst.any():
-            return None
-        name = type(self).__name__
-        if self.module is not None:
-            raise ValueError(
-                f"{name}: monotonic_cst applies to the built-in network; with "
-                "a custom module, build the constraints into the module and "
-                "leave monotonic_cst=None."
-            )
-        if self.batch_norm:
-            raise ValueError(
-                f"{name}: batch_norm=True cannot be combined with "
-                "monotonic_cst (a batch-norm scale may be negative, which "
-                "would reverse a constraint); set batch_norm=False."
-            )
-        if self.activation not in MONOTONE_ACTIVATIONS:
-            raise ValueError(
-                f"{name}: monotonic_cst needs an activation that never "
-                f"decreases, one of {list(MONOTONE_ACTIVATIONS)}; got "
-                f"{self.activation!r}."
-            )
-        return MonotoneMLP, dict(
-            monotonic_cst=cst.tolist(),
-            hidden_units=tuple(int(u) for u in self.hidden_units),
-            activation=self.activation,
-            dropout=self.dropout,
-            binary=self._monotone_binary(),
-        )
-
-    def _build_module_kwargs(self):
-        monotone = self._monotone_module_kwargs()
-        if monotone is not None:
-            return monotone
-        if self.module is None:
-            return MLP, dict(
-                hidden_units=tuple(int(u) for u in self.hidden_units),
-                activation=self.activation,
-                dropout=self.dropout,
-                batch_norm=self.batch_norm,
-            )
-        return self.module, dict(self.module_params or {})
-
     def _build_net(self, n_features, n_outputs, device, generator, loss_terms):
-        module_cls, module_kwargs = self._build_module_kwargs()
-        optimizer_cls = (
-            OPTIMIZERS[self.optimizer]
-            if isinstance(self.optimizer, str)
-            else self.optimizer
-        )
-        optimizer_kwargs = {
-            f"optimizer__{k}": v
-            for k, v in _optimizer_kwargs(optimizer_cls, device).items()
-        }
-        if self.weight_decay:
-            optimizer_kwargs["optimizer__weight_decay"] = self.weight_decay
-        callbacks = list(self.callbacks or [])
-        if self.early_stopping:
-            callbacks.append(
-                (
-                    "early_stopping",
-                    EarlyStopping(
-                        monitor="valid_loss",
-                        patience=self.n_iter_no_change,
-                        threshold=0.0,
-                        load_best=True,
-                        sink=print if self.verbose else (lambda *a, **k: None),
-                    ),
-                )
-            )
-        module_kwargs = {f"module__{k}": v for k, v in module_kwargs.items()}
-        return TrainingNet(
-            module=module_cls,
-            module__n_features=n_features,
-            module__n_outputs=n_outputs,
-            **module_kwargs,
-            criterion=torch.nn.Identity,
-            optimizer=optimizer_cls,
-            lr=self.lr,
-            **optimizer_kwargs,
-            max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
-            train_split=None,
-            callbacks=callbacks or None,
-            verbose=int(self.verbose),
-            device=device,
-            warm_start=True,
-            loss_terms=loss_terms,
-            sample_loss=self._sample_loss(),
-            generator=generator,
-        )
+        return build_net(self, n_features, n_outputs, device, generator, loss_terms)
 
     # --- fit ------------------------------------------------------------
     def _check_rows(self, X, y, sample_weight, reset, classes=None, chunk=False):
@@ -349,8 +229,8 @@ class BaseTabularNet(BaseEstimator):
             columns["soft_targets"] = self._check_soft_targets(soft_targets, n_samples)
         loss_terms = list(loss_terms or [])
         if spec is not None:
-            _check_private_terms(loss_terms, soft_targets)
-            sample_weight = _private_weights(spec, weighted, sample_weight)
+            check_private_terms(loss_terms, soft_targets)
+            sample_weight = private_weights(spec, weighted, sample_weight)
         if sensitive_features is not None and not any(
             "sensitive_features" in getattr(t, "requires", ()) for t in loss_terms
         ):
@@ -501,39 +381,6 @@ class BaseTabularNet(BaseEstimator):
         """The validated DPSGD of this fit, or None."""
         return None if self.privacy is None else self.privacy.check()
 
-    def _privacy_ledger_for(self, spec, warm, n_rows, epochs):
-        """The ledger this fit spends from, after checking it has room.
-
-        A fit from scratch opens a new ledger (noise calibrated for
-        ``max_epochs`` epochs of ``n_rows``); continued training (warm start,
-        later ``partial_fit`` calls) spends from the network's ledger.
-        """
-        if not warm:
-            ledger = PrivacyLedger(spec, n_rows, self.batch_size, self.max_epochs)
-        else:
-            ledger = getattr(self, "_privacy_ledger", None)
-            if ledger is None:
-                raise PrivacyGuaranteeError(
-                    "This network was trained without privacy: its weights "
-                    "already depend on its training rows, and continuing with "
-                    "DP-SGD cannot undo that. Fit from scratch (warm_start=False, "
-                    "or a fresh estimator for partial_fit)."
-                )
-            ledger.target_epsilon = float(spec.target_epsilon)
-        ledger.plan(n_rows, self.batch_size, epochs)
-        return ledger
-
-    def _record_privacy(self, ledger):
-        """Set (or, for a fit without privacy, drop) the privacy attributes."""
-        if ledger is None:
-            for name in ("_privacy_ledger", "epsilon_", "delta_", "noise_multiplier_"):
-                self.__dict__.pop(name, None)
-            return
-        self._privacy_ledger = ledger
-        self.epsilon_ = ledger.epsilon
-        self.delta_ = ledger.delta
-        self.noise_multiplier_ = ledger.noise_multiplier
-
     def _fit_device(self, reset):
         if not reset and hasattr(self, "device_"):
             return self.device_
@@ -559,17 +406,21 @@ class BaseTabularNet(BaseEstimator):
         warm = warm and hasattr(self, "net_")
         ledger = private = None
         if privacy is not None:
-            ledger = self._privacy_ledger_for(
-                privacy, warm, n_rows, self.max_epochs if epochs is None else epochs
+            ledger = privacy_ledger_for(
+                self,
+                privacy,
+                warm,
+                n_rows,
+                self.max_epochs if epochs is None else epochs,
             )
             private = PrivateTraining(
                 ledger,
                 privacy.max_grad_norm,
                 self.batch_size,
-                _noise_seed(seed),
+                noise_seed(seed),
                 sampling_weights,
             )
-        with torch.random.fork_rng(devices=_rng_devices(device)):
+        with torch.random.fork_rng(devices=rng_devices(device)):
             torch.manual_seed(seed)
             if warm:
                 net = self.net_
@@ -588,11 +439,11 @@ class BaseTabularNet(BaseEstimator):
                 term_data = {**data[0].full(), **(term_data or {})}
                 for term in loss_terms:
                     term.setup(net, term_data)
-            with _threads_for(net.module_, self.batch_size, n_rows, device):
+            with threads_for(net.module_, self.batch_size, n_rows, device):
                 net.partial_fit(data, None, epochs=epochs)
         net.loss_terms = ()
         net.private = None
-        self._record_privacy(ledger)
+        record_privacy(self, ledger)
         self.net_ = net
         self.history_ = history_frame(net.history)
         self.n_iter_ = len(net.history)
@@ -649,132 +500,7 @@ class BaseTabularNet(BaseEstimator):
             return np.zeros((0, self._n_outputs()))
         return np.concatenate(outs).astype(np.float64, copy=False)
 
-    # --- persistence ----------------------------------------------------
-    def __getstate__(self):
-        # a copy: object.__getstate__ returns the live __dict__
-        state = dict(super().__getstate__())
-        net = state.pop("net_", None)
-        if net is not None:
-            state.pop("history_", None)
-            state["_net_state"] = {
-                "module": {
-                    k: v.detach().cpu().numpy()
-                    for k, v in net.module_.state_dict().items()
-                },
-                "history": [dict(epoch) for epoch in net.history],
-            }
-        return state
-
-    def __setstate__(self, state):
-        net_state = state.pop("_net_state", None)
-        super().__setstate__(state)
-        if net_state is None:
-            return
-        device = resolve_device(self.device)
-        net = self._build_net(
-            self.n_features_in_, self._n_outputs(), device, torch.Generator(), ()
-        )
-        with torch.random.fork_rng(devices=_rng_devices(device)):
-            net.initialize()
-        net.module_.load_state_dict(
-            {k: torch.as_tensor(v) for k, v in net_state["module"].items()}
-        )
-        net.history = History(net_state["history"])
-        self.net_ = net
-        self.history_ = history_frame(net.history)
-        self.device_ = device
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
-
-
-# Below this many multiply-adds per training step, intra-op threads cost more
-# in synchronisation than they save (benchmarks/bench_nets.py measures it).
-_SMALL_STEP_MACS = 2**24
-
-
-@contextlib.contextmanager
-def _threads_for(module, batch_size, n_samples, device):
-    """Run small CPU training steps single-threaded; restore torch's setting."""
-    macs = sum(
-        m.in_features * m.out_features
-        for m in module.modules()
-        if isinstance(m, torch.nn.Linear)
-    ) * min(batch_size or n_samples, n_samples)
-    previous = torch.get_num_threads()
-    small = str(device) == "cpu" and 0 < macs < _SMALL_STEP_MACS
-    if small and previous > 1:
-        torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        if torch.get_num_threads() != previous:
-            torch.set_num_threads(previous)
-
-
-def _noise_seed(seed):
-    """The seed of a private fit's noise, derived from (not equal to) the fit's."""
-    return int(np.random.SeedSequence([seed, 1]).generate_state(1)[0])
-
-
-def _check_private_terms(loss_terms, soft_targets):
-    """Refuse loss terms DP-SGD cannot cover; say what soft targets leave out."""
-    for term in loss_terms:
-        if "sensitive_features" in getattr(term, "requires", ()):
-            raise PrivacyGuaranteeError(
-                f"A private fit cannot take {type(term).__name__}: a fairness "
-                "loss term reads group rates over each batch (and a Lagrangian "
-                "reads the whole training set between steps), so one row moves "
-                "every other row's gradient and DP-SGD's per-row clipping no "
-                "longer bounds its influence. For private and fair training, "
-                "reweigh from noisy counts (sklfair.privacy."
-                "noisy_fair_sample_weight with DPSGD(accept_weights=True)), or "
-                "post-process the private net's scores with thresholds fitted on "
-                "rows outside its training set."
-            )
-    if soft_targets is not None:
-        warnings.warn(
-            "soft_targets come from outside this private fit: epsilon_ covers "
-            "the net's own training given them. If the teacher was fitted on "
-            "these rows without privacy, the soft targets carry those rows' data "
-            "and the student is not private; it is when the teacher was fitted "
-            "on other data, or privately (the two epsilons then add up).",
-            PrivacyWarning,
-            stacklevel=4,
-        )
-
-
-def _private_weights(spec, weighted, sample_weight):
-    """The weights a private fit samples rows by, or an error naming the risk."""
-    if not weighted:
-        return sample_weight
-    if np.all(sample_weight == sample_weight[0]):
-        return np.ones_like(sample_weight)  # equal weights: an unweighted fit
-    if spec.accept_weights:
-        if sample_weight.max() > 1:
-            raise PrivacyGuaranteeError(
-                "In a private fit a row's weight is the share of batches it may "
-                "join (its gradient is clipped, then counted whole), so weights "
-                f"must be at most 1; the largest is {sample_weight.max():g}. "
-                "Divide them by a bound fixed without looking at the data "
-                "(noisy_fair_sample_weight's are at most 1 already)."
-            )
-        return sample_weight
-    raise PrivacyGuaranteeError(
-        "A private fit was given unequal sample_weight. Weights computed from "
-        "the whole data set (class balancing, ReweighingClassifier's group x "
-        "label counts) let one row change every other row's weight, which "
-        "DP-SGD's per-row clipping does not bound. If each row's weight depends "
-        "on that row alone, or on statistics released under their own budget "
-        "(sklfair.privacy.noisy_fair_sample_weight), say so with "
-        "DPSGD(accept_weights=True)."
-    )
-
-
-def _rng_devices(device):
-    if str(device).startswith("cuda"):
-        index = torch.device(device).index
-        return [torch.cuda.current_device() if index is None else index]
-    return []

@@ -6,7 +6,7 @@ import torch
 from sklearn.datasets import make_classification
 
 from sklfair.nets import TabularNetClassifier
-from sklfair.nets._base import _threads_for
+from sklfair.nets._device import threads_for
 from sklfair.nets._modules import MLP, has_hooks
 from sklfair.nets._training import _FusedAdamStep
 
@@ -67,11 +67,11 @@ def test_small_steps_run_single_threaded_and_restore_the_setting():
     torch.set_num_threads(2)
     try:
         small = MLP(n_features=10, n_outputs=2, hidden_units=(8,))
-        with _threads_for(small, 256, 10_000, "cpu"):
+        with threads_for(small, 256, 10_000, "cpu"):
             assert torch.get_num_threads() == 1
         assert torch.get_num_threads() == 2
         large = MLP(n_features=1000, n_outputs=2, hidden_units=(1024, 1024))
-        with _threads_for(large, 4096, 10_000, "cpu"):
+        with threads_for(large, 4096, 10_000, "cpu"):
             assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(previous)
