@@ -38,6 +38,12 @@ from ._chunks import ChunkStream, unpack_chunk
 from ._data import TensorData, check_numeric_frame, compact_rows, to_tensor
 from ._device import resolve_device, rng_devices, threads_for
 from ._modules import ACTIVATIONS
+from ._numerics import (
+    check_divergence,
+    check_float32_range,
+    robust_mean,
+    scaled_weights,
+)
 from ._persistence import PicklableNet
 from ._private import PrivateTraining
 from ._private_fit import (
@@ -185,6 +191,7 @@ class BaseTabularNet(PicklableNet, BaseEstimator):
         A chunk of a larger data set may have only zero weights; a fit may not.
         """
         X, y = self._validate_X(X, reset=reset, y=y)
+        check_float32_range(X, "X")
         y_enc = self._encode_target(y, reset=reset, classes=classes)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
@@ -281,12 +288,16 @@ class BaseTabularNet(PicklableNet, BaseEstimator):
             )
         cols_tr = {k: c[rows] for k, c in cols_tr.items()}
         if reset or not hasattr(self, "_weight_scale"):
-            self._weight_scale = w_tr.mean()
+            self._weight_scale = robust_mean(w_tr)
         self._prepare_targets(cols_tr, w_tr, reset=reset, private=spec is not None)
 
         device = self._fit_device(reset)
         train = self._tensor_data(
-            X_tr, cols_tr, w_tr / self._weight_scale, device, rows=rows
+            X_tr,
+            cols_tr,
+            scaled_weights(w_tr, self._weight_scale),
+            device,
+            rows=rows,
         )
         valid = None
         if valid_rows is not None:
@@ -294,7 +305,7 @@ class BaseTabularNet(PicklableNet, BaseEstimator):
             valid = self._tensor_data(
                 X[valid_rows],
                 {k: c[valid_rows] for k, c in columns.items()},
-                w_va / max(w_va.mean(), 1e-12),
+                w_va / max(robust_mean(w_va), 1e-12),
                 device,
             )
         extra = dict(
@@ -333,7 +344,7 @@ class BaseTabularNet(PicklableNet, BaseEstimator):
                 "The first chunk has only zero sample weights; its rows fix the "
                 "weight and target scales, so it needs a row with a non-zero weight."
             )
-        self._weight_scale = w.mean()
+        self._weight_scale = robust_mean(w)
         self._prepare_targets({"y": y_enc[rows]}, w, reset=True)
         n_rows = len(rows)
         del first, X, y, y_enc, w  # later passes read the first chunk again
@@ -349,7 +360,11 @@ class BaseTabularNet(PicklableNet, BaseEstimator):
             if len(rows) == 0:
                 return None
             return self._tensor_data(
-                X, {"y": y_enc[rows]}, w / self._weight_scale, device, rows=rows
+                X,
+                {"y": y_enc[rows]},
+                scaled_weights(w, self._weight_scale),
+                device,
+                rows=rows,
             )
 
         stream.convert = convert
@@ -441,6 +456,14 @@ class BaseTabularNet(PicklableNet, BaseEstimator):
                     term.setup(net, term_data)
             with threads_for(net.module_, self.batch_size, n_rows, device):
                 net.partial_fit(data, None, epochs=epochs)
+        if private is None and len(net.history) and "train_loss" in net.history[-1]:
+            check_divergence(
+                net._initial_loss,
+                net.history[-1, "train_loss"],
+                len(net.history),
+                self.lr,
+                type(self).__name__,
+            )
         net.loss_terms = ()
         net.private = None
         record_privacy(self, ledger)

@@ -62,7 +62,11 @@ class TabularNetClassifier(ClassifierMixin, BaseTabularNet):
             default="adam"
         Optimizer; fused kernels are used where torch has them.
     lr : float, default=1e-3
-        Learning rate.
+        Learning rate. A fit whose training loss ends orders of magnitude
+        above its loss before the first step (a learning rate too large)
+        warns with :class:`~sklearn.exceptions.ConvergenceWarning`; one whose
+        loss becomes NaN or infinite stops with
+        :class:`~sklfair.nets.NonFiniteLossError`.
     weight_decay : float, default=0.0
         L2 penalty passed to the optimizer.
     privacy : :class:`~sklfair.privacy.DPSGD` or None, default=None

@@ -264,6 +264,8 @@ class TrainingNet(NeuralNet):
                     f"{type(term).__name__} needs {missing} but the fit was not "
                     f"given them."
                 )
+        # the loss before the first step: the reference of the divergence check
+        self._initial_loss = None
         # all-equal weights (normalised to 1): the plain mean is the same number.
         # Decided once per fit for in-memory data, once per chunk otherwise.
         if not chunked:
@@ -344,6 +346,8 @@ class TrainingNet(NeuralNet):
                         batch=(batch["X"], batch["y"]),
                         training=True,
                     )
+                if self._initial_loss is None:  # one synchronisation per fit
+                    self._initial_loss = float(loss.detach())
                 step()
                 for term in self.loss_terms:
                     term.after_step(self, outputs, batch)
