@@ -35,7 +35,8 @@ from ..exceptions import PrivacyGuaranteeError
 from ..privacy._dpsgd import DPSGD
 from ._build import OPTIMIZERS, build_net
 from ._chunks import ChunkStream, unpack_chunk
-from ._data import TensorData, check_numeric_frame, compact_rows, to_tensor
+from ._compact import compact_rows
+from ._data import TensorData, TrainingRows, check_numeric_frame, to_tensor
 from ._device import resolve_device, rng_devices, threads_for
 from ._modules import ACTIVATIONS
 from ._numerics import (
@@ -57,11 +58,47 @@ from ._training import history_frame
 
 __all__ = ["BaseTabularNet"]
 
-_PREDICT_CHUNK = 65536
+# Prediction runs in chunks whose widest float64 activation takes about this
+# many bytes (the chunk's memory stays small next to X's, and in cache).
+_PREDICT_BYTES = 2**22
+
+
+def _predict_chunk(module, n_features):
+    """Rows predicted at a time: ``_PREDICT_BYTES`` of the widest layer."""
+    widths = [n_features] + [p.shape[0] for p in module.parameters() if p.ndim == 2]
+    return int(np.clip(_PREDICT_BYTES // (8 * max(widths)), 256, 65536))
+
+
+def _ones_if_none(sample_weight, n_samples):
+    """The weights, or weights of 1 when there are none."""
+    return np.ones(n_samples) if sample_weight is None else sample_weight
+
+
+# Integer group codes below this are counted by np.bincount (see below).
+_MAX_DENSE_CODE = 2**16
 
 
 def _encode_groups(sensitive_features, n_samples):
-    """Integer codes (sorted label order) and labels of per-row group labels."""
+    """Integer codes (sorted label order) and labels of per-row group labels.
+
+    Codes ``0 .. k - 1`` that all occur, in an integer array (what the
+    fairness meta-estimators pass), are their own sorted labels and are
+    used as they are; anything else goes through the sensitive-attribute
+    policy (:func:`~sklfair._sensitive.check_sensitive_features`), whose
+    label handling costs a few copies of the column.
+    """
+    groups = sensitive_features
+    if (
+        isinstance(groups, np.ndarray)
+        and groups.ndim == 1
+        and groups.dtype.kind in "iu"
+        and len(groups) == n_samples > 0
+        and 0 <= groups.min()
+        and groups.max() < _MAX_DENSE_CODE
+    ):
+        labels = np.flatnonzero(np.bincount(groups))
+        if len(labels) == groups.max() + 1:
+            return groups.astype(np.int64, copy=False), labels
     groups = check_sensitive_features(
         sensitive_features, n_samples, max_groups=None, min_groups=1
     )
@@ -188,7 +225,8 @@ class BaseTabularNet(PicklableNet, BaseEstimator):
     def _check_rows(self, X, y, sample_weight, reset, classes=None, chunk=False):
         """Validated ``X``, encoded target and float64 weights of some rows.
 
-        A chunk of a larger data set may have only zero weights; a fit may not.
+        The weights stay None when not given (no array of ones is made). A
+        chunk of a larger data set may have only zero weights; a fit may not.
         """
         X, y = self._validate_X(X, reset=reset, y=y)
         check_float32_range(X, "X")
@@ -203,8 +241,6 @@ class BaseTabularNet(PicklableNet, BaseEstimator):
             )
             if not np.all(np.isfinite(sample_weight)):
                 raise ValueError("sample_weight contains NaN or infinite values.")
-        else:
-            sample_weight = np.ones(X.shape[0], dtype=np.float64)
         return X, y_enc, sample_weight
 
     def _fit(
@@ -252,62 +288,50 @@ class BaseTabularNet(PicklableNet, BaseEstimator):
         seed, split_seed = self._draw_seeds(incremental, reset)
         valid_rows = None
         if self.early_stopping and not incremental:
-            index = np.arange(n_samples)
-            stratify = self._stratify(y_enc)
-            try:
-                train_rows, valid_rows = train_test_split(
-                    index,
-                    test_size=self.validation_fraction,
-                    random_state=split_seed,
-                    stratify=stratify,
-                )
-            except ValueError:
-                train_rows, valid_rows = train_test_split(
-                    index, test_size=self.validation_fraction, random_state=split_seed
-                )
-        else:
-            train_rows = slice(None)
-
-        X_tr = X[train_rows]
-        cols_tr = {k: c[train_rows] for k, c in columns.items()}
+            valid_rows = self._validation_rows(y_enc, split_seed)
+        # the held-out rows leave the training rows by a zero weight: the
+        # training and validation data both index X, which is never copied
+        fit_weight = sample_weight
+        if valid_rows is not None:
+            fit_weight = _ones_if_none(sample_weight, n_samples).copy()
+            fit_weight[valid_rows] = 0.0
         if spec is None:
-            rows, w_tr = compact_rows(
-                X_tr, list(cols_tr.values()), sample_weight[train_rows]
-            )
+            rows, w_tr = compact_rows(X, list(columns.values()), fit_weight)
         else:  # one row, one record: DP-SGD samples and clips rows one by one
-            w_tr = sample_weight[train_rows]
-            rows = np.flatnonzero(w_tr > 0)
-            w_tr = w_tr[rows]
+            fit_weight = _ones_if_none(fit_weight, n_samples)
+            rows = np.flatnonzero(fit_weight > 0)
             # the weights become the rows' sampling rates (PrivateTraining);
             # every sampled row's loss counts once
-            sampling_weights, w_tr = w_tr, np.ones_like(w_tr)
+            sampling_weights = fit_weight[rows]
+            w_tr = np.ones_like(sampling_weights)
+        del fit_weight
         if len(rows) == 0:
             raise ValueError(
                 "All sample weights are zero: at least one training row needs a "
                 "non-zero weight."
             )
-        cols_tr = {k: c[rows] for k, c in cols_tr.items()}
+        cols_tr = {k: c[rows] for k, c in columns.items()}
         if reset or not hasattr(self, "_weight_scale"):
             self._weight_scale = robust_mean(w_tr)
         self._prepare_targets(cols_tr, w_tr, reset=reset, private=spec is not None)
 
         device = self._fit_device(reset)
-        train = self._tensor_data(
-            X_tr,
-            cols_tr,
-            scaled_weights(w_tr, self._weight_scale),
-            device,
-            rows=rows,
-        )
+        train = self._tensor_data(X, cols_tr, w_tr, device, rows=rows)
+        del cols_tr, w_tr, rows
         valid = None
         if valid_rows is not None:
-            w_va = sample_weight[valid_rows]
+            w_va = None if sample_weight is None else sample_weight[valid_rows]
             valid = self._tensor_data(
-                X[valid_rows],
+                X,
                 {k: c[valid_rows] for k, c in columns.items()},
-                w_va / max(robust_mean(w_va), 1e-12),
+                w_va,
                 device,
+                rows=valid_rows,
+                scale=max(robust_mean(w_va), 1e-12),
             )
+            del w_va
+        # only the tensors of the loop stay alive during training
+        del columns, y_enc, sample_weight, valid_rows
         extra = dict(
             n_groups=len(labels) if labels is not None else 0,
             n_outputs=self._n_outputs(),
@@ -359,13 +383,7 @@ class BaseTabularNet(PicklableNet, BaseEstimator):
             rows, w = compact_rows(X, [y_enc], w)
             if len(rows) == 0:
                 return None
-            return self._tensor_data(
-                X,
-                {"y": y_enc[rows]},
-                scaled_weights(w, self._weight_scale),
-                device,
-                rows=rows,
-            )
+            return self._tensor_data(X, {"y": y_enc[rows]}, w, device, rows=rows)
 
         stream.convert = convert
         seed, _ = self._draw_seeds(incremental=False, reset=True)
@@ -377,6 +395,22 @@ class BaseTabularNet(PicklableNet, BaseEstimator):
             warm=self.warm_start,
             n_rows=n_rows,
         )
+
+    def _validation_rows(self, y_enc, split_seed):
+        """The rows held out for early stopping (stratified when it can be)."""
+        index = np.arange(len(y_enc))
+        try:
+            _, valid_rows = train_test_split(
+                index,
+                test_size=self.validation_fraction,
+                random_state=split_seed,
+                stratify=self._stratify(y_enc),
+            )
+        except ValueError:
+            _, valid_rows = train_test_split(
+                index, test_size=self.validation_fraction, random_state=split_seed
+            )
+        return valid_rows
 
     def _draw_seeds(self, incremental, reset):
         """Seeds of one fit; successive partial fits draw from one stream."""
@@ -451,7 +485,7 @@ class BaseTabularNet(PicklableNet, BaseEstimator):
                 private.check_module(net.module_)
             net.private = private
             if loss_terms:
-                term_data = {**data[0].full(), **(term_data or {})}
+                term_data = TrainingRows(data[0], term_data)
                 for term in loss_terms:
                     term.setup(net, term_data)
             with threads_for(net.module_, self.batch_size, n_rows, device):
@@ -479,12 +513,20 @@ class BaseTabularNet(PicklableNet, BaseEstimator):
     def _prepare_targets(self, columns, sample_weight, reset, private=False):
         pass
 
-    def _tensor_data(self, X, columns, sample_weight, device, rows=None):
+    def _tensor_data(self, X, columns, sample_weight, device, rows=None, scale=None):
+        """The loop's tensors of some rows; the weights are divided by
+        ``scale`` (default: the fit's weight scale), None weights are 1."""
+        scale = self._weight_scale if scale is None else scale
+        n_rows = len(columns["y"])
+        if sample_weight is None and scale == 1.0:
+            weight = torch.ones(n_rows, dtype=torch.float32, device=device)
+        else:
+            weight = torch.from_numpy(
+                scaled_weights(_ones_if_none(sample_weight, n_rows), scale)
+            ).to(device)
         tensors = {
             "y": self._target_tensor(columns["y"], device),
-            "sample_weight": torch.as_tensor(
-                sample_weight, dtype=torch.float32, device=device
-            ),
+            "sample_weight": weight,
         }
         if "sensitive_features" in columns:
             tensors["sensitive_features"] = torch.as_tensor(
@@ -511,17 +553,17 @@ class BaseTabularNet(PicklableNet, BaseEstimator):
             + list(module.named_buffers())
             if p.is_floating_point()
         }
-        outs = []
+        out = np.empty((X.shape[0], self._n_outputs()))
+        chunk = _predict_chunk(module, X.shape[1])
         with torch.no_grad():
-            for start in range(0, X.shape[0], _PREDICT_CHUNK):
-                Xb = to_tensor(X[start : start + _PREDICT_CHUNK], device, torch.float64)
-                outs.append(
+            for start in range(0, X.shape[0], chunk):
+                stop = start + chunk
+                Xb = to_tensor(X[start:stop], device, torch.float64)
+                out[start:stop] = (
                     torch.func.functional_call(module, params, (Xb,)).cpu().numpy()
                 )
         module.train(was_training)
-        if not outs:
-            return np.zeros((0, self._n_outputs()))
-        return np.concatenate(outs).astype(np.float64, copy=False)
+        return out
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

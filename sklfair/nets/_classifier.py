@@ -199,7 +199,9 @@ class TabularNetClassifier(ClassifierMixin, BaseTabularNet):
                 f"{type(self).__name__} supports a 1-D target only; got shape "
                 f"{y.shape}."
             )
+        from_y = False
         if reset or not hasattr(self, "classes_"):
+            from_y = classes is None
             if classes is not None:
                 check_classification_targets(np.asarray(classes))
                 classes_ = np.unique(classes)
@@ -218,10 +220,11 @@ class TabularNetClassifier(ClassifierMixin, BaseTabularNet):
                 f"classes={np.unique(classes)!r} is not the same as the classes "
                 f"the model was fitted with, {self.classes_!r}."
             )
-        unknown = np.setdiff1d(np.unique(y), self.classes_)
-        if len(unknown):
-            raise ValueError(f"y contains labels not seen before: {unknown!r}.")
-        return np.searchsorted(self.classes_, y).astype(np.int64)
+        if not from_y:  # else every label of y is in classes_ by construction
+            unknown = np.setdiff1d(np.unique(y), self.classes_)
+            if len(unknown):
+                raise ValueError(f"y contains labels not seen before: {unknown!r}.")
+        return np.searchsorted(self.classes_, y).astype(np.int64, copy=False)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):

@@ -68,7 +68,10 @@ def check_float32_range(values, what):
 
 
 def robust_mean(values):
-    """Mean of non-negative ``values`` that does not overflow for huge ones."""
+    """Mean of non-negative ``values`` that does not overflow for huge ones
+    (None stands for weights that are all 1)."""
+    if values is None:
+        return 1.0
     top = values.max()
     if not np.isfinite(top) or top <= 0:
         return float(np.mean(values))
@@ -76,9 +79,11 @@ def robust_mean(values):
 
 
 def scaled_weights(sample_weight, scale):
-    """``sample_weight / scale`` as the loop's weights, or an error when they
-    are not finite (sums of merged duplicate rows' weights beyond float64)."""
-    weights = sample_weight / scale
+    """``sample_weight / scale`` as the loop's float32 weights (divided in
+    float64, with no float64 copy), or an error when they are not finite
+    (sums of merged duplicate rows' weights beyond float64)."""
+    weights = np.empty(len(sample_weight), dtype=np.float32)
+    np.divide(sample_weight, scale, out=weights, casting="same_kind")
     if not np.all(np.isfinite(weights)):
         raise ValueError(
             "sample_weight is too large: the summed weights of identical rows "
@@ -93,7 +98,8 @@ def weighted_location_scale(y, sample_weight):
     Parameters
     ----------
     y : ndarray of shape (n_samples, n_outputs), float64, finite
-    sample_weight : ndarray of shape (n_samples,), non-negative, not all zero
+    sample_weight : ndarray of shape (n_samples,) or None
+        Non-negative, not all zero; None: equal weights.
 
     Returns
     -------
@@ -106,6 +112,8 @@ def weighted_location_scale(y, sample_weight):
         When the deviations from the mean overflow float64 (targets spanning
         more than float64's range).
     """
+    if sample_weight is None:
+        sample_weight = np.ones(len(y))
     w = sample_weight / robust_mean(sample_weight) / len(sample_weight)
     mean = w @ y  # a convex combination: never larger than the largest |y|
     with np.errstate(over="ignore", invalid="ignore"):
