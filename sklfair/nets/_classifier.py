@@ -17,6 +17,10 @@ def _cross_entropy(outputs, y):
     return torch.nn.functional.cross_entropy(outputs, y, reduction="none")
 
 
+# the mean over the batch in one operation (the training loop's equal-weight path)
+_cross_entropy.mean = torch.nn.functional.cross_entropy
+
+
 class TabularNetClassifier(ClassifierMixin, BaseTabularNet):
     """Neural network classifier for tabular data, trained with skorch.
 

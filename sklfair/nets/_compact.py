@@ -137,20 +137,22 @@ def compact_rows(X, columns, sample_weight):
     if first.all():  # no duplicates: only the canonical order
         return original(order), (None if weight is None else weight[order])
     starts = np.flatnonzero(first)
-    del first
     if weight is None:
         weight = np.ones(len(order))
-    # Guard against hash collisions: merged rows must really be equal.
+    # Guard against hash collisions: merged rows must really be equal. Only
+    # the rows that would merge into their run's first row are compared.
     run = np.repeat(starts, np.diff(np.append(starts, len(order))))
-    rows, representatives = original(order), original(order[run])
-    del run
+    later = np.flatnonzero(~first)
+    del first
+    rows, representatives = original(order[later]), original(order[run[later]])
+    del run, later
     same = _rows_equal(X, rows, representatives) and all(
         np.array_equal(np.asarray(c)[rows], np.asarray(c)[representatives])
         for c in columns
     )
-    del representatives
+    del rows, representatives
     if not same:
-        return rows, weight[order]
+        return original(order), weight[order]
     merged = np.add.reduceat(weight[order], starts)
     return original(order[starts]), merged
 

@@ -89,6 +89,12 @@ def _device_tensor(X, device):
     return out
 
 
+def _take(tensor, index):
+    """Rows ``index`` of ``tensor``: ``index_select``, several times faster on a
+    CPU than the equivalent advanced indexing ``tensor[index]``."""
+    return torch.index_select(tensor, 0, index)
+
+
 class TensorData:
     """The training (or validation) rows of one fit, held as tensors.
 
@@ -126,15 +132,15 @@ class TensorData:
     def _X_rows(self, index):
         """Rows ``index`` of the data (through ``rows``) as a float32 tensor."""
         if self.rows is not None:
-            index = self.rows[index.to(self.rows.device)]
+            index = _take(self.rows, index.to(self.rows.device))
         if isinstance(self.X, torch.Tensor):
-            return self.X[index.to(self.X.device)].to(torch.float32)
+            return _take(self.X, index.to(self.X.device)).to(torch.float32)
         return to_tensor(self.X[index.cpu().numpy()], self.device)
 
     def batch(self, index):
         batch = {"X": self._X_rows(index), "index": index}
         for key, tensor in self.tensors.items():
-            batch[key] = tensor[index]
+            batch[key] = _take(tensor, index)
         return batch
 
     def block_rows(self, batch_size):
