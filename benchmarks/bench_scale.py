@@ -13,12 +13,23 @@ start-up cost cancels: flat when the time grows linearly); peak RSS, peak
 minus the baseline, the size of X itself and their ratio. The last line of
 each device compares the marginal cost of the last step with the first.
 
+``--memory`` measures instead the peak memory of one epoch on 1M x 20
+float64 rows (the issue 22 case) for the plain net and for
+``FairConstrainedClassifier(method="lagrangian")`` around it, each in its own
+subprocess, and prints ``(peak RSS - baseline) / size of X`` (X itself
+included: 1.00 means the fit added nothing; the target is below 1.5). The
+baseline is taken after the imports and a warm-up fit on 100 rows: building
+torch's first optimizer imports ``torch._dynamo`` (about 70 MB of Python
+modules, whatever the data); the ratio over the bare import baseline is
+printed too.
+
 ``--parquet`` adds the larger-than-memory case: 20 million rows x 50 columns
 (4 GB as float32) are written to parquet in 1M-row files (row groups of 256k
 rows, written piece by piece), then ``fit_chunks(ParquetChunks(...))`` makes
 one pass; its peak RSS is printed next to the size of the data.
 
-Run: ``python benchmarks/bench_scale.py [--epochs 2] [--parquet] [--threads 2]``.
+Run: ``python benchmarks/bench_scale.py [--epochs 2] [--parquet] [--threads 2]``
+or ``python benchmarks/bench_scale.py --memory``.
 """
 
 from __future__ import annotations
@@ -39,12 +50,12 @@ N_FEATURES = 50
 SEED = 0
 
 
-def synthetic(n_rows, seed, n_features=N_FEATURES):
-    """X float32 (n, n_features) and 0/1 labels of a noisy linear logit."""
+def synthetic(n_rows, seed, n_features=N_FEATURES, dtype=np.float32):
+    """X (n, n_features) of ``dtype`` and 0/1 labels of a noisy linear logit."""
     rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n_rows, n_features), dtype=np.float32)
-    coef = np.linspace(-1, 1, n_features, dtype=np.float32)
-    logit = X @ coef + rng.standard_normal(n_rows, dtype=np.float32)
+    X = rng.standard_normal((n_rows, n_features), dtype=dtype)
+    coef = np.linspace(-1, 1, n_features, dtype=dtype)
+    logit = X @ coef + rng.standard_normal(n_rows, dtype=dtype)
     return X, (logit > 0).astype(np.int64)
 
 
@@ -55,6 +66,67 @@ def peak_rss_mb():
 def current_rss_mb():
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+MEMORY_ROWS, MEMORY_FEATURES = 1_000_000, 20
+
+
+def memory_worker(args):
+    """Peak memory of one epoch on float64 rows, in its own process."""
+    import torch
+
+    from sklfair.constrained import FairConstrainedClassifier
+    from sklfair.nets import TabularNetClassifier
+
+    torch.set_num_threads(args.threads)
+    imported = current_rss_mb()
+    # torch's one-time costs, independent of the data: building the first
+    # optimizer imports torch._dynamo (about 70 MB of Python modules)
+    X, y = synthetic(100, SEED, MEMORY_FEATURES, dtype=np.float64)
+    TabularNetClassifier(max_epochs=1, device="cpu").fit(X, y)
+    del X, y
+    baseline = current_rss_mb()
+    X, y = synthetic(MEMORY_ROWS, SEED, MEMORY_FEATURES, dtype=np.float64)
+    groups = (X[:, 0] > 0.5).astype(np.int64)
+    net = TabularNetClassifier(max_epochs=1, device="cpu", random_state=0)
+    start = time.perf_counter()
+    if args.case == "net":
+        net.fit(X, y)
+    else:
+        FairConstrainedClassifier(net, method="lagrangian", random_state=0).fit(
+            X, y, sensitive_features=groups
+        )
+    seconds = time.perf_counter() - start
+    print(
+        json.dumps(
+            dict(
+                seconds=seconds,
+                peak_mb=peak_rss_mb(),
+                baseline_mb=baseline,
+                imported_mb=imported,
+                x_mb=X.nbytes / 2**20,
+            )
+        )
+    )
+
+
+def memory(args):
+    print(
+        f"peak memory of one epoch, {MEMORY_ROWS:,} x {MEMORY_FEATURES} float64 "
+        f"rows, batch 256, {args.threads} CPU threads"
+    )
+    for case, name in (
+        ("net", "TabularNetClassifier"),
+        ("lagrangian", 'FairConstrainedClassifier(method="lagrangian")'),
+    ):
+        r = measure(args, case=case)
+        extra = r["peak_mb"] - r["baseline_mb"]
+        after_import = r["peak_mb"] - r["imported_mb"]
+        print(
+            f"  {name:<48s} peak-base {extra:5,.0f} MB, X {r['x_mb']:3,.0f} MB: "
+            f"ratio {extra / r['x_mb']:.2f}x (target < 1.5x); over the import "
+            f"baseline {after_import / r['x_mb']:.2f}x; fit {r['seconds']:.1f} s"
+        )
 
 
 def worker(args):
@@ -128,11 +200,17 @@ def main():
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--parquet", action="store_true")
     parser.add_argument("--parquet-rows", type=int, default=20_000_000)
+    parser.add_argument("--memory", action="store_true")
     # internal: one measurement
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--device", default="cpu", help=argparse.SUPPRESS)
     parser.add_argument("--parquet-dir", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--case", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker and args.case:
+        return memory_worker(args)
+    if args.memory:
+        return memory(args)
     if args.worker:
         args.rows = args.rows[0] if args.rows else 0
         return worker(args)

@@ -2,25 +2,19 @@
 
 :class:`BaseTabularNet` is a ``BaseEstimator`` with explicit hyperparameters.
 ``fit`` validates the data, builds a :class:`~sklfair.nets._training.TrainingNet`
-(the one training loop) and keeps it as ``net_``. Subclasses only say how the
-target is encoded, which per-sample loss is used and how raw outputs become
-predictions.
+(the one training loop, :mod:`sklfair.nets._build`) and keeps it as ``net_``.
+Subclasses only say how the target is encoded, which per-sample loss is used
+and how raw outputs become predictions.
 
 With ``privacy=DPSGD(...)`` a fit trains with DP-SGD
-(:mod:`sklfair.nets._private`) and keeps the network's privacy ledger, so
+(:mod:`sklfair.nets._private`) under the rules of
+:mod:`sklfair.nets._private_fit`, and keeps the network's privacy ledger, so
 later ``partial_fit`` and warm-started fits compose with what was spent.
-Everything a private fit would read outside DP-SGD is refused here with a
-:class:`~sklfair.exceptions.PrivacyGuaranteeError` naming why.
-
-Pickling stores the trained parameters as numpy arrays, not torch objects, so
-a model fitted on a GPU loads and predicts on a CPU-only machine and
-``skops.io`` can persist it; the optimizer state is not kept (a ``warm_start``
-fit after loading starts a fresh optimizer).
+Pickling is in :mod:`sklfair.nets._persistence`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import numbers
 import warnings
 
@@ -35,61 +29,83 @@ from sklearn.utils.validation import (
     check_is_fitted,
     validate_data,
 )
-from skorch.callbacks import EarlyStopping
-from skorch.history import History
 
 from .._sensitive import check_sensitive_features, encode_groups
-from ..exceptions import PrivacyGuaranteeError, PrivacyWarning
-from ..privacy._dpsgd import DPSGD, PrivacyLedger
+from ..exceptions import PrivacyGuaranteeError
+from ..privacy._dpsgd import DPSGD
+from ._build import OPTIMIZERS, build_net
 from ._chunks import ChunkStream, chunk_columns, unpack_chunk
-from ._data import TensorData, check_numeric_frame, compact_rows, to_tensor
-from ._modules import ACTIVATIONS, MLP, MONOTONE_ACTIVATIONS, MonotoneMLP
-from ._monotone import check_monotonic_cst
+from ._compact import compact_rows
+from ._data import TensorData, TrainingRows, check_numeric_frame, to_tensor
+from ._device import resolve_device, rng_devices, threads_for
+from ._modules import ACTIVATIONS
+from ._numerics import (
+    check_divergence,
+    check_float32_range,
+    robust_mean,
+    scaled_weights,
+)
+from ._persistence import PicklableNet
 from ._private import PrivateTraining
-from ._training import TrainingNet, history_frame
+from ._private_fit import (
+    check_private_terms,
+    noise_seed,
+    privacy_ledger_for,
+    private_weights,
+    record_privacy,
+)
+from ._training import history_frame
 
 __all__ = ["BaseTabularNet"]
 
-OPTIMIZERS = {
-    "adam": torch.optim.Adam,
-    "adamw": torch.optim.AdamW,
-    "sgd": torch.optim.SGD,
-    "rmsprop": torch.optim.RMSprop,
-}
-
-_PREDICT_CHUNK = 65536
+# Prediction runs in chunks whose widest float64 activation takes about this
+# many bytes (the chunk's memory stays small next to X's, and in cache).
+_PREDICT_BYTES = 2**22
 
 
-def resolve_device(device):
-    """``"auto"`` -> CUDA when available, else CPU; CUDA requested but absent -> CPU."""
-    if device == "auto" or device is None:
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if str(device).startswith("cuda") and not torch.cuda.is_available():
-        return "cpu"
-    return str(device)
+def _predict_chunk(module, n_features):
+    """Rows predicted at a time: ``_PREDICT_BYTES`` of the widest layer."""
+    widths = [n_features] + [p.shape[0] for p in module.parameters() if p.ndim == 2]
+    return int(np.clip(_PREDICT_BYTES // (8 * max(widths)), 256, 65536))
 
 
-def _optimizer_kwargs(optimizer_cls, device):
-    """Fused optimizer kernels where torch has them (less per-step overhead)."""
-    if optimizer_cls not in (torch.optim.Adam, torch.optim.AdamW, torch.optim.SGD):
-        return {}
-    probe = torch.zeros(1, device=device, requires_grad=True)
-    try:
-        optimizer_cls([probe], lr=0.1, fused=True)
-    except (RuntimeError, TypeError, ValueError):
-        return {"foreach": False}
-    return {"fused": True}
+def _ones_if_none(sample_weight, n_samples):
+    """The weights, or weights of 1 when there are none."""
+    return np.ones(n_samples) if sample_weight is None else sample_weight
+
+
+# Integer group codes below this are counted by np.bincount (see below).
+_MAX_DENSE_CODE = 2**16
 
 
 def _encode_groups(sensitive_features, n_samples):
-    """Integer codes (sorted label order) and labels of per-row group labels."""
+    """Integer codes (sorted label order) and labels of per-row group labels.
+
+    Codes ``0 .. k - 1`` that all occur, in an integer array (what the
+    fairness meta-estimators pass), are their own sorted labels and are
+    used as they are; anything else goes through the sensitive-attribute
+    policy (:func:`~sklfair._sensitive.check_sensitive_features`), whose
+    label handling costs a few copies of the column.
+    """
+    groups = sensitive_features
+    if (
+        isinstance(groups, np.ndarray)
+        and groups.ndim == 1
+        and groups.dtype.kind in "iu"
+        and len(groups) == n_samples > 0
+        and 0 <= groups.min()
+        and groups.max() < _MAX_DENSE_CODE
+    ):
+        labels = np.flatnonzero(np.bincount(groups))
+        if len(labels) == groups.max() + 1:
+            return groups.astype(np.int64, copy=False), labels
     groups = check_sensitive_features(
         sensitive_features, n_samples, max_groups=None, min_groups=1
     )
     return encode_groups(groups)
 
 
-class BaseTabularNet(BaseEstimator):
+class BaseTabularNet(PicklableNet, BaseEstimator):
     """Base class of :class:`TabularNetClassifier` and :class:`TabularNetRegressor`.
 
     Not meant to be used directly.
@@ -202,109 +218,18 @@ class BaseTabularNet(BaseEstimator):
     def _monotone_binary(self):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _monotone_module_kwargs(self):
-        """``MonotoneMLP`` and its arguments, or None without constraints."""
-        if self.monotonic_cst is None:
-            return None
-        cst = check_monotonic_cst(self, self.monotonic_cst)
-        if not cst.any():
-            return None
-        name = type(self).__name__
-        if self.module is not None:
-            raise ValueError(
-                f"{name}: monotonic_cst applies to the built-in network; with "
-                "a custom module, build the constraints into the module and "
-                "leave monotonic_cst=None."
-            )
-        if self.batch_norm:
-            raise ValueError(
-                f"{name}: batch_norm=True cannot be combined with "
-                "monotonic_cst (a batch-norm scale may be negative, which "
-                "would reverse a constraint); set batch_norm=False."
-            )
-        if self.activation not in MONOTONE_ACTIVATIONS:
-            raise ValueError(
-                f"{name}: monotonic_cst needs an activation that never "
-                f"decreases, one of {list(MONOTONE_ACTIVATIONS)}; got "
-                f"{self.activation!r}."
-            )
-        return MonotoneMLP, dict(
-            monotonic_cst=cst.tolist(),
-            hidden_units=tuple(int(u) for u in self.hidden_units),
-            activation=self.activation,
-            dropout=self.dropout,
-            binary=self._monotone_binary(),
-        )
-
-    def _build_module_kwargs(self):
-        monotone = self._monotone_module_kwargs()
-        if monotone is not None:
-            return monotone
-        if self.module is None:
-            return MLP, dict(
-                hidden_units=tuple(int(u) for u in self.hidden_units),
-                activation=self.activation,
-                dropout=self.dropout,
-                batch_norm=self.batch_norm,
-            )
-        return self.module, dict(self.module_params or {})
-
     def _build_net(self, n_features, n_outputs, device, generator, loss_terms):
-        module_cls, module_kwargs = self._build_module_kwargs()
-        optimizer_cls = (
-            OPTIMIZERS[self.optimizer]
-            if isinstance(self.optimizer, str)
-            else self.optimizer
-        )
-        optimizer_kwargs = {
-            f"optimizer__{k}": v
-            for k, v in _optimizer_kwargs(optimizer_cls, device).items()
-        }
-        if self.weight_decay:
-            optimizer_kwargs["optimizer__weight_decay"] = self.weight_decay
-        callbacks = list(self.callbacks or [])
-        if self.early_stopping:
-            callbacks.append(
-                (
-                    "early_stopping",
-                    EarlyStopping(
-                        monitor="valid_loss",
-                        patience=self.n_iter_no_change,
-                        threshold=0.0,
-                        load_best=True,
-                        sink=print if self.verbose else (lambda *a, **k: None),
-                    ),
-                )
-            )
-        module_kwargs = {f"module__{k}": v for k, v in module_kwargs.items()}
-        return TrainingNet(
-            module=module_cls,
-            module__n_features=n_features,
-            module__n_outputs=n_outputs,
-            **module_kwargs,
-            criterion=torch.nn.Identity,
-            optimizer=optimizer_cls,
-            lr=self.lr,
-            **optimizer_kwargs,
-            max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
-            train_split=None,
-            callbacks=callbacks or None,
-            verbose=int(self.verbose),
-            device=device,
-            warm_start=True,
-            loss_terms=loss_terms,
-            sample_loss=self._sample_loss(),
-            generator=generator,
-        )
+        return build_net(self, n_features, n_outputs, device, generator, loss_terms)
 
     # --- fit ------------------------------------------------------------
     def _check_rows(self, X, y, sample_weight, reset, classes=None, chunk=False):
         """Validated ``X``, encoded target and float64 weights of some rows.
 
-        A chunk of a larger data set may have only zero weights; a fit may not.
+        The weights stay None when not given (no array of ones is made). A
+        chunk of a larger data set may have only zero weights; a fit may not.
         """
         X, y = self._validate_X(X, reset=reset, y=y)
+        check_float32_range(X, "X")
         y_enc = self._encode_target(y, reset=reset, classes=classes)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
@@ -316,8 +241,6 @@ class BaseTabularNet(BaseEstimator):
             )
             if not np.all(np.isfinite(sample_weight)):
                 raise ValueError("sample_weight contains NaN or infinite values.")
-        else:
-            sample_weight = np.ones(X.shape[0], dtype=np.float64)
         return X, y_enc, sample_weight
 
     def _fit(
@@ -349,8 +272,8 @@ class BaseTabularNet(BaseEstimator):
             columns["soft_targets"] = self._check_soft_targets(soft_targets, n_samples)
         loss_terms = list(loss_terms or [])
         if spec is not None:
-            _check_private_terms(loss_terms, soft_targets)
-            sample_weight = _private_weights(spec, weighted, sample_weight)
+            check_private_terms(loss_terms, soft_targets)
+            sample_weight = private_weights(spec, weighted, sample_weight)
         if sensitive_features is not None and not any(
             "sensitive_features" in getattr(t, "requires", ()) for t in loss_terms
         ):
@@ -365,58 +288,50 @@ class BaseTabularNet(BaseEstimator):
         seed, split_seed = self._draw_seeds(incremental, reset)
         valid_rows = None
         if self.early_stopping and not incremental:
-            index = np.arange(n_samples)
-            stratify = self._stratify(y_enc)
-            try:
-                train_rows, valid_rows = train_test_split(
-                    index,
-                    test_size=self.validation_fraction,
-                    random_state=split_seed,
-                    stratify=stratify,
-                )
-            except ValueError:
-                train_rows, valid_rows = train_test_split(
-                    index, test_size=self.validation_fraction, random_state=split_seed
-                )
-        else:
-            train_rows = slice(None)
-
-        X_tr = X[train_rows]
-        cols_tr = {k: c[train_rows] for k, c in columns.items()}
+            valid_rows = self._validation_rows(y_enc, split_seed)
+        # the held-out rows leave the training rows by a zero weight: the
+        # training and validation data both index X, which is never copied
+        fit_weight = sample_weight
+        if valid_rows is not None:
+            fit_weight = _ones_if_none(sample_weight, n_samples).copy()
+            fit_weight[valid_rows] = 0.0
         if spec is None:
-            rows, w_tr = compact_rows(
-                X_tr, list(cols_tr.values()), sample_weight[train_rows]
-            )
+            rows, w_tr = compact_rows(X, list(columns.values()), fit_weight)
         else:  # one row, one record: DP-SGD samples and clips rows one by one
-            w_tr = sample_weight[train_rows]
-            rows = np.flatnonzero(w_tr > 0)
-            w_tr = w_tr[rows]
+            fit_weight = _ones_if_none(fit_weight, n_samples)
+            rows = np.flatnonzero(fit_weight > 0)
             # the weights become the rows' sampling rates (PrivateTraining);
             # every sampled row's loss counts once
-            sampling_weights, w_tr = w_tr, np.ones_like(w_tr)
+            sampling_weights = fit_weight[rows]
+            w_tr = np.ones_like(sampling_weights)
+        del fit_weight
         if len(rows) == 0:
             raise ValueError(
                 "All sample weights are zero: at least one training row needs a "
                 "non-zero weight."
             )
-        cols_tr = {k: c[rows] for k, c in cols_tr.items()}
+        cols_tr = {k: c[rows] for k, c in columns.items()}
         if reset or not hasattr(self, "_weight_scale"):
-            self._weight_scale = w_tr.mean()
+            self._weight_scale = robust_mean(w_tr)
         self._prepare_targets(cols_tr, w_tr, reset=reset, private=spec is not None)
 
         device = self._fit_device(reset)
-        train = self._tensor_data(
-            X_tr, cols_tr, w_tr / self._weight_scale, device, rows=rows
-        )
+        train = self._tensor_data(X, cols_tr, w_tr, device, rows=rows)
+        del cols_tr, w_tr, rows
         valid = None
         if valid_rows is not None:
-            w_va = sample_weight[valid_rows]
+            w_va = None if sample_weight is None else sample_weight[valid_rows]
             valid = self._tensor_data(
-                X[valid_rows],
+                X,
                 {k: c[valid_rows] for k, c in columns.items()},
-                w_va / max(w_va.mean(), 1e-12),
+                w_va,
                 device,
+                rows=valid_rows,
+                scale=max(robust_mean(w_va), 1e-12),
             )
+            del w_va
+        # only the tensors of the loop stay alive during training
+        del columns, y_enc, sample_weight, valid_rows
         extra = dict(
             n_groups=len(labels) if labels is not None else 0,
             n_outputs=self._n_outputs(),
@@ -463,7 +378,7 @@ class BaseTabularNet(BaseEstimator):
                 "The first chunk has only zero sample weights; its rows fix the "
                 "weight and target scales, so it needs a row with a non-zero weight."
             )
-        self._weight_scale = w.mean()
+        self._weight_scale = robust_mean(w)
         self._prepare_targets({"y": y_enc[rows]}, w, reset=True)
         n_rows = len(rows)
         del first, X, y, y_enc, w  # later passes read the first chunk again
@@ -480,9 +395,7 @@ class BaseTabularNet(BaseEstimator):
             if len(rows) == 0:
                 return None
             columns = {k: c[rows] for k, c in columns.items()}
-            return self._tensor_data(
-                X, columns, w / self._weight_scale, device, rows=rows
-            )
+            return self._tensor_data(X, columns, w, device, rows=rows)
 
         stream.convert = convert
         loss_terms = list(loss_terms or [])
@@ -532,6 +445,22 @@ class BaseTabularNet(BaseEstimator):
             )
         return columns
 
+    def _validation_rows(self, y_enc, split_seed):
+        """The rows held out for early stopping (stratified when it can be)."""
+        index = np.arange(len(y_enc))
+        try:
+            _, valid_rows = train_test_split(
+                index,
+                test_size=self.validation_fraction,
+                random_state=split_seed,
+                stratify=self._stratify(y_enc),
+            )
+        except ValueError:
+            _, valid_rows = train_test_split(
+                index, test_size=self.validation_fraction, random_state=split_seed
+            )
+        return valid_rows
+
     def _draw_seeds(self, incremental, reset):
         """Seeds of one fit; successive partial fits draw from one stream."""
         if not incremental:
@@ -549,39 +478,6 @@ class BaseTabularNet(BaseEstimator):
     def _privacy_spec(self):
         """The validated DPSGD of this fit, or None."""
         return None if self.privacy is None else self.privacy.check()
-
-    def _privacy_ledger_for(self, spec, warm, n_rows, epochs):
-        """The ledger this fit spends from, after checking it has room.
-
-        A fit from scratch opens a new ledger (noise calibrated for
-        ``max_epochs`` epochs of ``n_rows``); continued training (warm start,
-        later ``partial_fit`` calls) spends from the network's ledger.
-        """
-        if not warm:
-            ledger = PrivacyLedger(spec, n_rows, self.batch_size, self.max_epochs)
-        else:
-            ledger = getattr(self, "_privacy_ledger", None)
-            if ledger is None:
-                raise PrivacyGuaranteeError(
-                    "This network was trained without privacy: its weights "
-                    "already depend on its training rows, and continuing with "
-                    "DP-SGD cannot undo that. Fit from scratch (warm_start=False, "
-                    "or a fresh estimator for partial_fit)."
-                )
-            ledger.target_epsilon = float(spec.target_epsilon)
-        ledger.plan(n_rows, self.batch_size, epochs)
-        return ledger
-
-    def _record_privacy(self, ledger):
-        """Set (or, for a fit without privacy, drop) the privacy attributes."""
-        if ledger is None:
-            for name in ("_privacy_ledger", "epsilon_", "delta_", "noise_multiplier_"):
-                self.__dict__.pop(name, None)
-            return
-        self._privacy_ledger = ledger
-        self.epsilon_ = ledger.epsilon
-        self.delta_ = ledger.delta
-        self.noise_multiplier_ = ledger.noise_multiplier
 
     def _fit_device(self, reset):
         if not reset and hasattr(self, "device_"):
@@ -608,17 +504,21 @@ class BaseTabularNet(BaseEstimator):
         warm = warm and hasattr(self, "net_")
         ledger = private = None
         if privacy is not None:
-            ledger = self._privacy_ledger_for(
-                privacy, warm, n_rows, self.max_epochs if epochs is None else epochs
+            ledger = privacy_ledger_for(
+                self,
+                privacy,
+                warm,
+                n_rows,
+                self.max_epochs if epochs is None else epochs,
             )
             private = PrivateTraining(
                 ledger,
                 privacy.max_grad_norm,
                 self.batch_size,
-                _noise_seed(seed),
+                noise_seed(seed),
                 sampling_weights,
             )
-        with torch.random.fork_rng(devices=_rng_devices(device)):
+        with torch.random.fork_rng(devices=rng_devices(device)):
             torch.manual_seed(seed)
             if warm:
                 net = self.net_
@@ -635,14 +535,22 @@ class BaseTabularNet(BaseEstimator):
             net.private = private
             if loss_terms:
                 if isinstance(data[0], TensorData):  # else set up by _fit_chunks
-                    term_data = {**data[0].full(), **(term_data or {})}
+                    term_data = TrainingRows(data[0], term_data)
                 for term in loss_terms:
                     term.setup(net, term_data)
-            with _threads_for(net.module_, self.batch_size, n_rows, device):
+            with threads_for(net.module_, self.batch_size, n_rows, device):
                 net.partial_fit(data, None, epochs=epochs)
+        if private is None and len(net.history) and "train_loss" in net.history[-1]:
+            check_divergence(
+                net._initial_loss,
+                net.history[-1, "train_loss"],
+                len(net.history),
+                self.lr,
+                type(self).__name__,
+            )
         net.loss_terms = ()
         net.private = None
-        self._record_privacy(ledger)
+        record_privacy(self, ledger)
         self.net_ = net
         self.history_ = history_frame(net.history)
         self.n_iter_ = len(net.history)
@@ -655,12 +563,20 @@ class BaseTabularNet(BaseEstimator):
     def _prepare_targets(self, columns, sample_weight, reset, private=False):
         pass
 
-    def _tensor_data(self, X, columns, sample_weight, device, rows=None):
+    def _tensor_data(self, X, columns, sample_weight, device, rows=None, scale=None):
+        """The loop's tensors of some rows; the weights are divided by
+        ``scale`` (default: the fit's weight scale), None weights are 1."""
+        scale = self._weight_scale if scale is None else scale
+        n_rows = len(columns["y"])
+        if sample_weight is None and scale == 1.0:
+            weight = torch.ones(n_rows, dtype=torch.float32, device=device)
+        else:
+            weight = torch.from_numpy(
+                scaled_weights(_ones_if_none(sample_weight, n_rows), scale)
+            ).to(device)
         tensors = {
             "y": self._target_tensor(columns["y"], device),
-            "sample_weight": torch.as_tensor(
-                sample_weight, dtype=torch.float32, device=device
-            ),
+            "sample_weight": weight,
         }
         if "sensitive_features" in columns:
             tensors["sensitive_features"] = torch.as_tensor(
@@ -687,144 +603,19 @@ class BaseTabularNet(BaseEstimator):
             + list(module.named_buffers())
             if p.is_floating_point()
         }
-        outs = []
+        out = np.empty((X.shape[0], self._n_outputs()))
+        chunk = _predict_chunk(module, X.shape[1])
         with torch.no_grad():
-            for start in range(0, X.shape[0], _PREDICT_CHUNK):
-                Xb = to_tensor(X[start : start + _PREDICT_CHUNK], device, torch.float64)
-                outs.append(
+            for start in range(0, X.shape[0], chunk):
+                stop = start + chunk
+                Xb = to_tensor(X[start:stop], device, torch.float64)
+                out[start:stop] = (
                     torch.func.functional_call(module, params, (Xb,)).cpu().numpy()
                 )
         module.train(was_training)
-        if not outs:
-            return np.zeros((0, self._n_outputs()))
-        return np.concatenate(outs).astype(np.float64, copy=False)
-
-    # --- persistence ----------------------------------------------------
-    def __getstate__(self):
-        # a copy: object.__getstate__ returns the live __dict__
-        state = dict(super().__getstate__())
-        net = state.pop("net_", None)
-        if net is not None:
-            state.pop("history_", None)
-            state["_net_state"] = {
-                "module": {
-                    k: v.detach().cpu().numpy()
-                    for k, v in net.module_.state_dict().items()
-                },
-                "history": [dict(epoch) for epoch in net.history],
-            }
-        return state
-
-    def __setstate__(self, state):
-        net_state = state.pop("_net_state", None)
-        super().__setstate__(state)
-        if net_state is None:
-            return
-        device = resolve_device(self.device)
-        net = self._build_net(
-            self.n_features_in_, self._n_outputs(), device, torch.Generator(), ()
-        )
-        with torch.random.fork_rng(devices=_rng_devices(device)):
-            net.initialize()
-        net.module_.load_state_dict(
-            {k: torch.as_tensor(v) for k, v in net_state["module"].items()}
-        )
-        net.history = History(net_state["history"])
-        self.net_ = net
-        self.history_ = history_frame(net.history)
-        self.device_ = device
+        return out
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
-
-
-# Below this many multiply-adds per training step, intra-op threads cost more
-# in synchronisation than they save (benchmarks/bench_nets.py measures it).
-_SMALL_STEP_MACS = 2**24
-
-
-@contextlib.contextmanager
-def _threads_for(module, batch_size, n_samples, device):
-    """Run small CPU training steps single-threaded; restore torch's setting."""
-    macs = sum(
-        m.in_features * m.out_features
-        for m in module.modules()
-        if isinstance(m, torch.nn.Linear)
-    ) * min(batch_size or n_samples, n_samples)
-    previous = torch.get_num_threads()
-    small = str(device) == "cpu" and 0 < macs < _SMALL_STEP_MACS
-    if small and previous > 1:
-        torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        if torch.get_num_threads() != previous:
-            torch.set_num_threads(previous)
-
-
-def _noise_seed(seed):
-    """The seed of a private fit's noise, derived from (not equal to) the fit's."""
-    return int(np.random.SeedSequence([seed, 1]).generate_state(1)[0])
-
-
-def _check_private_terms(loss_terms, soft_targets):
-    """Refuse loss terms DP-SGD cannot cover; say what soft targets leave out."""
-    for term in loss_terms:
-        if "sensitive_features" in getattr(term, "requires", ()):
-            raise PrivacyGuaranteeError(
-                f"A private fit cannot take {type(term).__name__}: a fairness "
-                "loss term reads group rates over each batch (and a Lagrangian "
-                "reads the whole training set between steps), so one row moves "
-                "every other row's gradient and DP-SGD's per-row clipping no "
-                "longer bounds its influence. For private and fair training, "
-                "reweigh from noisy counts (sklfair.privacy."
-                "noisy_fair_sample_weight with DPSGD(accept_weights=True)), or "
-                "post-process the private net's scores with thresholds fitted on "
-                "rows outside its training set."
-            )
-    if soft_targets is not None:
-        warnings.warn(
-            "soft_targets come from outside this private fit: epsilon_ covers "
-            "the net's own training given them. If the teacher was fitted on "
-            "these rows without privacy, the soft targets carry those rows' data "
-            "and the student is not private; it is when the teacher was fitted "
-            "on other data, or privately (the two epsilons then add up).",
-            PrivacyWarning,
-            stacklevel=4,
-        )
-
-
-def _private_weights(spec, weighted, sample_weight):
-    """The weights a private fit samples rows by, or an error naming the risk."""
-    if not weighted:
-        return sample_weight
-    if np.all(sample_weight == sample_weight[0]):
-        return np.ones_like(sample_weight)  # equal weights: an unweighted fit
-    if spec.accept_weights:
-        if sample_weight.max() > 1:
-            raise PrivacyGuaranteeError(
-                "In a private fit a row's weight is the share of batches it may "
-                "join (its gradient is clipped, then counted whole), so weights "
-                f"must be at most 1; the largest is {sample_weight.max():g}. "
-                "Divide them by a bound fixed without looking at the data "
-                "(noisy_fair_sample_weight's are at most 1 already)."
-            )
-        return sample_weight
-    raise PrivacyGuaranteeError(
-        "A private fit was given unequal sample_weight. Weights computed from "
-        "the whole data set (class balancing, ReweighingClassifier's group x "
-        "label counts) let one row change every other row's weight, which "
-        "DP-SGD's per-row clipping does not bound. If each row's weight depends "
-        "on that row alone, or on statistics released under their own budget "
-        "(sklfair.privacy.noisy_fair_sample_weight), say so with "
-        "DPSGD(accept_weights=True)."
-    )
-
-
-def _rng_devices(device):
-    if str(device).startswith("cuda"):
-        index = torch.device(device).index
-        return [torch.cuda.current_device() if index is None else index]
-    return []

@@ -17,6 +17,10 @@ def _cross_entropy(outputs, y):
     return torch.nn.functional.cross_entropy(outputs, y, reduction="none")
 
 
+# the mean over the batch in one operation (the training loop's equal-weight path)
+_cross_entropy.mean = torch.nn.functional.cross_entropy
+
+
 class TabularNetClassifier(ClassifierMixin, BaseTabularNet):
     """Neural network classifier for tabular data, trained with skorch.
 
@@ -62,7 +66,11 @@ class TabularNetClassifier(ClassifierMixin, BaseTabularNet):
             default="adam"
         Optimizer; fused kernels are used where torch has them.
     lr : float, default=1e-3
-        Learning rate.
+        Learning rate. A fit whose training loss ends orders of magnitude
+        above its loss before the first step (a learning rate too large)
+        warns with :class:`~sklearn.exceptions.ConvergenceWarning`; one whose
+        loss becomes NaN or infinite stops with
+        :class:`~sklfair.nets.NonFiniteLossError`.
     weight_decay : float, default=0.0
         L2 penalty passed to the optimizer.
     privacy : :class:`~sklfair.privacy.DPSGD` or None, default=None
@@ -195,7 +203,9 @@ class TabularNetClassifier(ClassifierMixin, BaseTabularNet):
                 f"{type(self).__name__} supports a 1-D target only; got shape "
                 f"{y.shape}."
             )
+        from_y = False
         if reset or not hasattr(self, "classes_"):
+            from_y = classes is None
             if classes is not None:
                 check_classification_targets(np.asarray(classes))
                 classes_ = np.unique(classes)
@@ -214,10 +224,11 @@ class TabularNetClassifier(ClassifierMixin, BaseTabularNet):
                 f"classes={np.unique(classes)!r} is not the same as the classes "
                 f"the model was fitted with, {self.classes_!r}."
             )
-        unknown = np.setdiff1d(np.unique(y), self.classes_)
-        if len(unknown):
-            raise ValueError(f"y contains labels not seen before: {unknown!r}.")
-        return np.searchsorted(self.classes_, y).astype(np.int64)
+        if not from_y:  # else every label of y is in classes_ by construction
+            unknown = np.setdiff1d(np.unique(y), self.classes_)
+            if len(unknown):
+                raise ValueError(f"y contains labels not seen before: {unknown!r}.")
+        return np.searchsorted(self.classes_, y).astype(np.int64, copy=False)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):

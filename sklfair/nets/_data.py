@@ -4,32 +4,38 @@ Three jobs live here:
 
 - checking that ``X`` is numeric, with an error that tells the user to put an
   encoder in front when it is not;
-- *compacting* the training rows: rows with zero weight are dropped and
-  identical rows (same features, target, group and soft target) are merged
-  into one row carrying the sum of their weights (as an index into ``X``:
-  nothing of ``X`` is copied). This is an exact rewrite of
-  the weighted loss, so integer weight ``k`` is the same training set as ``k``
-  repeated rows, bit for bit, and zero-weight rows never take a batch slot;
-- holding the training tensors on the device (:class:`TensorData`), sliced
-  by index per batch.
+- holding the training rows (:class:`TensorData`): on the CPU the caller's
+  float32 or float64 array is used in place (no copy), and the rows of each
+  block of batches are gathered, and cast to float32, when the block comes;
+  on a GPU ``X`` is copied to the device once, as float32. The compacted
+  rows of a fit (:mod:`sklfair.nets._compact`) are an index into ``X``;
+- the training data a :class:`~sklfair.nets.LossTerm` receives at
+  ``setup`` (:class:`TrainingRows`): the loop's own tensors, and the inputs
+  gathered on demand (``features(index)``) instead of a copy of every row.
 """
 
 from __future__ import annotations
+
+import collections.abc
+import warnings
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 import torch
 
-__all__ = ["check_numeric_frame", "compact_rows", "TensorData", "to_tensor"]
+__all__ = ["check_numeric_frame", "TensorData", "TrainingRows", "to_tensor"]
 
 # Dense copies of sparse input up to this many bytes are made once at fit;
-# larger sparse matrices are densified batch by batch.
+# larger sparse matrices are densified block by block.
 _DENSIFY_LIMIT_BYTES = 2**31
-# Up to this size X is gathered in shuffled order once per epoch.
-_EPOCH_GATHER_LIMIT_BYTES = 2**30
-# Rows hashed at a time when compacting.
-_HASH_SLAB_ROWS = 8192
+# Bytes of inputs gathered at a time: the rows of a block of batches (1 MiB:
+# the gather is amortised over many batches, and its memory is negligible
+# next to X's).
+_BLOCK_BYTES = 2**20
+# torch warns that it cannot protect a read-only array (e.g. a memmap) from
+# writes; the loop only reads X.
+_READ_ONLY_WARNING = "The given NumPy array is not writable"
 
 
 def check_numeric_frame(X, estimator_name):
@@ -55,113 +61,6 @@ def check_numeric_frame(X, estimator_name):
         )
 
 
-def _row_hashes(X):
-    """64-bit hash of every row of a dense or sparse matrix (exact bytes)."""
-    if sp.issparse(X):
-        X = sp.csr_array(X)
-        X.sum_duplicates()
-        X.sort_indices()
-        X.eliminate_zeros()
-        # hash each stored (column, value) pair, then combine per row: the sum
-        # is order-free, and rows have sorted, duplicate-free indices anyway.
-        cell = pd.util.hash_array(X.data) ^ (
-            pd.util.hash_array(X.indices.astype(np.int64)) * np.uint64(31)
-        )
-        row_of = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
-        hashes = np.zeros(X.shape[0], dtype=np.uint64)
-        np.add.at(hashes, row_of, cell)
-        return hashes ^ pd.util.hash_array(np.diff(X.indptr).astype(np.int64))
-    n_rows, n_cols = X.shape
-    pad = X.dtype.itemsize == 4 and n_cols % 2  # 32-bit cells pair into words
-    n_words = (n_cols + pad) * X.dtype.itemsize // 8
-    # position-dependent odd multipliers, then fold the high bits down: rows
-    # with equal bytes get equal hashes; unequal rows collide so rarely that
-    # the exact check in compact_rows (which then skips merging) suffices.
-    keys = (
-        np.arange(1, n_words + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
-    ) | np.uint64(1)
-    hashes = np.zeros(n_rows, dtype=np.uint64)
-    # slabs of rows keep the temporaries small (a few MB) whatever the size
-    # of X, and copy nothing when X is C-contiguous with an even row width
-    for row in range(0, n_rows, _HASH_SLAB_ROWS):
-        slab = X[row : row + _HASH_SLAB_ROWS]
-        if pad:
-            slab = np.pad(slab, ((0, 0), (0, 1)))
-        words = np.ascontiguousarray(slab).view(np.uint64)
-        out = hashes[row : row + _HASH_SLAB_ROWS]
-        for start in range(0, n_words, 64):
-            block = words[:, start : start + 64] * keys[start : start + 64]
-            block ^= block >> np.uint64(29)
-            out += block.sum(axis=1, dtype=np.uint64)
-    return hashes
-
-
-def compact_rows(X, columns, sample_weight):
-    """Drop zero-weight rows and merge identical rows, summing their weights.
-
-    Nothing of ``X`` is copied: the result is an index into its rows.
-
-    Parameters
-    ----------
-    X : ndarray or sparse matrix of shape (n_samples, n_features)
-    columns : list of ndarray
-        Per-row arrays that must also be equal for rows to merge (target,
-        group codes, soft targets); 1-D or 2-D with ``n_samples`` rows.
-    sample_weight : ndarray of shape (n_samples,)
-
-    Returns
-    -------
-    rows : ndarray of int64
-        The rows to train on, one per group of identical rows, in a canonical
-        order (sorted by row hash) so that two data sets holding the same
-        weighted rows give identical tensors whatever their original order.
-    sample_weight : ndarray of float64
-        The summed weight of each of ``rows``.
-    """
-    keep = np.flatnonzero(sample_weight > 0)
-    weight = sample_weight[keep]
-    if len(keep) == 0:
-        return keep, weight
-
-    # row hashes do not depend on the other rows: hash X whole (no copy of
-    # the kept rows), then keep the kept rows' hashes
-    hashes = _row_hashes(X)[keep]
-    for c in columns:
-        c2 = np.asarray(c)[keep].reshape(len(keep), -1)
-        hashes = (
-            hashes * np.uint64(1000003)
-            ^ pd.util.hash_pandas_object(pd.DataFrame(c2), index=False).to_numpy()
-        )
-    uniques, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
-
-    if len(uniques) == len(hashes):  # no duplicates: only the canonical order
-        return keep[first], weight[first]
-    # Guard against hash collisions: merged rows must really be equal.
-    rows, representatives = keep, keep[first[inverse]]
-    same = _rows_equal(X, rows, representatives) and all(
-        np.array_equal(np.asarray(c)[rows], np.asarray(c)[representatives])
-        for c in columns
-    )
-    if not same:
-        order = np.argsort(hashes, kind="stable")
-        return keep[order], weight[order]
-
-    merged = np.zeros(len(uniques), dtype=np.float64)
-    np.add.at(merged, inverse, weight)
-    return keep[first], merged
-
-
-def _rows_equal(X, a, b):
-    """Whether rows ``a`` and ``b`` of ``X`` are equal, pair by pair."""
-    if sp.issparse(X):
-        X = sp.csr_array(X)
-        return (X[a] - X[b]).count_nonzero() == 0
-    return all(
-        np.array_equal(X[a[s : s + _HASH_SLAB_ROWS]], X[b[s : s + _HASH_SLAB_ROWS]])
-        for s in range(0, len(a), _HASH_SLAB_ROWS)
-    )
-
-
 def to_tensor(X, device, dtype=torch.float32):
     """Dense tensor on ``device`` from a dense or sparse matrix."""
     if sp.issparse(X):
@@ -172,25 +71,55 @@ def to_tensor(X, device, dtype=torch.float32):
     return torch.as_tensor(X, dtype=dtype, device=device)
 
 
+def _host_tensor(X):
+    """The float32 or float64 array ``X`` as a CPU tensor sharing its memory."""
+    if X.dtype not in (np.float32, np.float64) or any(s < 0 for s in X.strides):
+        X = np.ascontiguousarray(X, dtype=np.float32)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_READ_ONLY_WARNING)
+        return torch.from_numpy(X)
+
+
+def _device_tensor(X, device):
+    """``X`` as float32 on ``device``, converted slab by slab (no host copy)."""
+    out = torch.empty(X.shape, dtype=torch.float32, device=device)
+    step = max(1, _BLOCK_BYTES // (4 * max(X.shape[1], 1)))
+    for start in range(0, X.shape[0], step):
+        out[start : start + step] = to_tensor(X[start : start + step], device)
+    return out
+
+
+def _take(tensor, index):
+    """Rows ``index`` of ``tensor``: ``index_select``, several times faster on a
+    CPU than the equivalent advanced indexing ``tensor[index]``."""
+    return torch.index_select(tensor, 0, index)
+
+
 class TensorData:
     """The training (or validation) rows of one fit, held as tensors.
 
-    ``X`` stays a scipy CSR matrix on the host only when its dense copy would
-    be larger than 2 GiB; every other tensor lives on the training device.
-    With ``rows``, the data are ``X[rows]`` (the compacted rows): ``X`` is
-    kept whole and indexed through ``rows``, so the caller's float32 array
-    is used in place rather than copied. ``batch(index)`` returns the batch
-    dict of the one training loop; ``index`` counts the rows of the data.
+    ``X`` is kept as given on the CPU (float32 or float64, shared with the
+    caller's array), copied once to a GPU as float32, densified once when it
+    is a sparse matrix whose dense float32 copy is at most 2 GiB, and kept as
+    a scipy CSR matrix on the host otherwise. With ``rows``, the data are
+    ``X[rows]`` (the compacted rows): ``X`` is kept whole and indexed
+    through ``rows``. Every other tensor lives on the training device.
+    ``batch(index)`` returns the batch dict of the one training loop, with
+    float32 inputs; ``index`` counts the rows of the data.
     """
 
     def __init__(self, X, tensors, device, rows=None):
         self.device = device
         n_rows = X.shape[0] if rows is None else len(rows)
-        dense_bytes = n_rows * X.shape[1] * 4
-        if sp.issparse(X) and dense_bytes > _DENSIFY_LIMIT_BYTES:
-            self.X = sp.csr_array(X, dtype=np.float32)
+        if sp.issparse(X):
+            if n_rows * X.shape[1] * 4 > _DENSIFY_LIMIT_BYTES:
+                self.X = sp.csr_array(X, dtype=np.float32)
+            else:
+                self.X = to_tensor(X, device)
+        elif torch.device(device).type == "cpu":
+            self.X = _host_tensor(np.asarray(X))
         else:
-            self.X = to_tensor(X, device)
+            self.X = _device_tensor(X, device)
         self.rows = None
         if rows is not None:
             self.rows = torch.as_tensor(np.asarray(rows, dtype=np.int64))
@@ -201,46 +130,100 @@ class TensorData:
         self.n_features = X.shape[1]
 
     def _X_rows(self, index):
-        """Rows ``index`` of the data (through ``rows``) as a dense tensor."""
+        """Rows ``index`` of the data (through ``rows``) as a float32 tensor."""
         if self.rows is not None:
-            index = self.rows[index.to(self.rows.device)]
+            index = _take(self.rows, index.to(self.rows.device))
         if isinstance(self.X, torch.Tensor):
-            return self.X[index]
+            return _take(self.X, index.to(self.X.device)).to(torch.float32)
         return to_tensor(self.X[index.cpu().numpy()], self.device)
 
     def batch(self, index):
         batch = {"X": self._X_rows(index), "index": index}
         for key, tensor in self.tensors.items():
-            batch[key] = tensor[index]
+            batch[key] = _take(tensor, index)
         return batch
+
+    def block_rows(self, batch_size):
+        """Rows gathered at a time: a whole number of batches, about 1 MiB."""
+        itemsize = self.X.element_size() if isinstance(self.X, torch.Tensor) else 4
+        per_block = _BLOCK_BYTES // (itemsize * max(self.n_features, 1))
+        return max(1, per_block // batch_size) * batch_size
 
     def batches(self, perm, batch_size):
         """Yield the batch dicts of one epoch in the order of ``perm``.
 
-        When ``X`` is a device tensor of moderate size, every tensor is
-        gathered once per epoch and batches are contiguous views (one gather
-        per tensor per epoch instead of one per batch).
+        The rows of a block of batches are gathered at once (one gather per
+        tensor per block instead of one per batch) and the batches are
+        contiguous views of the block.
         """
         n = len(perm)
-        gather_once = (
-            isinstance(self.X, torch.Tensor)
-            and self.n_samples * self.n_features * self.X.element_size()
-            <= _EPOCH_GATHER_LIMIT_BYTES
-        )
-        if not gather_once:
-            for start in range(0, n, batch_size):
-                yield self.batch(perm[start : start + batch_size])
-            return
-        epoch = {"X": self._X_rows(perm), "index": perm}
-        for key, tensor in self.tensors.items():
-            epoch[key] = tensor[perm]
-        for start in range(0, n, batch_size):
-            stop = start + batch_size
-            yield {key: tensor[start:stop] for key, tensor in epoch.items()}
+        block = self.block_rows(batch_size)
+        for first in range(0, n, block):
+            part = self.batch(perm[first : first + block])
+            for start in range(0, min(block, n - first), batch_size):
+                stop = start + batch_size
+                yield {key: tensor[start:stop] for key, tensor in part.items()}
 
-    def full(self):
-        """All rows as one dict (a sparse X is left as is)."""
-        X = self.X
-        if self.rows is not None:
-            X = X[self.rows] if isinstance(X, torch.Tensor) else X[self.rows.numpy()]
-        return {"X": X, **self.tensors}
+    def features(self, index=None):
+        """Float32 inputs of the rows ``index`` (all rows when None)."""
+        if index is None:
+            index = torch.arange(self.n_samples)
+        out = torch.empty(
+            (len(index), self.n_features), dtype=torch.float32, device=self.device
+        )
+        step = self.block_rows(1)
+        for start in range(0, len(index), step):
+            out[start : start + step] = self._X_rows(index[start : start + step])
+        return out
+
+
+class TrainingRows(collections.abc.Mapping):
+    """The training data a :class:`~sklfair.nets.LossTerm` receives in ``setup``.
+
+    A read-only mapping with the keys of a batch (without ``"sample_loss"``
+    and ``"index"``) plus the extra entries of the fit (``"n_groups"``,
+    ``"n_outputs"``). Every entry but ``"X"`` is the loop's own tensor: a
+    term may change ``data["sample_weight"]`` in place. ``data["X"]`` is a
+    float32 copy of every training row, made at each read (a sparse ``X``
+    too large to densify is returned as the scipy matrix of the rows);
+    :meth:`features` gathers only the rows a term asks for.
+    """
+
+    def __init__(self, data, extra=None):
+        self._data = data
+        self._extra = dict(extra or {})
+
+    def __getitem__(self, key):
+        if key == "X":
+            data = self._data
+            if isinstance(data.X, torch.Tensor):
+                return data.features()
+            rows = None if data.rows is None else data.rows.numpy()
+            return data.X if rows is None else data.X[rows]
+        if key in self._data.tensors:
+            return self._data.tensors[key]
+        return self._extra[key]
+
+    def __iter__(self):
+        yield "X"
+        yield from self._data.tensors
+        yield from (k for k in self._extra if k not in self._data.tensors)
+
+    def __len__(self):
+        return sum(1 for _ in self)
+
+    def features(self, index=None):
+        """Float32 inputs of the training rows ``index`` on the training device.
+
+        Parameters
+        ----------
+        index : int64 tensor of shape (k,) or None
+            Row positions into the training tensors (as a batch's
+            ``"index"``); None: every row.
+
+        Returns
+        -------
+        X : float32 tensor of shape (k, n_features)
+            Gathered block by block: no copy of the other rows is made.
+        """
+        return self._data.features(index)

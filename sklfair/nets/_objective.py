@@ -59,7 +59,7 @@ class LossTerm:
         net : skorch.NeuralNet
             The training net; ``net.module_`` is initialised and
             ``net.device`` holds the training device.
-        data : dict
+        data : mapping
             The full training tensors (same keys as a batch, without
             ``"sample_loss"`` and ``"index"``) plus the ints ``"n_groups"``
             and ``"n_outputs"``. These are the loop's own tensors, and the
@@ -67,7 +67,10 @@ class LossTerm:
             change ``data["sample_weight"]`` in place (e.g. set some rows'
             weights to 0 to hold them out of the fit, as
             :class:`~sklfair.constrained.LagrangianTerm` does with
-            ``validation_fraction``), keeping a mean weight of 1.
+            ``validation_fraction``), keeping a mean weight of 1. The inputs
+            are not kept as a float32 copy: ``data["X"]`` makes one at each
+            read, and ``data.features(index)`` gathers only the rows
+            ``index`` (what a term that monitors a sample of rows needs).
         """
 
     def __call__(self, loss, outputs, batch):

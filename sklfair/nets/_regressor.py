@@ -8,6 +8,7 @@ from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseTabularNet
+from ._numerics import check_float32_range, weighted_location_scale
 
 __all__ = ["TabularNetRegressor"]
 
@@ -16,13 +17,18 @@ def _squared_error(outputs, y):
     return ((outputs - y) ** 2).mean(dim=1)
 
 
+# the mean over the batch (and the outputs) in one operation (the training
+# loop's equal-weight path)
+_squared_error.mean = torch.nn.functional.mse_loss
+
+
 class TabularNetRegressor(RegressorMixin, BaseTabularNet):
     """Neural network regressor for tabular data, trained with skorch.
 
     The same network and training loop as :class:`TabularNetClassifier`, with a
     weighted squared-error loss. Targets are standardised inside (weighted mean
     and standard deviation of each output) and predictions are mapped back, so
-    the default learning rate suits targets of any scale. 1-D and 2-D targets
+    the default learning rate suits targets of any finite scale. 1-D and 2-D targets
     are supported.
 
     Parameters
@@ -188,11 +194,7 @@ n_outputs), default=None
                 self._y_mean = np.zeros(y.shape[1])
                 self._y_scale = np.ones(y.shape[1])
                 return
-            w = sample_weight / sample_weight.sum()
-            mean = w @ y
-            std = np.sqrt(w @ (y - mean) ** 2)
-            self._y_mean = mean
-            self._y_scale = np.where(std > 0, std, 1.0)
+            self._y_mean, self._y_scale = weighted_location_scale(y, sample_weight)
 
     def _n_outputs(self):
         return self.n_outputs_
@@ -203,10 +205,11 @@ n_outputs), default=None
     def _sample_loss(self):
         return _squared_error
 
-    def _target_tensor(self, y, device):
-        return torch.as_tensor(
-            (y - self._y_mean) / self._y_scale, dtype=torch.float32, device=device
-        )
+    def _target_tensor(self, y, device, what="y"):
+        with np.errstate(over="ignore"):
+            z = (y - self._y_mean) / self._y_scale
+        check_float32_range(z, f"{what} (as the network trains on it)")
+        return torch.as_tensor(z, dtype=torch.float32, device=device)
 
     def _check_soft_targets(self, soft_targets, n_samples):
         soft = np.asarray(soft_targets, dtype=np.float64).reshape(n_samples, -1)
@@ -220,7 +223,7 @@ n_outputs), default=None
         return soft
 
     def _soft_target_tensor(self, soft, device):
-        return self._target_tensor(soft, device)
+        return self._target_tensor(soft, device, what="soft_targets")
 
     def output_scaling(self):
         """How the network's raw outputs become predictions.

@@ -72,6 +72,10 @@ class _FusedAdamStep:
     def __init__(self, optimizer, kernel):
         self.optimizer = optimizer
         self.kernel = kernel
+        # per parameter group: the group, its parameters, and the lists the
+        # kernel takes (built at the first step where every parameter has a
+        # gradient; the optimizer's state tensors are updated in place)
+        self._lists = None
 
     @classmethod
     def for_optimizer(cls, optimizer):
@@ -95,40 +99,85 @@ class _FusedAdamStep:
                 return None
         return cls(optimizer, kernel)
 
-    @torch.no_grad()
+    def _state(self, p):
+        """The Adam state of ``p``, created as torch.optim creates it."""
+        state = self.optimizer.state[p]
+        if not state:
+            state["step"] = torch.zeros((), dtype=torch.float32, device=p.device)
+            state["exp_avg"] = torch.zeros_like(p)
+            state["exp_avg_sq"] = torch.zeros_like(p)
+        return state
+
+    def _build_lists(self):
+        lists = []
+        for group in self.optimizer.param_groups:
+            params = group["params"]
+            states = [self._state(p) for p in params]
+            lists.append(
+                (
+                    group,
+                    params,
+                    # detached views: the kernel updates them in place without
+                    # autograd's checks, so no grad-mode switch per step
+                    [p.detach() for p in params],
+                    [s["exp_avg"] for s in states],
+                    [s["exp_avg_sq"] for s in states],
+                    [s["step"] for s in states],
+                )
+            )
+        return lists
+
     def __call__(self):
-        state = self.optimizer.state
+        if self._lists is None:
+            if any(
+                p.grad is None for g in self.optimizer.param_groups for p in g["params"]
+            ):
+                return self._partial_step()
+            self._lists = self._build_lists()
+        for group, params, data, exp_avgs, exp_avg_sqs, steps in self._lists:
+            grads = [p.grad for p in params]
+            if any(g is None for g in grads):  # as torch.optim: skip those
+                self._lists = None
+                return self._partial_step()
+            self._kernel_step(group, data, grads, exp_avgs, exp_avg_sqs, steps)
+
+    @torch.no_grad()
+    def _partial_step(self):
+        """A step of the parameters that have a gradient (others are skipped)."""
         for group in self.optimizer.param_groups:
             params = [p for p in group["params"] if p.grad is not None]
             if not params:
                 continue
-            for p in params:
-                if not state[p]:
-                    state[p]["step"] = torch.zeros(
-                        (), dtype=torch.float32, device=p.device
-                    )
-                    state[p]["exp_avg"] = torch.zeros_like(p)
-                    state[p]["exp_avg_sq"] = torch.zeros_like(p)
-            steps = [state[p]["step"] for p in params]
-            torch._foreach_add_(steps, 1)
-            beta1, beta2 = group["betas"]
-            self.kernel(
+            states = [self._state(p) for p in params]
+            self._kernel_step(
+                group,
                 params,
                 [p.grad for p in params],
-                [state[p]["exp_avg"] for p in params],
-                [state[p]["exp_avg_sq"] for p in params],
-                [],
-                steps,
-                amsgrad=False,
-                lr=group["lr"],
-                beta1=beta1,
-                beta2=beta2,
-                weight_decay=group["weight_decay"],
-                eps=group["eps"],
-                maximize=False,
-                grad_scale=None,
-                found_inf=None,
+                [s["exp_avg"] for s in states],
+                [s["exp_avg_sq"] for s in states],
+                [s["step"] for s in states],
             )
+
+    def _kernel_step(self, group, params, grads, exp_avgs, exp_avg_sqs, steps):
+        torch._foreach_add_(steps, 1)
+        beta1, beta2 = group["betas"]
+        self.kernel(
+            params,
+            grads,
+            exp_avgs,
+            exp_avg_sqs,
+            [],
+            steps,
+            amsgrad=False,
+            lr=group["lr"],
+            beta1=beta1,
+            beta2=beta2,
+            weight_decay=group["weight_decay"],
+            eps=group["eps"],
+            maximize=False,
+            grad_scale=None,
+            found_inf=None,
+        )
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -262,6 +311,8 @@ class TrainingNet(NeuralNet):
                     f"{type(term).__name__} needs {missing} but the fit was not "
                     f"given them."
                 )
+        # the loss before the first step: the reference of the divergence check
+        self._initial_loss = None
         # all-equal weights (normalised to 1): the plain mean is the same number.
         # Decided once per fit for in-memory data, once per chunk otherwise.
         if not chunked:
@@ -342,10 +393,12 @@ class TrainingNet(NeuralNet):
                         batch=(batch["X"], batch["y"]),
                         training=True,
                     )
+                if self._initial_loss is None:  # one synchronisation per fit
+                    self._initial_loss = float(loss.detach())
                 step()
                 for term in self.loss_terms:
                     term.after_step(self, outputs, batch)
-                loss_sum.add_(loss.detach(), alpha=len(batch["index"]))
+                loss_sum.add_(loss.detach(), alpha=batch["index"].shape[0])
                 if batch_callbacks:
                     self.notify(
                         "on_batch_end",
@@ -425,7 +478,21 @@ class TrainingNet(NeuralNet):
         return self._epoch_loss(loss_sum, n_rows)
 
     def get_batch_loss(self, outputs, batch):
-        """Weighted mean base loss followed by every loss term."""
+        """Weighted mean base loss followed by every loss term.
+
+        With equal weights, no loss term and no privacy, the plain mean comes
+        from the base loss's own mean form (``sample_loss.mean``, one fused
+        operation) when it has one: the same number, one operation less
+        forwards and backwards per batch.
+        """
+        if (
+            getattr(self, "_unit_weights", False)
+            and not self.loss_terms
+            and self.private is None
+        ):
+            mean = getattr(self.sample_loss, "mean", None)
+            if mean is not None:
+                return mean(outputs, batch["y"])
         sample_loss = self.sample_loss(outputs, batch["y"])
         batch["sample_loss"] = sample_loss
         if getattr(self, "_unit_weights", False):

@@ -1,11 +1,14 @@
-"""Row compaction and the tensors of the one training loop (``nets._data``)."""
+"""The tensors of the one training loop (``nets._data``): X used in place,
+gathered block by block, and the training rows a loss term receives."""
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
 
-from sklfair.nets._data import TensorData, compact_rows
+import sklfair.nets._data as data_module
+from sklfair.nets._compact import compact_rows
+from sklfair.nets._data import TensorData, TrainingRows
 
 
 @pytest.fixture
@@ -17,51 +20,73 @@ def rows():
     return X, y, w
 
 
-def _oracle(X, y, w):
-    """Summed weight of every distinct (row, label) with a non-zero weight."""
-    totals = {}
-    for x, label, weight in zip(map(tuple, X), y, w):
-        if weight > 0:
-            totals[x + (label,)] = totals.get(x + (label,), 0.0) + weight
-    return totals
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_training_tensor_uses_the_callers_rows_in_place(rows, dtype):
+    X, y, w = rows
+    X = np.ascontiguousarray(X, dtype=dtype)
+    kept, _ = compact_rows(X, [y], w)
+    data = TensorData(X, {"y": torch.as_tensor(y[kept])}, "cpu", rows=kept)
+    assert data.X.data_ptr() == X.ctypes.data  # no copy of X, float64 included
+    expected = X[kept].astype(np.float32)
+    batch = data.batch(torch.arange(5))
+    assert batch["X"].dtype == torch.float32
+    np.testing.assert_array_equal(batch["X"].numpy(), expected[:5])
+    epoch = next(data.batches(torch.arange(len(kept)), len(kept)))
+    np.testing.assert_array_equal(epoch["X"].numpy(), expected)
+    np.testing.assert_array_equal(data.features().numpy(), expected)
+
+
+def test_a_read_only_array_is_used_in_place():
+    X = np.arange(12.0).reshape(6, 2)
+    X.flags.writeable = False
+    data = TensorData(X, {}, "cpu")
+    assert data.X.data_ptr() == X.ctypes.data
+    np.testing.assert_array_equal(data.features().numpy(), X)
 
 
 @pytest.mark.parametrize("sparse", [False, True])
-def test_compaction_merges_rows_and_sums_weights(rows, sparse):
+def test_blocks_of_batches_equal_batches_gathered_one_by_one(monkeypatch, sparse):
+    """Gathering a block of batches at once changes nothing in the batches,
+    the last, shorter batch included (dense and a sparse X kept sparse)."""
+    monkeypatch.setattr(data_module, "_BLOCK_BYTES", 6 * 5 * 4)  # 6 rows of 5
+    if sparse:
+        monkeypatch.setattr(data_module, "_DENSIFY_LIMIT_BYTES", 0)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(23, 5)).astype(np.float32)
+    X[X < 0] = 0
+    rows = rng.permutation(23)[:19]
+    tensors = {"y": torch.arange(19), "sample_weight": torch.rand(19)}
+    data = TensorData(sp.csr_array(X) if sparse else X, tensors, "cpu", rows=rows)
+    assert isinstance(data.X, torch.Tensor) is not sparse
+    assert data.block_rows(3) == 6
+    perm = torch.randperm(19, generator=torch.Generator().manual_seed(0))
+    batches = list(data.batches(perm, 3))
+    assert [len(b["index"]) for b in batches] == [3] * 6 + [1]
+    for k, batch in enumerate(batches):
+        index = perm[3 * k : 3 * k + 3]
+        expected = data.batch(index)
+        np.testing.assert_array_equal(
+            batch["X"].numpy(), X[rows[index.numpy()]].astype("f4")
+        )
+        for key in ("index", "y", "sample_weight"):
+            torch.testing.assert_close(batch[key], expected[key], rtol=0, atol=0)
+
+
+def test_training_rows_hand_the_loop_tensors_and_gather_on_demand(rows):
     X, y, w = rows
-    rows_, merged = compact_rows(sp.csr_array(X) if sparse else X, [y], w)
-    got = {tuple(X[r]) + (y[r],): m for r, m in zip(rows_, merged)}
-    assert got == pytest.approx(_oracle(X, y, w))
-    assert len(got) == len(rows_)  # one row per distinct (row, label)
-
-
-def test_compaction_order_does_not_depend_on_the_input_order(rows):
-    X, y, w = rows
-    perm = np.random.default_rng(1).permutation(len(y))
-    a, wa = compact_rows(X, [y], w)
-    b, wb = compact_rows(X[perm], [y[perm]], w[perm])
-    np.testing.assert_array_equal(X[a], X[perm][b])
-    np.testing.assert_array_equal(wa, wb)
-
-
-def test_compaction_does_not_merge_hash_equal_but_different_rows(monkeypatch, rows):
-    import sklfair.nets._data as data
-
-    X, y, w = rows
-    monkeypatch.setattr(data, "_row_hashes", lambda X: np.zeros(X.shape[0], np.uint64))
-    kept, merged = compact_rows(X, [np.zeros_like(y)], w)
-    # every hash collides: the exact check refuses to merge anything
-    assert len(kept) == np.count_nonzero(w) and np.array_equal(merged, w[kept])
-
-
-def test_training_tensor_uses_the_callers_float32_rows_in_place(rows):
-    X, y, w = rows
-    X = np.ascontiguousarray(X)
-    kept, _ = compact_rows(X, [y], w)
-    data = TensorData(X, {"y": torch.as_tensor(y[kept])}, "cpu", rows=kept)
-    assert data.X.data_ptr() == X.ctypes.data  # no copy of X
-    batch = data.batch(torch.arange(5))
-    np.testing.assert_array_equal(batch["X"].numpy(), X[kept[:5]])
-    epoch = next(data.batches(torch.arange(len(kept)), len(kept)))
-    np.testing.assert_array_equal(epoch["X"].numpy(), X[kept])
-    np.testing.assert_array_equal(data.full()["X"].numpy(), X[kept])
+    kept, merged = compact_rows(X, [y], w)
+    weight = torch.as_tensor(merged / merged.mean(), dtype=torch.float32)
+    data = TensorData(
+        X.astype(np.float64),
+        {"y": torch.as_tensor(y[kept]), "sample_weight": weight},
+        "cpu",
+        rows=kept,
+    )
+    term_data = TrainingRows(data, {"n_groups": 0, "n_outputs": 2})
+    assert list(term_data) == ["X", "y", "sample_weight", "n_groups", "n_outputs"]
+    assert term_data["sample_weight"] is weight  # the loop's own tensor
+    assert term_data["n_outputs"] == 2
+    index = torch.tensor([4, 0, 7])
+    np.testing.assert_array_equal(term_data.features(index).numpy(), X[kept[[4, 0, 7]]])
+    np.testing.assert_array_equal(term_data["X"].numpy(), X[kept])
+    assert term_data["X"].dtype == torch.float32

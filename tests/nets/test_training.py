@@ -6,7 +6,7 @@ import torch
 from sklearn.datasets import make_classification
 
 from sklfair.nets import TabularNetClassifier
-from sklfair.nets._base import _threads_for
+from sklfair.nets._device import threads_for
 from sklfair.nets._modules import MLP, has_hooks
 from sklfair.nets._training import _FusedAdamStep
 
@@ -38,6 +38,31 @@ def test_fused_adam_step_equals_optimizer_step(optimizer):
     )
 
 
+def test_fused_adam_step_skips_parameters_without_gradient_as_torch_does():
+    torch.manual_seed(0)
+    a = MLP(n_features=4, n_outputs=3, hidden_units=(5,))
+    b = MLP(n_features=4, n_outputs=3, hidden_units=(5,))
+    b.load_state_dict(a.state_dict())
+    opt_a = torch.optim.Adam(a.parameters(), lr=0.01, fused=True)
+    opt_b = torch.optim.Adam(b.parameters(), lr=0.01, fused=True)
+    fast = _FusedAdamStep.for_optimizer(opt_b)
+    # the first layer's bias has no gradient in steps 0 and 3 only
+    for k in range(5):
+        X = torch.randn(8, 4)
+        for module, opt in ((a, opt_a), (b, opt_b)):
+            opt.zero_grad()
+            module(X).pow(2).mean().backward()
+            if k in (0, 3):
+                module[0].bias.grad = None
+        opt_a.step()
+        fast()
+    for pa, pb in zip(a.parameters(), b.parameters()):
+        torch.testing.assert_close(pa, pb, rtol=0, atol=0)
+    state_a, state_b = opt_a.state_dict()["state"], opt_b.state_dict()["state"]
+    assert state_b[1]["step"] == 3 and state_b[0]["step"] == 5
+    torch.testing.assert_close(state_a, state_b, rtol=0, atol=0)
+
+
 def test_fused_step_is_not_used_where_it_could_be_observed():
     params = [torch.nn.Parameter(torch.zeros(2))]
     assert _FusedAdamStep.for_optimizer(torch.optim.SGD(params, lr=0.1)) is None
@@ -67,11 +92,11 @@ def test_small_steps_run_single_threaded_and_restore_the_setting():
     torch.set_num_threads(2)
     try:
         small = MLP(n_features=10, n_outputs=2, hidden_units=(8,))
-        with _threads_for(small, 256, 10_000, "cpu"):
+        with threads_for(small, 256, 10_000, "cpu"):
             assert torch.get_num_threads() == 1
         assert torch.get_num_threads() == 2
         large = MLP(n_features=1000, n_outputs=2, hidden_units=(1024, 1024))
-        with _threads_for(large, 4096, 10_000, "cpu"):
+        with threads_for(large, 4096, 10_000, "cpu"):
             assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(previous)

@@ -1,0 +1,168 @@
+"""Compacting the training rows of a fit: an index into ``X``, nothing copied.
+
+Rows with zero weight are dropped and identical rows (same features, target,
+group and soft target) are merged into one row carrying the sum of their
+weights. This is an exact rewrite of the weighted loss, so integer weight
+``k`` is the same training set as ``k`` repeated rows, bit for bit, and
+zero-weight rows never take a batch slot. The result is an index into the
+rows of ``X`` in a canonical order (by row hash), so two data sets holding
+the same weighted rows give identical training tensors whatever their order.
+
+Memory: besides ``X`` (read in slabs, never copied) compaction holds a few
+arrays of one number per row (hashes, the sort order), freed on return.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+__all__ = ["compact_rows"]
+
+# Rows hashed (or compared) at a time.
+_HASH_SLAB_ROWS = 8192
+
+
+def _row_hashes(X):
+    """64-bit hash of every row of a dense or sparse matrix (exact bytes)."""
+    if sp.issparse(X):
+        X = sp.csr_array(X)
+        X.sum_duplicates()
+        X.sort_indices()
+        X.eliminate_zeros()
+        # hash each stored (column, value) pair, then combine per row: the sum
+        # is order-free, and rows have sorted, duplicate-free indices anyway.
+        cell = pd.util.hash_array(X.data) ^ (
+            pd.util.hash_array(X.indices.astype(np.int64)) * np.uint64(31)
+        )
+        row_of = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+        hashes = np.zeros(X.shape[0], dtype=np.uint64)
+        np.add.at(hashes, row_of, cell)
+        return hashes ^ pd.util.hash_array(np.diff(X.indptr).astype(np.int64))
+    n_rows, n_cols = X.shape
+    pad = X.dtype.itemsize == 4 and n_cols % 2  # 32-bit cells pair into words
+    n_words = (n_cols + pad) * X.dtype.itemsize // 8
+    # position-dependent odd multipliers, then fold the high bits down: rows
+    # with equal bytes get equal hashes; unequal rows collide so rarely that
+    # the exact check in compact_rows (which then skips merging) suffices.
+    keys = (
+        np.arange(1, n_words + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    ) | np.uint64(1)
+    hashes = np.zeros(n_rows, dtype=np.uint64)
+    # slabs of rows keep the temporaries small (a few MB) whatever the size
+    # of X, and copy nothing when X is C-contiguous with an even row width
+    for row in range(0, n_rows, _HASH_SLAB_ROWS):
+        slab = X[row : row + _HASH_SLAB_ROWS]
+        if pad:
+            slab = np.pad(slab, ((0, 0), (0, 1)))
+        words = np.ascontiguousarray(slab).view(np.uint64)
+        out = hashes[row : row + _HASH_SLAB_ROWS]
+        for start in range(0, n_words, 64):
+            block = words[:, start : start + 64] * keys[start : start + 64]
+            block ^= block >> np.uint64(29)
+            out += block.sum(axis=1, dtype=np.uint64)
+    return hashes
+
+
+def _column_hash(column):
+    """64-bit hash of every row of a 1-D or 2-D per-row array (the hash of
+    pandas' ``hash_pandas_object`` over its columns, as since the first
+    release: the canonical order, hence the training batches, stay as they
+    were)."""
+    column = np.asarray(column)
+    frame = pd.DataFrame(column.reshape(len(column), -1), copy=False)
+    return pd.util.hash_pandas_object(frame, index=False).to_numpy()
+
+
+def compact_rows(X, columns, sample_weight):
+    """Drop zero-weight rows and merge identical rows, summing their weights.
+
+    Nothing of ``X`` is copied: the result is an index into its rows.
+
+    Parameters
+    ----------
+    X : ndarray or sparse matrix of shape (n_samples, n_features)
+    columns : list of ndarray
+        Per-row arrays that must also be equal for rows to merge (target,
+        group codes, soft targets); 1-D or 2-D with ``n_samples`` rows.
+    sample_weight : ndarray of shape (n_samples,) or None
+        None: every row has weight 1 (no array of ones is made).
+
+    Returns
+    -------
+    rows : ndarray of int64
+        The rows to train on, one per group of identical rows, in a canonical
+        order (sorted by row hash) so that two data sets holding the same
+        weighted rows give identical tensors whatever their original order.
+    sample_weight : ndarray of float64 or None
+        The summed weight of each of ``rows``; None when every row has
+        weight 1 (``sample_weight`` was None and no rows merged).
+    """
+    keep = None
+    if sample_weight is not None:
+        positive = sample_weight > 0
+        keep = None if positive.all() else np.flatnonzero(positive)
+        del positive
+        if keep is not None and len(keep) == 0:
+            return keep, sample_weight[keep]
+
+    # row hashes do not depend on the other rows: hash X whole (no copy of
+    # the kept rows), then keep the kept rows' hashes
+    hashes = _row_hashes(X)
+    if keep is not None:
+        hashes = hashes[keep]
+    for c in columns:
+        c_hash = _column_hash(c if keep is None else np.asarray(c)[keep])
+        hashes *= np.uint64(1000003)
+        hashes ^= c_hash
+        del c_hash
+    # a stable sort: the first row of each run of equal hashes is the first
+    # occurrence, and the weights of a run add up in the rows' order
+    order = np.argsort(hashes, kind="stable")
+    sorted_hashes = hashes[order]
+    del hashes
+    first = np.empty(len(order), dtype=bool)  # the first row of each run
+    first[:1] = True
+    np.not_equal(sorted_hashes[1:], sorted_hashes[:-1], out=first[1:])
+    del sorted_hashes
+
+    def original(index):  # positions among the kept rows -> rows of X
+        return index if keep is None else keep[index]
+
+    if sample_weight is None:
+        weight = None
+    else:
+        weight = sample_weight if keep is None else sample_weight[keep]
+    if first.all():  # no duplicates: only the canonical order
+        return original(order), (None if weight is None else weight[order])
+    starts = np.flatnonzero(first)
+    if weight is None:
+        weight = np.ones(len(order))
+    # Guard against hash collisions: merged rows must really be equal. Only
+    # the rows that would merge into their run's first row are compared.
+    run = np.repeat(starts, np.diff(np.append(starts, len(order))))
+    later = np.flatnonzero(~first)
+    del first
+    rows, representatives = original(order[later]), original(order[run[later]])
+    del run, later
+    same = _rows_equal(X, rows, representatives) and all(
+        np.array_equal(np.asarray(c)[rows], np.asarray(c)[representatives])
+        for c in columns
+    )
+    del rows, representatives
+    if not same:
+        return original(order), weight[order]
+    merged = np.add.reduceat(weight[order], starts)
+    return original(order[starts]), merged
+
+
+def _rows_equal(X, a, b):
+    """Whether rows ``a`` and ``b`` of ``X`` are equal, pair by pair."""
+    if sp.issparse(X):
+        X = sp.csr_array(X)
+        return (X[a] - X[b]).count_nonzero() == 0
+    return all(
+        np.array_equal(X[a[s : s + _HASH_SLAB_ROWS]], X[b[s : s + _HASH_SLAB_ROWS]])
+        for s in range(0, len(a), _HASH_SLAB_ROWS)
+    )

@@ -1,0 +1,77 @@
+"""Row compaction (``nets._compact``): an index into X, weights summed."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from sklfair.nets._compact import compact_rows
+
+
+@pytest.fixture
+def rows():
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 3, size=(400, 3)).astype(np.float32)  # many duplicates
+    y = rng.integers(0, 2, size=400)
+    w = rng.integers(0, 4, size=400).astype(float)
+    return X, y, w
+
+
+def _oracle(X, y, w):
+    """Summed weight of every distinct (row, label) with a non-zero weight."""
+    totals = {}
+    for x, label, weight in zip(map(tuple, X), y, w):
+        if weight > 0:
+            totals[x + (label,)] = totals.get(x + (label,), 0.0) + weight
+    return totals
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_compaction_merges_rows_and_sums_weights(rows, sparse):
+    X, y, w = rows
+    rows_, merged = compact_rows(sp.csr_array(X) if sparse else X, [y], w)
+    got = {tuple(X[r]) + (y[r],): m for r, m in zip(rows_, merged)}
+    assert got == pytest.approx(_oracle(X, y, w))
+    assert len(got) == len(rows_)  # one row per distinct (row, label)
+
+
+def test_compaction_order_does_not_depend_on_the_input_order(rows):
+    X, y, w = rows
+    perm = np.random.default_rng(1).permutation(len(y))
+    a, wa = compact_rows(X, [y], w)
+    b, wb = compact_rows(X[perm], [y[perm]], w[perm])
+    np.testing.assert_array_equal(X[a], X[perm][b])
+    np.testing.assert_array_equal(wa, wb)
+
+
+def test_compaction_does_not_merge_hash_equal_but_different_rows(monkeypatch, rows):
+    import sklfair.nets._compact as compact
+
+    X, y, w = rows
+    monkeypatch.setattr(
+        compact, "_row_hashes", lambda X: np.zeros(X.shape[0], np.uint64)
+    )
+    kept, merged = compact_rows(X, [np.zeros_like(y)], w)
+    # every hash collides: the exact check refuses to merge anything
+    assert len(kept) == np.count_nonzero(w) and np.array_equal(merged, w[kept])
+
+
+def test_two_dimensional_columns_and_float64_rows_merge_exactly():
+    X = np.repeat(np.array([[0.5, 1.0], [2.0, 3.0]]), 3, axis=0)  # float64
+    soft = np.repeat(np.array([[0.2, 0.8], [0.6, 0.4]]), 3, axis=0)
+    soft[0] = [0.3, 0.7]  # the first row differs from its copies by its soft target
+    w = np.arange(1.0, 7.0)
+    rows, merged = compact_rows(X, [np.zeros(6, dtype=int), soft], w)
+    got = sorted(zip(map(tuple, X[rows]), map(tuple, soft[rows]), merged))
+    assert got == [
+        ((0.5, 1.0), (0.2, 0.8), 2.0 + 3.0),
+        ((0.5, 1.0), (0.3, 0.7), 1.0),
+        ((2.0, 3.0), (0.6, 0.4), 4.0 + 5.0 + 6.0),
+    ]
+
+
+def test_distinct_positive_rows_are_only_reordered():
+    X = np.random.default_rng(0).normal(size=(50, 4))
+    w = np.linspace(0.5, 2.0, 50)
+    rows, merged = compact_rows(X, [np.arange(50)], w)
+    assert sorted(rows) == list(range(50))
+    np.testing.assert_array_equal(merged, w[rows])
