@@ -8,7 +8,7 @@ from torch import nn
 from sklfair.constraints import EqualOpportunity, ErrorRateParity, GroupLossParity
 from sklfair.constraints._classification import classes_used
 from sklfair.constraints._rates import TINY
-from sklfair.nets._base import _optimizer_kwargs
+from sklfair.nets._build import _optimizer_kwargs
 from sklfair.nets._training import _FusedAdamStep
 
 from ._gap_term import GapTerm

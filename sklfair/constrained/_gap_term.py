@@ -108,7 +108,10 @@ def monitor_rows(data, size, device):
         rows[key] = tensor if index is None else tensor[index.to(tensor.device)]
     # a copy: a term may change the training weights in place (held-out rows)
     rows["sample_weight"] = rows["sample_weight"].clone()
-    X = data["X"]
+    if hasattr(data, "features"):  # the loop's rows: gather only the monitored
+        rows["X"] = data.features(index)
+        return rows
+    X = data["X"]  # a plain mapping of tensors (a term set up by hand)
     if isinstance(X, torch.Tensor):
         rows["X"] = X if index is None else X[index.to(X.device)]
     else:  # a scipy sparse matrix kept on the host

@@ -410,12 +410,9 @@ class BaseTabularNet(PicklableNet, BaseEstimator):
                         f"{type(term).__name__} needs {missing} but the chunks "
                         "do not carry them."
                     )
-            term_data = {
-                **held.full(),
-                "n_outputs": self._n_outputs(),
-                **(term_data or {}),
-            }
-            del held
+            term_data = TrainingRows(
+                held, {"n_outputs": self._n_outputs(), **(term_data or {})}
+            )
         seed, _ = self._draw_seeds(incremental=False, reset=True)
         return self._train(
             (stream, None),
