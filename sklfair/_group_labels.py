@@ -22,12 +22,18 @@ from sklfair.exceptions import (
     SensitiveAttributeError,
 )
 
-__all__ = ["DEFAULT_BINS", "encode_groups"]
+__all__ = ["DEFAULT_BINS", "encode_groups", "plain_value"]
 
 #: Quantile bins of a continuous column that the policy bins without being told.
 DEFAULT_BINS = 4
 
 _SEPARATOR = ", "
+
+
+def plain_value(value):
+    """A numpy scalar as the Python value (``1``, ``'f'``), for messages:
+    ``repr`` then shows ``1`` rather than ``np.int64(1)``."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _is_numeric(column):

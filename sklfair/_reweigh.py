@@ -19,14 +19,10 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, column_or_1d
 
+from sklfair._group_labels import plain_value
 from sklfair._sensitive import check_sensitive_features, encode_groups
 
 __all__ = ["fair_sample_weight"]
-
-
-def _plain(value):
-    """A numpy scalar as the Python scalar it holds (for readable messages)."""
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def _reweigh(y, groups, sample_weight=None, *, check_groups=True):
@@ -81,7 +77,7 @@ def _reweigh(y, groups, sample_weight=None, *, check_groups=True):
     empty = ~nonempty & np.outer(present_groups, present_labels)
     if empty.any():
         shown = [
-            f"({_plain(group_labels[g])!r}, {_plain(classes[k])!r})"
+            f"({plain_value(group_labels[g])!r}, {plain_value(classes[k])!r})"
             for g, k in zip(*np.nonzero(empty), strict=True)
         ]
         more = f" and {len(shown) - 10} more" if len(shown) > 10 else ""

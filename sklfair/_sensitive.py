@@ -95,6 +95,7 @@ from sklfair._group_labels import (
     _bin_frame,
     _groups_from_frame,
     encode_groups,
+    plain_value,
 )
 from sklfair.exceptions import (
     NoSensitiveAttributeWarning,
@@ -410,7 +411,7 @@ def resolve_sensitive(
 
 
 def _shown(values, limit=8):
-    values = [repr(v.item() if isinstance(v, np.generic) else v) for v in values]
+    values = [repr(plain_value(v)) for v in values]
     more = f" and {len(values) - limit} more" if len(values) > limit else ""
     return ", ".join(values[:limit]) + more
 
@@ -523,7 +524,7 @@ def check_group_sizes(labels, sizes, *, name, owner, continuous=False, stackleve
         listed = ", ".join(
             f"{label!r}: {size} rows"
             for label, size in zip(
-                [v.item() if isinstance(v, np.generic) else v for v in labels[small]],
+                [plain_value(v) for v in labels[small]],
                 sizes[small],
                 strict=True,
             )

@@ -18,6 +18,7 @@ from sklfair._chunked import (
     stream_rates,
 )
 from sklfair._fitting import accepts_fit_param, final_estimator, fit_with_params
+from sklfair._group_labels import plain_value
 from sklfair._meta import FairMetaEstimator
 from sklfair.constraints import GroupLossParity, resolve_constraints
 
@@ -157,7 +158,7 @@ class BaseFairConstrained(FairMetaEstimator):
                     raise
                 smallest = int(np.argmin(self.group_sizes_))
                 label = self.groups_[smallest]
-                label = label.item() if isinstance(label, np.generic) else label
+                label = plain_value(label)
                 raise ValueError(
                     "method='reductions': fairlearn's ExponentiatedGradient "
                     "could not weigh the rows of these groups (its cost-sensitive "

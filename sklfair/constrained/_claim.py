@@ -15,14 +15,10 @@ import warnings
 
 import numpy as np
 
+from sklfair._group_labels import plain_value
 from sklfair.exceptions import BoundNotMetWarning, UndefinedRateWarning
 
 __all__ = ["claim_violation", "claimed_gap", "gap_of_sums", "violation_of_gaps"]
-
-
-def _plain(value):
-    """A numpy scalar as the Python scalar it holds (for readable messages)."""
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def claim_violation(
@@ -120,7 +116,7 @@ def gap_of_sums(constraint, numerator, denominator, labels, n_events):
     if not present.all():
         events = constraint.event_names(n_events)
         cells = [
-            f"{events[e]} of group {_plain(labels[g])!r}"
+            f"{events[e]} of group {plain_value(labels[g])!r}"
             for e, g in zip(*np.nonzero(~present), strict=True)
         ]
         warnings.warn(

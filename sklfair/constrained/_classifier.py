@@ -12,6 +12,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 
 from sklfair._fitting import fit_with_params
+from sklfair._group_labels import plain_value
 from sklfair._meta import delegates
 from sklfair.constraints import CLASSIFICATION_CONSTRAINTS, FairnessConstraint
 
@@ -463,7 +464,7 @@ fairlearn.postprocessing.ThresholdOptimizer
             if degenerate is None:
                 raise
             label = self.groups_[int(degenerate.group(1))]
-            label = label.item() if isinstance(label, np.generic) else label
+            label = plain_value(label)
             raise ValueError(
                 f"method='threshold' cannot fit the group {label!r}: its rows have "
                 "one label only, and fairlearn's ThresholdOptimizer needs both "

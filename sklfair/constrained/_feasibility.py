@@ -25,6 +25,7 @@ import warnings
 
 import numpy as np
 
+from sklfair._group_labels import plain_value
 from sklfair.constraints import DemographicParity
 from sklfair.constraints._rates import pair_index
 from sklfair.exceptions import DegenerateModelWarning, InfeasibleBoundWarning
@@ -43,10 +44,6 @@ CONSTANT_SHARE = 0.99
 #: A class decided at less than this fraction of its label rate is "nearly
 #: never predicted" (for classes of at least 5% of the labels).
 RARELY = 0.2
-
-
-def _plain(value):
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def _event_sizes(constraint, y, codes, weight, n_groups, n_classes):
@@ -161,10 +158,11 @@ def warn_if_unresolvable(constraints, bounds, labels, confidence, owner):
         smallest, (a, b, n_a, n_b, rate) = bounds[constraint.name]
         if float(constraint.bound) >= smallest:
             continue
+        first, second = plain_value(labels[a]), plain_value(labels[b])
         warnings.warn(
             f"{owner}: bound={constraint.bound} on {constraint.name} is tighter "
             "than these groups can resolve. The pair "
-            f"{_plain(labels[a])!r} ({n_a:.0f} rows) and {_plain(labels[b])!r} "
+            f"{first!r} ({n_a:.0f} rows) and {second!r} "
             f"({n_b:.0f} rows) at a rate of {rate:.2f} cannot tell a gap below "
             f"{smallest:.3f} from sampling noise at {confidence:.0%} confidence, "
             "so neither meeting nor missing the bound on the training rows says "
@@ -219,7 +217,9 @@ def warn_if_degenerate(y, decisions, sample_weight, owner, classes=None):
     elif neglected.any():
         c = int(np.flatnonzero(neglected)[0])
         name = (
-            f"class {c} (by position)" if classes is None else repr(_plain(classes[c]))
+            f"class {c} (by position)"
+            if classes is None
+            else repr(plain_value(classes[c]))
         )
         reason = (
             f"{name} makes up {labels[c]:.1%} of the "

@@ -42,6 +42,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from .._feature_origins import feature_origins, input_names
+from .._group_labels import plain_value
 from .._sensitive import drop_sensitive_columns
 
 __all__ = ["feature_contributions", "import_shap"]
@@ -216,14 +217,9 @@ def feature_contributions(
             base_values=np.full(data.n_rows, base),
             data=data.objects(),
             feature_names=list(data.names),
-            output_names=f"log-odds of class {_label(classes[adverse])!r}",
+            output_names=f"log-odds of class {plain_value(classes[adverse])!r}",
         )
     raise AssertionError("permutation always applies")  # pragma: no cover
-
-
-def _label(value):
-    """A class label as Python shows it (``1``, ``'default'``), not numpy."""
-    return value.item() if isinstance(value, np.generic) else value
 
 
 class _Rows:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._group_labels import plain_value
 from .._sensitive import encode_groups
 from ..exceptions import UndefinedRateWarning
 
@@ -85,11 +86,6 @@ def row_values(value, y_true, y_pred):
     return (y_true - y_pred) ** 2
 
 
-def _plain(value):
-    """A numpy scalar as the Python scalar it holds (for readable messages)."""
-    return value.item() if isinstance(value, np.generic) else value
-
-
 def undefined_rates(rate_names, y_true, groups, weights=None, classes=None):
     """Each rate undefined for a group, as text for a message.
 
@@ -124,7 +120,7 @@ def undefined_rates(rate_names, y_true, groups, weights=None, classes=None):
     cells = []
     for label in [None] if classes is None else classes:
         positive = np.asarray(y_true == (1 if label is None else label))
-        suffix = "" if label is None else f" for class {_plain(label)!r}"
+        suffix = "" if label is None else f" for class {plain_value(label)!r}"
         for name, event in events:
             rows = positive if event == 1 else ~positive
             totals = np.bincount(
@@ -132,7 +128,7 @@ def undefined_rates(rate_names, y_true, groups, weights=None, classes=None):
             )
             lacking = "positives" if event == 1 else "negatives"
             cells += [
-                f"{name} of group {_plain(labels[g])!r}{suffix} (no {lacking})"
+                f"{name} of group {plain_value(labels[g])!r}{suffix} (no {lacking})"
                 for g in np.flatnonzero((totals <= 0) & weighed)
             ]
     return cells
