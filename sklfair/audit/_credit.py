@@ -43,6 +43,7 @@ from sklfair.metrics import (
     calibration_by_group,
     cutoff_for_approval_rate,
     expected_calibration_error,
+    fairness_interval,
     gini,
     ks_statistic,
     risk_metrics_by_group,
@@ -129,8 +130,11 @@ class CreditAudit:
         an applicant is declined), ``approval rate``,
         ``bad rate`` (among the approved), ``AIR a`` (adverse impact ratio
         of attribute ``a``: the least-approved group's approval rate over the
-        most-approved one's) and ``four-fifths`` (``"met"``, or ``"NOT MET"``
-        with the attributes whose ratio is below 0.8).
+        most-approved one's) with its interval (``AIR a low``, ``AIR a
+        high``: :func:`~sklfair.metrics.fairness_interval` of the
+        demographic parity ratio of the approvals) and ``four-fifths``
+        (``"met"``, or ``"NOT MET"`` with the attributes whose ratio is below
+        0.8).
     by_group : dict
         ``by_group[model][attribute]``: the risk metrics and the approvals
         of each group, one table.
@@ -253,6 +257,20 @@ def _four_fifths(row, sensitive):
     return "met" if not below else "NOT MET: " + ", ".join(below)
 
 
+def _air_interval(air, approved, groups):
+    """The adverse impact ratio's interval: it is the demographic parity
+    ratio of the approvals (undefined, NaN, when nobody is approved)."""
+    if np.isnan(air):
+        return float("nan"), float("nan")
+    interval = fairness_interval(
+        "demographic_parity_ratio",
+        approved.astype(int),
+        approved.astype(int),
+        sensitive_features=groups,
+    )
+    return interval.low, interval.high
+
+
 def _measure(model, X_test, y_test, data, approval_rate):
     """The table row, group tables, calibration tables and decisions of a model."""
     bad_label = data.bad_label
@@ -271,8 +289,12 @@ def _measure(model, X_test, y_test, data, approval_rate):
     by_group, calibration = {}, {}
     for attribute in data.sensitive:
         groups = X_test[attribute].to_numpy()
-        row[f"AIR {attribute}"] = adverse_impact_ratio(
+        air = adverse_impact_ratio(
             y_test, decisions, sensitive_features=groups, bad_label=bad_label
+        )
+        row[f"AIR {attribute}"] = air
+        row[f"AIR {attribute} low"], row[f"AIR {attribute} high"] = _air_interval(
+            air, decisions != bad_label, groups
         )
         risk = risk_metrics_by_group(
             y_test, pd_score, sensitive_features=groups, n_bins=N_BINS, **labelled

@@ -23,7 +23,7 @@ import re
 
 import numpy as np
 
-from ._html import box, cell_text, table_html
+from ._html import box, cell_text, table_html, with_interval
 
 __all__ = [
     "certificates_section",
@@ -321,12 +321,17 @@ def credit_plots(credit, name, mitigate, calibration_path, approval_path):
 def _credit_table(credit, sensitive):
     table = credit.table.copy()
     table.index.name = "model"
-    formats = {
-        f"AIR {a}": (
-            lambda v: f'<span class="{"flag" if v < 0.8 else ""}">{v:.3f}</span>'
-        )
-        for a in sensitive
-    }
+    formats = {}
+    for a in sensitive:  # the ratio with its interval, flagged below 0.8
+        column = f"AIR {a}"
+        table[column] = [
+            f'<span class="{"flag" if v < 0.8 else ""}">'
+            f"{with_interval(v, low, high, 3)}</span>"
+            for v, low, high in zip(
+                table[column], table.pop(f"{column} low"), table.pop(f"{column} high")
+            )
+        ]
+        formats[column] = lambda v: v
     formats["four-fifths"] = lambda v: (
         html.escape(v) if v == "met" else f'<span class="flag">{html.escape(v)}</span>'
     )
@@ -340,6 +345,11 @@ def _credit_table(credit, sensitive):
             "cutoff": "cutoff: applicants with a PD at or above it are declined",
             "approval rate": "approval rate (share of held-out applicants approved)",
             "bad rate": "bad rate (share of bad outcomes among the approved)",
+            **{
+                f"AIR {a}": f"AIR {a}: adverse impact ratio by {a} (brackets: its "
+                "95% interval)"
+                for a in sensitive
+            },
         },
     )
 

@@ -136,7 +136,7 @@ def format_credit_table(credit):
     model
     network  0.540   0.950
     """
-    shown = credit.table.drop(columns=["cutoff"], errors="ignore")
+    shown = interval_columns(credit.table.drop(columns=["cutoff"], errors="ignore"))
     return (
         f"credit at an approval rate of {credit.approval_rate:g} (PD: the "
         f"probability of {credit.bad_label!r}; AIR: adverse impact ratio, the "

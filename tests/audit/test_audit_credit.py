@@ -20,6 +20,7 @@ from sklearn.tree import DecisionTreeClassifier
 
 from sklfair.audit import APPROVAL_RATE, AuditData, credit_audit, format_credit_table
 from sklfair.datasets import load_german_credit
+from sklfair.metrics import fairness_interval
 
 SENSITIVE = ["sex", "age_band"]
 
@@ -53,7 +54,12 @@ def test_the_german_bad_label_is_a_bad_risk(audit):
     result = audit["result"]
     assert result.data.bad_label == 0
     assert result.credit.bad_label == 0
-    assert "probability of 0" in format_credit_table(result.credit)
+    text = format_credit_table(result.credit)
+    assert "probability of 0" in text
+    low, high = result.credit.table.loc[
+        "logistic regression", ["AIR sex low", "AIR sex high"]
+    ]
+    assert f"[{low:.3f}, {high:.3f}]" in text  # the ratio is shown with its interval
 
 
 def test_credit_numbers_match_independent_oracles(audit):
@@ -77,6 +83,17 @@ def test_credit_numbers_match_independent_oracles(audit):
             rates = pd.Series(approved).groupby(groups[attribute].to_numpy()).mean()
             ratio = rates.min() / rates.max()
             assert row[f"AIR {attribute}"] == pytest.approx(ratio)
+            # with its interval: that of the approvals' demographic parity ratio
+            interval = fairness_interval(
+                "demographic_parity_ratio",
+                approved.astype(int),
+                approved.astype(int),
+                sensitive_features=groups[attribute].to_numpy(),
+            )
+            assert interval.estimate == pytest.approx(ratio)
+            assert row[f"AIR {attribute} low"] == pytest.approx(interval.low)
+            assert row[f"AIR {attribute} high"] == pytest.approx(interval.high)
+            assert interval.low <= ratio <= interval.high
             if ratio < 0.8:
                 flagged.append(attribute)
         expected = "met" if not flagged else "NOT MET: " + ", ".join(flagged)
@@ -201,4 +218,5 @@ def test_a_cutoff_that_approves_nobody_fails_the_four_fifths_rule(toy):
     assert row["approval rate"] == 0.0
     assert np.isnan(row["AIR sex"])
     assert row["four-fifths"] == "NOT MET: sex"
+    assert np.isnan(row["AIR sex low"]) and np.isnan(row["AIR sex high"])
     assert credit.no_reasons["tree"] == "the cutoff declines nobody or everybody"
