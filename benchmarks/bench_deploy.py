@@ -116,7 +116,11 @@ def main():
         table.loc["int8.onnx"],
         table.loc["teacher"],
     )
-    gaps = [c for c in table.columns if c.startswith(("dp ", "eo "))]
+    gaps = [
+        c
+        for c in table.columns
+        if c.startswith(("dp ", "eo ")) and not c.endswith((" low", " high"))
+    ]
     gap_moves = (table.loc["int8.onnx", gaps] - table.loc["student", gaps]).abs()
     size_ratio = int8["size_kb"] / table.loc["student.onnx", "size_kb"]
     speed_1 = teacher["latency_ms"] / int8["latency_ms"]

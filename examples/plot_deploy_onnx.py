@@ -126,6 +126,7 @@ print(
 # :class:`~sklfair.exceptions.DeploymentGapWarning`.
 import pandas as pd
 
+from sklfair.audit import interval_columns
 from sklfair.deploy import compare
 
 table = compare(
@@ -143,5 +144,7 @@ table = compare(
     n_latency_rows=50,
     n_threads=1,
 )
-with pd.option_context("display.width", 160, "display.max_columns", 12):
-    print(table.round(4).astype({"rows_per_s": int}))
+# each gap with its 95% interval in one column
+shown = interval_columns(table.round(4).astype({"rows_per_s": int}))
+with pd.option_context("display.width", 200, "display.max_columns", 12):
+    print(shown)

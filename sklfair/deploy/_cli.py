@@ -205,14 +205,16 @@ def build_models(
 
 
 def format_report(table):
-    """The report as fixed-width text: sizes in KB, latency in ms, the rest
-    to four decimals."""
+    """The report as fixed-width text: sizes in KB, latency in ms, the gaps
+    with their intervals to three decimals, the rest to four."""
     import pandas as pd
+
+    from sklfair.audit import interval_columns
 
     digits = {c: 4 for c in table.columns}
     digits.update(size_kb=1, latency_ms=3, rows_per_s=0, parameters=0)
     with pd.option_context("display.width", 250, "display.max_columns", 40):
-        return table.round(digits).to_string()
+        return interval_columns(table.round(digits)).to_string()
 
 
 def run_export(args):

@@ -247,7 +247,9 @@ def compare(
         ``auc``, and per attribute ``dp <attr>`` and ``eo <attr>``
         (demographic parity and equalized odds differences), plus
         ``eop <attr>`` when the reference was fitted under equal
-        opportunity.
+        opportunity, each with its 95% interval in ``<gap> low`` and
+        ``<gap> high`` (:func:`~sklfair.metrics.fairness_interval`,
+        analytic).
 
     Warns
     -----
@@ -273,11 +275,7 @@ def compare(
     >>> bool(table.loc["int8", "size_kb"] < table.loc["float", "size_kb"])
     True
     """
-    from sklfair.metrics import (
-        demographic_parity_difference,
-        equal_opportunity_difference,
-        equalized_odds_difference,
-    )
+    from sklfair.metrics import fairness_interval
 
     if not isinstance(models, dict) or not models:
         raise TypeError("models must be a non-empty dict of name -> model.")
@@ -297,11 +295,6 @@ def compare(
     gap_kinds = ["dp", "eo"]
     if fit is not None and fit[1][0] == "equal_opportunity":
         gap_kinds.append("eop")
-    functions = {
-        "dp": demographic_parity_difference,
-        "eo": equalized_odds_difference,
-        "eop": equal_opportunity_difference,
-    }
     big = _batch(X, batch_size)
     singles = _rows(X, n_latency_rows)
     rows = {}
@@ -321,10 +314,16 @@ def compare(
             "auc": roc_auc_score(y, proba[:, 1]) if proba.shape[1] == 2 else np.nan,
         }
         for attribute in groups.columns:
-            for kind in gap_kinds:
-                row[f"{kind} {attribute}"] = functions[kind](
-                    y, labels, sensitive_features=groups[attribute]
+            for kind in gap_kinds:  # each gap with its analytic interval
+                gap = fairness_interval(
+                    f"{_GAPS[kind]}_difference",
+                    y,
+                    labels,
+                    sensitive_features=groups[attribute],
                 )
+                column = f"{kind} {attribute}"
+                row[column] = gap.estimate
+                row[f"{column} low"], row[f"{column} high"] = gap.low, gap.high
         rows[name] = row
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = "model"

@@ -13,7 +13,11 @@ from sklearn.preprocessing import OneHotEncoder
 
 from sklfair.deploy import compare, quantize, to_onnx
 from sklfair.exceptions import DeploymentGapWarning
-from sklfair.metrics import demographic_parity_difference, equalized_odds_difference
+from sklfair.metrics import (
+    demographic_parity_difference,
+    equalized_odds_difference,
+    fairness_interval,
+)
 from sklfair.nets import TabularNetClassifier
 
 # small data and short fits: the feasibility and degeneracy warnings are
@@ -65,6 +69,15 @@ def test_report_numbers_match_the_metrics(credit, report):
     assert row["eo age_band"] == pytest.approx(
         equalized_odds_difference(y_test, y_pred, sensitive_features=groups)
     )
+    # each gap with its analytic 95% interval
+    for kind, metric in [("dp", "demographic_parity"), ("eo", "equalized_odds")]:
+        interval = fairness_interval(
+            f"{metric}_difference", y_test, y_pred, sensitive_features=groups
+        )
+        column = f"{kind} age_band"
+        assert row[f"{column} low"] == pytest.approx(interval.low)
+        assert row[f"{column} high"] == pytest.approx(interval.high)
+        assert interval.low <= row[column] <= interval.high
     # the graph of the student measures as the student
     for column in ("accuracy", "auc", "dp age_band", "eo age_band"):
         assert table.loc["student.onnx", column] == pytest.approx(row[column], abs=1e-6)
