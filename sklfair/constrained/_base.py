@@ -56,25 +56,38 @@ DEFAULT_CONFIDENCE = 0.95
 
 
 def class_codes(y):
-    """``np.unique(y, return_inverse=True)`` with less memory for 1-D ``y``.
+    """``np.unique(y, return_inverse=True)`` with less memory for integer labels.
 
-    Hashing (pandas' ``factorize``) instead of sorting every label: only the
-    codes and the distinct labels are made, not the sorted copies and the
-    sort order of every row.
+    Integer (or boolean) labels of a small range are counted block by block
+    (:func:`~sklfair.constrained._claim.row_blocks`) and coded through a
+    lookup table: only the codes are made, not the sorted copy and the sort
+    order of every row that ``np.unique`` holds. Other labels go to
+    ``np.unique``.
 
     Examples
     --------
     >>> import numpy as np
     >>> from sklfair.constrained._base import class_codes
-    >>> classes, codes = class_codes(np.array(["b", "a", "b"], dtype=object))
+    >>> classes, codes = class_codes(np.array([7, 3, 7]))
     >>> classes.tolist(), codes.tolist()
-    (['a', 'b'], [1, 0, 1])
+    ([3, 7], [1, 0, 1])
     """
     y = np.asarray(y)
-    if y.ndim != 1 or y.dtype.kind not in "iubUSO":
+    if y.ndim != 1 or y.dtype.kind not in "biu" or len(y) == 0:
         return np.unique(y, return_inverse=True)
-    codes, classes = pd.factorize(y, sort=True, use_na_sentinel=False)
-    return np.asarray(classes, dtype=y.dtype), codes.astype(np.intp, copy=False)
+    low, high = int(y.min()), int(y.max())
+    if high - low > max(len(y), 2**16):  # sparse labels: sorting costs less
+        return np.unique(y, return_inverse=True)
+    counts = np.zeros(high - low + 1, dtype=np.int64)
+    for rows in row_blocks(len(y)):
+        counts += np.bincount(y[rows].astype(np.intp) - low, minlength=len(counts))
+    present = np.flatnonzero(counts)
+    lookup = np.zeros(len(counts), dtype=np.intp)
+    lookup[present] = np.arange(len(present))
+    codes = np.empty(len(y), dtype=np.intp)
+    for rows in row_blocks(len(y)):
+        codes[rows] = lookup[y[rows].astype(np.intp) - low]
+    return (present + low).astype(y.dtype), codes
 
 
 def small_codes(codes, n_codes):

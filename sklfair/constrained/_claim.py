@@ -38,8 +38,9 @@ __all__ = [
 BLOCK_ROWS = 2**16
 
 
-def row_blocks(n_rows, block_rows=BLOCK_ROWS):
-    """Slices of ``block_rows`` consecutive rows covering ``range(n_rows)``.
+def row_blocks(n_rows, block_rows=None):
+    """Slices of ``block_rows`` consecutive rows covering ``range(n_rows)``
+    (default :data:`BLOCK_ROWS`).
 
     Examples
     --------
@@ -47,6 +48,7 @@ def row_blocks(n_rows, block_rows=BLOCK_ROWS):
     >>> list(row_blocks(5, 2))
     [slice(0, 2, None), slice(2, 4, None), slice(4, 5, None)]
     """
+    block_rows = BLOCK_ROWS if block_rows is None else block_rows
     return [
         slice(start, min(start + block_rows, n_rows))
         for start in range(0, n_rows, block_rows)
