@@ -323,7 +323,11 @@ class BaseFairConstrained(FairMetaEstimator):
                 "sample_weight": sample["sample_weight"],
                 "sensitive_features": sample["codes"],
             },
-            term_data={"n_groups": n_groups, "n_rows": scan.n_rows},
+            term_data={
+                "n_groups": n_groups,
+                "n_rows": scan.n_rows,
+                "n_chunks": scan.n_chunks,
+            },
         )
         scan.sample = sample = None  # the sample served the terms' setup
         self.estimator_ = estimator

@@ -35,7 +35,7 @@ __all__ = [
 
 #: Rows whose decisions and rate sums are computed at a time (a few MB of
 #: temporaries whatever the number of rows).
-BLOCK_ROWS = 2**16
+BLOCK_ROWS = 2**13
 
 
 def row_blocks(n_rows, block_rows=None):
