@@ -105,7 +105,10 @@ class LagrangianTerm(GapTerm):
         whose ``bound`` is None); None: the object's own bound, else 0.02.
     dual_lr : float, default=5.0
         Step size of the multipliers, per epoch: each batch moves them by
-        ``dual_lr / n_batches`` times the violation.
+        ``dual_lr / n_batches`` times the violation. In a chunked fit
+        (``fit_chunks``), per chunk: ``n_batches`` counts the batches of a
+        chunk, and the network is evaluated after each chunk as at an
+        epoch's end (margin renewed, best parameters kept).
     rho : float, default=1.0
         Weight of the quadratic penalty of the augmented Lagrangian (0: plain
         Lagrangian).
