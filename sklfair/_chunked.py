@@ -216,6 +216,8 @@ class ChunkScan:
         Weighted count of every (group, class) cell.
     n_rows : int
         Rows read.
+    n_chunks : int
+        Chunks read.
     head : array-like
         The first two rows of the first chunk's ``X`` (they fix the
         features).
@@ -336,6 +338,7 @@ def scan_chunks(
     scan = ChunkScan()
     scan.labels, scan.name, scan.sizes = labels, name, size_of
     scan.classes, scan.counts, scan.n_rows = classes, counts, n_rows
+    scan.n_chunks = position + 1
     scan.head, scan.cut_points = head, cut_points
     scan._index = pd.Index(np.asarray(labels, dtype=object))
     scan.sample = None

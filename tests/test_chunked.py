@@ -200,6 +200,42 @@ def test_constrained_lagrangian_meets_a_tight_bound_on_held_out_rows(data):
     assert tight.constraint_violation_ <= 0.0
 
 
+def test_constrained_lagrangian_one_pass_moves_and_selects_per_chunk(data, monkeypatch):
+    # one pass over 6 chunks: the multipliers step by dual_lr per chunk's
+    # batches, and the network is evaluated (margin renewed, best parameters
+    # kept) after each chunk, not only at the end of the pass
+    from sklfair.constrained import LagrangianTerm
+
+    evaluated, terms = [], []
+    evaluate, setup = LagrangianTerm._evaluate, LagrangianTerm.setup
+
+    def record_setup(self, net, rows):
+        setup(self, net, rows)
+        terms.append(self)
+
+    def record_evaluate(self, epoch):
+        evaluated.append(self._steps)
+        return evaluate(self, epoch)
+
+    monkeypatch.setattr(LagrangianTerm, "setup", record_setup)
+    monkeypatch.setattr(LagrangianTerm, "_evaluate", record_evaluate)
+    path, _, test = data
+    net = TabularNetClassifier(
+        hidden_units=(16,), max_epochs=1, batch_size=100, random_state=0
+    )
+    clf = FairConstrainedClassifier(
+        net, bound=0.1, sensitive_columns="sex", random_state=0
+    )
+    clf.fit_chunks(
+        _chunks(path), validation_chunks=[(test.drop(columns="y"), test["y"])]
+    )
+    (term,) = terms
+    assert term._dual_step == pytest.approx(term.dual_lr / 5)  # 500 rows / 100
+    # after each of the 6 chunks, and at the end of the pass
+    assert evaluated == [5, 10, 15, 20, 25, 30, 30]
+    assert clf.constraint_violation_ <= 0.0
+
+
 def test_constrained_refuses_what_it_cannot_stream(data):
     path, _, _ = data
     chunks = _chunks(path)

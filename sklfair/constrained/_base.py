@@ -8,7 +8,7 @@ import numbers
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
-from sklearn.utils import check_random_state, get_tags
+from sklearn.utils import _safe_indexing, check_random_state, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval
 
 from sklfair._chunked import (
@@ -23,10 +23,15 @@ from sklfair._meta import FairMetaEstimator
 from sklfair.constraints import GroupLossParity, resolve_constraints
 
 from ._adversarial import AdversarialTerm
-from ._claim import claim_violation, gap_of_sums, violation_of_gaps
+from ._claim import add_rate_sums, gap_of_sums, row_blocks, violation_of_gaps
 from ._dependence import dependence_term, is_dependence
 from ._fairlearn import fit_reductions, repeat_rows
-from ._feasibility import resolvable_bounds, warn_if_degenerate, warn_if_unresolvable
+from ._feasibility import (
+    degenerate_sums,
+    resolvable_bounds,
+    warn_if_degenerate_sums,
+    warn_if_unresolvable,
+)
 from ._gap_term import GapTerm, gap_names, nanmax
 from ._lagrangian import LagrangianTerm
 from ._penalty import PenaltyTerm
@@ -48,6 +53,50 @@ _DEFAULT_PENALTY = {"penalty": 1.0, "adversarial": 1.0}
 #: drawn like the training rows with about that probability; and the bound is
 #: compared with what the groups can resolve at that confidence.
 DEFAULT_CONFIDENCE = 0.95
+
+
+def class_codes(y):
+    """``np.unique(y, return_inverse=True)`` with less memory for integer labels.
+
+    Integer (or boolean) labels of a small range are counted block by block
+    (:func:`~sklfair.constrained._claim.row_blocks`) and coded through a
+    lookup table: only the codes are made, not the sorted copy and the sort
+    order of every row that ``np.unique`` holds. Other labels go to
+    ``np.unique``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklfair.constrained._base import class_codes
+    >>> classes, codes = class_codes(np.array([7, 3, 7]))
+    >>> classes.tolist(), codes.tolist()
+    ([3, 7], [1, 0, 1])
+    """
+    y = np.asarray(y)
+    if y.ndim != 1 or y.dtype.kind not in "biu" or len(y) == 0:
+        return np.unique(y, return_inverse=True)
+    low, high = int(y.min()), int(y.max())
+    if high - low > max(len(y), 2**16):  # sparse labels: sorting costs less
+        return np.unique(y, return_inverse=True)
+    counts = np.zeros(high - low + 1, dtype=np.int64)
+    for rows in row_blocks(len(y)):
+        counts += np.bincount(y[rows].astype(np.intp) - low, minlength=len(counts))
+    present = np.flatnonzero(counts)
+    lookup = np.zeros(len(counts), dtype=np.intp)
+    lookup[present] = np.arange(len(present))
+    codes = np.empty(len(y), dtype=np.intp)
+    for rows in row_blocks(len(y)):
+        codes[rows] = lookup[y[rows].astype(np.intp) - low]
+    return (present + low).astype(y.dtype), codes
+
+
+def small_codes(codes, n_codes):
+    """Integer codes ``0 .. n_codes - 1`` in the smallest signed integer dtype
+    that holds them (a copy unless they already are)."""
+    for dtype in (np.int8, np.int16, np.int32):
+        if n_codes <= np.iinfo(dtype).max:
+            return np.asarray(codes).astype(dtype, copy=False)
+    return np.asarray(codes)
 
 
 def _seed(random_state):
@@ -88,7 +137,7 @@ class BaseFairConstrained(FairMetaEstimator):
         data = self._fit_data(X, y, sample_weight, sensitive_features, fit_params)
         y, sample_weight = data.y, data.sample_weight
         if self._task == "classification":
-            self.classes_, y_codes = np.unique(y, return_inverse=True)
+            self.classes_, y_codes = class_codes(y)
         else:
             y_codes = y
         constraints = resolve_constraints(self.constraint, self._task, self.bound)
@@ -113,12 +162,20 @@ class BaseFairConstrained(FairMetaEstimator):
 
         self.method_ = self._resolve_method(constraints)
         owner = type(self).__name__
+        codes = data.codes
+        if self.method_ in LOOP_METHODS:
+            # alive while the net trains: the smallest integers that hold them
+            codes = small_codes(codes, len(self.groups_))
+            if self._task == "classification":
+                y_codes = small_codes(y_codes, len(self.classes_))
+        # the claim needs only the codes: the labels of every row can go
+        data = data._replace(groups=None, codes=None)
         self.resolvable_bounds_ = {}
         if self._task == "classification":
             bounds = resolvable_bounds(
                 constraints,
                 y_codes,
-                data.codes,
+                codes,
                 sample_weight,
                 len(self.groups_),
                 self.confidence,
@@ -129,7 +186,7 @@ class BaseFairConstrained(FairMetaEstimator):
             )
         if self.method_ in LOOP_METHODS:
             self._fit_loop(
-                constraints, data.X_model, y, data.codes, sample_weight, child_params
+                constraints, data.X_model, y, codes, sample_weight, child_params
             )
             self.n_iter_ = len(self.history_)
         elif self.method_ == "reductions":
@@ -140,7 +197,7 @@ class BaseFairConstrained(FairMetaEstimator):
                 )
             self._check_binary("reductions")
             X_fit, y_fit, groups_fit = repeat_rows(
-                data.X_model, y_codes, data.codes, sample_weight, "reductions"
+                data.X_model, y_codes, codes, sample_weight, "reductions"
             )
             try:
                 self.estimator_ = fit_reductions(
@@ -174,12 +231,12 @@ class BaseFairConstrained(FairMetaEstimator):
                 constraints[0],
                 data.X_model,
                 y_codes,
-                data.codes,
+                codes,
                 sample_weight,
                 child_params,
             )
             self.n_iter_ = 1
-        self._claim(constraints, data.X_model, y_codes, data.codes, sample_weight)
+        self._claim(constraints, data.X_model, y_codes, codes, sample_weight)
         return self
 
     # --- out of core -----------------------------------------------------
@@ -266,7 +323,11 @@ class BaseFairConstrained(FairMetaEstimator):
                 "sample_weight": sample["sample_weight"],
                 "sensitive_features": sample["codes"],
             },
-            term_data={"n_groups": n_groups, "n_rows": scan.n_rows},
+            term_data={
+                "n_groups": n_groups,
+                "n_rows": scan.n_rows,
+                "n_chunks": scan.n_chunks,
+            },
         )
         scan.sample = sample = None  # the sample served the terms' setup
         self.estimator_ = estimator
@@ -502,22 +563,34 @@ class BaseFairConstrained(FairMetaEstimator):
             else "Loosen the bound, train longer, or check that the groups are "
             "large enough to estimate their rates."
         )
-        decisions = self._training_decisions(X_model, codes)
         owner = f"{type(self).__name__} (method={self.method_!r})"
-        self.constraint_violation_ = claim_violation(
-            constraints,
-            y_codes,
-            decisions,
-            codes,
-            sample_weight,
-            self.groups_,
-            owner=owner,
-            advice=advice,
-        )
-        if self._task == "classification":
-            warn_if_degenerate(
-                y_codes, decisions, sample_weight, owner, classes=self.classes_
+        classification = self._task == "classification"
+        n_groups = len(self.groups_)
+        sums = tally = None
+        n_events = 1
+        # block by block: the decisions of every training row never exist at once
+        for rows in row_blocks(len(y_codes)):
+            decisions = self._training_decisions(
+                _safe_indexing(X_model, rows), codes[rows]
             )
+            y_block = y_codes[rows]
+            weight = None if sample_weight is None else sample_weight[rows]
+            sums = add_rate_sums(
+                sums, constraints, y_block, decisions, codes[rows], weight, n_groups
+            )
+            if classification:
+                tally = degenerate_sums(y_block, decisions, weight, tally)
+            n_events = decisions.shape[1] if decisions.ndim > 1 else 1
+            del decisions
+        gaps = [
+            gap_of_sums(c, numerator, denominator, self.groups_, n_events)
+            for c, (numerator, denominator) in zip(constraints, sums, strict=True)
+        ]
+        self.constraint_violation_ = violation_of_gaps(
+            constraints, gaps, owner=owner, advice=advice
+        )
+        if classification:
+            warn_if_degenerate_sums(tally, owner, classes=self.classes_)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -7,6 +7,11 @@ no false positive rate) counting as 0 as in fairlearn and
 :mod:`sklfair.metrics` -- and warns when a bound is not met. The constrained
 estimators and the fair student share it, so the claim and the metric never
 disagree.
+
+:func:`row_blocks` and :func:`add_rate_sums` let a claim on many rows be
+summed block by block (:data:`BLOCK_ROWS` rows at a time): the decisions of
+one block and the rates' temporaries are all that is alive, never an array
+of decisions for every row.
 """
 
 from __future__ import annotations
@@ -18,7 +23,66 @@ import numpy as np
 from sklfair._group_labels import plain_value
 from sklfair.exceptions import BoundNotMetWarning, UndefinedRateWarning
 
-__all__ = ["claim_violation", "claimed_gap", "gap_of_sums", "violation_of_gaps"]
+__all__ = [
+    "BLOCK_ROWS",
+    "add_rate_sums",
+    "claim_violation",
+    "claimed_gap",
+    "gap_of_sums",
+    "row_blocks",
+    "violation_of_gaps",
+]
+
+#: Rows whose decisions and rate sums are computed at a time (a few MB of
+#: temporaries whatever the number of rows).
+BLOCK_ROWS = 2**13
+
+
+def row_blocks(n_rows, block_rows=None):
+    """Slices of ``block_rows`` consecutive rows covering ``range(n_rows)``
+    (default :data:`BLOCK_ROWS`).
+
+    Examples
+    --------
+    >>> from sklfair.constrained._claim import row_blocks
+    >>> list(row_blocks(5, 2))
+    [slice(0, 2, None), slice(2, 4, None), slice(4, 5, None)]
+    """
+    block_rows = BLOCK_ROWS if block_rows is None else block_rows
+    return [
+        slice(start, min(start + block_rows, n_rows))
+        for start in range(0, n_rows, block_rows)
+    ]
+
+
+def add_rate_sums(sums, constraints, y, decisions, codes, sample_weight, n_groups):
+    """Each constraint's rate sums of one block of rows, added to ``sums``.
+
+    Parameters
+    ----------
+    sums : list of (numerator, denominator) or None
+        The sums of the blocks so far (None before the first block); updated
+        in place.
+    constraints : list of FairnessConstraint
+    y, decisions, codes, sample_weight :
+        The block's rows, as :meth:`FairnessConstraint.rates` takes them.
+    n_groups : int
+
+    Returns
+    -------
+    sums : list of (numerator, denominator)
+        Arrays of shape ``(n_events, n_groups)``, one pair per constraint.
+    """
+    part = [
+        constraint.rates(y, decisions, codes, sample_weight, n_groups=n_groups)
+        for constraint in constraints
+    ]
+    if sums is None:
+        return [(np.array(num), np.array(den)) for num, den in part]
+    for (num, den), (n, d) in zip(sums, part, strict=True):
+        num += n
+        den += d
+    return sums
 
 
 def claim_violation(

@@ -31,11 +31,15 @@ from sklfair.constraints._rates import pair_index
 from sklfair.exceptions import DegenerateModelWarning, InfeasibleBoundWarning
 from sklfair.metrics._analytic import kish, newcombe, sidak, z_value
 
+from ._claim import row_blocks
+
 __all__ = [
     "resolvable_bounds",
     "gap_floors",
     "warn_if_unresolvable",
+    "degenerate_sums",
     "warn_if_degenerate",
+    "warn_if_degenerate_sums",
 ]
 
 #: Share of the most frequent decision above which decisions are "constant".
@@ -46,19 +50,46 @@ CONSTANT_SHARE = 0.99
 RARELY = 0.2
 
 
+def _integer_codes(codes):
+    """``codes`` as an integer array, copied only when it is not one (small
+    integer dtypes are widened block by block where they are used)."""
+    codes = np.asarray(codes)
+    return codes if codes.dtype.kind in "iu" else codes.astype(np.int64)
+
+
 def _event_sizes(constraint, y, codes, weight, n_groups, n_classes):
-    """Kish effective sizes ``(n_events, n_groups)`` and anticipated rates."""
-    decisions = np.eye(n_classes)[y]  # the labels as decisions: event masks
-    values, mask = constraint._array_values(y, decisions)
-    n_events = values.shape[1]
-    cells = (codes[:, None] + n_groups * np.arange(n_events)[None, :]).ravel()
-    w = (weight[:, None] * mask).ravel()
-    size = n_events * n_groups
-    sum_w = np.bincount(cells, weights=w, minlength=size)
-    sum_w2 = np.bincount(cells, weights=w**2, minlength=size)
+    """Kish effective sizes ``(n_events, n_groups)`` and anticipated rates.
+
+    Summed block by block (:func:`~sklfair.constrained._claim.row_blocks`):
+    the labels' one-hot decisions and event masks exist for one block of rows
+    at a time. ``weight`` None: every row weighs 1.
+    """
+    sum_w = sum_w2 = weighted_values = None
+    for rows in row_blocks(len(y)):
+        w_block = np.ones(rows.stop - rows.start) if weight is None else weight[rows]
+        y_block = y[rows].astype(np.int64, copy=False)
+        decisions = np.eye(n_classes)[y_block]  # the labels as decisions
+        values, mask = constraint._array_values(y_block, decisions)
+        n_events = values.shape[1]
+        size = n_events * n_groups
+        code_block = codes[rows].astype(np.int64, copy=False)
+        cells = (code_block[:, None] + n_groups * np.arange(n_events)[None, :]).ravel()
+        w = (w_block[:, None] * mask).ravel()
+        part = (
+            np.bincount(cells, weights=w, minlength=size),
+            np.bincount(cells, weights=w**2, minlength=size),
+            w_block @ values,
+        )
+        if sum_w is None:
+            sum_w, sum_w2, weighted_values = part
+        else:
+            sum_w += part[0]
+            sum_w2 += part[1]
+            weighted_values += part[2]
     n = kish(sum_w, sum_w2).reshape(n_events, n_groups)
     if isinstance(constraint, DemographicParity):
-        rates = (weight @ values) / weight.sum()  # the classes' shares
+        total = len(y) if weight is None else weight.sum()
+        rates = weighted_values / total  # the classes' shares
     else:
         rates = np.full(n_events, 0.5)
     return n, rates
@@ -87,9 +118,8 @@ def resolvable_bounds(constraints, y, codes, sample_weight, n_groups, confidence
         (regression constraints and dependences on a continuous attribute are
         left out).
     """
-    y = np.asarray(y, dtype=np.int64)
-    codes = np.asarray(codes, dtype=np.int64)
-    weight = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight)
+    y, codes = _integer_codes(y), _integer_codes(codes)
+    weight = None if sample_weight is None else np.asarray(sample_weight)
     n_classes = max(int(y.max()) + 1, 2)
     first, second = pair_index(n_groups)
     keep = first < second  # unordered pairs
@@ -136,9 +166,8 @@ def gap_floors(constraint, y, codes, sample_weight, n_groups, confidence):
             n_classes = max(int(np.max(y)) + 1, 2)
             n_events = len(constraint.event_names(n_classes))
         return np.zeros(n_events * size)
-    y = np.asarray(y, dtype=np.int64)
-    codes = np.asarray(codes, dtype=np.int64)
-    weight = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight)
+    y, codes = _integer_codes(y), _integer_codes(codes)
+    weight = None if sample_weight is None else np.asarray(sample_weight)
     n_classes = max(int(y.max()) + 1, 2)
     n, rates = _event_sizes(constraint, y, codes, weight, n_groups, n_classes)
     if not constraint.pairwise:
@@ -175,6 +204,45 @@ def warn_if_unresolvable(constraints, bounds, labels, confidence, owner):
         )
 
 
+def degenerate_sums(y, decisions, sample_weight, sums=None):
+    """The weighted sums :func:`warn_if_degenerate` reads, of some rows.
+
+    Parameters
+    ----------
+    y : ndarray of int of shape (n_samples,)
+        Class codes.
+    decisions : ndarray of shape (n_samples, n_classes)
+        One-hot decisions, or each decision's probability.
+    sample_weight : ndarray of shape (n_samples,) or None
+    sums : ndarray or None
+        The sums of other rows, to add these rows' to (in place).
+
+    Returns
+    -------
+    sums : ndarray of shape (3 + 2 * n_classes,)
+        The total weight, the sum of squared weights, the weight of correct
+        decisions, then each class's weight of decisions and of labels.
+    """
+    y = np.asarray(y, dtype=np.int64)
+    n_classes = decisions.shape[1]
+    weight = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight)
+    part = np.concatenate(
+        [
+            [
+                weight.sum(),
+                (weight**2).sum(),
+                weight @ decisions[np.arange(len(y)), y],
+            ],
+            weight @ decisions,
+            np.bincount(y, weights=weight, minlength=n_classes),
+        ]
+    )
+    if sums is None:
+        return part
+    sums += part
+    return sums
+
+
 def warn_if_degenerate(y, decisions, sample_weight, owner, classes=None):
     """Warn when classification decisions are nearly constant or no better
     than the majority class.
@@ -199,14 +267,23 @@ def warn_if_degenerate(y, decisions, sample_weight, owner, classes=None):
     -------
     degenerate : bool
     """
-    y = np.asarray(y, dtype=np.int64)
-    weight = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight)
-    total = weight.sum()
-    decided = (weight @ decisions) / total  # share of each decision
-    labels = np.bincount(y, weights=weight, minlength=decisions.shape[1]) / total
-    accuracy = float(weight @ decisions[np.arange(len(y)), y] / total)
+    sums = None
+    for rows in row_blocks(len(y)):
+        weight = None if sample_weight is None else sample_weight[rows]
+        sums = degenerate_sums(y[rows], decisions[rows], weight, sums)
+    return warn_if_degenerate_sums(sums, owner, classes=classes, stacklevel=5)
+
+
+def warn_if_degenerate_sums(sums, owner, classes=None, stacklevel=4):
+    """:func:`warn_if_degenerate` from the :func:`degenerate_sums` of the rows
+    (added up over blocks of rows)."""
+    n_classes = (len(sums) - 3) // 2
+    total, sum_w2, correct = sums[:3]
+    decided = sums[3 : 3 + n_classes] / total  # share of each decision
+    labels = sums[3 + n_classes :] / total
+    accuracy = float(correct / total)
     majority = float(labels.max())
-    n_eff = float(kish(total, (weight**2).sum()))
+    n_eff = float(kish(total, sum_w2))
     hair = 2.0 * np.sqrt(max(majority * (1 - majority), 1e-12) / max(n_eff, 1.0))
     neglected = (labels >= 0.05) & (decided < RARELY * labels)
     if decided.max() >= CONSTANT_SHARE:
@@ -237,6 +314,6 @@ def warn_if_degenerate(y, decisions, sample_weight, owner, classes=None):
         f"{owner} may be fair only because it is useless: {reason}. Loosen the "
         "bound, check that the groups can resolve it, or use another method.",
         DegenerateModelWarning,
-        stacklevel=4,
+        stacklevel=stacklevel,
     )
     return True

@@ -99,7 +99,8 @@ def monitor_rows(data, size, device):
     n = int(data["sample_weight"].shape[0])
     if n > size:
         generator = torch.Generator().manual_seed(0)
-        index = torch.randperm(n, generator=generator)[:size]
+        # a copy of the first rows: a view would keep the whole permutation
+        index = torch.randperm(n, generator=generator)[:size].clone()
     else:
         index = None
     rows = {"index": index}

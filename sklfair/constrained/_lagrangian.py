@@ -105,7 +105,10 @@ class LagrangianTerm(GapTerm):
         whose ``bound`` is None); None: the object's own bound, else 0.02.
     dual_lr : float, default=5.0
         Step size of the multipliers, per epoch: each batch moves them by
-        ``dual_lr / n_batches`` times the violation.
+        ``dual_lr / n_batches`` times the violation. In a chunked fit
+        (``fit_chunks``), per chunk: ``n_batches`` counts the batches of a
+        chunk, and the network is evaluated after each chunk as at an
+        epoch's end (margin renewed, best parameters kept).
     rho : float, default=1.0
         Weight of the quadratic penalty of the augmented Lagrangian (0: plain
         Lagrangian).
@@ -209,7 +212,8 @@ class LagrangianTerm(GapTerm):
         self._avg = [np.zeros((2, k, self.n_groups_)) for k in self.n_events_]
         self._pending = None
         # a chunked fit sets up on a sample and says how many rows it trains on
-        n = int(data.get("n_rows", data["sample_weight"].shape[0]))
+        chunked = "n_rows" in data
+        n = int(data["n_rows"] if chunked else data["sample_weight"].shape[0])
         self._held_out = None
         self._dual_weight = None
         self._monitor_dual_weight = self._monitor["sample_weight"]
@@ -218,7 +222,20 @@ class LagrangianTerm(GapTerm):
         self.floors_ = self._floors(confidence)
         batch_size = n if net.batch_size in (None, -1) else min(net.batch_size, n)
         n_batches = max(1, -(-n // batch_size))
-        self._dual_step = float(self.dual_lr) / n_batches
+        # A chunked fit makes few passes over many rows. Its multipliers move
+        # by dual_lr per chunk (the rows in memory at once, which the network
+        # trains on as an in-memory fit does on an epoch) instead of per pass
+        # over every row, which would leave them far behind the network; and
+        # after every chunk's worth of batches the network is evaluated as at
+        # an epoch end (the margin renewed, the best parameters kept), since
+        # one pass may be all there is.
+        dual_batches = n_batches
+        if chunked:
+            chunk_rows = -(-n // max(int(data.get("n_chunks", 1)), 1))
+            dual_batches = max(1, -(-chunk_rows // batch_size))
+        self._dual_step = float(self.dual_lr) / min(n_batches, dual_batches)
+        self._checkpoint_every = dual_batches if dual_batches < n_batches else None
+        self._steps = 0
         if self.smoothing == "auto":
             self.smoothing_ = self._auto_smoothing(batch_size, n_batches)
         else:
@@ -384,21 +401,32 @@ class LagrangianTerm(GapTerm):
         # np.clip's dispatch costs more than its two halves on a few numbers
         np.maximum(multipliers, 0.0, out=multipliers)
         np.minimum(multipliers, self.max_multiplier, out=multipliers)
+        if self._checkpoint_every is not None:
+            self._steps += 1
+            if self._steps % self._checkpoint_every == 0:
+                self._evaluate(len(self.history_))
 
-    def epoch_summary(self):
+    def _evaluate(self, epoch):
+        """Gaps and loss of the network on the monitored rows; renews the
+        margin and keeps the parameters if they are the best so far.
+
+        Returns
+        -------
+        record : dict
+            ``"gaps"``, ``"loss"`` and, with held-out rows,
+            ``"validation_gaps"`` and ``"validation_loss"``.
+        """
         decisions, sample_loss = self._forward_monitor()
         gaps, loss = self._gaps_and_loss(
             decisions, sample_loss, self._monitor["sample_weight"]
         )
         record = {"gaps": gaps, "loss": loss}
-        summary = {"fairness_gap": nanmax(gaps)}
         dual_gaps, dual_loss = gaps, loss
         if self._held_out is not None:
             dual_gaps, dual_loss = self._gaps_and_loss(
                 decisions, sample_loss, self._monitor_dual_weight
             )
             record.update(validation_gaps=dual_gaps, validation_loss=dual_loss)
-            summary["fairness_validation_gap"] = nanmax(dual_gaps)
         if self.z_ > 0:
             se = self._standard_errors(decisions, self._monitor_dual_weight)
             # a gap the groups can resolve gets its margin; one they cannot
@@ -408,15 +436,6 @@ class LagrangianTerm(GapTerm):
             margin = self.z_ * se
             margin = np.where(margin <= 0.5 * self.bounds_, margin, 0.0)
             self.margin_ = torch.from_numpy(margin.astype(np.float64))
-        # copies: the dual step updates the multipliers in place
-        margin = self.margin_.numpy().copy()
-        record["margin"] = margin
-        multipliers = self.multipliers_.numpy().copy()
-        record["multipliers"] = multipliers
-        self.history_.append(record)
-        summary["fairness_multiplier_max"] = float(multipliers.max(initial=0.0))
-        epoch = len(self.history_) - 1
-        self.best_epoch_ = epoch
         if self.select_best:
             # meeting the target first, then the bound, then the smallest
             # excess over the target; the lowest loss among equals
@@ -428,6 +447,22 @@ class LagrangianTerm(GapTerm):
             if self._best is None or key < self._best[0]:
                 state = self._net.module_.state_dict()
                 self._best = (key, epoch, {k: v.clone() for k, v in state.items()})
+        return record
+
+    def epoch_summary(self):
+        epoch = len(self.history_)
+        record = self._evaluate(epoch)
+        summary = {"fairness_gap": nanmax(record["gaps"])}
+        if "validation_gaps" in record:
+            summary["fairness_validation_gap"] = nanmax(record["validation_gaps"])
+        # copies: the dual step updates the multipliers in place
+        margin = self.margin_.numpy().copy()
+        record["margin"] = margin
+        multipliers = self.multipliers_.numpy().copy()
+        record["multipliers"] = multipliers
+        self.history_.append(record)
+        summary["fairness_multiplier_max"] = float(multipliers.max(initial=0.0))
+        self.best_epoch_ = epoch
         return summary
 
     def on_train_end(self, net):

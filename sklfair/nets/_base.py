@@ -264,8 +264,9 @@ class BaseTabularNet(PicklableNet, BaseEstimator):
         n_samples = X.shape[0]
         columns = {"y": y_enc}
         if sensitive_features is not None:
-            codes, labels = _encode_groups(sensitive_features, n_samples)
-            columns["sensitive_features"] = codes
+            columns["sensitive_features"], labels = _encode_groups(
+                sensitive_features, n_samples
+            )
         else:
             labels = None
         if soft_targets is not None:

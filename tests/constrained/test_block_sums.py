@@ -1,0 +1,213 @@
+"""The constrained fit's memory: the feasibility sums, the claim and the class
+codes computed block by block or by hashing, with the same results as over
+every row at once (issue 22).
+
+Memory is measured with tracemalloc (numpy's allocations), as a peak relative
+to the size of the input arrays; never a time.
+"""
+
+import tracemalloc
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from sklearn.preprocessing import StandardScaler
+
+from sklfair.constrained import FairConstrainedClassifier, _claim
+from sklfair.constrained._base import class_codes, small_codes
+from sklfair.constrained._claim import claim_violation, row_blocks
+from sklfair.constrained._feasibility import (
+    gap_floors,
+    resolvable_bounds,
+    warn_if_degenerate,
+)
+from sklfair.constrained._gap_term import monitor_rows
+from sklfair.constraints import DemographicParity, EqualizedOdds
+from sklfair.datasets import load_german_credit
+from sklfair.nets import TabularNetClassifier
+
+
+def traced_peak(function, *args, **kwargs):
+    """``function(*args, **kwargs)`` and the peak of the memory it allocated."""
+    tracemalloc.start()
+    try:
+        result = function(*args, **kwargs)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return result, peak
+
+
+def labelled_rows(n, n_groups=3, seed=0):
+    rng = np.random.default_rng(seed)
+    codes = rng.integers(n_groups, size=n)
+    y = (rng.random(n) < 0.3 + 0.1 * codes).astype(np.int64)
+    return y, codes, rng.random(n) + 0.5
+
+
+def test_row_blocks_cover_the_rows_once():
+    blocks = row_blocks(10, 4)
+    assert [(b.start, b.stop) for b in blocks] == [(0, 4), (4, 8), (8, 10)]
+    assert row_blocks(0) == []
+
+
+def assert_same_bounds(got, expected):
+    assert got.keys() == expected.keys()
+    for name, (bound, (a, b, n_a, n_b, rate)) in expected.items():
+        got_bound, (got_a, got_b, *got_numbers) = got[name]
+        assert (got_a, got_b) == (a, b)
+        np.testing.assert_allclose([got_bound, *got_numbers], [bound, n_a, n_b, rate])
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_feasibility_sums_are_the_same_in_blocks(monkeypatch, weighted):
+    y, codes, weight = labelled_rows(5000)
+    weight = weight if weighted else None
+    constraints = [DemographicParity(), EqualizedOdds()]
+    whole = resolvable_bounds(constraints, y, codes, weight, 3, 0.95)
+    floors = [gap_floors(c, y, codes, weight, 3, 0.95) for c in constraints]
+    monkeypatch.setattr(_claim, "BLOCK_ROWS", 333)
+    assert_same_bounds(resolvable_bounds(constraints, y, codes, weight, 3, 0.95), whole)
+    for constraint, expected in zip(constraints, floors, strict=True):
+        got = gap_floors(constraint, y, codes, weight, 3, 0.95)
+        np.testing.assert_allclose(got, expected, rtol=1e-12)
+    # small integer codes give the same numbers as int64 ones
+    small = resolvable_bounds(
+        constraints, small_codes(y, 2), small_codes(codes, 3), weight, 3, 0.95
+    )
+    assert_same_bounds(small, whole)
+
+
+def test_feasibility_check_holds_no_one_hot_of_every_row():
+    # before: the labels' one-hot decisions, masks and cells of every row
+    # (several times the labels' size); now one block's worth
+    y, codes, _ = labelled_rows(2_000_000)
+    _, peak = traced_peak(resolvable_bounds, [EqualizedOdds()], y, codes, None, 3, 0.95)
+    assert peak < 0.6 * y.nbytes
+
+
+def test_degeneracy_sums_are_the_same_in_blocks(monkeypatch):
+    y, _, weight = labelled_rows(3000)
+    decisions = np.eye(2)[np.zeros(3000, dtype=int)]  # always class 0
+    with pytest.warns(Warning) as whole:
+        warn_if_degenerate(y, decisions, weight, "model")
+    monkeypatch.setattr(_claim, "BLOCK_ROWS", 250)
+    with pytest.warns(Warning) as blocks:
+        warn_if_degenerate(y, decisions, weight, "model")
+    assert [str(w.message) for w in blocks] == [str(w.message) for w in whole]
+
+
+def test_class_codes_are_numpy_unique_with_less_memory():
+    for y in (
+        np.array([3, 1, 3, 2]),
+        np.array([True, False, True]),
+        np.array(["b", "a", "b"]),
+        np.array(["b", "a", "b"], dtype=object),
+        np.array([1.5, 0.5, 1.5]),
+        np.array([2, 1], dtype=np.uint8),
+        np.array([-3, 5, -3], dtype=np.int8),
+        np.array([10**12, 0, 10**12]),
+    ):
+        classes, codes = class_codes(y)
+        expected_classes, expected_codes = np.unique(y, return_inverse=True)
+        np.testing.assert_array_equal(classes, expected_classes)
+        assert classes.dtype == expected_classes.dtype
+        np.testing.assert_array_equal(codes, expected_codes)
+    y = np.random.default_rng(0).integers(5, size=1_000_000)
+    _, unique_peak = traced_peak(np.unique, y, return_inverse=True)
+    _, peak = traced_peak(class_codes, y)
+    assert peak < 0.4 * unique_peak
+
+
+def test_small_codes_take_the_smallest_integer_dtype():
+    assert small_codes(np.arange(5), 5).dtype == np.int8
+    assert small_codes(np.arange(300), 300).dtype == np.int16
+    np.testing.assert_array_equal(small_codes(np.arange(300), 300), np.arange(300))
+
+
+def test_the_monitored_index_does_not_hold_the_whole_permutation():
+    n = 10_000
+    data = {
+        "y": torch.zeros(n, dtype=torch.int64),
+        "sample_weight": torch.ones(n),
+        "sensitive_features": torch.zeros(n, dtype=torch.int64),
+        "X": torch.zeros((n, 2)),
+    }
+    rows = monitor_rows(data, 100, torch.device("cpu"))
+    assert rows["index"].untyped_storage().nbytes() == 100 * 8
+
+
+@pytest.fixture(scope="module")
+def german_fit():
+    bunch = load_german_credit()
+    X = StandardScaler().fit_transform(
+        bunch.data.select_dtypes("number").to_numpy(dtype=np.float64)
+    )
+    y = bunch.target.to_numpy()
+    sex = bunch.sensitive["sex"].to_numpy()
+    clf = FairConstrainedClassifier(
+        TabularNetClassifier(hidden_units=(16,), max_epochs=8, random_state=0),
+        constraint=["demographic_parity", "equalized_odds"],
+        bound=0.02,
+        method="lagrangian",
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.fit(X, y, sensitive_features=sex)
+    codes = np.searchsorted(clf.groups_, sex)
+    return clf, X, np.searchsorted(clf.classes_, y), codes
+
+
+def messages(record):
+    return sorted((w.category.__name__, str(w.message)) for w in record)
+
+
+def test_the_claim_on_german_credit_is_the_one_over_every_row(monkeypatch, german_fit):
+    clf, X, y, codes = german_fit
+    constraints = clf.constraint_
+    owner = f"FairConstrainedClassifier (method={clf.method_!r})"
+    advice = (
+        "Loosen the bound, train longer, or check that the groups are "
+        "large enough to estimate their rates."
+    )
+    # the claim as it was computed before: one-hot decisions of every row
+    decisions = np.eye(2)[np.searchsorted(clf.classes_, clf.estimator_.predict(X))]
+    with warnings.catch_warnings(record=True) as before:
+        warnings.simplefilter("always")
+        expected = claim_violation(
+            constraints,
+            y,
+            decisions,
+            codes,
+            None,
+            clf.groups_,
+            owner=owner,
+            advice=advice,
+        )
+        warn_if_degenerate(y, decisions, None, owner, classes=clf.classes_)
+    assert clf.constraint_violation_ == expected
+    for block_rows in (None, 97):  # one block, and eleven
+        if block_rows:
+            monkeypatch.setattr(_claim, "BLOCK_ROWS", block_rows)
+        with warnings.catch_warnings(record=True) as now:
+            warnings.simplefilter("always")
+            clf._claim(constraints, X, y, codes, None)
+        assert clf.constraint_violation_ == pytest.approx(expected, abs=1e-12)
+        assert messages(now) == messages(before)
+    assert any("did not meet the bound" in m for _, m in messages(before))
+
+
+def test_the_claim_holds_one_block_of_decisions_at_a_time(german_fit):
+    clf, _, _, _ = german_fit
+    rng = np.random.default_rng(0)
+    n = 1_000_000
+    X = rng.standard_normal((n, clf.n_features_in_))
+    y, codes, _ = labelled_rows(n, n_groups=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _, peak = traced_peak(clf._claim, clf.constraint_, X, y, codes, None)
+    # before: the predictions and one-hot decisions of every row (16 bytes
+    # per row for the decisions alone), and the rates' temporaries
+    assert peak < 0.2 * X.nbytes
