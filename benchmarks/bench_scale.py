@@ -21,7 +21,9 @@ included: 1.00 means the fit added nothing; the target is below 1.5). The
 baseline is taken after the imports and a warm-up fit on 100 rows: building
 torch's first optimizer imports ``torch._dynamo`` (about 70 MB of Python
 modules, whatever the data); the ratio over the bare import baseline is
-printed too.
+printed too, and the marginal cost: the growth of the peak from 1M to 2M
+rows per MB of X added, in which every one-time cost cancels (the copies the
+fit makes of each row: 1.00 means none beyond X).
 
 ``--parquet`` adds the larger-than-memory case: 20 million rows x 50 columns
 (4 GB as float32) are written to parquet in 1M-row files (row groups of 256k
@@ -86,7 +88,7 @@ def memory_worker(args):
     TabularNetClassifier(max_epochs=1, device="cpu").fit(X, y)
     del X, y
     baseline = current_rss_mb()
-    X, y = synthetic(MEMORY_ROWS, SEED, MEMORY_FEATURES, dtype=np.float64)
+    X, y = synthetic(args.rows or MEMORY_ROWS, SEED, MEMORY_FEATURES, np.float64)
     groups = (X[:, 0] > 0.5).astype(np.int64)
     net = TabularNetClassifier(max_epochs=1, device="cpu", random_state=0)
     start = time.perf_counter()
@@ -119,13 +121,22 @@ def memory(args):
         ("net", "TabularNetClassifier"),
         ("lagrangian", 'FairConstrainedClassifier(method="lagrangian")'),
     ):
-        r = measure(args, case=case)
+        r = measure(args, case=case, rows=MEMORY_ROWS)
         extra = r["peak_mb"] - r["baseline_mb"]
         after_import = r["peak_mb"] - r["imported_mb"]
         print(
             f"  {name:<48s} peak-base {extra:5,.0f} MB, X {r['x_mb']:3,.0f} MB: "
             f"ratio {extra / r['x_mb']:.2f}x (target < 1.5x); over the import "
             f"baseline {after_import / r['x_mb']:.2f}x; fit {r['seconds']:.1f} s"
+        )
+        # the memory each added row costs, whatever is paid once (torch's
+        # first optimizer imports torch._dynamo; the allocator's arenas)
+        r2 = measure(args, case=case, rows=2 * MEMORY_ROWS)
+        marginal = (r2["peak_mb"] - r["peak_mb"]) / (r2["x_mb"] - r["x_mb"])
+        print(
+            f"  {'':<48s} marginal: {2 * MEMORY_ROWS:,} rows peak "
+            f"{r2['peak_mb']:,.0f} MB against {r['peak_mb']:,.0f} MB: "
+            f"{marginal:.2f} MB per MB of X added (target < 1.5)"
         )
 
 
@@ -208,6 +219,7 @@ def main():
     parser.add_argument("--case", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker and args.case:
+        args.rows = args.rows[0] if args.rows else 0
         return memory_worker(args)
     if args.memory:
         return memory(args)
