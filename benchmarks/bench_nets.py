@@ -74,6 +74,7 @@ def batch_breakdown(X, y, batch_size, epochs):
     """
     from sklfair.nets._compact import compact_rows
     from sklfair.nets._data import TensorData
+    from sklfair.nets._modules import training_forward
     from sklfair.nets._training import _FusedAdamStep
 
     clf = TabularNetClassifier(
@@ -90,7 +91,7 @@ def batch_breakdown(X, y, batch_size, epochs):
     optimizer = net.optimizer_
     step = _FusedAdamStep.for_optimizer(optimizer) or optimizer.step
     params = [p for group in optimizer.param_groups for p in group["params"]]
-    forward = net.module_.plain_forward
+    forward = training_forward(net.module_)
     net._unit_weights = True
     clock = dict.fromkeys(
         ("gather", "forward", "loss", "backward", "optimizer step", "bookkeeping"),
