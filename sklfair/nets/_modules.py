@@ -295,13 +295,14 @@ class MonotoneMLP(nn.Module):
 class _ReluMLPFunction(torch.autograd.Function):
     """Forward and backward of a Linear/ReLU stack as one autograd node.
 
-    The operations and their order are those of autograd on the layers
-    (``addmm`` forwards; ``mm``, ``threshold_backward`` and the bias's
-    ``sum`` backwards), so the gradients are the same numbers; what goes is
-    the autograd engine's work per node (a dozen nodes per batch), and each
-    weight's gradient is computed in the weight's own layout, ``g.T @ a``,
-    which needs no transposed copy and is several times faster than
-    ``a.T @ g`` for the narrow output layer.
+    The operations are those of autograd on the layers (``addmm``
+    forwards; ``mm``, ``threshold_backward`` and the bias's ``sum``
+    backwards), so the outputs and gradients are the same numbers, up to the
+    order in which a matrix product sums; what goes is the autograd engine's
+    work per node (a dozen nodes per batch). Each weight's gradient is
+    computed in the weight's own layout, ``g.T @ a``: no transposed copy,
+    and several times faster than autograd's ``(a.T @ g).T`` for the narrow
+    output layer.
     """
 
     @staticmethod
