@@ -21,7 +21,8 @@ weights, the two ways to more speed that the loop does not take (issue 21):
 both cores (torch's intra-op threads at 2; the two halves of a batch on two
 Python threads, gradients summed) and a first layer that exploits the
 one-hot input's zeros (``embedding_bag`` over the non-zero columns, which
-needs them found per batch); the numbers to rerun on a quiet machine.
+needs them found per batch), and the network's forward and backward as one
+autograd node; the numbers to rerun on a quiet machine.
 
 Run: ``python benchmarks/bench_nets.py [--epochs 5] [--repeat 3] [--runs 3]
 [--threads 2] [--alternatives]``.
@@ -81,7 +82,6 @@ def batch_breakdown(X, y, batch_size, epochs):
     """
     from sklfair.nets._compact import compact_rows
     from sklfair.nets._data import TensorData
-    from sklfair.nets._modules import training_forward
     from sklfair.nets._training import _FusedAdamStep
 
     clf = TabularNetClassifier(
@@ -98,7 +98,7 @@ def batch_breakdown(X, y, batch_size, epochs):
     optimizer = net.optimizer_
     step = _FusedAdamStep.for_optimizer(optimizer) or optimizer.step
     params = [p for group in optimizer.param_groups for p in group["params"]]
-    forward = training_forward(net.module_)
+    forward = net.module_.plain_forward
     net._unit_weights = True
     clock = dict.fromkeys(
         ("gather", "forward", "loss", "backward", "optimizer step", "bookkeeping"),
@@ -157,30 +157,59 @@ def _clock(step, n=200, rounds=5):
     return 1e6 * wall, 1e6 * cpu
 
 
+class _OneNode(torch.autograd.Function):
+    """A Linear/ReLU stack's forward and backward as one autograd node (the
+    same operations as autograd's; each weight gradient as ``g.T @ a``)."""
+
+    @staticmethod
+    def forward(ctx, X, *params):
+        inputs, h = [X], X
+        for i in range(0, len(params), 2):
+            h = torch.addmm(params[i + 1], h, params[i].t())
+            if i + 2 < len(params):
+                h = h.relu_()
+                inputs.append(h)
+        ctx.save_for_backward(*inputs, *params[0::2])
+        return h
+
+    @staticmethod
+    def backward(ctx, grad):
+        saved = ctx.saved_tensors
+        n = len(saved) // 2
+        grads = [None] * (1 + 2 * n)
+        for i in reversed(range(n)):
+            grads[1 + 2 * i] = torch.mm(grad.t(), saved[i])
+            grads[2 + 2 * i] = grad.sum(0)
+            if i > 0:
+                # ReLU's derivative as autograd's ReluBackward computes it
+                grad = torch.ops.aten.threshold_backward(
+                    torch.mm(grad, saved[n + i]), saved[i], 0
+                )
+        return tuple(grads)
+
+
 def alternatives(X, y, batch_size):
     """Per-batch wall and CPU microseconds of the avenues the loop does not take.
 
     Every line runs forward, loss and backward of the same 110-64-64-2 ReLU
-    MLP on the same batch: the loop's one-node forward on one thread; the
+    MLP on the same batch: the loop's layer-by-layer forward on one thread; the
     same with torch's intra-op threads at 2; the batch's two halves on two
     Python threads (torch releases the GIL inside its operations; the
     gradients are summed); the first layer as ``embedding_bag`` over each
     row's non-zero columns (found per batch with ``nonzero``, as a fit would
     have to, or bounded memory aside, once per fit), its weight gradient
-    left to autograd.
+    left to autograd; the whole network as one autograd node.
     """
     import concurrent.futures
 
     import torch.nn.functional as F
-
-    from sklfair.nets._modules import training_forward
 
     torch.manual_seed(0)
     module = MLP(n_features=X.shape[1], n_outputs=2)
     params = list(module.parameters())
     Xb = torch.from_numpy(np.ascontiguousarray(X[:batch_size]))
     yb = torch.as_tensor((y[:batch_size] == y[0]).astype(np.int64))
-    forward = training_forward(module)
+    forward = module.plain_forward
 
     def step(rows=Xb, target=yb, scale=1.0):
         loss = F.cross_entropy(forward(rows), target) * scale
@@ -233,15 +262,16 @@ def alternatives(X, y, batch_size):
             h = layer(h)
         F.cross_entropy(h, yb).backward()
 
+    def one_node():
+        F.cross_entropy(_OneNode.apply(Xb, *params), yb).backward()
+
     found = sparse_rows(Xb)
     lines = []
     previous = torch.get_num_threads()
     try:
         torch.set_num_threads(1)
         lines.append(("the loop's step (one thread)", _clock(zero_then(step))))
-        torch.set_num_threads(2)
-        lines.append(("intra-op threads 2", _clock(zero_then(step))))
-        torch.set_num_threads(1)
+        lines.append(("the network as one autograd node", _clock(zero_then(one_node))))
         lines.append(("two halves on two threads", _clock(zero_then(two_halves))))
         lines.append(("sparse first layer", _clock(zero_then(sparse_step))))
         lines.append(
@@ -250,6 +280,9 @@ def alternatives(X, y, batch_size):
                 _clock(zero_then(lambda: sparse_step(found))),
             )
         )
+        # last: a pool of OpenMP threads can slow what runs after it
+        torch.set_num_threads(2)
+        lines.append(("intra-op threads 2", _clock(zero_then(step))))
     finally:
         torch.set_num_threads(previous)
         pool.shutdown()

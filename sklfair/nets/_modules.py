@@ -22,7 +22,6 @@ __all__ = [
     "ACTIVATIONS",
     "MONOTONE_ACTIVATIONS",
     "has_hooks",
-    "training_forward",
 ]
 
 ACTIVATIONS = {
@@ -290,100 +289,6 @@ class MonotoneMLP(nn.Module):
         if self.binary:
             return torch.cat([-0.5 * h, 0.5 * h], dim=1)
         return h
-
-
-class _ReluMLPFunction(torch.autograd.Function):
-    """Forward and backward of a Linear/ReLU stack as one autograd node.
-
-    The operations are those of autograd on the layers (``addmm``
-    forwards; ``mm``, ``threshold_backward`` and the bias's ``sum``
-    backwards), so the outputs and gradients are the same numbers, up to the
-    order in which a matrix product sums; what goes is the autograd engine's
-    work per node (a dozen nodes per batch). Each weight's gradient is
-    computed in the weight's own layout, ``g.T @ a``: no transposed copy,
-    and several times faster than autograd's ``(a.T @ g).T`` for the narrow
-    output layer.
-    """
-
-    @staticmethod
-    def forward(ctx, X, *params):
-        n_layers = len(params) // 2
-        inputs = [X]  # the input of every layer (after its ReLU)
-        h = X
-        for i in range(n_layers):
-            weight, bias = params[2 * i], params[2 * i + 1]
-            h = torch.addmm(bias, h, weight.t())
-            if i < n_layers - 1:
-                h = h.relu_()
-                inputs.append(h)
-        ctx.save_for_backward(*inputs, *params[0::2])
-        return h
-
-    @staticmethod
-    def backward(ctx, grad):
-        saved = ctx.saved_tensors
-        n_layers = len(saved) // 2
-        inputs, weights = saved[:n_layers], saved[n_layers:]
-        needs = ctx.needs_input_grad
-        grads = [None] * (1 + 2 * n_layers)
-        for i in reversed(range(n_layers)):
-            a = inputs[i]
-            if needs[1 + 2 * i]:
-                grads[1 + 2 * i] = torch.mm(grad.t(), a)
-            if needs[2 + 2 * i]:
-                grads[2 + 2 * i] = grad.sum(0)
-            if i > 0:
-                # ReLU's derivative as autograd takes it (aten's own op: the
-                # same numbers as ReluBackward, in one pass)
-                grad = torch.ops.aten.threshold_backward(
-                    torch.mm(grad, weights[i]), a, 0
-                )
-            elif needs[0]:
-                grads[0] = torch.mm(grad, weights[0])
-        return tuple(grads)
-
-
-def _is_relu_stack(module):
-    """Whether ``module`` is an :class:`MLP` of Linear layers with ReLU between
-    them (no batch norm, dropout or other activation)."""
-    layers = list(module)
-    linear = layers[0::2]
-    return (
-        len(layers) % 2 == 1
-        and all(type(layer) is nn.Linear and layer.bias is not None for layer in linear)
-        and all(type(layer) is nn.ReLU for layer in layers[1::2])
-    )
-
-
-def training_forward(module):
-    """The forward pass the training loop runs for ``module``.
-
-    An :class:`MLP` (its exact class) without hooks runs without
-    ``nn.Module.__call__``'s bookkeeping per layer; one of Linear layers and
-    ReLUs runs as a single autograd node (:class:`_ReluMLPFunction`: the same
-    outputs and gradients). Any other module, or one that a hook observes,
-    is called as usual.
-
-    Parameters
-    ----------
-    module : torch.nn.Module
-        The network being trained.
-
-    Returns
-    -------
-    forward : callable
-        Takes the batch's inputs, returns the module's outputs.
-    """
-    if type(module) is not MLP or has_hooks(module):
-        return module
-    if not _is_relu_stack(module):
-        return module.plain_forward
-    params = [p for layer in list(module)[0::2] for p in (layer.weight, layer.bias)]
-
-    def forward(X):
-        return _ReluMLPFunction.apply(X, *params)
-
-    return forward
 
 
 def has_hooks(module):

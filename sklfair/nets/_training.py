@@ -48,7 +48,7 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PrintLog
 
 from ._data import TensorData
-from ._modules import training_forward
+from ._modules import MLP, has_hooks
 
 __all__ = ["TrainingNet", "NonFiniteLossError", "history_frame"]
 
@@ -396,7 +396,11 @@ class TrainingNet(NeuralNet):
         fast_step = _FusedAdamStep.for_optimizer(optimizer)
         step = optimizer.step if fast_step is None else fast_step
         params = [p for group in optimizer.param_groups for p in group["params"]]
-        forward = training_forward(module)
+        forward = (
+            module.plain_forward
+            if type(module) is MLP and not has_hooks(module)
+            else module
+        )
         n_rows = 0
         for data in chunks:
             n = data.n_samples

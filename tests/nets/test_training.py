@@ -170,25 +170,3 @@ def test_fused_step_counts_keep_torch_semantics():
     torch.testing.assert_close(
         opt_a.state_dict()["state"], opt_b.state_dict()["state"], rtol=0, atol=0
     )
-
-
-def test_fast_forward_fits_like_the_layers(monkeypatch):
-    """A fit through the one-node ReLU MLP equals a fit through its layers,
-    with a loss term back-propagating through the outputs."""
-    from sklfair.constrained import LagrangianTerm
-    from sklfair.nets import _training
-
-    X, y = make_classification(n_samples=300, random_state=0)
-    groups = (X[:, 0] > 0).astype(int)
-
-    def fit():
-        term = LagrangianTerm("demographic_parity", bound=0.05)
-        clf = TabularNetClassifier(max_epochs=3, batch_size=64, random_state=0)
-        clf.fit(X, y, sensitive_features=groups, loss_terms=[term])
-        return clf.predict_proba(X), term.multipliers_
-
-    fast = fit()
-    monkeypatch.setattr(_training, "training_forward", lambda m: m.plain_forward)
-    layers = fit()
-    torch.testing.assert_close(fast[1], layers[1], rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(fast[0], layers[0], rtol=1e-5, atol=1e-6)
