@@ -16,8 +16,16 @@ intra-op threads and the BLAS/OpenMP pools, through threadpoolctl). sklfair
 itself trains networks this small on one thread whatever the limit.
 On a machine with CUDA it also times batch 256 and 4096 on the GPU.
 
+With ``--alternatives`` it also times, per batch of 256 on the fitted net's
+weights, the two ways to more speed that the loop does not take (issue 21):
+both cores (torch's intra-op threads at 2; the two halves of a batch on two
+Python threads, gradients summed) and a first layer that exploits the
+one-hot input's zeros (``embedding_bag`` over the non-zero columns, which
+needs them found per batch), and the network's forward and backward as one
+autograd node; the numbers to rerun on a quiet machine.
+
 Run: ``python benchmarks/bench_nets.py [--epochs 5] [--repeat 3] [--runs 3]
-[--threads 2]``.
+[--threads 2] [--alternatives]``.
 """
 
 from __future__ import annotations
@@ -135,6 +143,158 @@ def batch_breakdown(X, y, batch_size, epochs):
     return {k: 1e6 * v / n_batches for k, v in clock.items()}, 1e6 * total / n_batches
 
 
+def _clock(step, n=200, rounds=5):
+    """Best (wall, CPU) microseconds per call of ``step`` over ``rounds``."""
+    for _ in range(20):
+        step()
+    wall = cpu = float("inf")
+    for _ in range(rounds):
+        w, c = time.perf_counter(), time.process_time()
+        for _ in range(n):
+            step()
+        wall = min(wall, (time.perf_counter() - w) / n)
+        cpu = min(cpu, (time.process_time() - c) / n)
+    return 1e6 * wall, 1e6 * cpu
+
+
+class _OneNode(torch.autograd.Function):
+    """A Linear/ReLU stack's forward and backward as one autograd node (the
+    same operations as autograd's; each weight gradient as ``g.T @ a``)."""
+
+    @staticmethod
+    def forward(ctx, X, *params):
+        inputs, h = [X], X
+        for i in range(0, len(params), 2):
+            h = torch.addmm(params[i + 1], h, params[i].t())
+            if i + 2 < len(params):
+                h = h.relu_()
+                inputs.append(h)
+        ctx.save_for_backward(*inputs, *params[0::2])
+        return h
+
+    @staticmethod
+    def backward(ctx, grad):
+        saved = ctx.saved_tensors
+        n = len(saved) // 2
+        grads = [None] * (1 + 2 * n)
+        for i in reversed(range(n)):
+            grads[1 + 2 * i] = torch.mm(grad.t(), saved[i])
+            grads[2 + 2 * i] = grad.sum(0)
+            if i > 0:
+                # ReLU's derivative as autograd's ReluBackward computes it
+                grad = torch.ops.aten.threshold_backward(
+                    torch.mm(grad, saved[n + i]), saved[i], 0
+                )
+        return tuple(grads)
+
+
+def alternatives(X, y, batch_size):
+    """Per-batch wall and CPU microseconds of the avenues the loop does not take.
+
+    Every line runs forward, loss and backward of the same 110-64-64-2 ReLU
+    MLP on the same batch: the loop's layer-by-layer forward on one thread; the
+    same with torch's intra-op threads at 2; the batch's two halves on two
+    Python threads (torch releases the GIL inside its operations; the
+    gradients are summed); the first layer as ``embedding_bag`` over each
+    row's non-zero columns (found per batch with ``nonzero``, as a fit would
+    have to, or bounded memory aside, once per fit), its weight gradient
+    left to autograd; the whole network as one autograd node.
+    """
+    import concurrent.futures
+
+    import torch.nn.functional as F
+
+    torch.manual_seed(0)
+    module = MLP(n_features=X.shape[1], n_outputs=2)
+    params = list(module.parameters())
+    Xb = torch.from_numpy(np.ascontiguousarray(X[:batch_size]))
+    yb = torch.as_tensor((y[:batch_size] == y[0]).astype(np.int64))
+    forward = module.plain_forward
+
+    def step(rows=Xb, target=yb, scale=1.0):
+        loss = F.cross_entropy(forward(rows), target) * scale
+        loss.backward()
+
+    def zero_then(fn):
+        def run():
+            for p in params:
+                p.grad = None
+            fn()
+
+        return run
+
+    half = batch_size // 2
+    pool = concurrent.futures.ThreadPoolExecutor(
+        1, initializer=torch.set_num_threads, initargs=(1,)
+    )
+
+    def two_halves():
+        # each half's mean loss weighs half: the sum is the batch's mean
+        other = pool.submit(step, Xb[half:], yb[half:], 0.5)
+        step(Xb[:half], yb[:half], 0.5)
+        other.result()
+
+    def sparse_rows(rows):
+        mask = rows != 0
+        counts = mask.sum(1)
+        width = int(counts.max())
+        where = mask.nonzero()
+        slot = torch.arange(len(where)) - torch.repeat_interleave(
+            torch.cumsum(counts, 0) - counts, counts
+        )
+        index = torch.zeros(rows.shape[0], width, dtype=torch.int64)
+        values = torch.zeros(rows.shape[0], width)
+        index[where[:, 0], slot] = where[:, 1]
+        values[where[:, 0], slot] = rows[mask]
+        return index, values
+
+    first, rest = module[0], list(module)[1:]
+
+    def sparse_step(index_values=None):
+        index, values = index_values or sparse_rows(Xb)
+        h = F.embedding_bag(
+            index,
+            first.weight.t().contiguous(),
+            per_sample_weights=values,
+            mode="sum",
+        ).add_(first.bias)
+        for layer in rest:
+            h = layer(h)
+        F.cross_entropy(h, yb).backward()
+
+    def one_node():
+        F.cross_entropy(_OneNode.apply(Xb, *params), yb).backward()
+
+    found = sparse_rows(Xb)
+    lines = []
+    previous = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        lines.append(("the loop's step (one thread)", _clock(zero_then(step))))
+        lines.append(("the network as one autograd node", _clock(zero_then(one_node))))
+        lines.append(("two halves on two threads", _clock(zero_then(two_halves))))
+        lines.append(("sparse first layer", _clock(zero_then(sparse_step))))
+        lines.append(
+            (
+                "  the same, rows found beforehand",
+                _clock(zero_then(lambda: sparse_step(found))),
+            )
+        )
+        # last: a pool of OpenMP threads can slow what runs after it
+        torch.set_num_threads(2)
+        lines.append(("intra-op threads 2", _clock(zero_then(step))))
+    finally:
+        torch.set_num_threads(previous)
+        pool.shutdown()
+    density = float((X != 0).mean())
+    print(
+        f"\nAlternatives per batch of {batch_size} (microseconds, best of 5 x 200; "
+        f"input density {density:.1%})"
+    )
+    for name, (wall, cpu) in lines:
+        print(f"  {name:<34s} wall {wall:7.1f}  cpu {cpu:7.1f}")
+
+
 def one_run(X, y, args, batch):
     """Samples/s of every contender, measured in one run."""
     n, d = X.shape
@@ -232,6 +392,11 @@ def main():
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--alternatives",
+        action="store_true",
+        help="also time two threads and a sparse first layer per batch",
+    )
     args = parser.parse_args()
     warnings.simplefilter("ignore", ConvergenceWarning)
     torch.set_num_threads(args.threads)
@@ -269,6 +434,9 @@ def main():
     for name, micros in parts.items():
         print(f"  {name:<16s} {micros:7.1f}  ({micros / whole:5.1%})")
     print(f"  {'loop total':<16s} {whole:7.1f}")
+
+    if args.alternatives:
+        alternatives(X, y, batch)
 
     if torch.cuda.is_available():
         gpu_rows(X, y, args)

@@ -109,10 +109,12 @@ class _FusedAdamStep:
         return state
 
     def _build_lists(self):
+        states = [self._state(p) for p in self._all_params()]
+        self._counters = self._shared_counters(states)
         lists = []
         for group in self.optimizer.param_groups:
             params = group["params"]
-            states = [self._state(p) for p in params]
+            states = [self.optimizer.state[p] for p in params]
             lists.append(
                 (
                     group,
@@ -127,19 +129,52 @@ class _FusedAdamStep:
             )
         return lists
 
+    def _all_params(self):
+        return [p for group in self.optimizer.param_groups for p in group["params"]]
+
+    @staticmethod
+    def _shared_counters(states):
+        """Every parameter's step count as an element of one tensor.
+
+        Each state's ``"step"`` stays a tensor of its own (a 0-d view, with
+        its own value, which torch.optim updates as usual), but one in-place
+        add on the shared tensor counts a step for every parameter: a single
+        operation instead of a ``_foreach_add_`` over one scalar per
+        parameter, which costs more than the Adam kernel on a small network.
+        Returns the shared tensor (None when the counts are not scalars of
+        one dtype on one device).
+        """
+        steps = [state["step"] for state in states]
+        if not steps or any(
+            s.dim() != 0 or s.dtype != steps[0].dtype or s.device != steps[0].device
+            for s in steps
+        ):
+            return None
+        counters = torch.stack([s.detach() for s in steps])
+        for i, state in enumerate(states):
+            state["step"] = counters[i]
+        return counters
+
     def __call__(self):
         if self._lists is None:
-            if any(
-                p.grad is None for g in self.optimizer.param_groups for p in g["params"]
-            ):
+            if any(p.grad is None for p in self._all_params()):
                 return self._partial_step()
             self._lists = self._build_lists()
-        for group, params, data, exp_avgs, exp_avg_sqs, steps in self._lists:
-            grads = [p.grad for p in params]
-            if any(g is None for g in grads):  # as torch.optim: skip those
-                self._lists = None
-                return self._partial_step()
-            self._kernel_step(group, data, grads, exp_avgs, exp_avg_sqs, steps)
+        grads = [[p.grad for p in entry[1]] for entry in self._lists]
+        if any(g is None for part in grads for g in part):  # as torch.optim: skip
+            self._lists = None
+            return self._partial_step()
+        # count the step first: the kernel's bias correction reads the count
+        if self._counters is not None:
+            self._counters.add_(1)
+        else:
+            torch._foreach_add_([s for entry in self._lists for s in entry[5]], 1)
+        for (group, _, data, exp_avgs, exp_avg_sqs, steps), part in zip(
+            self._lists, grads
+        ):
+            self._kernel_step(
+                group, data, part, exp_avgs, exp_avg_sqs, steps, count=False
+            )
 
     @torch.no_grad()
     def _partial_step(self):
@@ -158,8 +193,11 @@ class _FusedAdamStep:
                 [s["step"] for s in states],
             )
 
-    def _kernel_step(self, group, params, grads, exp_avgs, exp_avg_sqs, steps):
-        torch._foreach_add_(steps, 1)
+    def _kernel_step(
+        self, group, params, grads, exp_avgs, exp_avg_sqs, steps, count=True
+    ):
+        if count:
+            torch._foreach_add_(steps, 1)
         beta1, beta2 = group["betas"]
         self.kernel(
             params,

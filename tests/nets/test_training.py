@@ -127,3 +127,46 @@ def test_a_loss_term_may_reweigh_rows_in_setup():
     assert clf.predict_proba(X)[:, 1].max() < 0.5
     plain = TabularNetClassifier(max_epochs=20, lr=1e-2, random_state=0).fit(X, y)
     assert plain.predict(X).mean() > 0.3
+
+
+def test_fused_step_counts_keep_torch_semantics():
+    """One shared counter tensor, but each parameter's own step count: torch's
+    own step, a saved and reloaded state and a partial step still agree."""
+    import io
+
+    torch.manual_seed(0)
+    a = MLP(n_features=4, n_outputs=3, hidden_units=(5,))
+    b = MLP(n_features=4, n_outputs=3, hidden_units=(5,))
+    b.load_state_dict(a.state_dict())
+    opt_a = torch.optim.Adam(a.parameters(), lr=0.01, fused=True)
+    opt_b = torch.optim.Adam(b.parameters(), lr=0.01, fused=True)
+    fast = _FusedAdamStep.for_optimizer(opt_b)
+
+    def step(k, b_step):
+        X = torch.randn(8, 4)
+        for module, opt in ((a, opt_a), (b, opt_b)):
+            opt.zero_grad()
+            module(X).pow(2).mean().backward()
+            if k == 4:
+                module[0].bias.grad = None
+        opt_a.step()
+        b_step()
+
+    for k in range(3):
+        step(k, fast)
+    steps = [opt_b.state[p]["step"] for p in b.parameters()]
+    assert [float(s) for s in steps] == [3.0] * 4
+    assert len({id(s) for s in steps}) == 4
+    step(3, opt_b.step)  # torch's own step on the shared counters
+    step(4, fast)  # a partial step (one bias without gradient)
+    buffer = io.BytesIO()
+    torch.save(opt_b.state_dict(), buffer)
+    buffer.seek(0)
+    opt_b.load_state_dict(torch.load(buffer))
+    step(5, _FusedAdamStep.for_optimizer(opt_b))
+    assert [float(opt_b.state[p]["step"]) for p in b.parameters()] == [6, 5, 6, 6]
+    for pa, pb in zip(a.parameters(), b.parameters()):
+        torch.testing.assert_close(pa, pb, rtol=0, atol=0)
+    torch.testing.assert_close(
+        opt_a.state_dict()["state"], opt_b.state_dict()["state"], rtol=0, atol=0
+    )
