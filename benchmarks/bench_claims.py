@@ -170,9 +170,6 @@ def adult_by_sex(seeds, bound=0.02, reductions=True):
                     HistGradientBoostingClassifier(random_state=seed),
                     constraint=DemographicParity(bound=bound),
                     method="reductions",
-                    # its duality-gap tolerance well below the bound (the
-                    # default 0.01 is half of it)
-                    eps=bound / 10,
                     random_state=seed,
                 )
             else:
