@@ -209,6 +209,7 @@ class BaseFairConstrained(FairMetaEstimator):
                     eps=self.eps,
                     max_iter=self.max_iter,
                     params=dict(self.method_params or {}),
+                    confidence=self.confidence,
                 )
             except ValueError as exc:
                 if "sample_weight contains NaN" not in str(exc):

@@ -142,7 +142,11 @@ class FairConstrainedClassifier(ClassifierMixin, BaseFairConstrained):
         the gap on new data would be within the bound with about that
         probability. A gap the groups cannot resolve (``z * se`` above half
         the bound) is aimed at the bound itself: a margin could not make the
-        claim true and would only cost accuracy. 0.5 means no margin.
+        claim true and would only cost accuracy. ``"reductions"`` aims
+        fairlearn's bound at ``bound`` minus the largest such margin, computed
+        before fitting at the anticipated rate (the share of positive labels
+        for demographic parity, 0.5 for the other rates). 0.5 means no
+        margin.
     max_iter : int, default=50
         Iterations of ``ExponentiatedGradient`` (``"reductions"``).
     eps : float, default=0.01

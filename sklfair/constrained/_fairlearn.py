@@ -17,6 +17,7 @@ post-processing (ThresholdOptimizer) for estimators outside the training loop.
 from __future__ import annotations
 
 import warnings
+from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
@@ -36,6 +37,7 @@ from sklfair.constraints import (
 __all__ = [
     "THRESHOLD_CONSTRAINTS",
     "fairlearn_moment",
+    "aimed_bound",
     "fit_reductions",
     "mixture_proba",
     "mixture_prediction",
@@ -203,10 +205,62 @@ def repeat_rows(X, y, groups, sample_weight, method):
     return X, np.asarray(y)[rows], np.asarray(groups)[rows]
 
 
-def fit_reductions(estimator, constraint, X, y, groups, *, eps, max_iter, params):
-    """Fit fairlearn's ExponentiatedGradient around ``estimator``."""
+def aimed_bound(constraint, y, groups, confidence):
+    """The bound ExponentiatedGradient aims at: ``bound - z * se``.
+
+    The margin of the training-loop methods, computed before fitting (the
+    reductions have no epochs to measure their decisions on): for every pair
+    of groups and event, ``z`` the one-sided normal quantile of
+    ``confidence`` and ``se = sqrt(p (1 - p) (1 / n_a + 1 / n_b))`` at the
+    anticipated rate ``p`` -- the share of positive labels for demographic
+    parity, the least favourable 0.5 for the conditional and error rates.
+    A pair whose margin would exceed half the bound cannot resolve it and
+    sets no margin (as in the loop); the largest margin of the others is
+    taken, since fairlearn's Moment has one bound for every group.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklfair.constrained._fairlearn import aimed_bound
+    >>> from sklfair.constraints import DemographicParity
+    >>> y = np.tile([0, 0, 0, 1], 5000)  # 25% positives: se 0.0061, margin 0.0101
+    >>> groups = np.repeat([0, 1], 10000)
+    >>> round(aimed_bound(DemographicParity(bound=0.05), y, groups, 0.95), 4)
+    0.0399
+    >>> aimed_bound(DemographicParity(bound=0.05), y, groups, 0.5)
+    0.05
+    """
+    bound = float(constraint.bound)
+    if confidence <= 0.5 or constraint.task != "classification":
+        return bound
+    y = np.asarray(y)
+    _, codes = np.unique(np.asarray(groups).astype(str), return_inverse=True)
+    z = NormalDist().inv_cdf(float(confidence))
+    p = float(np.mean(y == 1)) if isinstance(constraint, DemographicParity) else 0.5
+    margin = 0.0
+    for event in _events(constraint, y):
+        counts = np.bincount(codes[event], minlength=codes.max() + 1)
+        counts = counts[counts > 0].astype(np.float64)
+        inverse = 1.0 / counts
+        # every pair's 1 / n_a + 1 / n_b
+        pairs = (inverse[:, None] + inverse[None, :])[np.triu_indices(len(counts), 1)]
+        margins = z * np.sqrt(p * (1.0 - p) * pairs)
+        resolvable = margins[margins <= 0.5 * bound]
+        if resolvable.size:
+            margin = max(margin, float(resolvable.max()))
+    return bound - margin
+
+
+def fit_reductions(
+    estimator, constraint, X, y, groups, *, eps, max_iter, params, confidence=0.5
+):
+    """Fit fairlearn's ExponentiatedGradient around ``estimator``, aimed at
+    :func:`aimed_bound` (the bound itself with ``confidence=0.5``)."""
     from fairlearn.reductions import ExponentiatedGradient
 
+    aimed = aimed_bound(constraint, y, groups, confidence)
+    if aimed != float(constraint.bound):
+        constraint = clone(constraint).set_params(bound=aimed)
     moment = fairlearn_moment(constraint, y, groups)
     try:
         reduction = ExponentiatedGradient(

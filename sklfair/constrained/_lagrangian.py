@@ -19,17 +19,24 @@ class LagrangianTerm(GapTerm):
     """Constrained training: one Lagrange multiplier per gap, updated by dual ascent.
 
     The term added to the batch loss is an augmented Lagrangian of the
-    constraints ``gap_k <= bound``::
+    constraints ``gap_k <= bound``, linearised at the running gaps::
 
-        sum_k lambda_k * (s_k - bound) + rho / 2 * sum_k max(0, s_k - bound) ** 2
+        sum_k (lambda_k + rho * max(0, h_k - bound)) * (s_k - bound)
 
     where ``s_k`` are the batch's surrogate gaps (gaps of groups absent from
-    the batch are left out). After every optimizer step the multipliers take
-    a projected ascent step on the *hard* gaps ``h_k`` of the decisions, taken
-    from a moving average of the per-group sums over recent batches so that
-    small groups are estimated from enough rows::
+    the batch are left out) and ``h_k`` the *hard* gaps of the decisions,
+    taken from a moving average of the per-group sums over recent batches so
+    that small groups are estimated from enough rows. After every optimizer
+    step the multipliers take a projected ascent step on those running gaps::
 
         lambda_k <- clip(lambda_k + dual_lr / n_batches * (h_k - bound), 0, max)
+
+    The quadratic penalty's slope is taken at the running gap ``h_k``, not at
+    the batch's ``s_k``: a batch holds a few rows of a small group (often
+    one), so its batch gaps are mostly noise, and the gradient of
+    ``max(0, s_k - bound) ** 2`` would reward making every batch's rates
+    alike -- predicting one class with confidence for everybody -- rather
+    than making the groups' rates alike.
 
     A multiplier grows as long as its gap exceeds the bound and shrinks back
     towards zero once it is met, so the bound is met rather than traded off
@@ -111,7 +118,8 @@ class LagrangianTerm(GapTerm):
         epoch's end (margin renewed, best parameters kept).
     rho : float, default=1.0
         Weight of the quadratic penalty of the augmented Lagrangian (0: plain
-        Lagrangian).
+        Lagrangian): the multipliers are raised by ``rho`` times the running
+        gaps' excess over the target.
     smoothing : float in [0, 1) or "auto", default="auto"
         Decay of the moving average of the per-group sums used by the dual
         step. ``"auto"`` averages over enough batches for the smallest
@@ -208,6 +216,8 @@ class LagrangianTerm(GapTerm):
         # the multipliers' arithmetic runs on the host (see Notes)
         self.multipliers_ = torch.zeros(n_gaps, dtype=torch.float64)
         self.margin_ = torch.zeros(n_gaps, dtype=torch.float64)
+        # the running gaps' excess over the target, for the penalty's slope
+        self._running_excess = np.zeros(n_gaps)
         # moving averages of the decisions' sums and of the row counts
         self._avg = [np.zeros((2, k, self.n_groups_)) for k in self.n_events_]
         self._pending = None
@@ -348,16 +358,11 @@ class LagrangianTerm(GapTerm):
         parts, sums = self._batch_sums(outputs, batch, dual_weight=dual)
         target = self.target_
         surrogate, valid = self._gaps(sums, 0, 2)
-        multipliers = self.multipliers_.numpy()
-        excess = np.where(valid, surrogate - target, 0.0)
-        positive = np.maximum(excess, 0.0)
-        slope = np.where(valid, multipliers + self.rho * positive, 0.0)
-        # value of the augmented Lagrangian minus its linear part below
-        offset = float(
-            multipliers @ excess
-            + 0.5 * self.rho * positive @ positive
-            - slope @ np.where(valid, surrogate, 0.0)
-        )
+        # the penalty's slope at the running gaps (set by the dual step)
+        slope = self.multipliers_.numpy() + self.rho * self._running_excess
+        slope = np.where(valid, slope, 0.0)
+        # the term's value minus its linear part below: slope @ -target
+        offset = -float(slope @ target)
         self._pending = (outputs, sums)
         # the gradient of the augmented Lagrangian (linear in the rows'
         # surrogate values), and its value
@@ -395,7 +400,9 @@ class LagrangianTerm(GapTerm):
             average *= beta
             average += (1.0 - beta) * current
         hard, valid = self._gaps(self._avg, 0, 1)
-        step = np.where(valid, hard - self.target_, 0.0) * self._dual_step
+        excess = np.where(valid, hard - self.target_, 0.0)
+        np.maximum(excess, 0.0, out=self._running_excess)
+        step = excess * self._dual_step
         multipliers = self.multipliers_.numpy()
         multipliers += step
         # np.clip's dispatch costs more than its two halves on a few numbers

@@ -26,7 +26,9 @@ from fairlearn.reductions import (
 from fairlearn.reductions import ExponentiatedGradient, TruePositiveRateParity
 from sklearn.linear_model import LogisticRegression
 
+from sklfair.constrained import FairConstrainedClassifier
 from sklfair.constrained._fairlearn import (
+    aimed_bound,
     fairlearn_moment,
     fairlearn_pandas_warnings,
     fit_threshold,
@@ -130,3 +132,51 @@ def test_reductions_mixture_reads_fairlearns_public_attributes():
         w * reduction.predictors_[i].predict_proba(X) for i, w in weights.items()
     )
     np.testing.assert_allclose(mixture_proba(reduction, X), soft / weights.sum())
+
+
+def test_reductions_aim_at_the_bound_minus_the_margin():
+    # the one-sided 95% normal quantile, by scipy
+    from scipy.stats import norm
+
+    z = norm.ppf(0.95)
+    rng = np.random.RandomState(0)
+    # two large groups and one of 20 rows, 30% positives
+    groups = np.repeat([0, 1, 2], [6000, 3000, 20])
+    y = (rng.rand(len(groups)) < 0.3).astype(int)
+    p = y.mean()
+    # the 20-row group's pairs cannot resolve 0.05 (margin > 0.025): only
+    # the large pair sets the margin
+    large = z * np.sqrt(p * (1 - p) * (1 / 6000 + 1 / 3000))
+    small = z * np.sqrt(p * (1 - p) * (1 / 3000 + 1 / 20))
+    assert large < 0.025 < small
+    dp = DemographicParity(bound=0.05)
+    assert aimed_bound(dp, y, groups, 0.95) == pytest.approx(0.05 - large)
+    assert aimed_bound(dp, y, groups, 0.5) == 0.05
+    # equalized odds: each label's rows at the least favourable rate 0.5;
+    # here the positives' large pair cannot resolve 0.05 either
+    margins = [
+        z * 0.5 * np.sqrt(1 / n[0] + 1 / n[1])
+        for n in (np.bincount(groups[y == label])[:2] for label in (1, 0))
+    ]
+    assert margins[0] > 0.025 > margins[1]
+    expected = 0.05 - margins[1]
+    eo = EqualizedOdds(bound=0.05)
+    assert aimed_bound(eo, y, groups, 0.95) == pytest.approx(expected)
+
+
+# five iterations need not meet the bound: only what fairlearn is given counts
+@pytest.mark.filterwarnings("ignore::sklfair.exceptions.BoundNotMetWarning")
+def test_reductions_fit_passes_the_aimed_bound_to_fairlearn():
+    X, y, groups = biased(n=3000, n_groups=2)
+    aimed = aimed_bound(DemographicParity(bound=0.1), y, groups, 0.95)
+    for confidence, bound in [(0.95, aimed), (0.5, 0.1)]:
+        clf = FairConstrainedClassifier(
+            LogisticRegression(),
+            bound=0.1,
+            method="reductions",
+            confidence=confidence,
+            max_iter=5,
+        ).fit(X, y, sensitive_features=groups)
+        moment = fairlearn_moment(DemographicParity(bound=bound), y, groups)
+        assert clf.estimator_.constraints.eps == pytest.approx(moment.eps)
+        assert clf.constraint_.bound == 0.1  # the claim is about the bound
