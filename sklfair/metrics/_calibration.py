@@ -144,6 +144,13 @@ def _ece(events, prob, w, *, n_bins=10, strategy="uniform"):
     return float(gaps @ bins["weight"] / bins["weight"].sum())
 
 
+def _brier(events, prob, w):
+    """The Brier score (weighted mean squared error of the probabilities)."""
+    if events.size == 0 or (w is not None and w.sum() == 0):
+        return float("nan")
+    return float(np.average((prob - events) ** 2, weights=w))
+
+
 def calibration_by_group(
     y_true,
     y_prob,

@@ -38,7 +38,7 @@ import functools
 import numpy as np
 import pandas as pd
 
-from ._calibration import _ece
+from ._calibration import _brier, _ece
 from ._credit_inputs import (
     check_bins,
     checked_inputs,
@@ -47,7 +47,13 @@ from ._credit_inputs import (
 )
 from ._ranking import _gini, _ks
 
-__all__ = ["risk_metrics_by_group", "group_gap", "CREDIT_METRICS"]
+__all__ = [
+    "risk_metrics_by_group",
+    "group_gap",
+    "CREDIT_METRICS",
+    "resolve_metric",
+    "check_gap_method",
+]
 
 _METHODS = ("between_groups", "to_overall")
 
@@ -64,10 +70,6 @@ def _observed_rate(events, prob, w):
 
 def _mean_predicted(events, prob, w):
     return _mean(prob, w)
-
-
-def _brier(events, prob, w):
-    return _mean((prob - events) ** 2, w)
 
 
 def risk_metrics_by_group(
@@ -171,6 +173,31 @@ CREDIT_METRICS = {
 }
 
 
+def resolve_metric(metric):
+    """``(kernel, needs probabilities, name)`` of a metric name or callable."""
+    if isinstance(metric, str):
+        try:
+            func, probability = CREDIT_METRICS[metric]
+        except KeyError:
+            raise ValueError(
+                f"Unknown metric {metric!r}; use one of {sorted(CREDIT_METRICS)} "
+                "or a callable metric(y_true, y_score, sample_weight=None)."
+            ) from None
+        return func, probability, metric
+    if callable(metric):
+        name = getattr(metric, "__name__", None) or type(metric).__name__
+        return metric, False, name
+    raise TypeError(
+        f"metric must be a metric name or a callable, got {type(metric).__name__}."
+    )
+
+
+def check_gap_method(method):
+    if method not in _METHODS:
+        raise ValueError(f"method must be one of {list(_METHODS)}, got {method!r}.")
+    return method
+
+
 def group_gap(
     metric,
     y_true,
@@ -239,24 +266,8 @@ def group_gap(
     >>> group_gap("gini", y_true, y_prob, sensitive_features=list("aaaabbbb"))
     0.5
     """
-    if isinstance(metric, str):
-        try:
-            func, probability = CREDIT_METRICS[metric]
-        except KeyError:
-            raise ValueError(
-                f"Unknown metric {metric!r}; use one of {sorted(CREDIT_METRICS)} "
-                "or a callable metric(y_true, y_score, sample_weight=None)."
-            ) from None
-        name = metric
-    elif callable(metric):
-        func, probability = metric, False
-        name = getattr(metric, "__name__", None) or type(metric).__name__
-    else:
-        raise TypeError(
-            f"metric must be a metric name or a callable, got {type(metric).__name__}."
-        )
-    if method not in _METHODS:
-        raise ValueError(f"method must be one of {list(_METHODS)}, got {method!r}.")
+    func, probability, name = resolve_metric(metric)
+    check_gap_method(method)
     events, score, w = checked_inputs(
         y_true, y_score, sample_weight, pos_label, f"group_gap({name!r})", probability
     )

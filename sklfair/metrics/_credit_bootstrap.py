@@ -1,0 +1,221 @@
+"""The credit metrics of every group, in every stratified bootstrap resample.
+
+A Gini coefficient, a KS statistic or an expected calibration error is not a
+sum over rows, so the per-group sums of :mod:`sklfair.metrics._bootstrap`
+do not give it; but a resample is still only a count per row
+(:func:`~sklfair.metrics._bootstrap.resample_row_counts`), and the weighted
+metric with the counts as weights is the metric of the resampled rows. Here
+the metrics are computed for a whole chunk of resamples at once, as matrix
+operations on the count matrix (resamples x rows):
+
+- Gini: the weighted Mann-Whitney form of :func:`~sklfair.metrics.gini`,
+  with the rows sorted by score once and ties handled by blocks;
+- KS: the two weighted cumulative distributions at the end of each block of
+  tied scores;
+- Brier score: a weighted mean;
+- expected calibration error with uniform bins: the bins are fixed, and a
+  bin's term ``w_b |o_b - p_b|`` is ``|sum of w (event - prob)|`` over its
+  rows;
+- anything else (quantile bins, a callable metric): the metric called once
+  per resample with the counts as weights.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._bootstrap import resample_row_counts
+from ._calibration import _brier, _ece
+from ._ranking import _gini, _ks
+
+__all__ = ["bootstrap_group_metrics", "metric_caller"]
+
+# counts (resamples x rows) held at once
+_CHUNK_ELEMENTS = 1 << 20
+
+
+class _SortedRows:
+    """One set of rows sorted by score, with the blocks of tied scores."""
+
+    def __init__(self, events, score):
+        self.order = np.argsort(score, kind="stable")
+        self.events = events[self.order]
+        self.score = score[self.order]
+        n = self.score.size
+        starts = np.flatnonzero(np.r_[True, self.score[1:] != self.score[:-1]])
+        ends = np.r_[starts[1:], n]  # one past each block
+        sizes = ends - starts
+        # for each row (sorted): where its block starts and ends
+        self.block_start = np.repeat(starts, sizes)
+        self.block_end = np.repeat(ends, sizes)
+        self.ends = ends - 1
+
+    def weights(self, weights):
+        """The (resamples x rows) weights, in the sorted order."""
+        return weights[:, self.order]
+
+
+def _cumulative(values):
+    """Cumulative sums along the rows, with a column of 0 in front."""
+    out = np.zeros((values.shape[0], values.shape[1] + 1))
+    np.cumsum(values, axis=1, out=out[:, 1:])
+    return out
+
+
+def _gini_many(rows, weights):
+    w = rows.weights(weights)
+    at_events = w * rows.events
+    at_others = w - at_events
+    n_events, n_others = at_events.sum(axis=1), at_others.sum(axis=1)
+    others = _cumulative(at_others)
+    # others strictly below each row's score, plus half of those tied with it
+    below = 0.5 * (others[:, rows.block_start] + others[:, rows.block_end])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        auc = np.einsum("bi,bi->b", at_events, below) / (n_events * n_others)
+    return np.where((n_events > 0) & (n_others > 0), 2.0 * auc - 1.0, np.nan)
+
+
+def _ks_many(rows, weights):
+    w = rows.weights(weights)
+    at_events = w * rows.events
+    events = np.cumsum(at_events, axis=1)[:, rows.ends]
+    others = np.cumsum(w - at_events, axis=1)[:, rows.ends]
+    n_events, n_others = events[:, -1:], others[:, -1:]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gap = np.abs(events / n_events - others / n_others).max(axis=1)
+    return np.where((n_events[:, 0] > 0) & (n_others[:, 0] > 0), gap, np.nan)
+
+
+def _brier_many(rows, weights):
+    w = rows.weights(weights)
+    total = w.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return w @ (rows.score - rows.events) ** 2 / total
+
+
+def _uniform_ece_many(rows, weights, n_bins):
+    w = rows.weights(weights)
+    total = w.sum(axis=1)
+    # the bins of _calibration_bins: a score on an inner edge is in the lower bin
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    ids = np.searchsorted(edges[1:-1], rows.score)  # non-decreasing: rows sorted
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+    misses = np.add.reduceat(w * (rows.events - rows.score), starts, axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.abs(misses).sum(axis=1) / total
+
+
+def _looped(func, events, score, weights, kwargs):
+    """The metric once per resample, the resample's weights as sample weights."""
+    return np.array([float(func(events, score, w, **kwargs)) for w in weights])
+
+
+def _vectorized(name, kwargs):
+    """The vectorized kernel of a named metric, or None."""
+    if name == "gini":
+        return _gini_many
+    if name == "ks_statistic":
+        return _ks_many
+    if name == "brier_score":
+        return _brier_many
+    if name == "expected_calibration_error" and (
+        kwargs.get("strategy", "uniform") == "uniform"
+    ):
+        n_bins = kwargs.get("n_bins", 10)
+        return lambda rows, weights: _uniform_ece_many(rows, weights, n_bins)
+    return None
+
+
+#: The unvectorized kernels, ``kernel(events, score, w, **kwargs)``.
+_KERNELS = {
+    "gini": _gini,
+    "ks_statistic": _ks,
+    "brier_score": _brier,
+    "expected_calibration_error": _ece,
+}
+
+
+def metric_caller(metric):
+    """``func(events, score, w, **kwargs)`` of a metric name or a callable."""
+    if isinstance(metric, str):
+        return _KERNELS[metric]
+
+    def call(events, score, w, **kwargs):
+        return metric(events, score, sample_weight=w, **kwargs)
+
+    return call
+
+
+def bootstrap_group_metrics(
+    metrics,
+    events,
+    score,
+    weights,
+    codes,
+    n_groups,
+    n_boot,
+    rng,
+    *,
+    overall=False,
+    kwargs=None,
+):
+    """Each group's value of each metric, in stratified bootstrap resamples.
+
+    Parameters
+    ----------
+    metrics : list of str or callable
+        Names of :data:`~sklfair.metrics._credit.CREDIT_METRICS`, or
+        callables ``metric(y_true, y_score, sample_weight=None, **kwargs)``.
+    events, score : ndarray of shape (n_rows,)
+        0/1 events and the checked scores.
+    weights : ndarray of shape (n_rows,)
+        Sample weights (ones when unweighted).
+    codes : ndarray of int of shape (n_rows,)
+        Group code of each row, in ``[0, n_groups)``.
+    n_groups, n_boot : int
+    rng : numpy.random.Generator
+    overall : bool, default=False
+        Also the value on all rows of each resample.
+    kwargs : dict, default=None
+        Passed to every metric (e.g. ``n_bins``).
+
+    Returns
+    -------
+    by_group : list of ndarray of shape (n_boot, n_groups)
+        One per metric; NaN where the metric is undefined in a resample
+        (e.g. a Gini on a resample of a group without events).
+    on_all : list of ndarray of shape (n_boot,) or None
+        One per metric when ``overall``.
+    """
+    kwargs = {} if kwargs is None else kwargs
+    members = [np.flatnonzero(codes == g) for g in range(n_groups)]
+    sorted_rows = [_SortedRows(events[rows], score[rows]) for rows in members]
+    everything = _SortedRows(events, score) if overall else None
+    by_group = [np.full((n_boot, n_groups), np.nan) for _ in metrics]
+    on_all = [np.full(n_boot, np.nan) for _ in metrics] if overall else None
+    chunks = resample_row_counts(
+        codes, n_groups, n_boot, rng, chunk_rows=_CHUNK_ELEMENTS
+    )
+    for start, stop, counts in chunks:
+        resampled = counts * weights
+        for m, metric in enumerate(metrics):
+            name = metric if isinstance(metric, str) else None
+            kernel = _vectorized(name, kwargs)
+            func = metric_caller(metric)
+            for g, rows in enumerate(members):
+                if rows.size == 0:
+                    continue
+                w = resampled[:, rows]
+                if kernel is not None:
+                    values = kernel(sorted_rows[g], w)
+                else:
+                    values = _looped(func, events[rows], score[rows], w, kwargs)
+                by_group[m][start:stop, g] = values
+            if overall:
+                if kernel is not None:
+                    on_all[m][start:stop] = kernel(everything, resampled)
+                else:
+                    on_all[m][start:stop] = _looped(
+                        func, events, score, resampled, kwargs
+                    )
+    return by_group, on_all
