@@ -38,13 +38,17 @@ import functools
 import numpy as np
 import pandas as pd
 
+from ._bootstrap import as_generator
 from ._calibration import _brier, _ece
+from ._credit_bootstrap import bootstrap_group_metrics
 from ._credit_inputs import (
     check_bins,
     checked_inputs,
     group_masks,
     subset,
 )
+from ._gap_bootstrap import group_quantiles
+from ._intervals import check_confidence, check_n_boot
 from ._ranking import _gini, _ks
 
 __all__ = [
@@ -81,6 +85,9 @@ def risk_metrics_by_group(
     strategy="uniform",
     sample_weight=None,
     pos_label=None,
+    confidence=None,
+    n_boot=1000,
+    random_state=None,
 ):
     """The risk metrics of a PD model, one row per group.
 
@@ -110,15 +117,26 @@ def risk_metrics_by_group(
     pos_label : label, default=None
         The class ``y_prob`` is the probability of (the event, e.g. default).
         Needed when the labels are not {0, 1} or {-1, 1}; 1 otherwise.
+    confidence : float, default=None
+        When given, each group's Gini, KS, Brier score and expected
+        calibration error get a stratified percentile bootstrap interval at
+        this level (the resamples of :func:`group_gap_interval`, one set for
+        the four metrics): columns ``<metric>_low`` and ``<metric>_high``.
+    n_boot : int, default=1000
+        Number of bootstrap resamples (with ``confidence``).
+    random_state : int, RandomState, Generator or None, default=None
+        Seeds the bootstrap.
 
     Returns
     -------
     pandas.DataFrame
         Indexed by group (index name ``"group"``), with columns ``count``,
         ``observed_rate``, ``mean_predicted``, ``gini``, ``ks_statistic``,
-        ``brier_score`` and ``expected_calibration_error``. The gap of a
-        column between groups is ``table[col].max() - table[col].min()``,
-        or :func:`group_gap`.
+        ``brier_score`` and ``expected_calibration_error`` (each of the
+        last four followed by ``_low`` and ``_high`` with ``confidence``).
+        The gap of a column between groups is ``table[col].max() -
+        table[col].min()``, or :func:`group_gap`; with its interval,
+        :func:`group_gap_interval`.
 
     Examples
     --------
@@ -134,6 +152,9 @@ def risk_metrics_by_group(
     b          4            0.5           0.5000   1.0
     """
     check_bins(n_bins, strategy)
+    if confidence is not None:
+        confidence = check_confidence(confidence)
+        n_boot = check_n_boot(n_boot)
     events, prob, w = checked_inputs(
         y_true, y_prob, sample_weight, pos_label, "risk_metrics_by_group", True
     )
@@ -161,8 +182,40 @@ def risk_metrics_by_group(
         ],
         index=pd.Index([label for label, _ in masks], name="group"),
     )
+    if confidence is not None:
+        _add_intervals(
+            table, events, prob, w, masks, confidence, n_boot, random_state, kernels
+        )
     return table
 
+
+def _add_intervals(table, events, prob, w, masks, confidence, n_boot, seed, kernels):
+    """``<metric>_low``/``_high`` of the bootstrapped metrics, after each."""
+    weights = np.ones(events.size) if w is None else w
+    codes = np.zeros(events.size, dtype=np.int64)
+    for code, (_, rows) in enumerate(masks):
+        codes[rows] = code
+    names = list(_BOOTSTRAPPED)
+    resampled, _ = bootstrap_group_metrics(
+        names,
+        events,
+        prob,
+        weights,
+        codes,
+        len(masks),
+        n_boot,
+        as_generator(seed),
+        kwargs=kernels["expected_calibration_error"].keywords,
+    )
+    for name, values in zip(names, resampled, strict=True):
+        low, high = group_quantiles(values, confidence)
+        position = table.columns.get_loc(name) + 1
+        table.insert(position, f"{name}_high", high)
+        table.insert(position, f"{name}_low", low)
+
+
+# the columns of risk_metrics_by_group that get bootstrap intervals
+_BOOTSTRAPPED = ("gini", "ks_statistic", "brier_score", "expected_calibration_error")
 
 #: Metric names accepted by :func:`group_gap`: (function, needs probabilities).
 CREDIT_METRICS = {
