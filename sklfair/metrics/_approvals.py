@@ -295,10 +295,10 @@ def _add_intervals(table, n, confidence):
     ratio_low, ratio_high = _air_intervals(rates, n, confidence)
     if not np.nanmax(rates, initial=0.0) > 0:  # nobody approved: no ratio
         ratio_low = ratio_high = np.full(rates.size, np.nan)
-    for column, ends in (
+    for name, ends in (
         ("approval_rate", (low, high)),
         ("adverse_impact_ratio", (ratio_low, ratio_high)),
     ):
-        position = table.columns.get_loc(column) + 1
-        table.insert(position, f"{column}_high", ends[1])
-        table.insert(position, f"{column}_low", ends[0])
+        position = table.names.get_loc(name) + 1
+        table.insert(position, f"{name}_high", ends[1])
+        table.insert(position, f"{name}_low", ends[0])
