@@ -95,7 +95,8 @@ def _air_intervals(rates, n, confidence):
 
 def _group_approvals(approved, sensitive_features, w, bad=None):
     """Group labels, then each group's weight, approved weight (and bads),
-    and, when weighted, each group's sum of squared weights."""
+    and, when weighted, each group's sums of squared weights (of all and of
+    the approved)."""
     groups = check_groups(sensitive_features, approved.size)
     codes, labels = pd.factorize(groups, sort=True)
     ones = np.ones(approved.size) if w is None else w
@@ -104,7 +105,7 @@ def _group_approvals(approved, sensitive_features, w, bad=None):
         for values in (
             (np.ones(approved.size), approved)
             + (() if bad is None else (approved * bad,))
-            + (() if w is None else (w,))
+            + (() if w is None else (w, w * approved))
         )
     ]
     return (labels, *totals)
@@ -151,7 +152,7 @@ def adverse_impact_ratio(
     """
     approved = ~is_bad(y_pred, bad_label, "y_pred", other=outcomes_or_none(y_true))
     w = weights_or_ones(sample_weight, approved.size, "adverse_impact_ratio")
-    _, applicants, n_approved, _ = _group_approvals(
+    _, applicants, n_approved, *_ = _group_approvals(
         approved.astype(np.float64), sensitive_features, w
     )
     rates = n_approved[applicants > 0] / applicants[applicants > 0]
@@ -197,7 +198,7 @@ def approval_by_group(
     min_ratio : float in (0, 1], default=0.8
         The ratio below which a group is flagged.
     confidence : float or None, default=0.95
-        Level of the intervals of the approval rate (Wilson) and of the
+        Level of the intervals of the approval and bad rates (Wilson) and of the
         adverse impact ratio (MOVER-R, see :mod:`sklfair.metrics._approvals`);
         None for no intervals.
 
@@ -207,7 +208,8 @@ def approval_by_group(
         Indexed by group (index name ``"group"``), with columns
         ``applicants`` and ``approved`` (counts, or total weights),
         ``approval_rate`` and its interval ``approval_rate_low`` and
-        ``approval_rate_high``, ``bad_rate`` (when ``y_true`` is given),
+        ``approval_rate_high``, ``bad_rate`` (when ``y_true`` is given;
+        Wilson's interval ``bad_rate_low``, ``bad_rate_high``),
         ``adverse_impact_ratio`` and its interval
         ``adverse_impact_ratio_low`` and ``adverse_impact_ratio_high``, and
         ``adverse_impact`` (bool); ``attrs["min_ratio"]`` records
@@ -262,7 +264,9 @@ def approval_by_group(
         approved, sensitive_features, w, bad
     )
     bads = rest[:1] if bad is not None else []
-    n_effective = applicants if w is None else an.kish(applicants, rest[-1])
+    sizes = (applicants, n_approved)
+    if w is not None:  # Kish's effective sizes of the applicants and approved
+        sizes = (an.kish(applicants, rest[-2]), an.kish(n_approved, rest[-1]))
     with np.errstate(invalid="ignore", divide="ignore"):
         columns = {
             "applicants": applicants,
@@ -281,24 +285,34 @@ def approval_by_group(
         )
     table["adverse_impact"] = table["adverse_impact_ratio"] < min_ratio
     if confidence is not None:
-        _add_intervals(table, n_effective, confidence)
+        _add_intervals(table, *sizes, confidence)
     table.attrs["min_ratio"] = min_ratio
     table.attrs["confidence"] = confidence
     return table
 
 
-def _add_intervals(table, n, confidence):
-    """The approval rates' and ratios' interval columns, after each."""
+def _add_intervals(table, n, n_approved, confidence):
+    """The rates' and ratios' interval columns, after each."""
     rates = table["approval_rate"].to_numpy(dtype=np.float64)
     n = np.asarray(n, dtype=np.float64)
-    low, high = an.wilson(rates, n, an.z_value(confidence))
+    z = an.z_value(confidence)
+    low, high = an.wilson(rates, n, z)
+    columns = [("approval_rate", (low, high))]
+    if "bad_rate" in table:
+        bad = table["bad_rate"].to_numpy(dtype=np.float64)
+        known = np.isfinite(bad)
+        bad_low, bad_high = an.wilson(np.nan_to_num(bad), n_approved, z)
+        columns.append(
+            (
+                "bad_rate",
+                (np.where(known, bad_low, np.nan), np.where(known, bad_high, np.nan)),
+            )
+        )
     ratio_low, ratio_high = _air_intervals(rates, n, confidence)
     if not np.nanmax(rates, initial=0.0) > 0:  # nobody approved: no ratio
         ratio_low = ratio_high = np.full(rates.size, np.nan)
-    for name, ends in (
-        ("approval_rate", (low, high)),
-        ("adverse_impact_ratio", (ratio_low, ratio_high)),
-    ):
-        position = table.names.get_loc(name) + 1
+    columns.append(("adverse_impact_ratio", (ratio_low, ratio_high)))
+    for name, ends in columns:
+        position = table.columns.get_loc(name) + 1
         table.insert(position, f"{name}_high", ends[1])
         table.insert(position, f"{name}_low", ends[0])
