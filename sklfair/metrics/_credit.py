@@ -40,14 +40,14 @@ import pandas as pd
 
 from ._bootstrap import as_generator
 from ._calibration import _brier, _ece
-from ._credit_bootstrap import bootstrap_group_metrics
+from ._credit_bootstrap import bootstrap_group_metrics, gaps_of_values
 from ._credit_inputs import (
     check_bins,
     checked_inputs,
     group_masks,
     subset,
 )
-from ._gap_bootstrap import group_quantiles
+from ._gap_bootstrap import group_quantiles, quantiles
 from ._intervals import check_confidence, check_n_boot
 from ._ranking import _gini, _ks
 
@@ -136,7 +136,11 @@ def risk_metrics_by_group(
         last four followed by ``_low`` and ``_high`` with ``confidence``).
         The gap of a column between groups is ``table[col].max() -
         table[col].min()``, or :func:`group_gap`; with its interval,
-        :func:`group_gap_interval`.
+        :func:`group_gap_interval`. With ``confidence``,
+        ``attrs["gaps"]`` holds the gaps of the four metrics with their
+        intervals from the same resamples (columns ``gap``, ``gap_low``,
+        ``gap_high``, indexed by ``metric``), and ``attrs["confidence"]``
+        the level.
 
     Examples
     --------
@@ -207,11 +211,21 @@ def _add_intervals(table, events, prob, w, masks, confidence, n_boot, seed, kern
         as_generator(seed),
         kwargs=kernels["expected_calibration_error"].keywords,
     )
+    gaps = []
     for name, values in zip(names, resampled, strict=True):
         low, high = group_quantiles(values, confidence)
         position = table.columns.get_loc(name) + 1
         table.insert(position, f"{name}_high", high)
         table.insert(position, f"{name}_low", low)
+        gap = float(gaps_of_values(table[name].to_numpy(), None, "between_groups"))
+        ends = quantiles(gaps_of_values(values, None, "between_groups"), confidence)
+        gaps.append([gap, *(ends if np.isfinite(gap) else (np.nan, np.nan))])
+    table.attrs["gaps"] = pd.DataFrame(
+        gaps,
+        index=pd.Index(names, name="metric"),
+        columns=["gap", "gap_low", "gap_high"],
+    )
+    table.attrs["confidence"] = confidence
 
 
 # the columns of risk_metrics_by_group that get bootstrap intervals

@@ -28,19 +28,23 @@ from ._bootstrap import resample_row_counts
 from ._calibration import _brier, _ece
 from ._ranking import _gini, _ks
 
-__all__ = ["bootstrap_group_metrics", "metric_caller"]
+__all__ = ["bootstrap_group_metrics", "gaps_of_values", "metric_caller"]
 
 # counts (resamples x rows) held at once
 _CHUNK_ELEMENTS = 1 << 20
 
 
 class _SortedRows:
-    """One set of rows sorted by score, with the blocks of tied scores."""
+    """One set of rows sorted by score, with the blocks of tied scores.
 
-    def __init__(self, events, score):
-        self.order = np.argsort(score, kind="stable")
-        self.events = events[self.order]
-        self.score = score[self.order]
+    ``order`` is None when the rows come sorted already (the weights are
+    then used as they are).
+    """
+
+    def __init__(self, events, score, presorted=False):
+        self.order = None if presorted else np.argsort(score, kind="stable")
+        self.events = events if presorted else events[self.order]
+        self.score = score if presorted else score[self.order]
         n = self.score.size
         starts = np.flatnonzero(np.r_[True, self.score[1:] != self.score[:-1]])
         ends = np.r_[starts[1:], n]  # one past each block
@@ -52,7 +56,7 @@ class _SortedRows:
 
     def weights(self, weights):
         """The (resamples x rows) weights, in the sorted order."""
-        return weights[:, self.order]
+        return weights if self.order is None else weights[:, self.order]
 
 
 def _cumulative(values):
@@ -146,6 +150,21 @@ def metric_caller(metric):
     return call
 
 
+def gaps_of_values(values, overall, method):
+    """The gap of group values (last axis); NaN where a group's value is.
+
+    ``values`` has shape (..., n_groups); ``overall`` (the value on all
+    rows, same leading shape) is used by ``method="to_overall"``.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        if method == "between_groups":
+            gap = values.max(axis=-1) - values.min(axis=-1)
+        else:
+            gap = np.abs(values - np.asarray(overall)[..., None]).max(axis=-1)
+    return np.where(np.isnan(values).any(axis=-1), np.nan, gap)
+
+
 def bootstrap_group_metrics(
     metrics,
     events,
@@ -188,22 +207,33 @@ def bootstrap_group_metrics(
         One per metric when ``overall``.
     """
     kwargs = {} if kwargs is None else kwargs
-    members = [np.flatnonzero(codes == g) for g in range(n_groups)]
-    sorted_rows = [_SortedRows(events[rows], score[rows]) for rows in members]
+    # rows by group, then by score: each group is a sorted slice
+    order = np.lexsort((score, codes))
+    events, score, weights, codes = (a[order] for a in (events, score, weights, codes))
+    bounds = np.searchsorted(codes, np.arange(n_groups + 1))
+    members = [slice(bounds[g], bounds[g + 1]) for g in range(n_groups)]
+    sorted_rows = [
+        _SortedRows(events[rows], score[rows], presorted=True) for rows in members
+    ]
     everything = _SortedRows(events, score) if overall else None
+    unweighted = bool(np.all(weights == 1.0))
+    kernels = [
+        _vectorized(metric if isinstance(metric, str) else None, kwargs)
+        for metric in metrics
+    ]
+    funcs = [metric_caller(metric) for metric in metrics]
     by_group = [np.full((n_boot, n_groups), np.nan) for _ in metrics]
     on_all = [np.full(n_boot, np.nan) for _ in metrics] if overall else None
     chunks = resample_row_counts(
         codes, n_groups, n_boot, rng, chunk_rows=_CHUNK_ELEMENTS
     )
     for start, stop, counts in chunks:
-        resampled = counts * weights
-        for m, metric in enumerate(metrics):
-            name = metric if isinstance(metric, str) else None
-            kernel = _vectorized(name, kwargs)
-            func = metric_caller(metric)
+        resampled = counts.astype(np.float64)
+        if not unweighted:
+            resampled *= weights
+        for m, (kernel, func) in enumerate(zip(kernels, funcs, strict=True)):
             for g, rows in enumerate(members):
-                if rows.size == 0:
+                if rows.stop == rows.start:
                     continue
                 w = resampled[:, rows]
                 if kernel is not None:

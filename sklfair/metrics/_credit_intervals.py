@@ -21,27 +21,12 @@ import pandas as pd
 from ._analytic import kish
 from ._bootstrap import as_generator
 from ._credit import check_gap_method, group_gap, resolve_metric
-from ._credit_bootstrap import bootstrap_group_metrics, metric_caller
+from ._credit_bootstrap import bootstrap_group_metrics, gaps_of_values, metric_caller
 from ._credit_inputs import checked_inputs, group_masks
 from ._gap_bootstrap import group_quantiles, quantiles
 from ._intervals import FairnessInterval, check_confidence, check_n_boot
 
-__all__ = ["group_gap_interval", "gaps_of_values"]
-
-
-def gaps_of_values(values, overall, method):
-    """The gap of group values (last axis); NaN where a group's value is.
-
-    ``values`` has shape (..., n_groups); ``overall`` (the value on all
-    rows, same leading shape) is used by ``method="to_overall"``.
-    """
-    values = np.asarray(values, dtype=np.float64)
-    with np.errstate(invalid="ignore"):
-        if method == "between_groups":
-            gap = values.max(axis=-1) - values.min(axis=-1)
-        else:
-            gap = np.abs(values - np.asarray(overall)[..., None]).max(axis=-1)
-    return np.where(np.isnan(values).any(axis=-1), np.nan, gap)
+__all__ = ["group_gap_interval"]
 
 
 def group_gap_interval(
