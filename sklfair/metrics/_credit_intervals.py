@@ -115,12 +115,12 @@ def group_gap_interval(
     >>> result = group_gap_interval(
     ...     "gini", y, score, sensitive_features=group, random_state=0)
     >>> round(result.estimate, 3), round(result.low, 3), round(result.high, 3)
-    (0.525, 0.42, 0.633)
+    (0.525, 0.415, 0.627)
     >>> result.by_group.loc["gini", ["value", "low", "high"]].round(3)
            value    low   high
     group
-    a      0.811  0.757  0.858
-    b      0.285  0.183  0.378
+    a      0.811  0.755  0.859
+    b      0.285  0.190  0.383
     """
     _, probability, name = resolve_metric(metric)
     check_gap_method(method)
