@@ -82,6 +82,11 @@ PERMUTATION_BACKGROUND = 25
 #: Bins of the calibration tables and of the expected calibration error.
 N_BINS = 10
 
+#: Level of the section's intervals, and resamples of the bootstrap ones
+#: (each group's Gini, KS, Brier score and ECE, and their gaps).
+CONFIDENCE = 0.95
+N_BOOT = 1000
+
 
 @dataclass
 class ReasonSummary:
@@ -132,15 +137,23 @@ class CreditAudit:
         of attribute ``a``: the least-approved group's approval rate over the
         most-approved one's) with its interval (``AIR a low``, ``AIR a
         high``: :func:`~sklfair.metrics.fairness_interval` of the
-        demographic parity ratio of the approvals) and ``four-fifths``
-        (``"met"``, or ``"NOT MET"`` with the attributes whose ratio is below
-        0.8).
+        demographic parity ratio of the approvals), ``Gini gap a`` (the
+        largest minus the smallest group Gini of attribute ``a``) with its
+        stratified bootstrap interval (``Gini gap a low``, ``Gini gap a
+        high``: :func:`~sklfair.metrics.risk_metrics_by_group`'s
+        ``attrs["gaps"]``) and ``four-fifths`` (``"met"``, or ``"NOT MET"``
+        with the attributes whose ratio is below 0.8).
     by_group : dict
         ``by_group[model][attribute]``: the risk metrics and the approvals
-        of each group, one table.
+        of each group, one table, each metric with its interval
+        (``<metric>_low``, ``<metric>_high``: bootstrap for the Gini, KS,
+        Brier score and ECE, Wilson for the rates, MOVER-R for the adverse
+        impact ratio); its ``attrs["gaps"]`` holds the gaps of the four risk
+        metrics between the groups, with their intervals.
     calibration : dict
         ``calibration[model][attribute]``: the reliability table of
-        :func:`~sklfair.metrics.calibration_by_group`.
+        :func:`~sklfair.metrics.calibration_by_group`, with Wilson's
+        interval of each bin's observed rate.
     reasons : dict of str to ReasonSummary
         The declined rows' reasons, by model.
     no_reasons : dict of str to str
@@ -271,7 +284,7 @@ def _air_interval(air, approved, groups):
     return interval.low, interval.high
 
 
-def _measure(model, X_test, y_test, data, approval_rate):
+def _measure(model, X_test, y_test, data, approval_rate, seed=0):
     """The table row, group tables, calibration tables and decisions of a model."""
     bad_label = data.bad_label
     pd_score = probability_of_default(model, X_test, bad_label)
@@ -297,12 +310,28 @@ def _measure(model, X_test, y_test, data, approval_rate):
             air, decisions != bad_label, groups
         )
         risk = risk_metrics_by_group(
-            y_test, pd_score, sensitive_features=groups, n_bins=N_BINS, **labelled
+            y_test,
+            pd_score,
+            sensitive_features=groups,
+            n_bins=N_BINS,
+            confidence=CONFIDENCE,
+            n_boot=N_BOOT,
+            random_state=seed,
+            **labelled,
         )
+        gaps = risk.attrs["gaps"]
+        row[f"Gini gap {attribute}"] = gaps.loc["gini", "gap"]
+        row[f"Gini gap {attribute} low"] = gaps.loc["gini", "gap_low"]
+        row[f"Gini gap {attribute} high"] = gaps.loc["gini", "gap_high"]
         approvals = approval_by_group(
-            y_test, decisions, sensitive_features=groups, bad_label=bad_label
+            y_test,
+            decisions,
+            sensitive_features=groups,
+            bad_label=bad_label,
+            confidence=CONFIDENCE,
         )
         by_group[attribute] = risk.join(approvals)
+        by_group[attribute].attrs["gaps"] = gaps
         calibration[attribute] = calibration_by_group(
             y_test, pd_score, sensitive_features=groups, n_bins=N_BINS, **labelled
         )
@@ -393,7 +422,7 @@ def credit_audit(
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 row, groups, curves, approved = _measure(
-                    model, X_test, np.asarray(y_test), data, approval_rate
+                    model, X_test, np.asarray(y_test), data, approval_rate, seed
                 )
                 summary = "not asked for (--reasons none)"
                 if reasons != "none":
