@@ -17,11 +17,11 @@ measures
   and its four-fifths flag;
 - why the declined are declined: :func:`~sklfair.explain.reason_codes` on a
   random subsample of the declined rows (explained against the approved
-  ones), and :func:`~sklfair.explain.reason_parity` per group. Networks and
-  logistic regressions have fast model-specific explainers
-  (:data:`REASON_ROWS` rows). Other models (gradient boosting, group
-  thresholds) only have shap's permutation explainer, which costs hundreds
-  of model calls per row: they are explained only when asked
+  ones), and :func:`~sklfair.explain.reason_parity` per group. Networks,
+  logistic regressions and tree models (gradient boosting, forests) have
+  fast model-specific explainers (:data:`REASON_ROWS` rows). Other models
+  (group thresholds) only have shap's permutation explainer, which costs
+  hundreds of model calls per row: they are explained only when asked
   (``reasons="all"``), on :data:`PERMUTATION_ROWS` rows against a smaller
   background.
 
@@ -68,14 +68,15 @@ __all__ = [
 APPROVAL_RATE = 0.7
 
 #: Declined rows explained per model by a model-specific explainer
-#: (networks: shap's deep explainer; logistic regression: its linear one),
-#: and approved rows they are explained against.
+#: (networks: shap's deep explainer; logistic regression: its linear one;
+#: tree models: its tree explainer), and approved rows they are explained
+#: against.
 REASON_ROWS = 300
 REASON_BACKGROUND = 100
 
 #: The same for a model only shap's permutation explainer can explain
-#: (gradient boosting, group thresholds): each row costs hundreds of calls
-#: of the model on the background rows.
+#: (group thresholds): each row costs hundreds of calls of the model on the
+#: background rows.
 PERMUTATION_ROWS = 40
 PERMUTATION_BACKGROUND = 25
 
@@ -95,7 +96,7 @@ class ReasonSummary:
     Attributes
     ----------
     explainer : str
-        The shap explainer used: ``"deep"``, ``"linear"`` or
+        The shap explainer used: ``"deep"``, ``"linear"``, ``"tree"`` or
         ``"permutation"``.
     n_declined : int
         Declined held-out rows.
@@ -202,6 +203,7 @@ def _explain(model, declined, approved, *, sensitive, bad_label, seed, slow):
     methods = [
         ("deep", REASON_ROWS, REASON_BACKGROUND),
         ("linear", REASON_ROWS, REASON_BACKGROUND),
+        ("tree", REASON_ROWS, REASON_BACKGROUND),
     ]
     if slow:
         methods.append(("permutation", PERMUTATION_ROWS, PERMUTATION_BACKGROUND))
@@ -366,7 +368,8 @@ def credit_audit(
         The share of the held-out applicants each model's cutoff approves.
     reasons : {"fast", "all", "none"}, default="fast"
         The declined rows' reasons: ``"fast"`` for the models with a
-        model-specific explainer (networks, logistic regression), ``"all"``
+        model-specific explainer (networks, logistic regression, gradient
+        boosting and other tree models), ``"all"``
         for every model (the others through the slow permutation explainer),
         ``"none"`` for no reasons. They need shap; without it, a note says
         so and the section goes on without reasons.

@@ -373,6 +373,8 @@ def _reasons_html(summary, sensitive, missing=None):
     explainer = {
         "deep": "shap's deep explainer on the network",
         "linear": "shap's linear explainer",
+        "tree": "shap's tree explainer (path-dependent: against the training "
+        "rows the trees saw, not the approved rows)",
         "permutation": "shap's permutation explainer (model-agnostic, slow: "
         "fewer rows)",
     }[summary.explainer]
