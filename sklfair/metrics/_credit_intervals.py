@@ -20,7 +20,7 @@ import pandas as pd
 
 from ._analytic import kish
 from ._bootstrap import as_generator
-from ._credit import check_gap_method, group_gap, resolve_metric
+from ._credit import check_gap_method, resolve_metric
 from ._credit_bootstrap import bootstrap_group_metrics, gaps_of_values, metric_caller
 from ._credit_inputs import checked_inputs, group_masks
 from ._gap_bootstrap import group_quantiles, quantiles
@@ -126,16 +126,6 @@ def group_gap_interval(
     check_gap_method(method)
     confidence = check_confidence(confidence)
     n_boot = check_n_boot(n_boot)
-    estimate = group_gap(
-        metric,
-        y_true,
-        y_score,
-        sensitive_features=sensitive_features,
-        method=method,
-        sample_weight=sample_weight,
-        pos_label=pos_label,
-        **kwargs,
-    )
     func_name = f"group_gap_interval({name!r})"
     events, score, w = checked_inputs(
         y_true, y_score, sample_weight, pos_label, func_name, probability
@@ -165,14 +155,21 @@ def group_gap_interval(
     distribution = gaps_of_values(
         resampled, None if overall is None else overall[0], method
     )
+    func = metric_caller(metric)
+    values = np.array(
+        [
+            float(func(events[rows], score[rows], weights[rows], **kwargs))
+            for rows in (codes == g for g in range(len(labels)))
+        ]
+    )
+    # the gap of group_gap, from the same kernels
+    on_all = None
+    if overall is not None:
+        on_all = float(func(events, score, weights, **kwargs))
+    estimate = float(gaps_of_values(values, on_all, method)) if labels else 0.0
     low, high = quantiles(distribution, confidence)
     if np.isnan(estimate):
         low = high = np.nan
-    func = metric_caller(metric)
-    values = [
-        float(func(events[rows], score[rows], weights[rows], **kwargs))
-        for rows in (codes == g for g in range(len(labels)))
-    ]
     group_low, group_high = group_quantiles(resampled, confidence)
     index = pd.Index(labels, name="group")
     sum_w = np.bincount(codes, weights=weights, minlength=len(labels))
