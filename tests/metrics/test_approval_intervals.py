@@ -103,7 +103,8 @@ def test_coverage_of_known_adverse_impact_ratios():
         # the groups below the top: the ratio's coverage; the top group's
         # ratio is 1, capped at the upper end, and covered nearly always
         assert np.all(covered / n_draws >= 0.91), covered
-        assert np.all(covered[1:] / n_draws <= 0.995), covered
+        if len(rates) == 2:  # one ratio: MOVER-R itself, not conservative
+            assert covered[1] / n_draws <= 0.99, covered
 
 
 def test_weights_use_kish_sizes():
