@@ -104,7 +104,7 @@ def test_coverage_of_known_adverse_impact_ratios():
         # ratio is 1, capped at the upper end, and covered nearly always
         assert np.all(covered / n_draws >= 0.91), covered
         if len(rates) == 2:  # one ratio: MOVER-R itself, not conservative
-            assert covered[1] / n_draws <= 0.99, covered
+            assert covered.iloc[1] / n_draws <= 0.99, covered
 
 
 def test_weights_use_kish_sizes():
