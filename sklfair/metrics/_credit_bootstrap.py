@@ -22,6 +22,8 @@ operations on the count matrix (resamples x rows):
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ._bootstrap import resample_row_counts
@@ -49,6 +51,9 @@ class _SortedRows:
         starts = np.flatnonzero(np.r_[True, self.score[1:] != self.score[:-1]])
         ends = np.r_[starts[1:], n]  # one past each block
         sizes = ends - starts
+        # without ties (the usual case of a PD), blocks are single rows and
+        # the kernels take slices instead of gathering columns
+        self.untied = starts.size == n
         # for each row (sorted): where its block starts and ends
         self.block_start = np.repeat(starts, sizes)
         self.block_end = np.repeat(ends, sizes)
@@ -66,38 +71,54 @@ def _cumulative(values):
     return out
 
 
-def _gini_many(rows, weights):
-    w = rows.weights(weights)
-    at_events = w * rows.events
-    at_others = w - at_events
-    n_events, n_others = at_events.sum(axis=1), at_others.sum(axis=1)
-    others = _cumulative(at_others)
+def _rank_sums(rows, weights, shared):
+    """Each resample's weights of events, and the cumulative weights of the
+    events and of the others, in score order; computed once per group and
+    chunk for the Gini and the KS (``shared``)."""
+    if "at_events" not in shared:
+        w = rows.weights(weights)
+        at_events = w * rows.events
+        others = _cumulative(w)
+        events = np.cumsum(at_events, axis=1)
+        others[:, 1:] -= events  # others[:, i]: the others before row i
+        shared.update(at_events=at_events, events=events, others=others)
+    return shared["at_events"], shared["events"], shared["others"]
+
+
+def _gini_many(rows, weights, shared=None):
+    at_events, events, others = _rank_sums(
+        rows, weights, {} if shared is None else shared
+    )
+    n_events, n_others = events[:, -1], others[:, -1]
     # others strictly below each row's score, plus half of those tied with it
-    below = 0.5 * (others[:, rows.block_start] + others[:, rows.block_end])
+    if rows.untied:
+        below = others[:, :-1] + others[:, 1:]
+    else:
+        below = others[:, rows.block_start] + others[:, rows.block_end]
     with np.errstate(divide="ignore", invalid="ignore"):
-        auc = np.einsum("bi,bi->b", at_events, below) / (n_events * n_others)
+        auc = 0.5 * np.einsum("bi,bi->b", at_events, below) / (n_events * n_others)
     return np.where((n_events > 0) & (n_others > 0), 2.0 * auc - 1.0, np.nan)
 
 
-def _ks_many(rows, weights):
-    w = rows.weights(weights)
-    at_events = w * rows.events
-    events = np.cumsum(at_events, axis=1)[:, rows.ends]
-    others = np.cumsum(w - at_events, axis=1)[:, rows.ends]
+def _ks_many(rows, weights, shared=None):
+    _, events, others = _rank_sums(rows, weights, {} if shared is None else shared)
+    others = others[:, 1:]
+    if not rows.untied:  # the distributions after each block of ties
+        events, others = events[:, rows.ends], others[:, rows.ends]
     n_events, n_others = events[:, -1:], others[:, -1:]
     with np.errstate(divide="ignore", invalid="ignore"):
         gap = np.abs(events / n_events - others / n_others).max(axis=1)
     return np.where((n_events[:, 0] > 0) & (n_others[:, 0] > 0), gap, np.nan)
 
 
-def _brier_many(rows, weights):
+def _brier_many(rows, weights, shared=None):
     w = rows.weights(weights)
     total = w.sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         return w @ (rows.score - rows.events) ** 2 / total
 
 
-def _uniform_ece_many(rows, weights, n_bins):
+def _uniform_ece_many(rows, weights, shared=None, *, n_bins=10):
     w = rows.weights(weights)
     total = w.sum(axis=1)
     # the bins of _calibration_bins: a score on an inner edge is in the lower bin
@@ -126,7 +147,7 @@ def _vectorized(name, kwargs):
         kwargs.get("strategy", "uniform") == "uniform"
     ):
         n_bins = kwargs.get("n_bins", 10)
-        return lambda rows, weights: _uniform_ece_many(rows, weights, n_bins)
+        return functools.partial(_uniform_ece_many, n_bins=n_bins)
     return None
 
 
@@ -231,19 +252,21 @@ def bootstrap_group_metrics(
         resampled = counts.astype(np.float64)
         if not unweighted:
             resampled *= weights
+        shared = [{} for _ in members]  # per group: what the kernels share
+        shared_all = {}
         for m, (kernel, func) in enumerate(zip(kernels, funcs, strict=True)):
             for g, rows in enumerate(members):
                 if rows.stop == rows.start:
                     continue
                 w = resampled[:, rows]
                 if kernel is not None:
-                    values = kernel(sorted_rows[g], w)
+                    values = kernel(sorted_rows[g], w, shared[g])
                 else:
                     values = _looped(func, events[rows], score[rows], w, kwargs)
                 by_group[m][start:stop, g] = values
             if overall:
                 if kernel is not None:
-                    on_all[m][start:stop] = kernel(everything, resampled)
+                    on_all[m][start:stop] = kernel(everything, resampled, shared_all)
                 else:
                     on_all[m][start:stop] = _looped(
                         func, events, score, resampled, kwargs

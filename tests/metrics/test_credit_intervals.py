@@ -28,15 +28,20 @@ from sklfair.metrics._credit_bootstrap import (
 )
 
 
-def test_resample_kernels_are_the_weighted_metrics():
+@pytest.mark.parametrize("decimals", [2, None])  # tied scores, or none
+def test_resample_kernels_are_the_weighted_metrics(decimals):
     rng = np.random.default_rng(0)
     n = 200
     events = rng.integers(0, 2, n).astype(float)
-    score = np.round(rng.random(n), 2)  # ties
+    score = rng.random(n)
+    if decimals is not None:
+        score = np.round(score, decimals)
     counts = rng.integers(0, 3, size=(6, n)).astype(float)
     rows = _SortedRows(events, score)
-    gini = _gini_many(rows, counts)
-    ks = _ks_many(rows, counts)
+    assert rows.untied == (decimals is None)
+    shared = {}  # the Gini and the KS share their cumulative sums
+    gini = _gini_many(rows, counts, shared)
+    ks = _ks_many(rows, counts, shared)
     for b, w in enumerate(counts):
         auc = roc_auc_score(events, score, sample_weight=w)
         assert gini[b] == pytest.approx(2 * auc - 1)
@@ -48,7 +53,7 @@ def test_resample_kernels_are_the_weighted_metrics():
         _brier_many(rows, counts), [_brier(events, score, w) for w in counts]
     )
     np.testing.assert_allclose(
-        _uniform_ece_many(rows, counts, 10),
+        _uniform_ece_many(rows, counts, n_bins=10),
         [_ece(events, score, w, n_bins=10) for w in counts],
     )
     # a resample without events has no Gini
