@@ -37,7 +37,7 @@ _CHUNK_ELEMENTS = 1 << 20
 
 
 class _SortedRows:
-    """One set of rows sorted by score, with the blocks of tied scores.
+    """One set of rows sorted by score, with where each distinct score starts.
 
     ``order`` is None when the rows come sorted already (the weights are
     then used as they are).
@@ -49,15 +49,9 @@ class _SortedRows:
         self.score = score if presorted else score[self.order]
         n = self.score.size
         starts = np.flatnonzero(np.r_[True, self.score[1:] != self.score[:-1]])
-        ends = np.r_[starts[1:], n]  # one past each block
-        sizes = ends - starts
-        # without ties (the usual case of a PD), blocks are single rows and
-        # the kernels take slices instead of gathering columns
+        # without ties (a network's PD), every block is one row
         self.untied = starts.size == n
-        # for each row (sorted): where its block starts and ends
-        self.block_start = np.repeat(starts, sizes)
-        self.block_end = np.repeat(ends, sizes)
-        self.ends = ends - 1
+        self.starts = starts
 
     def weights(self, weights):
         """The (resamples x rows) weights, in the sorted order."""
@@ -72,39 +66,42 @@ def _cumulative(values):
 
 
 def _rank_sums(rows, weights, shared):
-    """Each resample's weights of events, and the cumulative weights of the
-    events and of the others, in score order; computed once per group and
-    chunk for the Gini and the KS (``shared``)."""
+    """Each resample's weight of events at each distinct score, and the
+    cumulative weights of the events and of the others, in score order.
+
+    Rows with the same score are merged first (their weights summed), so
+    ties need no special case: the Gini counts half of the tied others and
+    the KS compares the distributions after each distinct score. Computed
+    once per group and chunk for the Gini and the KS (``shared``).
+    """
     if "at_events" not in shared:
         w = rows.weights(weights)
         at_events = w * rows.events
+        if not rows.untied:
+            w = np.add.reduceat(w, rows.starts, axis=1)
+            at_events = np.add.reduceat(at_events, rows.starts, axis=1)
         others = _cumulative(w)
         events = np.cumsum(at_events, axis=1)
-        others[:, 1:] -= events  # others[:, i]: the others before row i
+        others[:, 1:] -= events  # others[:, i]: the others before score i
         shared.update(at_events=at_events, events=events, others=others)
     return shared["at_events"], shared["events"], shared["others"]
 
 
 def _gini_many(rows, weights, shared=None):
-    at_events, events, others = _rank_sums(
-        rows, weights, {} if shared is None else shared
-    )
+    shared = {} if shared is None else shared
+    at_events, events, others = _rank_sums(rows, weights, shared)
     n_events, n_others = events[:, -1], others[:, -1]
-    # others strictly below each row's score, plus half of those tied with it
-    if rows.untied:
-        below = others[:, :-1] + others[:, 1:]
-    else:
-        below = others[:, rows.block_start] + others[:, rows.block_end]
+    # the others scoring below, plus half of those with the same score
+    below = others[:, :-1] + others[:, 1:]
     with np.errstate(divide="ignore", invalid="ignore"):
         auc = 0.5 * np.einsum("bi,bi->b", at_events, below) / (n_events * n_others)
     return np.where((n_events > 0) & (n_others > 0), 2.0 * auc - 1.0, np.nan)
 
 
 def _ks_many(rows, weights, shared=None):
-    _, events, others = _rank_sums(rows, weights, {} if shared is None else shared)
+    shared = {} if shared is None else shared
+    _, events, others = _rank_sums(rows, weights, shared)
     others = others[:, 1:]
-    if not rows.untied:  # the distributions after each block of ties
-        events, others = events[:, rows.ends], others[:, rows.ends]
     n_events, n_others = events[:, -1:], others[:, -1:]
     with np.errstate(divide="ignore", invalid="ignore"):
         gap = np.abs(events / n_events - others / n_others).max(axis=1)
