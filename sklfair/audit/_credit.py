@@ -84,9 +84,11 @@ PERMUTATION_BACKGROUND = 25
 N_BINS = 10
 
 #: Level of the section's intervals, and resamples of the bootstrap ones
-#: (each group's Gini, KS, Brier score and ECE, and their gaps).
+#: (each group's Gini, KS, Brier score and ECE, and their gaps): 500, half
+#: the library's default, keeps the section's cost within a tenth of the
+#: audit's for nine models and two attributes.
 CONFIDENCE = 0.95
-N_BOOT = 1000
+N_BOOT = 500
 
 
 @dataclass
