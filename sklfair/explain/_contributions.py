@@ -556,6 +556,12 @@ def _tree(shap, model, Z_in, adverse):
     averaging probabilities (forests, trees) has its probability
     contributions carried to the log-odds by the rescale rule.
     """
+    categorical = getattr(model, "is_categorical_", None)
+    if categorical is not None and np.any(categorical):
+        raise _Unexplainable(
+            f"{type(model).__name__} splits categories natively, which shap's "
+            "TreeExplainer does not read (one-hot encode them instead)."
+        )
     try:
         explainer = shap.TreeExplainer(
             model, feature_perturbation="tree_path_dependent", model_output="raw"
