@@ -40,14 +40,14 @@ import pandas as pd
 
 from ._bootstrap import as_generator
 from ._calibration import _brier, _ece
-from ._credit_bootstrap import bootstrap_group_metrics, gaps_of_values
+from ._credit_bootstrap import bootstrap_group_metrics, gap_ends, gaps_of_values
 from ._credit_inputs import (
     check_bins,
     checked_inputs,
     group_masks,
     subset,
 )
-from ._gap_bootstrap import group_quantiles, quantiles
+from ._gap_bootstrap import group_quantiles
 from ._intervals import check_confidence, check_n_boot
 from ._ranking import _gini, _ks
 
@@ -217,9 +217,10 @@ def _add_intervals(table, events, prob, w, masks, confidence, n_boot, seed, kern
         position = table.columns.get_loc(name) + 1
         table.insert(position, f"{name}_high", high)
         table.insert(position, f"{name}_low", low)
-        gap = float(gaps_of_values(table[name].to_numpy(), None, "between_groups"))
-        ends = quantiles(gaps_of_values(values, None, "between_groups"), confidence)
-        gaps.append([gap, *(ends if np.isfinite(gap) else (np.nan, np.nan))])
+        observed = table[name].to_numpy()
+        gap = float(gaps_of_values(observed, None, "between_groups"))
+        ends = gap_ends(observed, None, values, None, "between_groups", confidence)
+        gaps.append([gap, *ends])
     table.attrs["gaps"] = pd.DataFrame(
         gaps,
         index=pd.Index(names, name="metric"),

@@ -26,11 +26,18 @@ import functools
 
 import numpy as np
 
+from ._analytic import fold_absolute
 from ._bootstrap import resample_row_counts
 from ._calibration import _brier, _ece
+from ._gap_bootstrap import quantiles
 from ._ranking import _gini, _ks
 
-__all__ = ["bootstrap_group_metrics", "gaps_of_values", "metric_caller"]
+__all__ = [
+    "bootstrap_group_metrics",
+    "gap_ends",
+    "gaps_of_values",
+    "metric_caller",
+]
 
 # counts (resamples x rows) held at once
 _CHUNK_ELEMENTS = 1 << 20
@@ -181,6 +188,45 @@ def gaps_of_values(values, overall, method):
         else:
             gap = np.abs(values - np.asarray(overall)[..., None]).max(axis=-1)
     return np.where(np.isnan(values).any(axis=-1), np.nan, gap)
+
+
+def gap_ends(values, overall, resampled, resampled_overall, method, confidence):
+    """The interval of a gap from its resamples, ``(low, high)``.
+
+    The percentile interval of a gap (largest minus smallest group value,
+    or largest distance to the overall value) sits above 0 even when the
+    groups do not differ, as no resampled gap is negative. So, as the
+    analytic intervals fold the interval of a difference ``d`` into one of
+    ``|d|``: the percentile interval of the *signed* difference of the
+    observed extreme pair (the largest and the smallest group, or the group
+    farthest from the overall value and the overall value) is folded, which
+    gives the lower end -- the gap is at least that pair's distance -- and
+    the upper end, raised to the percentile upper end of the gap itself
+    when other pairs could make the gap larger (more than two groups).
+
+    ``values`` (n_groups,) and ``overall`` are the observed values,
+    ``resampled`` (n_boot, n_groups) and ``resampled_overall`` (n_boot,) the
+    resampled ones.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if values.size == 0 or np.isnan(values).any():
+        return np.nan, np.nan
+    if method == "between_groups":
+        top, bottom = int(np.argmax(values)), int(np.argmin(values))
+        signed = resampled[:, top] - resampled[:, bottom]
+    else:
+        far = int(np.argmax(np.abs(values - overall)))
+        signed = resampled[:, far] - resampled_overall
+    low, high = quantiles(signed, confidence)
+    if np.isnan(low):
+        return np.nan, np.nan
+    low, high = (float(end) for end in fold_absolute(low, high))
+    if values.size > 2 or method == "to_overall":
+        whole = quantiles(
+            gaps_of_values(resampled, resampled_overall, method), confidence
+        )
+        high = max(high, whole[1])
+    return low, high
 
 
 def bootstrap_group_metrics(

@@ -21,9 +21,14 @@ import pandas as pd
 from ._analytic import kish
 from ._bootstrap import as_generator
 from ._credit import check_gap_method, resolve_metric
-from ._credit_bootstrap import bootstrap_group_metrics, gaps_of_values, metric_caller
+from ._credit_bootstrap import (
+    bootstrap_group_metrics,
+    gap_ends,
+    gaps_of_values,
+    metric_caller,
+)
 from ._credit_inputs import checked_inputs, group_masks
-from ._gap_bootstrap import group_quantiles, quantiles
+from ._gap_bootstrap import group_quantiles
 from ._intervals import FairnessInterval, check_confidence, check_n_boot
 
 __all__ = ["group_gap_interval"]
@@ -47,8 +52,15 @@ def group_gap_interval(
 
     The gap is :func:`group_gap`'s; the interval is a stratified percentile
     bootstrap: each group's rows are resampled with replacement, keeping
-    their number, ``n_boot`` times, and the interval holds the middle
-    ``confidence`` share of the resampled gaps. A resample is a count per
+    their number, ``n_boot`` times. As the analytic intervals of
+    :func:`fairness_interval` fold the interval of a difference into one of
+    its absolute value, the percentile interval of the signed difference
+    between the observed extreme groups (the largest and the smallest; or
+    the group farthest from the overall value, and the overall value) is
+    folded: the gap is at least that pair's distance, and the interval
+    reaches 0 when the pair's order is uncertain. With more than two
+    groups, the upper end is raised to the percentile upper end of the
+    resampled gaps, as another pair may make the gap larger. A resample is a count per
     row, passed to the weighted metric as weights, so nothing is copied;
     the Gini coefficient, KS statistic, Brier score and expected
     calibration error (uniform bins) of every resample are computed at
@@ -167,9 +179,14 @@ def group_gap_interval(
     if overall is not None:
         on_all = float(func(events, score, weights, **kwargs))
     estimate = float(gaps_of_values(values, on_all, method)) if labels else 0.0
-    low, high = quantiles(distribution, confidence)
-    if np.isnan(estimate):
-        low = high = np.nan
+    low, high = gap_ends(
+        values,
+        on_all,
+        resampled,
+        None if overall is None else overall[0],
+        method,
+        confidence,
+    )
     group_low, group_high = group_quantiles(resampled, confidence)
     index = pd.Index(labels, name="group")
     sum_w = np.bincount(codes, weights=weights, minlength=len(labels))

@@ -127,6 +127,20 @@ def test_coverage_of_a_known_gini_gap():
     assert 0.90 <= covered / n_draws <= 0.99
 
 
+def test_a_gap_the_groups_cannot_tell_from_zero():
+    """Two groups scored alike: the folded interval starts at 0 and holds the
+    gap (a percentile interval of the gap itself would sit above both)."""
+    rng = np.random.default_rng(8)
+    group = np.repeat(["a", "b"], 400)
+    events = rng.integers(0, 2, 800)
+    score = events + rng.normal(size=800)
+    result = group_gap_interval(
+        "gini", events, score, sensitive_features=group, n_boot=500, random_state=0
+    )
+    assert result.low == 0.0 < result.estimate < result.high
+    assert np.quantile(result.bootstrap_distribution, 0.025) > 0
+
+
 def test_one_resampling_for_every_table_and_gap():
     """The same seed gives the same resamples: the risk table's intervals and
     gaps are group_gap_interval's; a callable metric, computed once per
