@@ -130,7 +130,7 @@ def test_coverage_of_a_known_gini_gap():
 def test_a_gap_the_groups_cannot_tell_from_zero():
     """Two groups scored alike: the folded interval starts at 0 and holds the
     gap (a percentile interval of the gap itself would sit above both)."""
-    rng = np.random.default_rng(8)
+    rng = np.random.default_rng(11)
     group = np.repeat(["a", "b"], 400)
     events = rng.integers(0, 2, 800)
     score = events + rng.normal(size=800)
