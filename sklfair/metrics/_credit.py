@@ -323,6 +323,7 @@ def group_gap(
 
     See Also
     --------
+    group_gap_interval : the gap with its bootstrap confidence interval.
     risk_metrics_by_group : every metric per group.
     fairlearn.metrics.MetricFrame.difference : the same gap, NaN groups left out.
 
