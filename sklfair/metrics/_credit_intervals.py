@@ -4,7 +4,9 @@
 gap of a Gini coefficient, a KS statistic, a Brier score or an expected
 calibration error between groups) what
 :func:`~sklfair.metrics.fairness_interval` is to the fairness gaps: the gap
-with a stratified percentile bootstrap interval, returned as a
+with a stratified bootstrap interval (the folded percentile interval of the
+extreme groups' difference, see
+:func:`~sklfair.metrics._credit_bootstrap.gap_ends`), returned as a
 :class:`~sklfair.metrics.FairnessInterval`. Each group's rows are resampled
 with replacement, keeping their number; a resample is a count per row
 (:func:`~sklfair.metrics._bootstrap.resample_row_counts`, the resampling
