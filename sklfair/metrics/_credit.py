@@ -27,8 +27,11 @@ only, and so is a gap involving such a group: the value is undefined, not
 zero. The tables and :func:`group_gap` compute the groups' values with a
 direct loop over the groups, checking the inputs once, rather than through
 a ``MetricFrame`` (the same values, without its per-call and per-row
-overhead): a bootstrap calls :func:`group_gap` once per resample, and it
-accepts ``sample_weight``, so resampling counts can be passed as weights.
+overhead), and accept ``sample_weight``, so resampling counts can be passed
+as weights. The intervals of the groups' values and of the gaps
+(``risk_metrics_by_group(confidence=...)``,
+:func:`~sklfair.metrics.group_gap_interval`) compute every resample at once
+(:mod:`sklfair.metrics._credit_bootstrap`).
 """
 
 from __future__ import annotations
