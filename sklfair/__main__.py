@@ -273,8 +273,9 @@ def build_parser():
         choices=REASONS,
         default="fast",
         help="which models' declined rows get reasons in the credit section: "
-        "fast (the networks and the logistic regression, default), all (the "
-        "others too, through shap's slow permutation explainer) or none",
+        "fast (the networks, the logistic regression and gradient boosting, "
+        "default), all (the others too, through shap's slow permutation "
+        "explainer) or none",
     )
     audit.add_argument(
         "--privacy",

@@ -17,11 +17,11 @@ measures
   and its four-fifths flag;
 - why the declined are declined: :func:`~sklfair.explain.reason_codes` on a
   random subsample of the declined rows (explained against the approved
-  ones), and :func:`~sklfair.explain.reason_parity` per group. Networks and
-  logistic regressions have fast model-specific explainers
-  (:data:`REASON_ROWS` rows). Other models (gradient boosting, group
-  thresholds) only have shap's permutation explainer, which costs hundreds
-  of model calls per row: they are explained only when asked
+  ones), and :func:`~sklfair.explain.reason_parity` per group. Networks,
+  logistic regressions and tree models (gradient boosting, forests) have
+  fast model-specific explainers (:data:`REASON_ROWS` rows). Other models
+  (group thresholds) only have shap's permutation explainer, which costs
+  hundreds of model calls per row: they are explained only when asked
   (``reasons="all"``), on :data:`PERMUTATION_ROWS` rows against a smaller
   background.
 
@@ -68,19 +68,27 @@ __all__ = [
 APPROVAL_RATE = 0.7
 
 #: Declined rows explained per model by a model-specific explainer
-#: (networks: shap's deep explainer; logistic regression: its linear one),
-#: and approved rows they are explained against.
+#: (networks: shap's deep explainer; logistic regression: its linear one;
+#: tree models: its tree explainer), and approved rows they are explained
+#: against.
 REASON_ROWS = 300
 REASON_BACKGROUND = 100
 
 #: The same for a model only shap's permutation explainer can explain
-#: (gradient boosting, group thresholds): each row costs hundreds of calls
-#: of the model on the background rows.
+#: (group thresholds): each row costs hundreds of calls of the model on the
+#: background rows.
 PERMUTATION_ROWS = 40
 PERMUTATION_BACKGROUND = 25
 
 #: Bins of the calibration tables and of the expected calibration error.
 N_BINS = 10
+
+#: Level of the section's intervals, and resamples of the bootstrap ones
+#: (each group's Gini, KS, Brier score and ECE, and their gaps): 500, half
+#: the library's default, keeps the section's cost within a tenth of the
+#: audit's for nine models and two attributes.
+CONFIDENCE = 0.95
+N_BOOT = 500
 
 
 @dataclass
@@ -90,7 +98,7 @@ class ReasonSummary:
     Attributes
     ----------
     explainer : str
-        The shap explainer used: ``"deep"``, ``"linear"`` or
+        The shap explainer used: ``"deep"``, ``"linear"``, ``"tree"`` or
         ``"permutation"``.
     n_declined : int
         Declined held-out rows.
@@ -132,15 +140,23 @@ class CreditAudit:
         of attribute ``a``: the least-approved group's approval rate over the
         most-approved one's) with its interval (``AIR a low``, ``AIR a
         high``: :func:`~sklfair.metrics.fairness_interval` of the
-        demographic parity ratio of the approvals) and ``four-fifths``
-        (``"met"``, or ``"NOT MET"`` with the attributes whose ratio is below
-        0.8).
+        demographic parity ratio of the approvals), ``Gini gap a`` (the
+        largest minus the smallest group Gini of attribute ``a``) with its
+        stratified bootstrap interval (``Gini gap a low``, ``Gini gap a
+        high``: :func:`~sklfair.metrics.risk_metrics_by_group`'s
+        ``attrs["gaps"]``) and ``four-fifths`` (``"met"``, or ``"NOT MET"``
+        with the attributes whose ratio is below 0.8).
     by_group : dict
         ``by_group[model][attribute]``: the risk metrics and the approvals
-        of each group, one table.
+        of each group, one table, each metric with its interval
+        (``<metric>_low``, ``<metric>_high``: bootstrap for the Gini, KS,
+        Brier score and ECE, Wilson for the rates, MOVER-R for the adverse
+        impact ratio); its ``attrs["gaps"]`` holds the gaps of the four risk
+        metrics between the groups, with their intervals.
     calibration : dict
         ``calibration[model][attribute]``: the reliability table of
-        :func:`~sklfair.metrics.calibration_by_group`.
+        :func:`~sklfair.metrics.calibration_by_group`, with Wilson's
+        interval of each bin's observed rate.
     reasons : dict of str to ReasonSummary
         The declined rows' reasons, by model.
     no_reasons : dict of str to str
@@ -189,6 +205,7 @@ def _explain(model, declined, approved, *, sensitive, bad_label, seed, slow):
     methods = [
         ("deep", REASON_ROWS, REASON_BACKGROUND),
         ("linear", REASON_ROWS, REASON_BACKGROUND),
+        ("tree", REASON_ROWS, REASON_BACKGROUND),
     ]
     if slow:
         methods.append(("permutation", PERMUTATION_ROWS, PERMUTATION_BACKGROUND))
@@ -271,7 +288,7 @@ def _air_interval(air, approved, groups):
     return interval.low, interval.high
 
 
-def _measure(model, X_test, y_test, data, approval_rate):
+def _measure(model, X_test, y_test, data, approval_rate, seed=0):
     """The table row, group tables, calibration tables and decisions of a model."""
     bad_label = data.bad_label
     pd_score = probability_of_default(model, X_test, bad_label)
@@ -297,12 +314,28 @@ def _measure(model, X_test, y_test, data, approval_rate):
             air, decisions != bad_label, groups
         )
         risk = risk_metrics_by_group(
-            y_test, pd_score, sensitive_features=groups, n_bins=N_BINS, **labelled
+            y_test,
+            pd_score,
+            sensitive_features=groups,
+            n_bins=N_BINS,
+            confidence=CONFIDENCE,
+            n_boot=N_BOOT,
+            random_state=seed,
+            **labelled,
         )
+        gaps = risk.attrs["gaps"]
+        row[f"Gini gap {attribute}"] = gaps.loc["gini", "gap"]
+        row[f"Gini gap {attribute} low"] = gaps.loc["gini", "gap_low"]
+        row[f"Gini gap {attribute} high"] = gaps.loc["gini", "gap_high"]
         approvals = approval_by_group(
-            y_test, decisions, sensitive_features=groups, bad_label=bad_label
+            y_test,
+            decisions,
+            sensitive_features=groups,
+            bad_label=bad_label,
+            confidence=CONFIDENCE,
         )
         by_group[attribute] = risk.join(approvals)
+        by_group[attribute].attrs["gaps"] = gaps
         calibration[attribute] = calibration_by_group(
             y_test, pd_score, sensitive_features=groups, n_bins=N_BINS, **labelled
         )
@@ -337,7 +370,8 @@ def credit_audit(
         The share of the held-out applicants each model's cutoff approves.
     reasons : {"fast", "all", "none"}, default="fast"
         The declined rows' reasons: ``"fast"`` for the models with a
-        model-specific explainer (networks, logistic regression), ``"all"``
+        model-specific explainer (networks, logistic regression, gradient
+        boosting and other tree models), ``"all"``
         for every model (the others through the slow permutation explainer),
         ``"none"`` for no reasons. They need shap; without it, a note says
         so and the section goes on without reasons.
@@ -393,7 +427,7 @@ def credit_audit(
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 row, groups, curves, approved = _measure(
-                    model, X_test, np.asarray(y_test), data, approval_rate
+                    model, X_test, np.asarray(y_test), data, approval_rate, seed
                 )
                 summary = "not asked for (--reasons none)"
                 if reasons != "none":

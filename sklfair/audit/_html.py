@@ -131,6 +131,7 @@ _BY_ATTRIBUTE = [
     (re.compile(r"DP diff (.+)"), "Demographic parity difference ({})"),
     (re.compile(r"EO diff (.+)"), "Equalized odds difference ({})"),
     (re.compile(r"AIR (.+)"), "Adverse impact ratio ({})"),
+    (re.compile(r"Gini gap (.+)"), "Gini gap between groups ({})"),
     (re.compile(r"advantage (.+)"), "Largest group advantage ({})"),
     (re.compile(r"group (.+)"), "Group with it ({})"),
 ]

@@ -170,7 +170,12 @@ cutoff approves {credit.approval_rate:.0%} of the held-out applicants (the
 lowest PDs; <code>--approval-rate</code>); at it, the bad rate among the
 approved and, per attribute, the adverse impact ratio: the least-approved
 group's approval rate over the most-approved one's, in red below 0.8 (the
-four-fifths rule).</p>
+four-fifths rule). Every figure has its 95% interval in brackets: a
+stratified bootstrap (each group's rows resampled 500 times) for the
+Gini, KS, Brier score and ECE of each group and their gaps between groups,
+Wilson's interval for a rate, MOVER-R for a group's adverse impact ratio
+and the simultaneous interval of the least-approved group's ratio for the
+AIR column.</p>
 {credit_section(result, images)}"""
 
 

@@ -23,7 +23,7 @@ import re
 
 import numpy as np
 
-from ._html import box, cell_text, table_html, with_interval
+from ._html import box, cell_text, column_words, table_html, with_interval
 
 __all__ = [
     "certificates_section",
@@ -46,8 +46,14 @@ _APPROVAL_COLUMNS = [
     "applicants",
     "approved",
     "approval_rate",
+    "approval_rate_low",
+    "approval_rate_high",
     "bad_rate",
+    "bad_rate_low",
+    "bad_rate_high",
     "adverse_impact_ratio",
+    "adverse_impact_ratio_low",
+    "adverse_impact_ratio_high",
     "adverse_impact",
 ]
 
@@ -350,6 +356,12 @@ def _credit_table(credit, sensitive):
                 "95% interval)"
                 for a in sensitive
             },
+            **{
+                f"Gini gap {a}": f"Gini gap {a}: largest minus smallest Gini of "
+                f"the groups of {a} (brackets: its 95% stratified bootstrap "
+                "interval)"
+                for a in sensitive
+            },
         },
     )
 
@@ -361,6 +373,8 @@ def _reasons_html(summary, sensitive, missing=None):
     explainer = {
         "deep": "shap's deep explainer on the network",
         "linear": "shap's linear explainer",
+        "tree": "shap's tree explainer (path-dependent: against the training "
+        "rows the trees saw, not the approved rows)",
         "permutation": "shap's permutation explainer (model-agnostic, slow: "
         "fewer rows)",
     }[summary.explainer]
@@ -404,16 +418,27 @@ def credit_section(result, images):
         )
         tables = []
         for attribute, table in credit.by_group[name].items():
+            gaps = table.attrs.get("gaps")
             table = table.copy()
             table.index.name = attribute
             approvals = [c for c in _APPROVAL_COLUMNS if c in table]
             tables += [
-                f"<h4>Risk by {html.escape(attribute)}</h4>",
+                f"<h4>Risk by {html.escape(attribute)} (brackets: 95% intervals)</h4>",
                 table_html(
                     table.drop(columns=approvals),
                     formats={"count": lambda v: cell_text(int(v))},
                 ),
-                f"<h4>Approvals by {html.escape(attribute)} at the cutoff</h4>",
+            ]
+            if gaps is not None:
+                tables += [
+                    f"<h4>Gaps between the groups of {html.escape(attribute)} "
+                    "(largest minus smallest; brackets: 95% stratified bootstrap "
+                    "intervals)</h4>",
+                    table_html(gaps.rename(index=column_words)),
+                ]
+            tables += [
+                f"<h4>Approvals by {html.escape(attribute)} at the cutoff "
+                "(brackets: 95% intervals)</h4>",
                 table_html(
                     table[approvals],
                     cell_classes={"adverse_impact": "flag"},

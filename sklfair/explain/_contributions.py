@@ -13,6 +13,21 @@ per *original* column of ``X``. Three shap explainers do the work:
 - ``"linear"``: :class:`shap.LinearExplainer` for a binary
   :class:`~sklearn.linear_model.LogisticRegression` (exact: ``coef * (x -
   mean of the background)``), over the preprocessing's output columns;
+- ``"tree"``: :class:`shap.TreeExplainer` for a tree model -- gradient
+  boosting (scikit-learn's, XGBoost, LightGBM), random forests, decision
+  trees -- over the preprocessing's output columns, path-dependent: exact
+  Shapley values of the expected output given the known columns, over the
+  training rows each branch of the trees saw, so the base value is the
+  training rows' average and ``background`` is not used. (shap 0.51's
+  interventional algorithm sends a value equal to a split threshold down
+  the wrong branch of a scikit-learn histogram gradient boosting tree --
+  and such values are common: the thresholds are data values -- so its
+  contributions miss the model's output.) Boosting models add up
+  log-odds, explained as they are; forests and trees average
+  probabilities, whose contributions are carried to the log-odds by the
+  rescale rule (each scaled by ``(logit f(x) - logit E f) / (f(x) - E
+  f)``, as DeepLIFT carries them through a sigmoid), so that they still
+  add up to the row's log-odds minus the base value ``logit E f``;
 - ``"permutation"``: :class:`shap.PermutationExplainer` on the estimator's
   ``predict_proba`` over the original columns themselves (any classifier,
   any preprocessing; slower).
@@ -47,7 +62,7 @@ from .._sensitive import drop_sensitive_columns
 
 __all__ = ["feature_contributions", "import_shap"]
 
-METHODS = ("auto", "deep", "linear", "permutation")
+METHODS = ("auto", "deep", "linear", "tree", "permutation")
 
 # rows handed to shap's DeepExplainer per call (see the module docstring)
 _DEEP_BLOCK = 256
@@ -119,14 +134,18 @@ def feature_contributions(
         Reference rows: contributions measure each row against them (the
         base value is their average log-odds). ``None`` draws
         ``n_background`` rows of ``X``; pass the training data, or the
-        approved applicants, to explain declines against them.
+        approved applicants, to explain declines against them. The tree
+        explainer measures against the training rows instead (see the
+        module description).
     n_background : int, default=100
         Rows kept from ``background`` (drawn at random when it has more).
-    method : {"auto", "deep", "linear", "permutation"}, default="auto"
+    method : {"auto", "deep", "linear", "tree", "permutation"}, default="auto"
         The shap explainer (see the module description). ``"auto"`` takes
         ``"deep"`` for an sklfair net (possibly in a Pipeline or a
-        meta-estimator), ``"linear"`` for a binary logistic regression, and
-        ``"permutation"`` otherwise or when the former do not apply.
+        meta-estimator), ``"linear"`` for a binary logistic regression,
+        ``"tree"`` for a tree model (gradient boosting, random forest,
+        decision tree), and ``"permutation"`` otherwise or when the former
+        do not apply.
     random_state : int, RandomState instance or None, default=None
         Draws the background rows and the permutations.
 
@@ -307,7 +326,34 @@ def _auto_order(estimator):
         return ["deep", "permutation"]
     if isinstance(final, (LogisticRegression, LogisticRegressionCV)):
         return ["linear", "permutation"]
+    if _is_tree_model(final):
+        return ["tree", "permutation"]
     return ["permutation"]
+
+
+# tree models of other libraries shap's TreeExplainer reads, by module
+_TREE_LIBRARIES = ("xgboost", "lightgbm", "catboost")
+
+
+def _is_tree_model(model):
+    """Whether ``model`` is a tree model shap's TreeExplainer reads."""
+    from sklearn.ensemble import (
+        ExtraTreesClassifier,
+        GradientBoostingClassifier,
+        HistGradientBoostingClassifier,
+        RandomForestClassifier,
+    )
+    from sklearn.tree import DecisionTreeClassifier
+
+    sklearn_trees = (
+        DecisionTreeClassifier,
+        RandomForestClassifier,
+        ExtraTreesClassifier,
+        GradientBoostingClassifier,
+        HistGradientBoostingClassifier,
+    )
+    module = type(model).__module__.split(".")[0]
+    return isinstance(model, sklearn_trees) or module in _TREE_LIBRARIES
 
 
 def _unwrap(estimator):
@@ -353,6 +399,11 @@ def _model_specific(shap, name, estimator, data, background, adverse):
         final, (LogisticRegression, LogisticRegressionCV)
     ):
         raise _Unexplainable(f"{type(final).__name__} is not a LogisticRegression.")
+    if name == "tree" and not _is_tree_model(final):
+        raise _Unexplainable(
+            f"{type(final).__name__} is not a tree model shap's TreeExplainer reads "
+            "(gradient boosting, random forest, decision tree)."
+        )
     if not np.array_equal(np.asarray(final.classes_), np.asarray(estimator.classes_)):
         raise _Unexplainable("the inner estimator's classes differ.")
 
@@ -378,6 +429,8 @@ def _model_specific(shap, name, estimator, data, background, adverse):
         values, base, log_odds = _deep(
             shap, final, _dense(Z_in), _dense(Z_bg_in), adverse
         )
+    elif name == "tree":
+        values, base, log_odds = _tree(shap, final, Z_in, adverse)
     else:
         values, base, log_odds = _linear(shap, final, Z_in, Z_bg_in, adverse)
     error = np.abs(values.sum(axis=1) + base - log_odds)
@@ -489,6 +542,61 @@ def _linear(shap, model, Z_in, Z_bg_in, adverse):
     sign = -1.0 if adverse == 0 else 1.0
     base = sign * float(np.mean(model.decision_function(Z_bg_in)))
     return sign * values, base, sign * model.decision_function(Z_in)
+
+
+def _logit(proba):
+    proba = np.clip(np.asarray(proba, dtype=np.float64), _PROBA_CLIP, 1 - _PROBA_CLIP)
+    return np.log(proba) - np.log1p(-proba)
+
+
+def _tree(shap, model, Z_in, adverse):
+    """TreeExplainer (path-dependent, exact) on a tree model.
+
+    A model adding up log-odds (boosting) is explained as it is; a model
+    averaging probabilities (forests, trees) has its probability
+    contributions carried to the log-odds by the rescale rule.
+    """
+    categorical = getattr(model, "is_categorical_", None)
+    if categorical is not None and np.any(categorical):
+        raise _Unexplainable(
+            f"{type(model).__name__} splits categories natively, which shap's "
+            "TreeExplainer does not read (one-hot encode them instead)."
+        )
+    try:
+        explainer = shap.TreeExplainer(
+            model, feature_perturbation="tree_path_dependent", model_output="raw"
+        )
+    except Exception as exc:  # shap's InvalidModelError and others
+        raise _Unexplainable(
+            f"shap's TreeExplainer cannot read {type(model).__name__} ({exc})."
+        ) from exc
+    values = np.asarray(
+        explainer.shap_values(_dense(Z_in), check_additivity=False), dtype=np.float64
+    )
+    expected = np.atleast_1d(np.asarray(explainer.expected_value, dtype=np.float64))
+    proba = model.predict_proba(Z_in)[:, adverse]
+    log_odds = _logit(proba)
+    if explainer.model.tree_output == "probability":
+        if values.ndim != 3:
+            raise _Unexplainable("the tree model's contributions are not per class.")
+        values, mean = values[..., adverse], float(expected[adverse])
+        base = float(_logit(mean))
+        moved = proba - mean
+        steep = np.abs(moved) > 1e-12
+        # the slope of the logit between the mean and the row's probability;
+        # its derivative where they meet
+        slope = np.where(
+            steep,
+            (log_odds - base) / np.where(steep, moved, 1.0),
+            1.0 / np.clip(mean * (1 - mean), _PROBA_CLIP, None),
+        )
+        return values * slope[:, None], base, log_odds
+    if values.ndim == 3:  # one log-odds output per class: take the adverse one
+        values, expected = values[..., adverse], expected[[adverse]]
+        return values, float(expected[0]), log_odds
+    # one output: the log-odds of classes_[1]
+    sign = -1.0 if adverse == 0 else 1.0
+    return sign * values, sign * float(expected[0]), log_odds
 
 
 def _permutation(shap, estimator, data, background, adverse, rng):

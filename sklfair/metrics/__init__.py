@@ -37,6 +37,7 @@ from ._continuous import (
 )
 from ._counterfactual import counterfactual_flip_rate
 from ._credit import group_gap, risk_metrics_by_group
+from ._credit_intervals import group_gap_interval
 from ._cutoff_scorer import make_cutoff_scorer
 from ._cutoffs import cutoff_for_approval_rate, cutoff_for_bad_rate
 from ._group import group_metrics
@@ -68,6 +69,7 @@ __all__ = [
     "calibration_by_group",
     "risk_metrics_by_group",
     "group_gap",
+    "group_gap_interval",
     "cutoff_for_approval_rate",
     "cutoff_for_bad_rate",
     "make_cutoff_scorer",

@@ -10,7 +10,9 @@ rate has two atoms per group (the 0s and the 1s), and one resample of a group
 is then a single multinomial draw of the atoms' counts -- no row is ever
 materialised, whatever the number of rows. Groups with many distinct atoms
 (continuous values or weights) draw row indices instead, in chunks, and count
-them with :func:`numpy.bincount`.
+them with :func:`numpy.bincount`. The same counts, for statistics that are
+not sums of rows (a Gini coefficient, a KS statistic), come one chunk of
+resamples at a time from :func:`resample_row_counts`.
 
 Nothing here knows about labels, models or metrics.
 """
@@ -22,7 +24,7 @@ import numbers
 import numpy as np
 import pandas as pd
 
-__all__ = ["as_generator", "resample_group_sums"]
+__all__ = ["as_generator", "resample_group_sums", "resample_row_counts"]
 
 # Groups with at most this many distinct rows are resampled by multinomial
 # draws of the atoms' counts; others by drawing row indices.
@@ -89,10 +91,10 @@ def _multinomial_sums(atom_codes, atom_values, atom_counts, groups, n_boot, rng)
     return np.einsum("bga,gaq->bgq", draws, np.asarray(padded), optimize=True)
 
 
-def _index_sums(values, n_boot, rng):
-    """Resampled sums of one group's rows, by drawing row indices in chunks."""
-    n_rows = values.shape[0]
-    out = np.empty((n_boot, values.shape[1]))
+def _row_count_chunks(n_rows, n_boot, rng):
+    """``(start, stop, counts)``: how often each of ``n_rows`` rows is drawn in
+    resamples ``start:stop`` (with replacement, ``n_rows`` draws each), a
+    chunk of resamples at a time."""
     chunk = max(1, _CHUNK_ELEMENTS // n_rows)
     for start in range(0, n_boot, chunk):
         stop = min(start + chunk, n_boot)
@@ -100,8 +102,57 @@ def _index_sums(values, n_boot, rng):
         index = rng.integers(0, n_rows, size=(size, n_rows))
         index += (np.arange(size) * n_rows)[:, None]
         counts = np.bincount(index.ravel(), minlength=size * n_rows)
-        out[start:stop] = counts.reshape(size, n_rows) @ values
+        yield start, stop, counts.reshape(size, n_rows)
+
+
+def _index_sums(values, n_boot, rng):
+    """Resampled sums of one group's rows, by drawing row indices in chunks."""
+    out = np.empty((n_boot, values.shape[1]))
+    for start, stop, counts in _row_count_chunks(values.shape[0], n_boot, rng):
+        out[start:stop] = counts @ values
     return out
+
+
+def resample_row_counts(codes, n_groups, n_boot, rng, *, chunk_rows=_CHUNK_ELEMENTS):
+    """Stratified resamples as row counts, a chunk of resamples at a time.
+
+    For statistics that are not sums over rows (ranks, maxima), a resample
+    is given by how many times it draws each row: passed as (a factor of)
+    ``sample_weight``, the counts make a weighted statistic the statistic
+    of the resampled rows. Each group keeps its number of rows, drawn with
+    replacement from its own rows, as in :func:`resample_group_sums`.
+
+    Parameters
+    ----------
+    codes : ndarray of int of shape (n_rows,)
+        The group of each row, in ``[0, n_groups)``.
+    n_groups : int
+        Number of groups.
+    n_boot : int
+        Number of resamples.
+    rng : numpy.random.Generator
+    chunk_rows : int
+        Largest number of counts (resamples times rows) yielded at once.
+
+    Yields
+    ------
+    start, stop : int
+        The resamples of this chunk.
+    counts : ndarray of int of shape (stop - start, n_rows)
+        How many times each row is drawn in each of these resamples.
+    """
+    codes = np.asarray(codes, dtype=np.int64)
+    n_rows = codes.size
+    members = [np.flatnonzero(codes == g) for g in range(n_groups)]
+    chunk = max(1, chunk_rows // max(n_rows, 1))
+    for start in range(0, n_boot, chunk):
+        stop = min(start + chunk, n_boot)
+        counts = np.zeros((stop - start, n_rows), dtype=np.int64)
+        for rows in members:
+            if rows.size:
+                for low, high, part in _row_count_chunks(rows.size, stop - start, rng):
+                    counts[low:high, rows] = part
+        yield start, stop, counts
 
 
 def resample_group_sums(codes, values, n_groups, n_boot, rng):

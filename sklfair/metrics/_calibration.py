@@ -13,11 +13,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ._analytic import kish, wilson, z_value
 from ._credit_inputs import (
     check_bins,
     checked_inputs,
     group_masks,
 )
+from ._intervals import check_confidence
 
 __all__ = ["expected_calibration_error", "calibration_by_group"]
 
@@ -55,6 +57,7 @@ def _calibration_bins(events, prob, w, n_bins, strategy):
     rows = np.bincount(ids, minlength=n_bins)
     predicted = np.bincount(ids, weights=ones * prob, minlength=n_bins)
     observed = np.bincount(ids, weights=ones * events, minlength=n_bins)
+    squared = np.bincount(ids, weights=ones * ones, minlength=n_bins)
     keep = weight > 0
     return {
         "bin": np.flatnonzero(keep),
@@ -64,6 +67,7 @@ def _calibration_bins(events, prob, w, n_bins, strategy):
         "weight": weight[keep],
         "mean_predicted": predicted[keep] / weight[keep],
         "observed_rate": observed[keep] / weight[keep],
+        "weight2": squared[keep],
     }
 
 
@@ -144,6 +148,13 @@ def _ece(events, prob, w, *, n_bins=10, strategy="uniform"):
     return float(gaps @ bins["weight"] / bins["weight"].sum())
 
 
+def _brier(events, prob, w):
+    """The Brier score (weighted mean squared error of the probabilities)."""
+    if events.size == 0 or (w is not None and w.sum() == 0):
+        return float("nan")
+    return float(np.average((prob - events) ** 2, weights=w))
+
+
 def calibration_by_group(
     y_true,
     y_prob,
@@ -153,6 +164,7 @@ def calibration_by_group(
     strategy="uniform",
     sample_weight=None,
     pos_label=None,
+    confidence=0.95,
 ):
     """Reliability table per group: predicted against observed risk in each bin.
 
@@ -184,6 +196,10 @@ def calibration_by_group(
     pos_label : label, default=None
         The class ``y_prob`` is the probability of. Needed when the labels
         are not {0, 1} or {-1, 1}; 1 otherwise.
+    confidence : float or None, default=0.95
+        Level of Wilson's interval of each bin's observed rate (with
+        weights, on Kish's effective size of the bin's rows); None for no
+        intervals.
 
     Returns
     -------
@@ -191,7 +207,9 @@ def calibration_by_group(
         One row per non-empty bin of each group, with columns ``group``,
         ``bin`` (the bin's index), ``lower`` and ``upper`` (its edges),
         ``count`` (rows), ``weight`` (their total weight; ``count`` when
-        unweighted), ``mean_predicted`` and ``observed_rate``.
+        unweighted), ``mean_predicted``, ``observed_rate`` and its interval
+        ``observed_rate_low`` and ``observed_rate_high`` (with
+        ``confidence``).
 
     See Also
     --------
@@ -213,6 +231,8 @@ def calibration_by_group(
     3     b    1      2             0.7            1.0
     """
     check_bins(n_bins, strategy)
+    if confidence is not None:
+        confidence = check_confidence(confidence)
     events, prob, w = checked_inputs(
         y_true, y_prob, sample_weight, pos_label, "calibration_by_group", True
     )
@@ -228,4 +248,8 @@ def calibration_by_group(
     table = pd.concat(parts, ignore_index=True)
     if w is None:
         table["weight"] = table["count"]
-    return table
+    if confidence is not None:
+        n = table["count"] if w is None else kish(table["weight"], table["weight2"])
+        low, high = wilson(table["observed_rate"], n, z_value(confidence))
+        table["observed_rate_low"], table["observed_rate_high"] = low, high
+    return table.drop(columns="weight2")

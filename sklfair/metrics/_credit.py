@@ -27,8 +27,11 @@ only, and so is a gap involving such a group: the value is undefined, not
 zero. The tables and :func:`group_gap` compute the groups' values with a
 direct loop over the groups, checking the inputs once, rather than through
 a ``MetricFrame`` (the same values, without its per-call and per-row
-overhead): a bootstrap calls :func:`group_gap` once per resample, and it
-accepts ``sample_weight``, so resampling counts can be passed as weights.
+overhead), and accept ``sample_weight``, so resampling counts can be passed
+as weights. The intervals of the groups' values and of the gaps
+(``risk_metrics_by_group(confidence=...)``,
+:func:`~sklfair.metrics.group_gap_interval`) compute every resample at once
+(:mod:`sklfair.metrics._credit_bootstrap`).
 """
 
 from __future__ import annotations
@@ -38,16 +41,26 @@ import functools
 import numpy as np
 import pandas as pd
 
-from ._calibration import _ece
+from ._bootstrap import as_generator
+from ._calibration import _brier, _ece
+from ._credit_bootstrap import bootstrap_group_metrics, gap_ends, gaps_of_values
 from ._credit_inputs import (
     check_bins,
     checked_inputs,
     group_masks,
     subset,
 )
+from ._gap_bootstrap import group_quantiles
+from ._intervals import check_confidence, check_n_boot
 from ._ranking import _gini, _ks
 
-__all__ = ["risk_metrics_by_group", "group_gap", "CREDIT_METRICS"]
+__all__ = [
+    "risk_metrics_by_group",
+    "group_gap",
+    "CREDIT_METRICS",
+    "resolve_metric",
+    "check_gap_method",
+]
 
 _METHODS = ("between_groups", "to_overall")
 
@@ -66,10 +79,6 @@ def _mean_predicted(events, prob, w):
     return _mean(prob, w)
 
 
-def _brier(events, prob, w):
-    return _mean((prob - events) ** 2, w)
-
-
 def risk_metrics_by_group(
     y_true,
     y_prob,
@@ -79,6 +88,9 @@ def risk_metrics_by_group(
     strategy="uniform",
     sample_weight=None,
     pos_label=None,
+    confidence=None,
+    n_boot=1000,
+    random_state=None,
 ):
     """The risk metrics of a PD model, one row per group.
 
@@ -108,15 +120,30 @@ def risk_metrics_by_group(
     pos_label : label, default=None
         The class ``y_prob`` is the probability of (the event, e.g. default).
         Needed when the labels are not {0, 1} or {-1, 1}; 1 otherwise.
+    confidence : float, default=None
+        When given, each group's Gini, KS, Brier score and expected
+        calibration error get a stratified percentile bootstrap interval at
+        this level (the resamples of :func:`group_gap_interval`, one set for
+        the four metrics): columns ``<metric>_low`` and ``<metric>_high``.
+    n_boot : int, default=1000
+        Number of bootstrap resamples (with ``confidence``).
+    random_state : int, RandomState, Generator or None, default=None
+        Seeds the bootstrap.
 
     Returns
     -------
     pandas.DataFrame
         Indexed by group (index name ``"group"``), with columns ``count``,
         ``observed_rate``, ``mean_predicted``, ``gini``, ``ks_statistic``,
-        ``brier_score`` and ``expected_calibration_error``. The gap of a
-        column between groups is ``table[col].max() - table[col].min()``,
-        or :func:`group_gap`.
+        ``brier_score`` and ``expected_calibration_error`` (each of the
+        last four followed by ``_low`` and ``_high`` with ``confidence``).
+        The gap of a column between groups is ``table[col].max() -
+        table[col].min()``, or :func:`group_gap`; with its interval,
+        :func:`group_gap_interval`. With ``confidence``,
+        ``attrs["gaps"]`` holds the gaps of the four metrics with their
+        intervals from the same resamples (columns ``gap``, ``gap_low``,
+        ``gap_high``, indexed by ``metric``), and ``attrs["confidence"]``
+        the level.
 
     Examples
     --------
@@ -132,6 +159,9 @@ def risk_metrics_by_group(
     b          4            0.5           0.5000   1.0
     """
     check_bins(n_bins, strategy)
+    if confidence is not None:
+        confidence = check_confidence(confidence)
+        n_boot = check_n_boot(n_boot)
     events, prob, w = checked_inputs(
         y_true, y_prob, sample_weight, pos_label, "risk_metrics_by_group", True
     )
@@ -159,8 +189,51 @@ def risk_metrics_by_group(
         ],
         index=pd.Index([label for label, _ in masks], name="group"),
     )
+    if confidence is not None:
+        _add_intervals(
+            table, events, prob, w, masks, confidence, n_boot, random_state, kernels
+        )
     return table
 
+
+def _add_intervals(table, events, prob, w, masks, confidence, n_boot, seed, kernels):
+    """``<metric>_low``/``_high`` of the bootstrapped metrics, after each."""
+    weights = np.ones(events.size) if w is None else w
+    codes = np.zeros(events.size, dtype=np.int64)
+    for code, (_, rows) in enumerate(masks):
+        codes[rows] = code
+    names = list(_BOOTSTRAPPED)
+    resampled, _ = bootstrap_group_metrics(
+        names,
+        events,
+        prob,
+        weights,
+        codes,
+        len(masks),
+        n_boot,
+        as_generator(seed),
+        kwargs=kernels["expected_calibration_error"].keywords,
+    )
+    gaps = []
+    for name, values in zip(names, resampled, strict=True):
+        low, high = group_quantiles(values, confidence)
+        position = table.columns.get_loc(name) + 1
+        table.insert(position, f"{name}_high", high)
+        table.insert(position, f"{name}_low", low)
+        observed = table[name].to_numpy()
+        gap = float(gaps_of_values(observed, None, "between_groups"))
+        ends = gap_ends(observed, None, values, None, "between_groups", confidence)
+        gaps.append([gap, *ends])
+    table.attrs["gaps"] = pd.DataFrame(
+        gaps,
+        index=pd.Index(names, name="metric"),
+        columns=["gap", "gap_low", "gap_high"],
+    )
+    table.attrs["confidence"] = confidence
+
+
+# the columns of risk_metrics_by_group that get bootstrap intervals
+_BOOTSTRAPPED = ("gini", "ks_statistic", "brier_score", "expected_calibration_error")
 
 #: Metric names accepted by :func:`group_gap`: (function, needs probabilities).
 CREDIT_METRICS = {
@@ -169,6 +242,31 @@ CREDIT_METRICS = {
     "brier_score": (_brier, True),
     "expected_calibration_error": (_ece, True),
 }
+
+
+def resolve_metric(metric):
+    """``(kernel, needs probabilities, name)`` of a metric name or callable."""
+    if isinstance(metric, str):
+        try:
+            func, probability = CREDIT_METRICS[metric]
+        except KeyError:
+            raise ValueError(
+                f"Unknown metric {metric!r}; use one of {sorted(CREDIT_METRICS)} "
+                "or a callable metric(y_true, y_score, sample_weight=None)."
+            ) from None
+        return func, probability, metric
+    if callable(metric):
+        name = getattr(metric, "__name__", None) or type(metric).__name__
+        return metric, False, name
+    raise TypeError(
+        f"metric must be a metric name or a callable, got {type(metric).__name__}."
+    )
+
+
+def check_gap_method(method):
+    if method not in _METHODS:
+        raise ValueError(f"method must be one of {list(_METHODS)}, got {method!r}.")
+    return method
 
 
 def group_gap(
@@ -228,6 +326,7 @@ def group_gap(
 
     See Also
     --------
+    group_gap_interval : the gap with its bootstrap confidence interval.
     risk_metrics_by_group : every metric per group.
     fairlearn.metrics.MetricFrame.difference : the same gap, NaN groups left out.
 
@@ -239,24 +338,8 @@ def group_gap(
     >>> group_gap("gini", y_true, y_prob, sensitive_features=list("aaaabbbb"))
     0.5
     """
-    if isinstance(metric, str):
-        try:
-            func, probability = CREDIT_METRICS[metric]
-        except KeyError:
-            raise ValueError(
-                f"Unknown metric {metric!r}; use one of {sorted(CREDIT_METRICS)} "
-                "or a callable metric(y_true, y_score, sample_weight=None)."
-            ) from None
-        name = metric
-    elif callable(metric):
-        func, probability = metric, False
-        name = getattr(metric, "__name__", None) or type(metric).__name__
-    else:
-        raise TypeError(
-            f"metric must be a metric name or a callable, got {type(metric).__name__}."
-        )
-    if method not in _METHODS:
-        raise ValueError(f"method must be one of {list(_METHODS)}, got {method!r}.")
+    func, probability, name = resolve_metric(metric)
+    check_gap_method(method)
     events, score, w = checked_inputs(
         y_true, y_score, sample_weight, pos_label, f"group_gap({name!r})", probability
     )

@@ -12,15 +12,16 @@ import numpy as np
 import pandas as pd
 import pytest
 from audit_cases import german_audit
-from scipy.stats import ks_2samp
+from scipy.stats import binomtest, ks_2samp
 from sklearn.compose import make_column_transformer
 from sklearn.metrics import roc_auc_score
+from sklearn.naive_bayes import GaussianNB
 from sklearn.pipeline import make_pipeline
 from sklearn.tree import DecisionTreeClassifier
 
 from sklfair.audit import APPROVAL_RATE, AuditData, credit_audit, format_credit_table
 from sklfair.datasets import load_german_credit
-from sklfair.metrics import fairness_interval
+from sklfair.metrics import fairness_interval, group_gap
 
 SENSITIVE = ["sex", "age_band"]
 
@@ -94,6 +95,17 @@ def test_credit_numbers_match_independent_oracles(audit):
             assert row[f"AIR {attribute} low"] == pytest.approx(interval.low)
             assert row[f"AIR {attribute} high"] == pytest.approx(interval.high)
             assert interval.low <= ratio <= interval.high
+            # the Gini gap between the groups, with its bootstrap interval
+            gap = row[f"Gini gap {attribute}"]
+            by_group = groups[attribute].to_numpy()
+            assert gap == pytest.approx(
+                group_gap("gini", bad, pd_score, sensitive_features=by_group)
+            )
+            assert (
+                0
+                <= row[f"Gini gap {attribute} low"]
+                < row[f"Gini gap {attribute} high"]
+            )
             if ratio < 0.8:
                 flagged.append(attribute)
         expected = "met" if not flagged else "NOT MET: " + ", ".join(flagged)
@@ -118,6 +130,14 @@ def test_group_tables_match_the_predictions(audit):
                 2 * roc_auc_score(bad[rows], pd_score[rows]) - 1
             )
             assert row["approval_rate"] == pytest.approx(approved[rows].mean())
+            wilson = binomtest(
+                int(approved[rows].sum()), int(rows.sum())
+            ).proportion_ci(0.95, method="wilson")
+            assert (row["approval_rate_low"], row["approval_rate_high"]) == (
+                pytest.approx((wilson.low, wilson.high))
+            )
+            assert row["gini_low"] < row["gini_high"]
+            assert row["adverse_impact_ratio_low"] <= row["adverse_impact_ratio"]
             assert row["bad_rate"] == pytest.approx(bad[rows & approved].mean())
         calibration = result.credit.calibration[name][attribute]
         assert calibration["count"].sum() == len(pd_score)
@@ -151,6 +171,7 @@ def test_the_report_has_the_credit_section(audit):
         ("AIR age_band", "Adverse impact ratio (age_band)"),
         ("four-fifths", "Four-fifths rule"),
         ("adverse_impact_ratio", "Adverse impact ratio"),
+        ("Gini gap age_band", "Gini gap between groups (age_band)"),
         ("expected_calibration_error", "Expected calibration error"),
     ]:
         assert f">{words}</abbr>" in section, words
@@ -159,6 +180,9 @@ def test_the_report_has_the_credit_section(audit):
     assert result.credit.table["AIR age_band"].min() < 0.8
     assert '<span class="flag">NOT MET: age_band</span>' in section
     assert "Top reasons by age_band" in section
+    assert "Gaps between the groups of age_band" in section
+    # values with their intervals, in brackets
+    assert section.count('<span class="ci">[') > 10
 
 
 @pytest.fixture(scope="module")
@@ -187,19 +211,29 @@ def toy():
         make_column_transformer(("passthrough", ["income", "debt"])),
         DecisionTreeClassifier(max_depth=3, random_state=0),
     ).fit(X[:150], y[:150])
-    return {"tree": tree}, X[150:], y[150:], data
+    return {"tree": tree}, X[150:], y[150:], data, (X[:150], y[:150])
 
 
 def test_slow_reasons_only_when_asked(toy, monkeypatch):
-    """A tree has only the permutation explainer: left out by default, with
-    the reason; explained on a few rows with ``reasons="all"``."""
-    models, X_test, y_test, data = toy
+    """A tree has shap's tree explainer: explained by default. A naive
+    Bayes model has only the permutation explainer: left out
+    by default, with the reason; explained on a few rows with
+    ``reasons="all"``."""
+    models, X_test, y_test, data, train = toy
+    tree = models["tree"]
+    bayes_model = make_pipeline(
+        make_column_transformer(("passthrough", ["income", "debt"])),
+        GaussianNB(),
+    ).fit(*train)
+    models = {"tree": tree, "bayes": bayes_model}
     fast = credit_audit(models, X_test, y_test, data)
-    assert fast.reasons == {}
-    assert fast.no_reasons["tree"].startswith("only shap's permutation explainer")
+    assert fast.reasons["tree"].explainer == "tree"
+    assert set(fast.reasons["tree"].parity["sex"].index) <= {"income", "debt"}
+    assert "bayes" not in fast.reasons
+    assert fast.no_reasons["bayes"].startswith("only shap's permutation")
     monkeypatch.setattr("sklfair.audit._credit.PERMUTATION_ROWS", 3)
-    every = credit_audit(models, X_test, y_test, data, reasons="all", seed=0)
-    summary = every.reasons["tree"]
+    every = credit_audit(models, X_test, y_test, data, reasons="all", seed=1)
+    summary = every.reasons["bayes"]
     assert summary.explainer == "permutation"
     assert summary.n_explained == 3
     assert set(summary.parity["sex"].index) <= {"income", "debt"}
@@ -212,7 +246,7 @@ def test_slow_reasons_only_when_asked(toy, monkeypatch):
 def test_a_cutoff_that_approves_nobody_fails_the_four_fifths_rule(toy):
     """No approval at all: the adverse impact ratio is undefined (NaN), and
     the four-fifths rule is reported as not met, never as met."""
-    models, X_test, y_test, data = toy
+    models, X_test, y_test, data, _ = toy
     credit = credit_audit(models, X_test, y_test, data, approval_rate=0.001)
     row = credit.table.loc["tree"]
     assert row["approval rate"] == 0.0
