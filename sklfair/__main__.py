@@ -273,8 +273,10 @@ def build_parser():
         choices=REASONS,
         default="fast",
         help="which models' declined rows get reasons in the credit section: "
-        "fast (the networks, the logistic regression and gradient boosting, "
-        "default), all (the others too, through shap's slow permutation "
+        "fast (the networks, the logistic regression and gradient boosting by "
+        "their own explainers, group thresholds through the score they "
+        "threshold; default), all (also the models without a fast explainer, "
+        "and the group thresholds' own rule, through shap's slow permutation "
         "explainer) or none",
     )
     audit.add_argument(

@@ -19,11 +19,14 @@ measures
   random subsample of the declined rows (explained against the approved
   ones), and :func:`~sklfair.explain.reason_parity` per group. Networks,
   logistic regressions and tree models (gradient boosting, forests) have
-  fast model-specific explainers (:data:`REASON_ROWS` rows). Other models
-  (group thresholds) only have shap's permutation explainer, which costs
-  hundreds of model calls per row: they are explained only when asked
-  (``reasons="all"``), on :data:`PERMUTATION_ROWS` rows against a smaller
-  background.
+  fast model-specific explainers (:data:`REASON_ROWS` rows). A group-threshold
+  model is explained, by default, through the score its thresholds are
+  applied to (its classifier, by that classifier's fast explainer). Other
+  models only have shap's permutation explainer, which costs hundreds of
+  model calls per row: they are explained only when asked
+  (``reasons="all"``, which also explains a group-threshold model's own
+  decision rule this way), on :data:`PERMUTATION_ROWS` rows against a
+  smaller background.
 
 A model whose credit measurement fails becomes a note; the others go on.
 """
@@ -99,7 +102,8 @@ class ReasonSummary:
     ----------
     explainer : str
         The shap explainer used: ``"deep"``, ``"linear"``, ``"tree"`` or
-        ``"permutation"``.
+        ``"permutation"``; with `` score`` appended (``"tree score"``) for a
+        group-threshold model explained through the score it thresholds.
     n_declined : int
         Declined held-out rows.
     n_explained : int
@@ -230,7 +234,55 @@ def _explain(model, declined, approved, *, sensitive, bad_label, seed, slow):
                 continue
             raise
         return method, sample, reasons, min(background, len(approved))
+    if not slow:
+        return _explain_score(
+            model,
+            declined,
+            approved,
+            sensitive=sensitive,
+            bad_label=bad_label,
+            seed=seed,
+        )
     return None
+
+
+def _explain_score(model, declined, approved, *, sensitive, bad_label, seed):
+    """Reasons of a group-threshold model from the score it thresholds.
+
+    The decision of such a model is its classifier's score against the
+    threshold of the applicant's group: the columns that pushed the score
+    toward the adverse class are the reasons of a decline. The classifier
+    is explained by its fast explainer on the rows without the sensitive
+    columns the model drops. None for any other model, or when no fast
+    explainer applies to the classifier.
+    """
+    from sklfair._columns import drop_sensitive_columns
+    from sklfair.constrained._fairlearn import thresholded_classifier
+
+    scorer = thresholded_classifier(model)
+    if scorer is None:
+        return None
+    # rows by position, so that the explained ones can be found again with
+    # every column (the groups of the reason parity)
+    rows, background = declined.reset_index(drop=True), approved
+    if getattr(model, "drop_sensitive", True):
+        rows = drop_sensitive_columns(rows, model.sensitive_columns)
+        background = drop_sensitive_columns(approved, model.sensitive_columns)
+    kept = [column for column in sensitive if column in rows.columns] or None
+    explained = _explain(
+        scorer,
+        rows,
+        background,
+        sensitive=kept,
+        bad_label=bad_label,
+        seed=seed,
+        slow=False,
+    )
+    if explained is None:
+        return None
+    method, sample, reasons, n_background = explained
+    sample = declined.iloc[sample.index.to_numpy()]
+    return f"{method} score", sample, reasons.set_axis(sample.index), n_background
 
 
 def _reason_summary(model, X_test, approved, data, seed, slow):
@@ -371,8 +423,10 @@ def credit_audit(
     reasons : {"fast", "all", "none"}, default="fast"
         The declined rows' reasons: ``"fast"`` for the models with a
         model-specific explainer (networks, logistic regression, gradient
-        boosting and other tree models), ``"all"``
-        for every model (the others through the slow permutation explainer),
+        boosting and other tree models; a group-threshold model through the
+        score it thresholds), ``"all"`` for every model (the others, and a
+        group-threshold model's own rule, through the slow permutation
+        explainer),
         ``"none"`` for no reasons. They need shap; without it, a note says
         so and the section goes on without reasons.
     seed : int, default=0

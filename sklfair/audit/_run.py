@@ -383,8 +383,9 @@ def run_audit(
     reasons : {"fast", "all", "none"}, default="fast"
         Which models' declined rows get reasons in the credit section: those
         with a fast model-specific explainer (networks, logistic
-        regression), every model (the others through shap's slow
-        permutation explainer), or none.
+        regression, tree models; group thresholds through the score they
+        threshold), every model (the others, and the group thresholds' own
+        rule, through shap's slow permutation explainer), or none.
     privacy : bool, default=False
         Attack every model with membership inference (each costs
         :data:`~sklfair.audit.N_REFERENCES` extra fits on half of the

@@ -377,7 +377,12 @@ def _reasons_html(summary, sensitive, missing=None):
         "rows the trees saw, not the approved rows)",
         "permutation": "shap's permutation explainer (model-agnostic, slow: "
         "fewer rows)",
-    }[summary.explainer]
+    }[summary.explainer.removesuffix(" score")]
+    if summary.explainer.endswith(" score"):
+        explainer += (
+            " on the score the group thresholds are applied to (the threshold "
+            "of the applicant's group turns that score into the decision)"
+        )
     parts = [
         f"<p>Principal reason (the column that pushed the PD up the most) of "
         f"{summary.n_explained} of the {summary.n_declined} declined held-out "

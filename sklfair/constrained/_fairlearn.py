@@ -43,6 +43,7 @@ __all__ = [
     "mixture_prediction",
     "fit_threshold",
     "threshold_proba",
+    "thresholded_classifier",
     "interpolated_positive",
     "row_uniforms",
     "repeat_rows",
@@ -343,6 +344,21 @@ class _Float64Scores(BaseEstimator):
         if self.method == "predict_proba":
             scores = scores[:, 1]
         return scores.reshape(-1)
+
+
+def thresholded_classifier(estimator):
+    """The fitted classifier whose scores a group-threshold model thresholds.
+
+    For a classifier fitted with ``method="threshold"`` on two classes
+    (fairlearn's ``ThresholdOptimizer`` in ``estimator_``), the fitted
+    estimator (net or Pipeline) whose score the group thresholds turn into
+    decisions; it takes ``X`` without the sensitive columns the model drops.
+    None for any other model.
+    """
+    if getattr(estimator, "method_", None) != "threshold":
+        return None
+    scores = getattr(getattr(estimator, "estimator_", None), "estimator_", None)
+    return scores.estimator if isinstance(scores, _Float64Scores) else None
 
 
 #: The group-blind decision on a score from each score method: predict the

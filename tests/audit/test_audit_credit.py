@@ -243,6 +243,48 @@ def test_slow_reasons_only_when_asked(toy, monkeypatch):
         credit_audit(models, X_test, y_test, data, reasons="some")
 
 
+def test_group_thresholds_explained_through_their_score_by_default(toy):
+    """A group-threshold model around a tree decides on the tree's score:
+    by default its declines get the tree explainer's reasons of that score
+    (the oracle: reason_codes of the inner tree on the same rows, without
+    the sensitive column), the groups read from the full rows; with
+    ``reasons="all"`` its own decision rule is explained by permutation."""
+    from sklfair.constrained import FairConstrainedClassifier
+    from sklfair.explain import reason_codes
+
+    models, X_test, y_test, data, train = toy
+    tree = make_pipeline(
+        make_column_transformer(("passthrough", ["income", "debt"])),
+        DecisionTreeClassifier(max_depth=3, random_state=0),
+    )
+    model = FairConstrainedClassifier(
+        tree, method="threshold", bound=0.2, sensitive_columns="sex", random_state=0
+    ).fit(*train)
+    credit = credit_audit({"thresholds": model}, X_test, y_test, data)
+    summary = credit.reasons["thresholds"]
+    assert summary.explainer == "tree score"
+    declined = X_test[credit.decisions["thresholds approved"].to_numpy() == 0]
+    assert summary.n_declined == len(declined)
+    scorer = model.estimator_.estimator_.estimator
+    assert scorer.predict_proba(X_test.drop(columns="sex")).shape == (len(X_test), 2)
+    oracle = reason_codes(
+        scorer,
+        declined.drop(columns="sex"),
+        n_reasons=1,
+        adverse_class=data.pos_label,
+        background=X_test[credit.decisions["thresholds approved"].to_numpy() == 1].drop(
+            columns="sex"
+        ),
+        method="tree",
+    )
+    shares = oracle["reason_1"].value_counts(normalize=True)
+    # every declined row is explained here (fewer than REASON_ROWS)
+    overall = summary.parity["sex"].mul(summary.counts["sex"], axis=1).sum(axis=1)
+    assert (overall / overall.sum()).sort_index().round(6).to_dict() == (
+        shares.sort_index().round(6).to_dict()
+    )
+
+
 def test_a_cutoff_that_approves_nobody_fails_the_four_fifths_rule(toy):
     """No approval at all: the adverse impact ratio is undefined (NaN), and
     the four-fifths rule is reported as not met, never as met."""

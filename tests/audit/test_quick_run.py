@@ -280,7 +280,8 @@ def test_credit_section_of_every_model(audit_run):
     credit: the bad label is 0, so the PD is one minus the score), and its
     declined rows explained: networks by shap's deep explainer, the logistic
     regression by its linear one, the gradient boosting by its tree one, the
-    group thresholds left out by default."""
+    group thresholds through the network's score they threshold: every
+    model has reasons by default."""
     credit = pd.read_csv(audit_run["out"] / "credit.csv", index_col="model")
     predictions = audit_run["predictions"]
     assert list(credit.index) == list(audit_run["table"].index)
@@ -294,6 +295,8 @@ def test_credit_section_of_every_model(audit_run):
     section = page.split('<h2 id="credit">')[1].split("<h2 ")[0]
     for explainer in ("deep explainer", "linear explainer", "tree explainer"):
         assert f"shap's {explainer}" in section
-    # by default, no slow permutation explainer: the report says why
-    assert section.count("only shap's permutation explainer applies") == 1
+    assert "on the score the group thresholds are applied to" in section
+    # by default, no slow permutation explainer, and no model left out
+    assert "permutation explainer" not in section
+    assert "No reasons for this model" not in section
     assert "membership inference" not in audit_run["stdout"]  # off by default
