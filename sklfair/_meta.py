@@ -47,6 +47,7 @@ from sklearn.utils.validation import (
 )
 
 from sklfair._chunked import check_chunk_source, scan_chunks
+from sklfair._group_labels import plain_value
 from sklfair._persistence import PersistentStateMixin
 from sklfair._sensitive import (
     MAX_GROUPS,
@@ -95,6 +96,15 @@ def delegates(attr):
         return True
 
     return check
+
+
+def _one_class(y):
+    """Whether the labels ``y`` hold a single class (one comparison per row,
+    not the sorted copy of ``np.unique``)."""
+    y = np.asarray(y)
+    if y.ndim != 1:
+        return len(np.unique(y)) < 2
+    return bool(np.all(y == y[0]))
 
 
 class FairMetaEstimator(PersistentStateMixin, MetaEstimatorMixin, BaseEstimator):
@@ -199,11 +209,11 @@ class FairMetaEstimator(PersistentStateMixin, MetaEstimatorMixin, BaseEstimator)
             )
         if classification:
             kept = y if sample_weight is None else y[sample_weight > 0]
-            classes = np.unique(kept)
-            if len(classes) < 2:
+            if _one_class(kept):
                 raise ValueError(
                     f"{type(self).__name__} needs at least two classes in y (among "
-                    f"the rows of positive weight); got one class ({classes[0]!r})."
+                    f"the rows of positive weight); got one class "
+                    f"({plain_value(np.ravel(kept)[0])!r})."
                 )
         params = self._routed_params(
             fit_params,

@@ -200,3 +200,26 @@ def test_the_groups_are_recorded_alike(estimator):
     np.testing.assert_array_equal(
         estimator.group_sizes_, np.bincount(X["group"], minlength=2)
     )
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_one_class_among_the_weighted_rows_is_refused(weighted):
+    """One class in y, or one class among the rows of positive weight: a
+    clear error naming the class, for every meta-estimator (the check lives
+    in the shared layer)."""
+    from sklearn.linear_model import LogisticRegression
+
+    from sklfair.reweighting import ReweighingClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 2))
+    groups = np.tile(["a", "b"], 20)
+    if weighted:
+        y = np.tile(["no", "yes"], 20)
+        weight = (y == "yes").astype(float)
+    else:
+        y, weight = np.full(40, "yes"), None
+    with pytest.raises(ValueError, match=r"one class \('yes'\)"):
+        ReweighingClassifier(LogisticRegression()).fit(
+            X, y, sensitive_features=groups, sample_weight=weight
+        )
