@@ -67,7 +67,7 @@ constrained = FairConstrainedClassifier(
 # The fairness scorer reads the groups from the ``age_band`` column of each
 # validation fold, and reports ``-gap`` (higher is better, as every
 # scikit-learn score). ``constrained_refit`` keeps the most accurate
-# candidate whose mean gap is at most 0.03.
+# candidate whose mean gap is at most 0.05.
 from sklfair.metrics import make_fairness_scorer
 from sklfair.model_selection import constrained_refit, pareto_front
 
@@ -81,7 +81,7 @@ search = GridSearchCV(
     constrained,
     {"bound": [0.005, 0.01, 0.02, 0.05, 1.0]},
     scoring=scoring,
-    refit=constrained_refit("accuracy", "dp_gap", bound=0.03),
+    refit=constrained_refit("accuracy", "dp_gap", bound=0.05),
     cv=StratifiedKFold(3, shuffle=True, random_state=0),
 )
 search.fit(X_train, y_train)
@@ -93,7 +93,12 @@ print("chosen:", search.best_params_)
 # ``bound=1.0`` is no constraint at all: the unconstrained network. The
 # bound holds on the training rows; on unseen rows the gap is an estimate
 # with its own noise (about 300 young clients per validation fold), which is
-# why the limit is checked on the mean over the folds.
+# why the limit is checked on the mean over the folds. Bounds of 0.005 to
+# 0.02 are tighter than a training fold's groups can resolve (about 600
+# young clients): each fit warns (``InfeasibleBoundWarning``, then
+# ``BoundNotMetWarning``) and aims at the smallest gap its groups resolve
+# instead of chasing the bound into a useless model, so those three
+# candidates are the same network.
 front = pareto_front(search.cv_results_, "accuracy", "dp_gap", all_candidates=True)
 print(front[["param_bound", "score", "gap", "pareto"]].round(3))
 
