@@ -287,6 +287,42 @@ def test_distilled_student_learns_the_frozen_teacher_per_chunk(data):
     assert clf.constraint_violation_ == pytest.approx(expected - 0.5, abs=1e-9)
 
 
+def test_distilled_fair_student_steps_its_multipliers_per_chunk(data, monkeypatch):
+    # the fair student's lagrangian streams as the constrained one does: its
+    # multipliers step by dual_lr per chunk's batches, and it is evaluated
+    # after each chunk of a one-pass fit
+    from sklfair.constrained import LagrangianTerm
+
+    evaluated, terms = [], []
+    evaluate, setup = LagrangianTerm._evaluate, LagrangianTerm.setup
+
+    def record_setup(self, net, rows):
+        setup(self, net, rows)
+        terms.append(self)
+
+    def record_evaluate(self, epoch):
+        evaluated.append(self._steps)
+        return evaluate(self, epoch)
+
+    monkeypatch.setattr(LagrangianTerm, "setup", record_setup)
+    monkeypatch.setattr(LagrangianTerm, "_evaluate", record_evaluate)
+    path, train, _ = data
+    X, y = train.drop(columns="y"), train["y"]
+    DistilledClassifier(
+        FrozenEstimator(LogisticRegression().fit(X, y)),
+        TabularNetClassifier(
+            hidden_units=(16,), max_epochs=1, batch_size=100, random_state=0
+        ),
+        constraint="demographic_parity",
+        bound=0.1,
+        sensitive_columns="sex",
+        random_state=0,
+    ).fit_chunks(_chunks(path))
+    (term,) = terms
+    assert term._dual_step == pytest.approx(term.dual_lr / 5)  # 500 rows / 100
+    assert evaluated == [5, 10, 15, 20, 25, 30, 30]
+
+
 def test_distilled_teacher_fitted_by_its_own_fit_chunks(data):
     path, _, test = data
     clf = DistilledClassifier(_net(10), _net(10), random_state=0)

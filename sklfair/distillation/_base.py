@@ -466,6 +466,7 @@ class BaseDistilled(FairMetaEstimator):
             term_data={
                 "n_groups": 0 if scan.labels is None else len(self.groups_),
                 "n_rows": scan.n_rows,
+                "n_chunks": scan.n_chunks,
             },
         )
         self.student_ = student
