@@ -200,10 +200,10 @@ def test_constrained_lagrangian_meets_a_tight_bound_on_held_out_rows(data):
     assert tight.constraint_violation_ <= 0.0
 
 
-def test_constrained_lagrangian_one_pass_moves_and_selects_per_chunk(data, monkeypatch):
-    # one pass over 6 chunks: the multipliers step by dual_lr per chunk's
-    # batches, and the network is evaluated (margin renewed, best parameters
-    # kept) after each chunk, not only at the end of the pass
+@pytest.fixture
+def lagrangian_steps(monkeypatch):
+    """The LagrangianTerms set up during a test, and the step count at each
+    of their evaluations (an epoch end, or the end of a chunk)."""
     from sklfair.constrained import LagrangianTerm
 
     evaluated, terms = [], []
@@ -219,6 +219,16 @@ def test_constrained_lagrangian_one_pass_moves_and_selects_per_chunk(data, monke
 
     monkeypatch.setattr(LagrangianTerm, "setup", record_setup)
     monkeypatch.setattr(LagrangianTerm, "_evaluate", record_evaluate)
+    return terms, evaluated
+
+
+def test_constrained_lagrangian_one_pass_moves_and_selects_per_chunk(
+    data, lagrangian_steps
+):
+    # one pass over 6 chunks: the multipliers step by dual_lr per chunk's
+    # batches, and the network is evaluated (margin renewed, best parameters
+    # kept) after each chunk, not only at the end of the pass
+    terms, evaluated = lagrangian_steps
     path, _, test = data
     net = TabularNetClassifier(
         hidden_units=(16,), max_epochs=1, batch_size=100, random_state=0
@@ -287,25 +297,11 @@ def test_distilled_student_learns_the_frozen_teacher_per_chunk(data):
     assert clf.constraint_violation_ == pytest.approx(expected - 0.5, abs=1e-9)
 
 
-def test_distilled_fair_student_steps_its_multipliers_per_chunk(data, monkeypatch):
+def test_distilled_fair_student_steps_its_multipliers_per_chunk(data, lagrangian_steps):
     # the fair student's lagrangian streams as the constrained one does: its
     # multipliers step by dual_lr per chunk's batches, and it is evaluated
     # after each chunk of a one-pass fit
-    from sklfair.constrained import LagrangianTerm
-
-    evaluated, terms = [], []
-    evaluate, setup = LagrangianTerm._evaluate, LagrangianTerm.setup
-
-    def record_setup(self, net, rows):
-        setup(self, net, rows)
-        terms.append(self)
-
-    def record_evaluate(self, epoch):
-        evaluated.append(self._steps)
-        return evaluate(self, epoch)
-
-    monkeypatch.setattr(LagrangianTerm, "setup", record_setup)
-    monkeypatch.setattr(LagrangianTerm, "_evaluate", record_evaluate)
+    terms, evaluated = lagrangian_steps
     path, train, _ = data
     X, y = train.drop(columns="y"), train["y"]
     DistilledClassifier(
