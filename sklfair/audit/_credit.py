@@ -34,7 +34,6 @@ A model whose credit measurement fails becomes a note; the others go on.
 from __future__ import annotations
 
 import importlib.util
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -54,7 +53,8 @@ from sklfair.metrics import (
 from sklfair.metrics import approval_rate as approval_rate_of
 from sklfair.metrics import bad_rate as bad_rate_of
 
-from ._messages import log, one_line, unique_warnings
+from ._messages import log, unique_warnings
+from ._state import ModelStep
 
 __all__ = [
     "APPROVAL_RATE",
@@ -477,28 +477,25 @@ def credit_audit(
         reasons = "none"
     rows, by_group, calibration, summaries, decisions = [], {}, {}, {}, {}
     for name, model in models.items():
-        try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                row, groups, curves, approved = _measure(
-                    model, X_test, np.asarray(y_test), data, approval_rate, seed
+        with ModelStep(
+            name,
+            section="credit",
+            failure="no credit measurement",
+            notes=notes,
+            progress=progress,
+            watch=watch,
+        ) as step:
+            row, groups, curves, approved = _measure(
+                model, X_test, np.asarray(y_test), data, approval_rate, seed
+            )
+            summary = "not asked for (--reasons none)"
+            if reasons != "none":
+                summary = _reason_summary(
+                    model, X_test, approved, data, seed, reasons == "all"
                 )
-                summary = "not asked for (--reasons none)"
-                if reasons != "none":
-                    summary = _reason_summary(
-                        model, X_test, approved, data, seed, reasons == "all"
-                    )
-            if watch is not None:
-                watch.check()
-        except KeyboardInterrupt:
-            raise
-        except Exception as exc:  # noqa: BLE001 - one model must not end it
-            if watch is not None and watch.interrupted:
-                raise KeyboardInterrupt from exc
-            notes.append(f"{name}: no credit measurement ({one_line(exc)})")
-            log(progress, f"  credit: {name}: FAILED ({one_line(exc)})")
+        if step.failed:
             continue
-        for warning in unique_warnings(caught):
+        for warning in unique_warnings(step.caught):
             notes.append(f"{name} (credit): {warning}")
         rows.append({"model": name, **row})
         by_group[name], calibration[name] = groups, curves

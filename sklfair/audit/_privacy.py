@@ -15,14 +15,14 @@ A model whose attack fails becomes a note; the others go on.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 
 import pandas as pd
 
 from sklfair.privacy import membership_inference
 
-from ._messages import log, one_line, unique_warnings
+from ._messages import log, unique_warnings
+from ._state import ModelStep
 
 __all__ = ["N_REFERENCES", "PrivacyAudit", "privacy_audit"]
 
@@ -134,30 +134,27 @@ def privacy_audit(
     groups = {a: (X_train[a].to_numpy(), X_test[a].to_numpy()) for a in sensitive}
     rows, by_group, overall, warned = [], {}, {}, []
     for name, model in models.items():
-        try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                result = membership_inference(
-                    model,
-                    X_train,
-                    y_train,
-                    X_test,
-                    y_test,
-                    n_references=n_references,
-                    random_state=seed,
-                )
-                row, tables = _row(result, groups)
-            if watch is not None:
-                watch.check()
-        except KeyboardInterrupt:
-            raise
-        except Exception as exc:  # noqa: BLE001 - one model must not end it
-            if watch is not None and watch.interrupted:
-                raise KeyboardInterrupt from exc
-            notes.append(f"{name}: no membership inference ({one_line(exc)})")
-            log(progress, f"  privacy: {name}: FAILED ({one_line(exc)})")
+        with ModelStep(
+            name,
+            section="privacy",
+            failure="no membership inference",
+            notes=notes,
+            progress=progress,
+            watch=watch,
+        ) as step:
+            result = membership_inference(
+                model,
+                X_train,
+                y_train,
+                X_test,
+                y_test,
+                n_references=n_references,
+                random_state=seed,
+            )
+            row, tables = _row(result, groups)
+        if step.failed:
             continue
-        warned.extend(caught)
+        warned.extend(step.caught)
         rows.append({"model": name, **row})
         by_group[name], overall[name] = tables, result.overall
         log(

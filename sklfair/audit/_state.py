@@ -7,7 +7,11 @@
   so that a library which catches the exception and returns normally (skorch
   does, in its training loop) cannot make the audit go on with a half-trained
   model; with ``defer=True`` it holds the interrupt back until a short
-  section that must not be cut in two (moving the report into place) ends.
+  section that must not be cut in two (moving the report into place) ends;
+- :class:`ModelStep` -- one model's measurement in a section of the audit:
+  its warnings recorded, an interrupt passed on (also one a library caught
+  while the watch saw it), any other failure a note instead of the end of
+  the run.
 
 Both restore what they found on return and on error, the interrupt included.
 """
@@ -17,10 +21,13 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
+import warnings
 
 from threadpoolctl import threadpool_limits
 
-__all__ = ["InterruptWatch", "limited_threads"]
+from ._messages import log, one_line
+
+__all__ = ["InterruptWatch", "ModelStep", "limited_threads"]
 
 
 @contextlib.contextmanager
@@ -114,3 +121,61 @@ class InterruptWatch:
         if self.defer and self.interrupted and exc_type is None:
             raise KeyboardInterrupt
         return False
+
+
+class ModelStep:
+    """One model's measurement in an audit section, as a ``with`` block.
+
+    Inside the block every warning is recorded (``caught``). On leaving it,
+    an interrupt seen by ``watch`` is raised even if a library caught it; a
+    :class:`KeyboardInterrupt` passes on; any other exception becomes the
+    note ``"<name>: <failure> (<error>)"`` and a progress line, and the
+    block is left with ``failed`` set, so that one model cannot end the run.
+
+    Parameters
+    ----------
+    name : str
+        The model.
+    section : str
+        The section, for the progress line (``"credit"``).
+    failure : str
+        What the model gets none of when it fails (``"no credit measurement"``).
+    notes : list
+        Where a failure becomes a line.
+    progress : file or None
+        Where progress lines go.
+    watch : InterruptWatch or None
+        The run's interrupt watch.
+    """
+
+    def __init__(self, name, *, section, failure, notes, progress, watch):
+        self.name = name
+        self.section = section
+        self.failure = failure
+        self.notes = notes
+        self.progress = progress
+        self.watch = watch
+        self.caught = []
+        self.failed = False
+        self._recording = None
+
+    def __enter__(self):
+        self._recording = warnings.catch_warnings(record=True)
+        self.caught = self._recording.__enter__()
+        warnings.simplefilter("always")
+        return self
+
+    def __exit__(self, exc_type, exc, traceback):
+        self._recording.__exit__(exc_type, exc, traceback)
+        if exc_type is None:
+            if self.watch is not None:
+                self.watch.check()
+            return False
+        if not issubclass(exc_type, Exception):  # KeyboardInterrupt among them
+            return False
+        if self.watch is not None and self.watch.interrupted:
+            raise KeyboardInterrupt from exc
+        self.notes.append(f"{self.name}: {self.failure} ({one_line(exc)})")
+        log(self.progress, f"  {self.section}: {self.name}: FAILED ({one_line(exc)})")
+        self.failed = True
+        return True

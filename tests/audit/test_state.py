@@ -1,12 +1,14 @@
 """The process state a run borrows: thread limits and the SIGINT handler."""
 
+import io
 import signal
+import warnings
 
 import pytest
 import torch
 from threadpoolctl import threadpool_info
 
-from sklfair.audit._state import InterruptWatch, limited_threads
+from sklfair.audit._state import InterruptWatch, ModelStep, limited_threads
 
 
 def _pools():
@@ -56,3 +58,45 @@ def test_an_ignored_sigint_stays_ignored():
         assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def _step(notes, progress=None, watch=None):
+    return ModelStep(
+        "net",
+        section="credit",
+        failure="no credit measurement",
+        notes=notes,
+        progress=progress,
+        watch=watch,
+    )
+
+
+def test_a_model_step_records_warnings_and_turns_a_failure_into_a_note():
+    notes, progress = [], io.StringIO()
+    with _step(notes, progress) as step:
+        warnings.warn("careful", UserWarning, stacklevel=1)
+    assert not step.failed and notes == []
+    assert [str(w.message) for w in step.caught] == ["careful"]
+    with _step(notes, progress) as step:
+        raise ValueError("bad rows\nmore detail")
+    assert step.failed
+    assert notes == ["net: no credit measurement (ValueError: bad rows)"]
+    assert progress.getvalue() == "  credit: net: FAILED (ValueError: bad rows)\n"
+
+
+def test_a_model_step_passes_interrupts_on():
+    notes = []
+    with pytest.raises(KeyboardInterrupt):
+        with _step(notes):
+            raise KeyboardInterrupt
+    # a library caught the interrupt the watch saw: raised on leaving the step,
+    # whether the model then returned or failed
+    with InterruptWatch() as watch:
+        watch.interrupted = True
+        with pytest.raises(KeyboardInterrupt):
+            with _step(notes, watch=watch):
+                pass
+        with pytest.raises(KeyboardInterrupt):
+            with _step(notes, watch=watch):
+                raise RuntimeError("the loop stopped early")
+    assert notes == []
