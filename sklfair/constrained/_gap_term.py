@@ -258,11 +258,9 @@ class GapTerm(LossTerm):
         n_rows = len(codes)
         parts, split = [], []
         for constraint in self.constraints_:
-            if surrogate:
-                values, hard, mask = constraint._values(outputs, batch)
-            else:
-                hard, mask = constraint._decisions(outputs, batch)
-                values = None
+            values, hard, mask = _constraint_values(
+                constraint, outputs, batch, surrogate
+            )
             n_events = hard.shape[1]
             # every (row, event) value flat, row after row; its cell is
             # event * n_groups + group
@@ -308,11 +306,9 @@ class GapTerm(LossTerm):
         codes = batch["sensitive_features"]
         parts, columns, widths = [], [], []
         for constraint in self.constraints_:
-            if surrogate:
-                values, hard, mask = constraint._values(outputs, batch)
-            else:
-                hard, mask = constraint._decisions(outputs, batch)
-                values = None
+            values, hard, mask = _constraint_values(
+                constraint, outputs, batch, surrogate
+            )
             n_events = hard.shape[1]
             weighted = as_dtype(weight, hard.dtype)[:, None]
             weighted = (
@@ -448,3 +444,13 @@ class GapTerm(LossTerm):
         )
         self.history_.append({"gaps": gaps, "loss": loss})
         return {"fairness_gap": nanmax(gaps)}
+
+
+def _constraint_values(constraint, outputs, batch, surrogate):
+    """A constraint's ``(values, hard, mask)`` on a batch: its surrogate
+    values with the hard decisions, or (``surrogate=False``) the decisions
+    only, ``values`` None."""
+    if surrogate:
+        return constraint._values(outputs, batch)
+    hard, mask = constraint._decisions(outputs, batch)
+    return None, hard, mask
