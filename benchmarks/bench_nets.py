@@ -60,6 +60,23 @@ def adult_matrix():
     return pre.fit_transform(X).astype(np.float32), y.to_numpy()
 
 
+def skorch_net(n_features, batch_size, epochs, device):
+    """skorch's NeuralNetClassifier around the same MLP 64-64, with Adam."""
+    return NeuralNetClassifier(
+        MLP,
+        module__n_features=n_features,
+        module__n_outputs=2,
+        criterion=torch.nn.CrossEntropyLoss,
+        optimizer=torch.optim.Adam,
+        lr=1e-3,
+        batch_size=batch_size,
+        max_epochs=epochs,
+        train_split=None,
+        verbose=0,
+        device=device,
+    )
+
+
 PEERS = {"skorch": "skorch NeuralNetClassifier", "sklearn": "sklearn MLPClassifier"}
 
 
@@ -305,19 +322,7 @@ def one_run(X, y, args, batch):
         ).fit(X, y)
 
     def skorch_fit():
-        NeuralNetClassifier(
-            MLP,
-            module__n_features=d,
-            module__n_outputs=2,
-            criterion=torch.nn.CrossEntropyLoss,
-            optimizer=torch.optim.Adam,
-            lr=1e-3,
-            batch_size=batch,
-            max_epochs=args.epochs,
-            train_split=None,
-            verbose=0,
-            device="cpu",
-        ).fit(X, y.astype(np.int64))
+        skorch_net(d, batch, args.epochs, "cpu").fit(X, y.astype(np.int64))
 
     def sklearn_fit():
         MLPClassifier(
@@ -355,19 +360,9 @@ def gpu_rows(X, y, args):
     print(f"\nCUDA ({torch.cuda.get_device_name()})")
     for batch in (256, 4096):
         theirs = best_rate(
-            lambda b=batch: NeuralNetClassifier(
-                MLP,
-                module__n_features=d,
-                module__n_outputs=2,
-                criterion=torch.nn.CrossEntropyLoss,
-                optimizer=torch.optim.Adam,
-                lr=1e-3,
-                batch_size=b,
-                max_epochs=args.epochs,
-                train_split=None,
-                verbose=0,
-                device="cuda",
-            ).fit(X, y.astype(np.int64)),
+            lambda b=batch: skorch_net(d, b, args.epochs, "cuda").fit(
+                X, y.astype(np.int64)
+            ),
             n,
             args.epochs,
             args.repeat,
