@@ -307,7 +307,7 @@ def _reason_summary(model, X_test, approved, data, seed, slow):
     parity, counts = {}, {}
     for attribute in data.sensitive:
         groups = sample[attribute].astype(str).to_numpy()
-        parity[attribute] = reason_parity(reasons, groups)
+        parity[attribute] = reason_parity(reasons, groups, confidence=0.95)
         counts[attribute] = pd.Series(groups).value_counts().sort_index()
     return ReasonSummary(
         explainer=explainer,

@@ -388,7 +388,9 @@ def _reasons_html(summary, sensitive, missing=None):
         f"{summary.n_explained} of the {summary.n_declined} declined held-out "
         f"rows, drawn at random, explained against {summary.n_background} "
         f"approved rows by {explainer}. Each cell is the share of a group's "
-        "explained rows given that reason; the sensitive columns are never "
+        "explained rows given that reason, with the largest minus the smallest "
+        "share (difference) and the smallest over the largest (ratio), in "
+        "brackets their 95% intervals; the sensitive columns are never "
         "reasons.</p>"
     ]
     for attribute in sensitive:

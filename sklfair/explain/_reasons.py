@@ -172,7 +172,7 @@ def reason_codes(
     return reasons
 
 
-def reason_parity(reasons, groups, *, n_reasons=1):
+def reason_parity(reasons, groups, *, n_reasons=1, confidence=None):
     """How often each reason is given in each group.
 
     For every column named as a reason, the share of each group's rows that
@@ -191,6 +191,13 @@ def reason_parity(reasons, groups, *, n_reasons=1):
         Group of each row (several columns form intersectional groups).
     n_reasons : int, default=1
         Count a column when it is among a row's first ``n_reasons`` reasons.
+    confidence : float in (0, 1), default=None
+        With a level, ``difference_low``/``difference_high`` and
+        ``ratio_low``/``ratio_high`` give the analytic interval of each
+        reason's difference and ratio
+        (:func:`~sklfair.metrics.fairness_interval` of the demographic
+        parity difference and ratio of "given this reason"); NaN with
+        fewer than two groups.
 
     Returns
     -------
@@ -198,7 +205,8 @@ def reason_parity(reasons, groups, *, n_reasons=1):
         One row per reason, most frequent overall first; one column per
         group with that group's share of rows, then ``overall`` (the share
         among all rows), ``difference`` (largest minus smallest group
-        share) and ``ratio`` (smallest over largest group share).
+        share) and ``ratio`` (smallest over largest group share), each
+        followed by its interval when ``confidence`` is set.
 
     Examples
     --------
@@ -239,7 +247,39 @@ def reason_parity(reasons, groups, *, n_reasons=1):
     parity["difference"] = high - low
     with np.errstate(invalid="ignore", divide="ignore"):
         parity["ratio"] = np.where(high > 0, low / np.where(high > 0, high, 1), np.nan)
+    if confidence is not None:
+        parity = _with_intervals(parity, indicator, labels, confidence)
     parity = parity.sort_values("overall", ascending=False, kind="stable")
     parity.index.name = None
     parity.columns.name = None
     return parity
+
+
+def _with_intervals(parity, indicator, labels, confidence):
+    """``parity`` with the intervals of each reason's difference and ratio."""
+    from ..metrics import fairness_interval
+
+    bounds = {
+        f"{gap}_{end}": [] for gap in ("difference", "ratio") for end in ("low", "high")
+    }
+    several = labels.nunique() > 1
+    for name in parity.index:
+        given = indicator[name].to_numpy().astype(int)
+        for gap in ("difference", "ratio"):
+            low = high = np.nan
+            if several:
+                interval = fairness_interval(
+                    f"demographic_parity_{gap}",
+                    given,
+                    given,
+                    sensitive_features=labels.to_numpy(),
+                    confidence=confidence,
+                )
+                low, high = interval.low, interval.high
+            bounds[f"{gap}_low"].append(low)
+            bounds[f"{gap}_high"].append(high)
+    columns = list(parity.columns)
+    for gap in ("difference", "ratio"):
+        at = columns.index(gap) + 1
+        columns[at:at] = [f"{gap}_low", f"{gap}_high"]
+    return parity.assign(**bounds)[columns]

@@ -263,6 +263,10 @@ def test_group_thresholds_explained_through_their_score_by_default(toy):
     credit = credit_audit({"thresholds": model}, X_test, y_test, data)
     summary = credit.reasons["thresholds"]
     assert summary.explainer == "tree score"
+    # the reasons' gaps between groups come with their intervals
+    parity = summary.parity["sex"]
+    assert {"difference_low", "difference_high", "ratio_low"} <= set(parity.columns)
+    assert (parity["difference_low"] <= parity["difference"]).all()
     declined = X_test[credit.decisions["thresholds approved"].to_numpy() == 0]
     assert summary.n_declined == len(declined)
     scorer = model.estimator_.estimator_.estimator

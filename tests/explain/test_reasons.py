@@ -162,3 +162,41 @@ def test_german_credit_declines_with_reasons_and_proxies():
     report = proxy_report(X.drop(columns="sex"), X["sex"], random_state=0)
     assert report.loc["personal_status", "auc"] > 0.99
     assert report.loc["personal_status", "proxy"]
+
+
+def test_reason_parity_intervals_are_those_of_the_reason_indicator():
+    """With ``confidence``, each reason's difference and ratio get the
+    analytic interval of the demographic parity difference and ratio of
+    "given this reason" by group; none with a single group."""
+    from sklfair.metrics import fairness_interval
+
+    rng = np.random.default_rng(0)
+    reasons = pd.DataFrame({"reason_1": rng.choice(["debt", "income", None], 300)})
+    groups = rng.choice(["a", "b", "c"], 300)
+    parity = reason_parity(reasons, groups, confidence=0.9)
+    assert list(parity.columns[-6:]) == [
+        "difference",
+        "difference_low",
+        "difference_high",
+        "ratio",
+        "ratio_low",
+        "ratio_high",
+    ]
+    for name in ["debt", "income"]:
+        given = (reasons["reason_1"] == name).to_numpy().astype(int)
+        for gap in ["difference", "ratio"]:
+            oracle = fairness_interval(
+                f"demographic_parity_{gap}",
+                given,
+                given,
+                sensitive_features=groups,
+                confidence=0.9,
+            )
+            row = parity.loc[name]
+            assert (row[f"{gap}_low"], row[f"{gap}_high"]) == (oracle.low, oracle.high)
+            assert row[gap] == pytest.approx(oracle.estimate)
+            assert row[f"{gap}_low"] <= row[gap] <= row[f"{gap}_high"]
+    plain = reason_parity(reasons, groups)
+    pd.testing.assert_frame_equal(parity[plain.columns], plain)
+    single = reason_parity(reasons, ["a"] * 300, confidence=0.9)
+    assert single[["difference_low", "ratio_high"]].isna().all().all()
