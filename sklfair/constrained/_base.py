@@ -25,7 +25,12 @@ from sklfair.constraints import GroupLossParity, resolve_constraints
 from ._adversarial import AdversarialTerm
 from ._claim import add_rate_sums, gap_of_sums, row_blocks, violation_of_gaps
 from ._dependence import dependence_term, is_dependence
-from ._fairlearn import fit_reductions, repeat_rows
+from ._fairlearn import (
+    fit_reductions,
+    mixture_proba,
+    mixture_threshold,
+    repeat_rows,
+)
 from ._feasibility import (
     degenerate_sums,
     resolvable_bounds,
@@ -138,6 +143,7 @@ class BaseFairConstrained(FairMetaEstimator):
         y, sample_weight = data.y, data.sample_weight
         if self._task == "classification":
             self.classes_, y_codes = class_codes(y)
+            self.decision_threshold_ = None  # set by the reductions below
         else:
             y_codes = y
         constraints = resolve_constraints(self.constraint, self._task, self.bound)
@@ -200,7 +206,7 @@ class BaseFairConstrained(FairMetaEstimator):
                 data.X_model, y_codes, codes, sample_weight, "reductions"
             )
             try:
-                self.estimator_ = fit_reductions(
+                self.estimator_, aimed = fit_reductions(
                     self.estimator,
                     constraints[0],
                     X_fit,
@@ -227,6 +233,16 @@ class BaseFairConstrained(FairMetaEstimator):
                     "'threshold'."
                 ) from None
             self.n_iter_ = int(self.estimator_.last_iter_) + 1
+            if self._task == "classification":
+                self.decision_threshold_ = mixture_threshold(
+                    mixture_proba(self.estimator_, data.X_model)[:, 1],
+                    constraints[0],
+                    aimed,
+                    y_codes,
+                    codes,
+                    sample_weight,
+                    len(self.groups_),
+                )
         else:
             self._fit_threshold(
                 constraints[0],

@@ -201,6 +201,10 @@ class FairConstrainedClassifier(ClassifierMixin, BaseFairConstrained):
     n_iter_ : int
         Epochs trained (training-loop methods), iterations of
         ``ExponentiatedGradient``, or 1 (``"threshold"``).
+    decision_threshold_ : float or None
+        ``"reductions"``: :meth:`predict` decides the positive class where
+        the mixture's probability of it (``predict_proba(X)[:, 1]``) exceeds
+        this value (see the Notes); None for the other methods.
     resolvable_bounds_ : dict
         For each constraint, the smallest bound the training groups' sizes
         could certify at ``confidence`` (see :func:`sklfair.metrics.certify`)
@@ -218,8 +222,13 @@ fairlearn.postprocessing.ThresholdOptimizer
     Notes
     -----
     ``"reductions"`` gives a mixture of models: :meth:`predict_proba` is the
-    mixture's weighted probabilities and :meth:`predict` its most probable
-    class (deterministic). ``"threshold"`` gives a randomized rule:
+    mixture's weighted probabilities and :meth:`predict` decides the
+    positive class where its probability exceeds ``decision_threshold_``
+    (deterministic). fairlearn's bound holds for the randomized rule that
+    draws each decision with that probability; the threshold is 0.5 (the
+    most probable class) when those deterministic decisions meet the aimed
+    bound on the training rows too, else the most accurate cut that does.
+    ``"threshold"`` gives a randomized rule:
     :meth:`predict_proba` is the probability of each decision and
     :meth:`predict` draws it, so the two need not agree on a row. Both take
     integer sample weights only (rows are repeated).
@@ -503,7 +512,8 @@ fairlearn.postprocessing.ThresholdOptimizer
             draw = row_uniforms(X_in, self._prediction_seed)
             return (draw < proba[:, 1]).astype(int)
         if self.method_ == "reductions":
-            return mixture_proba(self.estimator_, X_model).argmax(axis=1)
+            proba = mixture_proba(self.estimator_, X_model)[:, 1]
+            return (proba > self.decision_threshold_).astype(np.int64)
         return np.searchsorted(self.classes_, self.estimator_.predict(X_model))
 
     def predict(self, X):

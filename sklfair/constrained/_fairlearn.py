@@ -6,6 +6,8 @@ post-processing (ThresholdOptimizer) for estimators outside the training loop.
 - :func:`fit_reductions` and :func:`mixture_proba` /
   :func:`mixture_prediction` fit and read an ``ExponentiatedGradient``
   mixture through its public ``predictors_`` and ``weights_``;
+  :func:`mixture_threshold` chooses the cut on the mixture's probability
+  whose deterministic decisions keep the bound fairlearn aimed at;
 - :func:`fit_threshold` and :func:`threshold_proba` fit a
   ``ThresholdOptimizer`` and read its randomized rule through its public
   ``interpolated_thresholder_.interpolation_dict`` (fairlearn's own
@@ -33,6 +35,9 @@ from sklfair.constraints import (
     EqualOpportunity,
     ErrorRateParity,
 )
+from sklfair.exceptions import UndefinedRateWarning
+
+from ._claim import claimed_gap
 
 __all__ = [
     "THRESHOLD_CONSTRAINTS",
@@ -41,6 +46,7 @@ __all__ = [
     "fit_reductions",
     "mixture_proba",
     "mixture_prediction",
+    "mixture_threshold",
     "fit_threshold",
     "threshold_proba",
     "thresholded_classifier",
@@ -256,7 +262,10 @@ def fit_reductions(
     estimator, constraint, X, y, groups, *, eps, max_iter, params, confidence=0.5
 ):
     """Fit fairlearn's ExponentiatedGradient around ``estimator``, aimed at
-    :func:`aimed_bound` (the bound itself with ``confidence=0.5``)."""
+    :func:`aimed_bound` (the bound itself with ``confidence=0.5``).
+
+    Returns the fitted ``ExponentiatedGradient`` and the bound it aimed at.
+    """
     from fairlearn.reductions import ExponentiatedGradient
 
     aimed = aimed_bound(constraint, y, groups, confidence)
@@ -277,7 +286,7 @@ def fit_reductions(
         ) from None
     with fairlearn_pandas_warnings():
         reduction.fit(X, y, sensitive_features=groups)
-    return reduction
+    return reduction, aimed
 
 
 def _class_probabilities(estimator, X, n_classes=2):
@@ -315,6 +324,84 @@ def mixture_prediction(reduction, X):
         X,
         lambda predictor, X: np.asarray(predictor.predict(X), np.float64).reshape(-1),
     )
+
+
+#: Candidate cuts of :func:`mixture_threshold`: the mixture probability's
+#: weighted quantiles at these levels on the training rows (besides 0.5).
+CUT_QUANTILES = np.linspace(0.0, 1.0, 401)
+
+
+def mixture_threshold(proba, constraint, aimed, y, codes, sample_weight, n_groups):
+    """The cut on the mixture's positive probability above which ``predict``
+    decides the positive class.
+
+    ExponentiatedGradient's bound holds for its randomized rule (each row's
+    decision drawn with the mixture's probability); deciding the most
+    probable class instead can move the gaps above it. The mixture's most
+    probable class (cut 0.5) is kept when its decisions on the training rows
+    meet ``aimed`` (the bound fairlearn aimed at); otherwise the cut is the
+    most accurate one, among 0.5 and the probability's weighted quantiles
+    on the training rows (:data:`CUT_QUANTILES`), whose decisions meet it, and when
+    none does, the one with the smallest gap (the claim then says the bound
+    was not met).
+
+    Parameters
+    ----------
+    proba : ndarray of shape (n_samples,)
+        The mixture's probability of the positive class on the training rows.
+    constraint : FairnessConstraint
+    aimed : float
+        The bound the decisions must meet.
+    y, codes : ndarray of shape (n_samples,)
+        Class codes (0, 1) and group codes.
+    sample_weight : ndarray of shape (n_samples,) or None
+    n_groups : int
+
+    Returns
+    -------
+    threshold : float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklfair.constrained._fairlearn import mixture_threshold
+    >>> from sklfair.constraints import DemographicParity
+    >>> codes = np.repeat([0, 1], 4)
+    >>> y = np.array([0, 1, 1, 1, 0, 0, 0, 1])
+    >>> proba = np.array([0.2, 0.7, 0.8, 0.9, 0.1, 0.2, 0.45, 0.6])
+    >>> # at 0.5 the groups' positive rates are 3/4 and 1/4: a gap of 0.5
+    >>> float(mixture_threshold(proba, DemographicParity(), 0.25, y, codes, None, 2))
+    0.2
+    """
+    proba = np.asarray(proba, dtype=np.float64)
+    weight = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight)
+    labels = np.arange(n_groups)
+
+    def gap_and_accuracy(cut):
+        decided = (proba > cut).astype(np.int64)
+        decisions = np.eye(2)[decided]
+        with warnings.catch_warnings():  # the claim names undefined rates
+            warnings.simplefilter("ignore", UndefinedRateWarning)
+            gap = claimed_gap(constraint, y, decisions, codes, sample_weight, labels)
+        return gap, float(np.sum(weight * (decided == y)))
+
+    gap, _ = gap_and_accuracy(0.5)
+    if gap <= aimed:
+        return 0.5
+    # the weighted quantiles (integer weights: those of the repeated rows)
+    order = np.argsort(proba, kind="stable")
+    cumulative = np.cumsum(weight[order])
+    positions = np.searchsorted(cumulative, CUT_QUANTILES * cumulative[-1])
+    quantiles = proba[order][np.minimum(positions, len(proba) - 1)]
+    cuts = np.unique(np.append(quantiles, 0.5))
+    results = [gap_and_accuracy(cut) for cut in cuts]
+    gaps = np.array([g for g, _ in results])
+    accuracies = np.array([a for _, a in results])
+    meets = gaps <= aimed
+    if not meets.any():
+        return float(cuts[np.argmin(gaps)])
+    best = np.flatnonzero(meets)[np.argmax(accuracies[meets])]
+    return float(cuts[best])
 
 
 # --------------------------------------------------------------------------

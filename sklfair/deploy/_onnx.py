@@ -88,12 +88,14 @@ def _regressor_shapes(operator):
 
 
 class _Mixture(ClassifierMixin, BaseEstimator):
-    """Weighted average of fitted classifiers' probabilities (export only)."""
+    """Weighted average of fitted classifiers' probabilities, deciding the
+    positive class above ``threshold`` (export only)."""
 
-    def __init__(self, estimators, weights, classes):
+    def __init__(self, estimators, weights, classes, threshold=0.5):
         self.estimators = estimators
         self.weights = weights
         self.classes = classes
+        self.threshold = threshold
 
     def __sklearn_is_fitted__(self):
         return True
@@ -108,11 +110,17 @@ class _Mixture(ClassifierMixin, BaseEstimator):
         return total / sum(self.weights)
 
     def predict(self, X):
-        return self.classes[np.argmax(self.predict_proba(X), axis=1)]
+        return self.classes[(self.predict_proba(X)[:, 1] > self.threshold) * 1]
+
+    def decision_offsets(self):
+        """Added to the probabilities, their most probable class is the
+        decision: ``p1 + 1 - 2 t > p0`` exactly when ``p1 > t``."""
+        return np.array([0.0, 1.0 - 2.0 * float(self.threshold)], dtype=np.float32)
 
 
 def _convert_mixture(scope, operator, container):
     from skl2onnx.algebra.onnx_operator import OnnxSubEstimator
+    from skl2onnx.algebra.onnx_ops import OnnxAdd, OnnxIdentity, OnnxMul
 
     model = operator.raw_operator
     opset = container.target_opset
@@ -126,17 +134,19 @@ def _convert_mixture(scope, operator, container):
             op_version=opset,
             options={"zipmap": False},
         )
-        from skl2onnx.algebra.onnx_ops import OnnxAdd, OnnxMul
-
         term = OnnxMul(sub[1], np.array([weight], dtype=np.float32), op_version=opset)
         total = term if total is None else OnnxAdd(total, term, op_version=opset)
-    from skl2onnx.algebra.onnx_ops import OnnxIdentity
-
     proba_name = _name(scope, "mixture_proba")
     OnnxIdentity(total, op_version=opset, output_names=[proba_name]).add_to(
         scope, container
     )
-    _class_outputs(scope, container, operator, proba_name, model.classes_)
+    decision_name = _name(scope, "mixture_decision")
+    OnnxAdd(
+        total, model.decision_offsets(), op_version=opset, output_names=[decision_name]
+    ).add_to(scope, container)
+    _class_outputs(
+        scope, container, operator, proba_name, model.classes_, decide=decision_name
+    )
 
 
 def _mixture_shapes(operator):
@@ -237,7 +247,12 @@ def _inner_model(meta):
                     )
                 estimators.append(predictor)
                 weights.append(float(weight))
-            return _Mixture(estimators, np.array(weights), meta.classes_)
+            return _Mixture(
+                estimators,
+                np.array(weights),
+                meta.classes_,
+                meta.decision_threshold_,
+            )
         return meta.estimator_
     return None
 
@@ -508,7 +523,8 @@ def _mixture_graph(mixture, initial_types, target_opset):
 
     Each predictor is converted on its own, its names prefixed, and the
     graphs joined on the shared inputs; the weighted sum of their
-    probabilities and its most probable class are the outputs.
+    probabilities and the decision at the mixture's threshold are the
+    outputs.
     """
     import onnx
     from onnx import TensorProto, compose, helper, numpy_helper
@@ -534,8 +550,14 @@ def _mixture_graph(mixture, initial_types, target_opset):
         nodes.append(helper.make_node("Mul", [proba, w], [f"p{index}_weighted"]))
         terms.append(f"p{index}_weighted")
     nodes.append(helper.make_node("Sum", terms, ["probabilities"]))
+    initializers.append(
+        numpy_helper.from_array(mixture.decision_offsets(), "decision_offsets")
+    )
     nodes.append(
-        helper.make_node("ArgMax", ["probabilities"], ["argmax"], axis=1, keepdims=0)
+        helper.make_node("Add", ["probabilities", "decision_offsets"], ["decision"])
+    )
+    nodes.append(
+        helper.make_node("ArgMax", ["decision"], ["argmax"], axis=1, keepdims=0)
     )
     classes = np.asarray(mixture.classes_)
     if np.issubdtype(classes.dtype, np.integer) or classes.dtype == np.bool_:

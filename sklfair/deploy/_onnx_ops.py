@@ -255,8 +255,9 @@ def _int8_layers(scope, container, x, layers):
     return x
 
 
-def _class_outputs(scope, container, operator, proba, classes):
-    """``label`` and ``probabilities`` outputs from float probabilities."""
+def _class_outputs(scope, container, operator, proba, classes, decide=None):
+    """``label`` and ``probabilities`` outputs from float probabilities; the
+    label is the class of the largest ``decide`` (default: ``proba``)."""
     from onnx import TensorProto
 
     container.add_node(
@@ -278,7 +279,9 @@ def _class_outputs(scope, container, operator, proba, classes):
         proto = TensorProto.STRING
     table = _name(scope, "classes")
     container.add_initializer(table, proto, [len(values)], values.tolist())
-    argmax = _node(scope, container, "ArgMax", [proba], "argmax", axis=1, keepdims=0)
+    argmax = _node(
+        scope, container, "ArgMax", [decide or proba], "argmax", axis=1, keepdims=0
+    )
     container.add_node(
         "Gather",
         [table, argmax],

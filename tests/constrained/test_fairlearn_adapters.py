@@ -27,12 +27,14 @@ from fairlearn.reductions import ExponentiatedGradient, TruePositiveRateParity
 from sklearn.linear_model import LogisticRegression
 
 from sklfair.constrained import FairConstrainedClassifier
+from sklfair.constrained._claim import claimed_gap
 from sklfair.constrained._fairlearn import (
     aimed_bound,
     fairlearn_moment,
     fairlearn_pandas_warnings,
     fit_threshold,
     mixture_proba,
+    mixture_threshold,
     threshold_proba,
 )
 from sklfair.constraints import (
@@ -180,3 +182,137 @@ def test_reductions_fit_passes_the_aimed_bound_to_fairlearn():
         moment = fairlearn_moment(DemographicParity(bound=bound), y, groups)
         assert clf.estimator_.constraints.eps == pytest.approx(moment.eps)
         assert clf.constraint_.bound == 0.1  # the claim is about the bound
+
+
+def _gap_and_accuracy(constraint, proba, cut, y, groups, weight):
+    """The oracle: the gap of the decisions ``proba > cut`` by hand (each
+    group's weighted rate; the largest difference), and their weighted
+    accuracy."""
+    decided = (proba > cut).astype(int)
+    weight = np.ones(len(y)) if weight is None else weight
+    events = {
+        "demographic_parity": [(decided == 1, np.ones(len(y), bool))],
+        "equalized_odds": [(decided == 1, y == 1), (decided == 1, y == 0)],
+        "error_rate_parity": [(decided != y, np.ones(len(y), bool))],
+    }[constraint.name]
+    gap = 0.0
+    for hit, event in events:
+        rates = [
+            np.average(
+                hit[(groups == g) & event], weights=weight[(groups == g) & event]
+            )
+            for g in np.unique(groups)
+        ]
+        gap = max(gap, max(rates) - min(rates))
+    return gap, np.average(decided == y, weights=weight)
+
+
+def _fairlearn_gap(constraint, pred, y, groups, weight):
+    from fairlearn.metrics import (
+        demographic_parity_difference,
+        equalized_odds_difference,
+    )
+
+    metric = {
+        "demographic_parity": demographic_parity_difference,
+        "equalized_odds": equalized_odds_difference,
+    }[constraint.name]
+    return metric(y, pred, sensitive_features=groups, sample_weight=weight)
+
+
+def _weighted_quantiles(proba, weight):
+    """The inverted-CDF quantiles of the weighted rows."""
+    rows = np.repeat(np.arange(len(proba)), weight.astype(int))
+    return np.quantile(proba[rows], np.linspace(0, 1, 401), method="inverted_cdf")
+
+
+@pytest.mark.parametrize(
+    "constraint",
+    [DemographicParity(), EqualizedOdds(), ErrorRateParity()],
+    ids=lambda c: c.name,
+)
+def test_mixture_threshold_is_the_most_accurate_cut_that_meets_the_bound(
+    constraint,
+):
+    rng = np.random.RandomState(1)
+    groups = rng.randint(3, size=900)
+    # scores leaning on the group: the most probable class is unfair
+    proba = np.clip(rng.beta(2, 2, size=900) + 0.15 * (groups - 1), 0, 1)
+    y = (rng.rand(900) < proba).astype(int)
+    weight = rng.randint(1, 4, size=900).astype(float)
+    gap_half, _ = _gap_and_accuracy(constraint, proba, 0.5, y, groups, weight)
+    aimed = 0.5 * gap_half
+    cut = mixture_threshold(proba, constraint, aimed, y, groups, weight, 3)
+    gap, accuracy = _gap_and_accuracy(constraint, proba, cut, y, groups, weight)
+    assert cut != 0.5 and gap <= aimed
+    if constraint.name != "error_rate_parity":  # the oracle's oracle
+        pred = (proba > cut).astype(int)
+        assert _fairlearn_gap(constraint, pred, y, groups, weight) == pytest.approx(
+            gap, abs=1e-12
+        )
+    # no candidate cut that meets the aimed bound is more accurate
+    candidates = np.append(_weighted_quantiles(proba, weight), 0.5)
+    for other in candidates:
+        other_gap, other_accuracy = _gap_and_accuracy(
+            constraint, proba, other, y, groups, weight
+        )
+        if other_gap <= aimed:
+            assert other_accuracy <= accuracy + 1e-12
+    # integer weights are repeated rows
+    rows = np.repeat(np.arange(900), weight.astype(int))
+    repeated = mixture_threshold(
+        proba[rows], constraint, aimed, y[rows], groups[rows], None, 3
+    )
+    assert _gap_and_accuracy(constraint, proba, repeated, y, groups, weight) == (
+        gap,
+        accuracy,
+    )
+
+
+def test_mixture_threshold_keeps_the_most_probable_class_when_it_meets_the_bound():
+    rng = np.random.RandomState(2)
+    groups = rng.randint(2, size=500)
+    proba = rng.rand(500)  # the groups' scores alike
+    y = (rng.rand(500) < proba).astype(int)
+    decisions = np.eye(2)[(proba > 0.5).astype(int)]
+    dp = DemographicParity()
+    gap = claimed_gap(dp, y, decisions, groups, None, np.arange(2))
+    assert mixture_threshold(proba, dp, gap, y, groups, None, 2) == 0.5
+    # an unreachable bound: the cut of the smallest gap (every row one way)
+    cut = mixture_threshold(proba, EqualizedOdds(), -1.0, y, groups, None, 2)
+    eo_gaps = [
+        _gap_and_accuracy(EqualizedOdds(), proba, c, y, groups, None)[0]
+        for c in np.append(_weighted_quantiles(proba, np.ones(500)), 0.5)
+    ]
+    assert _gap_and_accuracy(EqualizedOdds(), proba, cut, y, groups, None)[
+        0
+    ] == pytest.approx(min(eo_gaps))
+
+
+def test_reductions_decisions_keep_the_bound_the_randomized_rule_keeps():
+    # ExpGrad bounds the gap of its randomized rule; deciding the mixture's
+    # most probable class can break it: the fitted cut keeps it
+    rng = np.random.RandomState(1)
+    groups = rng.randint(2, size=3000)
+    X = np.column_stack([rng.normal(size=3000) + 0.2 * groups, rng.normal(size=3000)])
+    y = (X.sum(axis=1) + rng.normal(0, 1.0, 3000) > 0.5).astype(int)
+    clf = FairConstrainedClassifier(
+        LogisticRegression(),
+        bound=0.02,
+        method="reductions",
+        confidence=0.5,
+        max_iter=30,
+    ).fit(X, y, sensitive_features=groups)
+    proba = clf.predict_proba(X)[:, 1]
+    dp = DemographicParity()
+    before, before_accuracy = _gap_and_accuracy(dp, proba, 0.5, y, groups, None)
+    assert before > 0.03  # the case this guards against
+    pred = clf.predict(X)
+    assert clf.decision_threshold_ > 0.5
+    np.testing.assert_array_equal(pred, proba > clf.decision_threshold_)
+    after, accuracy = _gap_and_accuracy(
+        dp, proba, clf.decision_threshold_, y, groups, None
+    )
+    assert after <= 0.02
+    assert clf.constraint_violation_ == pytest.approx(after - 0.02, abs=1e-12)
+    assert before_accuracy - 0.01 < accuracy < before_accuracy

@@ -169,6 +169,12 @@ def test_reductions_mixture_of_pipelines(credit):
     assert "age_band" not in [i.name for i in session.get_inputs()]
     assert np.abs(proba - mixture.predict_proba(X_test)).max() < 1e-5
     np.testing.assert_array_equal(label, mixture.predict(X_test))
+    # the label decides at the mixture's threshold, not at 0.5
+    for threshold in (0.3, 0.7):
+        mixture.decision_threshold_ = threshold
+        _, label, _ = _run(to_onnx(mixture, X_train.iloc[:5]), X_test)
+        np.testing.assert_array_equal(label, mixture.predict(X_test))
+        assert 0 < np.mean(label) < 1
 
 
 def test_reductions_mixture_on_an_array_with_a_sensitive_position():
@@ -186,6 +192,12 @@ def test_reductions_mixture_on_an_array_with_a_sensitive_position():
     assert (mixture.estimator_.weights_ > 0).sum() >= 2
     _, label, proba = _run(to_onnx(mixture, X[:5]), X)
     assert np.abs(proba - mixture.predict_proba(X)).max() < 1e-5
+    # the label decides at the mixture's threshold (0.5 or not)
+    for threshold in (mixture.decision_threshold_, 0.35, 0.65):
+        mixture.decision_threshold_ = threshold
+        _, label, _ = _run(to_onnx(mixture, X[:5]), X)
+        far = np.abs(mixture.predict_proba(X)[:, 1] - threshold) > 1e-5
+        np.testing.assert_array_equal(label[far], mixture.predict(X)[far])
 
 
 def test_what_cannot_be_exported_is_named(credit):
