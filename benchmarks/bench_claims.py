@@ -192,8 +192,9 @@ def adult_by_sex(seeds, bound=0.02, reductions=True):
             f"{bound} on every seed): target met: {met[name]}"
         )
     print(
-        "(ExpGrad's mixture predicts its most probable class: deterministic, "
-        "not fairlearn's randomized draw)"
+        "(the reductions decide where the mixture's probability exceeds its "
+        "decision_threshold_, the cut whose training decisions meet the aimed "
+        "bound: deterministic, not fairlearn's randomized draw)"
     )
     return any(met.values())
 

@@ -242,6 +242,7 @@ class BaseFairConstrained(FairMetaEstimator):
                     codes,
                     sample_weight,
                     len(self.groups_),
+                    self.confidence,
                 )
         else:
             self._fit_threshold(

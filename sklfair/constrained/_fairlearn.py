@@ -35,9 +35,9 @@ from sklfair.constraints import (
     EqualOpportunity,
     ErrorRateParity,
 )
-from sklfair.exceptions import UndefinedRateWarning
+from sklfair.constraints._rates import gaps_from_sums
 
-from ._claim import claimed_gap
+from ._feasibility import gap_floors
 
 __all__ = [
     "THRESHOLD_CONSTRAINTS",
@@ -331,19 +331,26 @@ def mixture_prediction(reduction, X):
 CUT_QUANTILES = np.linspace(0.0, 1.0, 401)
 
 
-def mixture_threshold(proba, constraint, aimed, y, codes, sample_weight, n_groups):
+def mixture_threshold(
+    proba, constraint, aimed, y, codes, sample_weight, n_groups, confidence=0.5
+):
     """The cut on the mixture's positive probability above which ``predict``
     decides the positive class.
 
     ExponentiatedGradient's bound holds for its randomized rule (each row's
     decision drawn with the mixture's probability); deciding the most
-    probable class instead can move the gaps above it. The mixture's most
+    probable class instead can move the gaps above it. Every gap is aimed at
+    ``aimed`` (the bound fairlearn aimed at), or, for a pair of groups too
+    small to tell a gap of ``aimed`` from zero, at the smallest gap it can
+    resolve at ``confidence`` (the floors of the lagrangian,
+    :func:`~sklfair.constrained._feasibility.gap_floors`). The mixture's most
     probable class (cut 0.5) is kept when its decisions on the training rows
-    meet ``aimed`` (the bound fairlearn aimed at); otherwise the cut is the
-    most accurate one, among 0.5 and the probability's weighted quantiles
-    on the training rows (:data:`CUT_QUANTILES`), whose decisions meet it, and when
-    none does, the one with the smallest gap (the claim then says the bound
-    was not met).
+    meet those aims; otherwise the cut is the most accurate one, among 0.5
+    and the probability's weighted quantiles on the training rows
+    (:data:`CUT_QUANTILES`), whose decisions meet them, and when none does,
+    the one with the smallest excess (the claim then says the bound was not
+    met). A gap undefined for a pair (a group without rows in an event) sets
+    no aim, as in the training loop.
 
     Parameters
     ----------
@@ -356,6 +363,8 @@ def mixture_threshold(proba, constraint, aimed, y, codes, sample_weight, n_group
         Class codes (0, 1) and group codes.
     sample_weight : ndarray of shape (n_samples,) or None
     n_groups : int
+    confidence : float, default=0.5
+        Of the floors (0.5: none).
 
     Returns
     -------
@@ -375,18 +384,19 @@ def mixture_threshold(proba, constraint, aimed, y, codes, sample_weight, n_group
     """
     proba = np.asarray(proba, dtype=np.float64)
     weight = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight)
-    labels = np.arange(n_groups)
+    floors = gap_floors(constraint, y, codes, sample_weight, n_groups, confidence)
+    aims = np.maximum(float(aimed), floors)
 
-    def gap_and_accuracy(cut):
+    def excess_and_accuracy(cut):
         decided = (proba > cut).astype(np.int64)
-        decisions = np.eye(2)[decided]
-        with warnings.catch_warnings():  # the claim names undefined rates
-            warnings.simplefilter("ignore", UndefinedRateWarning)
-            gap = claimed_gap(constraint, y, decisions, codes, sample_weight, labels)
-        return gap, float(np.sum(weight * (decided == y)))
+        numerator, denominator = constraint.rates(
+            y, np.eye(2)[decided], codes, sample_weight, n_groups=n_groups
+        )
+        gaps, valid = gaps_from_sums(numerator, denominator, constraint.pairwise)
+        excess = np.max(gaps[valid] - aims[valid], initial=-np.inf)
+        return excess, float(np.sum(weight * (decided == y)))
 
-    gap, _ = gap_and_accuracy(0.5)
-    if gap <= aimed:
+    if excess_and_accuracy(0.5)[0] <= 0:
         return 0.5
     # the weighted quantiles (integer weights: those of the repeated rows)
     order = np.argsort(proba, kind="stable")
@@ -394,13 +404,11 @@ def mixture_threshold(proba, constraint, aimed, y, codes, sample_weight, n_group
     positions = np.searchsorted(cumulative, CUT_QUANTILES * cumulative[-1])
     quantiles = proba[order][np.minimum(positions, len(proba) - 1)]
     cuts = np.unique(np.append(quantiles, 0.5))
-    results = [gap_and_accuracy(cut) for cut in cuts]
-    gaps = np.array([g for g, _ in results])
-    accuracies = np.array([a for _, a in results])
-    meets = gaps <= aimed
+    excess, accuracy = np.array([excess_and_accuracy(cut) for cut in cuts]).T
+    meets = excess <= 0
     if not meets.any():
-        return float(cuts[np.argmin(gaps)])
-    best = np.flatnonzero(meets)[np.argmax(accuracies[meets])]
+        return float(cuts[np.argmin(excess)])
+    best = np.flatnonzero(meets)[np.argmax(accuracy[meets])]
     return float(cuts[best])
 
 

@@ -316,3 +316,42 @@ def test_reductions_decisions_keep_the_bound_the_randomized_rule_keeps():
     assert after <= 0.02
     assert clf.constraint_violation_ == pytest.approx(after - 0.02, abs=1e-12)
     assert before_accuracy - 0.01 < accuracy < before_accuracy
+
+
+def test_mixture_threshold_holds_a_small_pair_to_its_floor():
+    # two groups of 3,000 rows and one of 25: the small group's pairs cannot
+    # resolve the aimed bound, and are held to their floors (as in the
+    # lagrangian), not to the bound; the large pair is held to the bound
+    from sklfair.constrained._feasibility import gap_floors
+    from sklfair.constraints._rates import pair_index
+
+    rng = np.random.RandomState(4)
+    groups = np.repeat([0, 1, 2], [3000, 3000, 25])
+    proba = np.clip(rng.beta(2, 2, size=len(groups)) + 0.2 * (groups == 1), 0, 1)
+    proba[groups == 2] = np.clip(proba[groups == 2] - 0.25, 0, 1)
+    y = (rng.rand(len(groups)) < proba).astype(int)
+    dp, aimed = DemographicParity(), 0.05
+    floors = gap_floors(dp, y, groups, None, 3, 0.95)
+    first, second = pair_index(3)
+    small = (first == 2) | (second == 2)
+    assert np.all(floors[small] > 0.1) and np.all(floors[~small] < aimed)
+    cut = mixture_threshold(proba, dp, aimed, y, groups, None, 3, confidence=0.95)
+    assert cut != 0.5  # the most probable class breaks the bound
+
+    def pair_gaps(cut):
+        decided = proba > cut
+        rates = np.array([decided[groups == g].mean() for g in range(3)])
+        return rates[first] - rates[second], np.mean(decided == y)
+
+    gaps, accuracy = pair_gaps(cut)
+    assert np.all(gaps[~small] <= aimed)
+    assert np.all(gaps[small] <= floors[small])
+    assert np.max(np.abs(gaps[small])) > aimed  # the floor, not the bound
+    # more accurate than any cut holding every pair to the bound
+    for other in _weighted_quantiles(proba, np.ones(len(proba))):
+        other_gaps, other_accuracy = pair_gaps(other)
+        if np.all(other_gaps <= aimed):
+            assert other_accuracy < accuracy
+    # without floors (confidence 0.5) every pair is held to the bound
+    no_floor = mixture_threshold(proba, dp, aimed, y, groups, None, 3)
+    assert np.all(pair_gaps(no_floor)[0] <= aimed)
