@@ -104,14 +104,18 @@ def monitor_rows(data, size, device):
     else:
         index = None
     rows = {"index": index}
+    if hasattr(data, "features"):  # the loop's rows: gather only the monitored
+        for key in ("y", "sample_weight", "sensitive_features"):
+            rows[key] = data.take(key, index)
+        # a copy: a term may change the training weights in place (held-out rows)
+        if index is None:
+            rows["sample_weight"] = rows["sample_weight"].clone()
+        rows["X"] = data.features(index)
+        return rows
     for key in ("y", "sample_weight", "sensitive_features"):
         tensor = data[key]
         rows[key] = tensor if index is None else tensor[index.to(tensor.device)]
-    # a copy: a term may change the training weights in place (held-out rows)
     rows["sample_weight"] = rows["sample_weight"].clone()
-    if hasattr(data, "features"):  # the loop's rows: gather only the monitored
-        rows["X"] = data.features(index)
-        return rows
     X = data["X"]  # a plain mapping of tensors (a term set up by hand)
     if isinstance(X, torch.Tensor):
         rows["X"] = X if index is None else X[index.to(X.device)]

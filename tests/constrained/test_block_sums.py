@@ -10,6 +10,7 @@ import tracemalloc
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from sklearn.preprocessing import StandardScaler
@@ -211,3 +212,45 @@ def test_the_claim_holds_one_block_of_decisions_at_a_time(german_fit):
     # before: the predictions and one-hot decisions of every row (16 bytes
     # per row for the decisions alone), and the rates' temporaries
     assert peak < 0.2 * X.nbytes
+
+
+def _german_lagrangian():
+    bunch = load_german_credit()
+    X = StandardScaler().fit_transform(
+        bunch.data.select_dtypes("number").to_numpy(dtype=np.float64)
+    )
+    y = bunch.target.to_numpy()
+    weight = np.random.default_rng(0).integers(0, 3, len(y)).astype(float)
+    clf = FairConstrainedClassifier(
+        TabularNetClassifier(hidden_units=(16,), max_epochs=5, random_state=0),
+        constraint=["demographic_parity", "equalized_odds"],
+        bound=0.05,
+        method="lagrangian",
+        method_params={"validation_fraction": 0.2},
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.fit(X, y, sensitive_features=bunch.sensitive["sex"], sample_weight=weight)
+    return clf, clf.predict_proba(X)
+
+
+def test_narrow_training_tensors_change_nothing_on_german_credit(monkeypatch):
+    # issue 22: codes in one byte a row and int32 row positions give the
+    # same claim, history and predictions as int64 tensors did
+    clf, proba = _german_lagrangian()
+    import sklfair.nets._base as net_base
+    import sklfair.nets._classifier as net_classifier
+    import sklfair.nets._data as net_data
+    import sklfair.nets._training as net_training
+
+    for module in (net_base, net_classifier):
+        monkeypatch.setattr(module, "small_int_dtype", lambda n: np.dtype(np.int64))
+    for module in (net_data, net_training):
+        monkeypatch.setattr(module, "index_dtype", lambda n: torch.int64)
+    wide, wide_proba = _german_lagrangian()
+    np.testing.assert_array_equal(proba, wide_proba)
+    assert clf.constraint_violation_ == wide.constraint_violation_
+    columns = [c for c in clf.history_.columns if c != "dur"]
+    assert len(clf.history_) == 5
+    pd.testing.assert_frame_equal(clf.history_[columns], wide.history_[columns])
