@@ -66,7 +66,7 @@ __all__ = ["BaseTabularNet"]
 
 # Prediction runs in chunks whose widest float64 activation takes about this
 # many bytes (the chunk's memory stays small next to X's, and in cache).
-_PREDICT_BYTES = 2**22
+_PREDICT_BYTES = 2**20
 
 
 def _predict_chunk(module, n_features):

@@ -28,6 +28,7 @@ import scipy.sparse as sp
 import torch
 
 __all__ = [
+    "as_positions",
     "check_numeric_frame",
     "index_dtype",
     "small_int_dtype",
@@ -93,6 +94,15 @@ def index_dtype(n_rows):
 
 
 _NUMPY_INDEX = {torch.int32: np.int32, torch.int64: np.int64}
+
+
+def as_positions(index, n_rows):
+    """Row positions into ``n_rows`` rows as a numpy array of
+    :func:`index_dtype` (int32 when they fit), copied only when needed."""
+    dtype = _NUMPY_INDEX[index_dtype(n_rows)]
+    return np.asarray(index).astype(dtype, copy=False)
+
+
 _NARROW_INTEGERS = (torch.int8, torch.uint8, torch.int16, torch.int32)
 
 
@@ -168,8 +178,7 @@ class TensorData:
             self.X = _device_tensor(X, device)
         self.rows = None
         if rows is not None:
-            dtype = _NUMPY_INDEX[index_dtype(X.shape[0])]
-            self.rows = torch.from_numpy(np.asarray(rows).astype(dtype, copy=False))
+            self.rows = torch.from_numpy(as_positions(rows, X.shape[0]))
             if isinstance(self.X, torch.Tensor):
                 self.rows = self.rows.to(device)
         self.tensors = tensors

@@ -75,3 +75,38 @@ def test_distinct_positive_rows_are_only_reordered():
     rows, merged = compact_rows(X, [np.arange(50)], w)
     assert sorted(rows) == list(range(50))
     np.testing.assert_array_equal(merged, w[rows])
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_slabs_of_rows_change_nothing(monkeypatch, rows, weighted):
+    import sklfair.nets._compact as compact
+
+    X, y, w = rows
+    w = w if weighted else None
+    soft = np.stack([X[:, 0] / 4, 1 - X[:, 0] / 4], axis=1)
+    whole = compact_rows(X, [y, soft], w)
+    monkeypatch.setattr(compact, "_HASH_SLAB_ROWS", 7)  # runs across slabs
+    rows_, merged = compact_rows(X, [y, soft], w)
+    np.testing.assert_array_equal(rows_, whole[0])
+    if weighted or merged is not None:
+        np.testing.assert_array_equal(merged, whole[1])
+
+
+def test_compaction_holds_two_numbers_a_row():
+    # issue 22: the columns' hashes of every row, pandas' temporaries and a
+    # sorted copy of the hashes were alive at once (24 bytes a row); now the
+    # hashes and the sort order (16), and the rows come back as int32
+    import tracemalloc
+
+    n = 500_000
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(n, 4))
+    y, groups = (rng.integers(0, 2, size=(2, n))).astype(np.int8)
+    tracemalloc.start()
+    try:
+        kept, merged = compact_rows(X, [y, groups], None)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert kept.dtype == np.int32 and merged is None
+    assert peak < 2.5 * 8 * n

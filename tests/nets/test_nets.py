@@ -420,3 +420,13 @@ def test_group_codes_are_used_in_place():
     assert encoded.dtype == np.int8
     encoded, labels = _encode_groups(np.array(["x", "y", "x"]), 3)
     assert encoded.dtype == np.int8 and encoded.tolist() == [0, 1, 0]
+
+
+def test_prediction_chunks_hold_a_megabyte_of_activations():
+    # issue 22: a chunk's widest float64 activation took 4 MiB (three of
+    # them alive in a forward pass), more than a claim's whole block of rows
+    from sklfair.nets._base import _predict_chunk
+    from sklfair.nets._modules import MLP
+
+    module = MLP(n_features=20, n_outputs=2, hidden_units=(64, 64))
+    assert _predict_chunk(module, 20) * 64 * 8 <= 2**20
