@@ -280,6 +280,11 @@ class TrainingRows(collections.abc.Mapping):
     def __len__(self):
         return sum(1 for _ in self)
 
+    @property
+    def n_features(self):
+        """The width of the inputs (``features``' columns)."""
+        return self._data.n_features
+
     def features(self, index=None):
         """Float32 inputs of the training rows ``index`` on the training device.
 

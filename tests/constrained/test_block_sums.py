@@ -254,3 +254,40 @@ def test_narrow_training_tensors_change_nothing_on_german_credit(monkeypatch):
     columns = [c for c in clf.history_.columns if c != "dur"]
     assert len(clf.history_) == 5
     pd.testing.assert_frame_equal(clf.history_[columns], wide.history_[columns])
+
+
+def test_the_monitored_rows_hold_no_copy_of_the_inputs(monkeypatch):
+    # issue 22: the epoch-end evaluation kept a float32 copy of the inputs
+    # of up to 50,000 monitored rows; they are now gathered chunk by chunk
+    # when the network is evaluated, with the same outputs
+    from sklfair.constrained import LagrangianTerm, _gap_term
+
+    class Recording(LagrangianTerm):
+        def epoch_summary(self):
+            rows = self._monitor
+            self.held = sum(
+                t.untyped_storage().nbytes()
+                for t in rows.values()
+                if isinstance(t, torch.Tensor)
+            )
+            module = self._net.module_.eval()
+            with torch.no_grad():
+                whole = module(rows["X"].gather())
+                self.same = torch.equal(
+                    _gap_term.forward_in_chunks(module, rows["X"]), whole
+                )
+            module.train()
+            return super().epoch_summary()
+
+    monkeypatch.setattr(_gap_term, "MONITOR_CHUNK", 128)  # 24 chunks
+    rng = np.random.default_rng(0)
+    n = 3000
+    X = rng.normal(size=(n, 50))
+    y = (X[:, 0] + rng.normal(size=n) > 0).astype(int)
+    term = Recording("demographic_parity", bound=0.05)
+    TabularNetClassifier(hidden_units=(8,), max_epochs=1, random_state=0).fit(
+        X, y, sensitive_features=(X[:, 1] > 0).astype(int), loss_terms=[term]
+    )
+    assert term.same
+    # targets and codes (int64) and weights (float32): no 50 float32 inputs
+    assert term.held <= n * (8 + 8 + 4)
