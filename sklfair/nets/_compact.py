@@ -10,8 +10,8 @@ the same weighted rows give identical training tensors whatever their order.
 
 Memory: besides ``X`` and the per-row columns (read in slabs, never
 copied) compaction holds two arrays of one number per row (the hashes, the
-sort order) and the sort's buffer, freed on return (the order becomes the
-result).
+sort order, sorted in place), freed on return (the order becomes the
+result); merging duplicates takes a few more.
 """
 
 from __future__ import annotations
@@ -103,6 +103,24 @@ def _run_starts(hashes, order):
     return first
 
 
+def _order_runs(order, first):
+    """Sort the positions within every run of equal hashes, in place: the
+    order a stable sort gives. Runs of one row are left alone; the others
+    are sorted a slab of them at a time."""
+    starts = np.flatnonzero(first)
+    lengths = np.diff(np.append(starts, len(order)))
+    several = np.flatnonzero(lengths > 1)
+    for chunk in range(0, len(several), _HASH_SLAB_ROWS):
+        runs = several[chunk : chunk + _HASH_SLAB_ROWS]
+        size = lengths[runs]
+        run = np.repeat(np.arange(len(runs)), size)
+        # the positions in ``order`` of the rows of these runs
+        offset = np.cumsum(size) - size
+        where = np.arange(size.sum()) + np.repeat(starts[runs] - offset, size)
+        rows = order[where]
+        order[where] = rows[np.lexsort((rows, run))]
+
+
 def compact_rows(X, columns, sample_weight):
     """Drop zero-weight rows and merge identical rows, summing their weights.
 
@@ -142,11 +160,15 @@ def compact_rows(X, columns, sample_weight):
         hashes = hashes[keep]
     for c in columns:
         _mix_column_hash(hashes, np.asarray(c), keep)
-    # a stable sort: the first row of each run of equal hashes is the first
-    # occurrence, and the weights of a run add up in the rows' order
-    order = np.argsort(hashes, kind="stable")
+    # the order of a stable sort: the first row of each run of equal hashes
+    # is the first occurrence, and the weights of a run add up in the rows'
+    # order. Sorted in place (a stable sort's buffer takes half as much
+    # again as the order), then the rows of each run put back in order.
+    order = np.argsort(hashes)
     first = _run_starts(hashes, order)  # the first row of each run
     del hashes
+    if not first.all():
+        _order_runs(order, first)
 
     def original(index):  # positions among the kept rows -> rows of X
         return as_positions(index if keep is None else keep[index], X.shape[0])
