@@ -129,7 +129,7 @@ def _bin_frame(frame, bins, *, max_groups, name):
                     f"{column.dtype}."
                 )
         elif _is_numeric(column):
-            n_values = column.nunique()
+            n_values = _n_distinct(column)
             if quantiles is not None:
                 spec = quantiles if n_values > quantiles else None
             elif max_groups is not None and n_values > max_groups:
@@ -172,8 +172,61 @@ def _bin_frame(frame, bins, *, max_groups, name):
     return frame, cut_points
 
 
+# Integer values counted and coded at a time (see _small_range_counts).
+_COUNT_ROWS = 2**13
+
+
+def _small_range_counts(values):
+    """``(low, counts)``: how many times each integer ``low + k`` occurs in
+    ``values``, counted slab by slab (no hash table nor sorted copy of every
+    row, as ``nunique`` and ``factorize`` make); None for values that are
+    not integers of a small range."""
+    if not isinstance(values, np.ndarray) or values.dtype.kind not in "iu":
+        return None
+    if len(values) == 0:
+        return None
+    low, high = int(values.min()), int(values.max())
+    if high > np.iinfo(np.int64).max or high - low > max(len(values), 2**16):
+        return None  # sparse values (hashing costs less), or beyond int64
+    counts = np.zeros(high - low + 1, dtype=np.int64)
+    for start in range(0, len(values), _COUNT_ROWS):
+        slab = values[start : start + _COUNT_ROWS].astype(np.int64) - low
+        counts += np.bincount(slab, minlength=len(counts))
+    return low, counts
+
+
+def _n_distinct(column):
+    """``column.nunique()``, counted without a hash table for integers of a
+    small range."""
+    counted = _small_range_counts(column.to_numpy())
+    if counted is None:
+        return column.nunique()
+    return int(np.count_nonzero(counted[1]))
+
+
+def _small_range_codes(values):
+    """``pd.factorize(values, sort=True)`` of integers of a small range, coded
+    slab by slab through a lookup table; None for other values."""
+    counted = _small_range_counts(values)
+    if counted is None:
+        return None
+    low, counts = counted
+    present = counts > 0
+    lookup = np.cumsum(present) - 1
+    codes = np.empty(len(values), dtype=np.int64)
+    for start in range(0, len(values), _COUNT_ROWS):
+        slab = values[start : start + _COUNT_ROWS].astype(np.int64) - low
+        codes[start : start + _COUNT_ROWS] = lookup[slab]
+    uniques = (np.flatnonzero(present) + low).astype(values.dtype)
+    return codes, pd.Index(uniques)
+
+
 def _column_codes(column):
     """Sorted integer codes and the sorted unique values of one column."""
+    if isinstance(column.dtype, np.dtype):  # e.g. int64, not pandas' Int64
+        coded = _small_range_codes(column.to_numpy())
+        if coded is not None:  # what pd.factorize(column, sort=True) gives
+            return coded
     if isinstance(column.dtype, pd.CategoricalDtype):
         column = column.cat.remove_unused_categories()
         return np.asarray(column.cat.codes, dtype=np.int64), column.cat.categories
@@ -234,7 +287,8 @@ def _groups_from_frame(frame, *, max_groups, min_groups, name):
         groups = frame.iloc[:, 0]
         if isinstance(groups.dtype, pd.CategoricalDtype):
             groups = groups.cat.remove_unused_categories()
-        groups = groups.copy()
+        # a new Series (its name is set below), sharing the values
+        groups = groups.copy(deep=False)
         n_groups = len(uniques[0])
         series_name = columns[0]
     else:

@@ -550,3 +550,60 @@ def test_groups_work_with_fairlearn_metric_frame(frame):
     assert len(mf.by_group) == groups.nunique()
     by_hand = pd.Series(y, index=frame.index).groupby(groups, observed=True).mean()
     assert mf.by_group.to_dict() == pytest.approx(by_hand.to_dict())
+
+
+# --- memory (issue 22) -----------------------------------------------------------
+@pytest.mark.parametrize(
+    "dtype", [np.int8, np.int16, np.int64, np.uint8, np.uint64, np.float64, bool]
+)
+def test_integer_groups_code_as_factorize_and_nunique_do(dtype):
+    from sklfair._group_labels import _column_codes, _n_distinct
+
+    rng = np.random.default_rng(0)
+    for values in (
+        rng.integers(0, 5, 200),
+        rng.integers(-3, 4, 200) if np.dtype(dtype).kind == "i" else [7, 7],
+        [np.iinfo(np.int8).max, 0, 3],
+        rng.integers(0, 10**6, 20),  # a sparse range: hashed
+    ):
+        column = pd.Series(np.asarray(values).astype(dtype))
+        codes, uniques = _column_codes(column)
+        expected_codes, expected_uniques = pd.factorize(column, sort=True)
+        np.testing.assert_array_equal(codes, expected_codes)
+        assert codes.dtype == np.int64
+        pd.testing.assert_index_equal(uniques, expected_uniques, exact=True)
+        assert _n_distinct(column) == column.nunique()
+
+
+def test_integer_groups_are_counted_without_a_hash_table():
+    # issue 22: nunique (the continuity check) and factorize (twice) hashed
+    # every row, their temporaries several times the column, and the group
+    # labels were copied once more; now they are counted slab by slab
+    import tracemalloc
+
+    from sklfair._sensitive import fit_groups
+
+    values = (np.random.default_rng(0).random(1_000_000) > 0.7).astype(np.int64)
+    tracemalloc.start()
+    try:
+        groups = check_sensitive_features(values, len(values))
+        codes, labels, sizes = fit_groups(groups, None, owner="test")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 3 * values.nbytes
+    np.testing.assert_array_equal(codes, values)
+    assert labels.tolist() == [0, 1] and sizes.sum() == len(values)
+    # the labels are still the policy's own (not a view of the caller's array)
+    assert not np.shares_memory(groups.to_numpy(), values)
+
+
+def test_the_groups_do_not_alias_the_callers_series():
+    # the labels of one column are a shallow copy of it (no copy of the
+    # values): renaming or writing to them leaves the caller's Series alone
+    series = pd.Series([0, 1, 0, 1], name="sex")
+    groups = check_sensitive_features(series, 4)
+    assert groups.name == "sex"
+    groups.name = "other"
+    groups.iloc[0] = 1
+    assert series.name == "sex" and series.tolist() == [0, 1, 0, 1]

@@ -80,38 +80,82 @@ def nanmax(values):
     return float(values.max()) if values.size else 0.0
 
 
+class MonitoredInputs:
+    """The float32 inputs of the monitored training rows, gathered from the
+    loop's rows when the network is evaluated, chunk by chunk: no copy of
+    them is held between evaluations.
+
+    Parameters
+    ----------
+    data : TrainingRows
+        The loop's training rows.
+    index : int64 tensor of shape (k,) or None
+        The monitored rows; None: every row.
+    """
+
+    def __init__(self, data, index):
+        self._data = data
+        self._index = index
+        n = len(index) if index is not None else int(data["sample_weight"].shape[0])
+        self.shape = (n, int(data.n_features))
+        self.device = data["sample_weight"].device
+
+    def gather(self, start=0, stop=None):
+        """The inputs of the monitored rows ``start:stop``."""
+        stop = self.shape[0] if stop is None else min(stop, self.shape[0])
+        if self._index is None:
+            return self._data.features(torch.arange(start, stop))
+        return self._data.features(self._index[start:stop])
+
+
 def forward_in_chunks(module, X):
     """``module(X)`` over many rows; on a CPU in chunks of ``MONITOR_CHUNK``,
     so that a chunk's activations stay in the CPU's cache. A GPU gets the rows
-    at once."""
+    at once. ``X``: a tensor, or :class:`MonitoredInputs` (gathered chunk by
+    chunk)."""
+    gathered = isinstance(X, MonitoredInputs)
     if X.device.type != "cpu" or X.shape[0] <= MONITOR_CHUNK:
-        return module(X)
+        return module(X.gather() if gathered else X)
     return torch.cat(
         [
-            module(X[start : start + MONITOR_CHUNK])
+            module(
+                X.gather(start, start + MONITOR_CHUNK)
+                if gathered
+                else X[start : start + MONITOR_CHUNK]
+            )
             for start in range(0, X.shape[0], MONITOR_CHUNK)
         ]
     )
 
 
 def monitor_rows(data, size, device):
-    """The training rows evaluated at each epoch end (all, or a fixed sample)."""
+    """The training rows evaluated at each epoch end (all, or a fixed sample).
+
+    Their targets, weights and group codes are copied; their inputs, from the
+    loop's rows, are gathered at each evaluation (:class:`MonitoredInputs`).
+    """
     n = int(data["sample_weight"].shape[0])
     if n > size:
         generator = torch.Generator().manual_seed(0)
-        # a copy of the first rows: a view would keep the whole permutation
-        index = torch.randperm(n, generator=generator)[:size].clone()
+        # int32 draws the permutation int64 draws (in half the memory); a
+        # copy of its first rows, as int64: a view would keep all of it
+        index = torch.randperm(n, generator=generator, dtype=torch.int32)[:size]
+        index = index.to(torch.int64)
     else:
         index = None
     rows = {"index": index}
+    if hasattr(data, "features"):  # the loop's rows: gather only the monitored
+        for key in ("y", "sample_weight", "sensitive_features"):
+            rows[key] = data.take(key, index)
+        # a copy: a term may change the training weights in place (held-out rows)
+        if index is None:
+            rows["sample_weight"] = rows["sample_weight"].clone()
+        rows["X"] = MonitoredInputs(data, index)
+        return rows
     for key in ("y", "sample_weight", "sensitive_features"):
         tensor = data[key]
         rows[key] = tensor if index is None else tensor[index.to(tensor.device)]
-    # a copy: a term may change the training weights in place (held-out rows)
     rows["sample_weight"] = rows["sample_weight"].clone()
-    if hasattr(data, "features"):  # the loop's rows: gather only the monitored
-        rows["X"] = data.features(index)
-        return rows
     X = data["X"]  # a plain mapping of tensors (a term set up by hand)
     if isinstance(X, torch.Tensor):
         rows["X"] = X if index is None else X[index.to(X.device)]

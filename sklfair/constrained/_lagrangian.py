@@ -264,10 +264,12 @@ class LagrangianTerm(GapTerm):
         are scaled up so that the mean weight stays 1.
         """
         weight = data["sample_weight"]
-        codes = data["sensitive_features"].cpu().numpy().astype(np.int64)
+        # as int64 (the loop's entries already are: no second copy)
+        codes = np.asarray(data["sensitive_features"].cpu().numpy(), dtype=np.int64)
         strata = codes
         if self.constraints_[0].task == "classification":
-            strata = codes * self.n_outputs_ + data["y"].cpu().numpy().astype(np.int64)
+            strata = codes * self.n_outputs_
+            strata += data["y"].cpu().numpy()
         n = len(strata)
         draw = np.random.RandomState(self.random_state).random_sample(n)
         order = np.lexsort((draw, strata))

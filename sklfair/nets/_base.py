@@ -36,7 +36,13 @@ from ..privacy._dpsgd import DPSGD
 from ._build import OPTIMIZERS, build_net
 from ._chunks import ChunkStream, chunk_columns, unpack_chunk
 from ._compact import compact_rows
-from ._data import TensorData, TrainingRows, check_numeric_frame, to_tensor
+from ._data import (
+    TensorData,
+    TrainingRows,
+    check_numeric_frame,
+    small_int_dtype,
+    to_tensor,
+)
 from ._device import resolve_device, rng_devices, threads_for
 from ._modules import ACTIVATIONS
 from ._numerics import (
@@ -60,7 +66,7 @@ __all__ = ["BaseTabularNet"]
 
 # Prediction runs in chunks whose widest float64 activation takes about this
 # many bytes (the chunk's memory stays small next to X's, and in cache).
-_PREDICT_BYTES = 2**22
+_PREDICT_BYTES = 2**20
 
 
 def _predict_chunk(module, n_features):
@@ -76,6 +82,8 @@ def _ones_if_none(sample_weight, n_samples):
 
 # Integer group codes below this are counted by np.bincount (see below).
 _MAX_DENSE_CODE = 2**16
+# Codes counted at a time.
+_COUNT_SLAB = 2**13
 
 
 def _encode_groups(sensitive_features, n_samples):
@@ -85,7 +93,8 @@ def _encode_groups(sensitive_features, n_samples):
     fairness meta-estimators pass), are their own sorted labels and are
     used as they are; anything else goes through the sensitive-attribute
     policy (:func:`~sklfair._sensitive.check_sensitive_features`), whose
-    label handling costs a few copies of the column.
+    label handling costs a few copies of the column. The codes come in the
+    smallest integer dtype that holds them (no copy of codes already in it).
     """
     groups = sensitive_features
     if (
@@ -96,13 +105,28 @@ def _encode_groups(sensitive_features, n_samples):
         and 0 <= groups.min()
         and groups.max() < _MAX_DENSE_CODE
     ):
-        labels = np.flatnonzero(np.bincount(groups))
+        # counted slab by slab: np.bincount would copy every code to intp
+        counts = np.zeros(int(groups.max()) + 1, dtype=np.int64)
+        for start in range(0, n_samples, _COUNT_SLAB):
+            slab = groups[start : start + _COUNT_SLAB]
+            counts += np.bincount(slab, minlength=len(counts))
+        labels = np.flatnonzero(counts)
         if len(labels) == groups.max() + 1:
-            return groups.astype(np.int64, copy=False), labels
+            return _narrow(groups, len(labels)), labels
     groups = check_sensitive_features(
         sensitive_features, n_samples, max_groups=None, min_groups=1
     )
-    return encode_groups(groups)
+    codes, labels = encode_groups(groups)
+    return _narrow(codes, len(labels)), labels
+
+
+def _narrow(codes, n_codes=None):
+    """Integer codes ``0 .. n_codes - 1`` (default: up to their largest) in
+    the smallest integer dtype that holds them, copied only when needed."""
+    codes = np.asarray(codes)
+    if n_codes is None:
+        n_codes = int(codes.max(initial=0)) + 1
+    return codes.astype(small_int_dtype(n_codes), copy=False)
 
 
 class BaseTabularNet(PicklableNet, BaseEstimator):
@@ -577,8 +601,9 @@ class BaseTabularNet(PicklableNet, BaseEstimator):
             "sample_weight": weight,
         }
         if "sensitive_features" in columns:
+            # the smallest integer dtype: the batches widen it to int64
             tensors["sensitive_features"] = torch.as_tensor(
-                columns["sensitive_features"], dtype=torch.int64, device=device
+                _narrow(columns["sensitive_features"]), device=device
             )
         if "soft_targets" in columns:
             tensors["soft_targets"] = self._soft_target_tensor(

@@ -9,8 +9,41 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.multiclass import check_classification_targets
 
 from ._base import BaseTabularNet
+from ._data import small_int_dtype
 
 __all__ = ["TabularNetClassifier"]
+
+# Labels coded at a time by np.searchsorted (its int64 result stays small).
+_CODE_SLAB = 2**16
+
+
+def class_positions(classes, y):
+    """The position of every label of ``y`` in the sorted ``classes``.
+
+    In the smallest integer dtype that holds them, coded slab by slab (no
+    int64 array of every row); labels that already are their positions
+    (integer classes ``0 .. k - 1``) are only cast, not copied when they
+    already have that dtype. Every label must be one of ``classes``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklfair.nets._classifier import class_positions
+    >>> class_positions(np.array(["a", "b"]), np.array(["b", "a", "b"]))
+    array([1, 0, 1], dtype=int8)
+    """
+    dtype = small_int_dtype(len(classes))
+    if (
+        y.dtype.kind in "iu"
+        and classes.dtype.kind in "iu"
+        and np.array_equal(classes, np.arange(len(classes)))
+    ):
+        return y.astype(dtype, copy=False)
+    codes = np.empty(len(y), dtype=dtype)
+    for start in range(0, len(y), _CODE_SLAB):
+        stop = start + _CODE_SLAB
+        codes[start:stop] = np.searchsorted(classes, y[start:stop])
+    return codes
 
 
 def _cross_entropy(outputs, y):
@@ -228,7 +261,7 @@ class TabularNetClassifier(ClassifierMixin, BaseTabularNet):
             unknown = np.setdiff1d(np.unique(y), self.classes_)
             if len(unknown):
                 raise ValueError(f"y contains labels not seen before: {unknown!r}.")
-        return np.searchsorted(self.classes_, y).astype(np.int64, copy=False)
+        return class_positions(self.classes_, y)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
@@ -319,7 +352,9 @@ class TabularNetClassifier(ClassifierMixin, BaseTabularNet):
         return y_enc
 
     def _target_tensor(self, y, device):
-        return torch.as_tensor(y, dtype=torch.int64, device=device)
+        # the smallest integer dtype: the batches widen it to int64
+        dtype = small_int_dtype(len(self.classes_))
+        return torch.as_tensor(np.asarray(y).astype(dtype, copy=False), device=device)
 
     def _check_soft_targets(self, soft_targets, n_samples):
         soft = np.asarray(soft_targets, dtype=np.float64)

@@ -8,8 +8,10 @@ zero-weight rows never take a batch slot. The result is an index into the
 rows of ``X`` in a canonical order (by row hash), so two data sets holding
 the same weighted rows give identical training tensors whatever their order.
 
-Memory: besides ``X`` (read in slabs, never copied) compaction holds a few
-arrays of one number per row (hashes, the sort order), freed on return.
+Memory: besides ``X`` and the per-row columns (read in slabs, never
+copied) compaction holds two arrays of one number per row (the hashes, the
+sort order, sorted in place), freed on return (the order becomes the
+result); merging duplicates takes a few more.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+
+from ._data import as_positions
 
 __all__ = ["compact_rows"]
 
@@ -75,6 +79,48 @@ def _column_hash(column):
     return pd.util.hash_pandas_object(frame, index=False).to_numpy()
 
 
+def _mix_column_hash(hashes, column, keep):
+    """Mix the hash of every row of a per-row ``column`` (of the rows
+    ``keep``; all when None) into ``hashes``, in place, slab by slab: the
+    hashing's temporaries hold one slab, not a few arrays of every row."""
+    for start in range(0, len(hashes), _HASH_SLAB_ROWS):
+        stop = start + _HASH_SLAB_ROWS
+        part = column[start:stop] if keep is None else column[keep[start:stop]]
+        out = hashes[start:stop]
+        out *= np.uint64(1000003)
+        out ^= _column_hash(part)
+
+
+def _run_starts(hashes, order):
+    """Whether each position of the sorted ``hashes[order]`` starts a run of
+    equal hashes, compared slab by slab (no sorted copy of the hashes)."""
+    first = np.empty(len(order), dtype=bool)
+    first[:1] = True
+    for start in range(1, len(order), _HASH_SLAB_ROWS):
+        stop = start + _HASH_SLAB_ROWS
+        slab = hashes[order[start - 1 : stop]]  # with the row before the slab
+        np.not_equal(slab[1:], slab[:-1], out=first[start:stop])
+    return first
+
+
+def _order_runs(order, first):
+    """Sort the positions within every run of equal hashes, in place: the
+    order a stable sort gives. Runs of one row are left alone; the others
+    are sorted a slab of them at a time."""
+    starts = np.flatnonzero(first)
+    lengths = np.diff(np.append(starts, len(order)))
+    several = np.flatnonzero(lengths > 1)
+    for chunk in range(0, len(several), _HASH_SLAB_ROWS):
+        runs = several[chunk : chunk + _HASH_SLAB_ROWS]
+        size = lengths[runs]
+        run = np.repeat(np.arange(len(runs)), size)
+        # the positions in ``order`` of the rows of these runs
+        offset = np.cumsum(size) - size
+        where = np.arange(size.sum()) + np.repeat(starts[runs] - offset, size)
+        rows = order[where]
+        order[where] = rows[np.lexsort((rows, run))]
+
+
 def compact_rows(X, columns, sample_weight):
     """Drop zero-weight rows and merge identical rows, summing their weights.
 
@@ -91,7 +137,7 @@ def compact_rows(X, columns, sample_weight):
 
     Returns
     -------
-    rows : ndarray of int64
+    rows : ndarray of int32 (int64 when ``X`` has 2**31 rows or more)
         The rows to train on, one per group of identical rows, in a canonical
         order (sorted by row hash) so that two data sets holding the same
         weighted rows give identical tensors whatever their original order.
@@ -113,22 +159,19 @@ def compact_rows(X, columns, sample_weight):
     if keep is not None:
         hashes = hashes[keep]
     for c in columns:
-        c_hash = _column_hash(c if keep is None else np.asarray(c)[keep])
-        hashes *= np.uint64(1000003)
-        hashes ^= c_hash
-        del c_hash
-    # a stable sort: the first row of each run of equal hashes is the first
-    # occurrence, and the weights of a run add up in the rows' order
-    order = np.argsort(hashes, kind="stable")
-    sorted_hashes = hashes[order]
+        _mix_column_hash(hashes, np.asarray(c), keep)
+    # the order of a stable sort: the first row of each run of equal hashes
+    # is the first occurrence, and the weights of a run add up in the rows'
+    # order. Sorted in place (a stable sort's buffer takes half as much
+    # again as the order), then the rows of each run put back in order.
+    order = np.argsort(hashes)
+    first = _run_starts(hashes, order)  # the first row of each run
     del hashes
-    first = np.empty(len(order), dtype=bool)  # the first row of each run
-    first[:1] = True
-    np.not_equal(sorted_hashes[1:], sorted_hashes[:-1], out=first[1:])
-    del sorted_hashes
+    if not first.all():
+        _order_runs(order, first)
 
     def original(index):  # positions among the kept rows -> rows of X
-        return index if keep is None else keep[index]
+        return as_positions(index if keep is None else keep[index], X.shape[0])
 
     if sample_weight is None:
         weight = None

@@ -8,7 +8,10 @@ Three jobs live here:
   float32 or float64 array is used in place (no copy), and the rows of each
   block of batches are gathered, and cast to float32, when the block comes;
   on a GPU ``X`` is copied to the device once, as float32. The compacted
-  rows of a fit (:mod:`sklfair.nets._compact`) are an index into ``X``;
+  rows of a fit (:mod:`sklfair.nets._compact`) are an index into ``X``.
+  Integer columns (class codes, group codes) and row positions are held in
+  the smallest integer dtype that fits them (:func:`small_int_dtype`) and
+  widened to int64 block by block, so a batch sees int64 as ever;
 - the training data a :class:`~sklfair.nets.LossTerm` receives at
   ``setup`` (:class:`TrainingRows`): the loop's own tensors, and the inputs
   gathered on demand (``features(index)``) instead of a copy of every row.
@@ -24,7 +27,15 @@ import pandas as pd
 import scipy.sparse as sp
 import torch
 
-__all__ = ["check_numeric_frame", "TensorData", "TrainingRows", "to_tensor"]
+__all__ = [
+    "as_positions",
+    "check_numeric_frame",
+    "index_dtype",
+    "small_int_dtype",
+    "TensorData",
+    "TrainingRows",
+    "to_tensor",
+]
 
 # Dense copies of sparse input up to this many bytes are made once at fit;
 # larger sparse matrices are densified block by block.
@@ -59,6 +70,48 @@ def check_numeric_frame(X, estimator_name):
             "remainder=StandardScaler()), "
             f"{estimator_name}())."
         )
+
+
+def small_int_dtype(n_codes):
+    """The smallest signed integer numpy dtype holding ``0 .. n_codes - 1``.
+
+    Examples
+    --------
+    >>> from sklfair.nets._data import small_int_dtype
+    >>> small_int_dtype(2), small_int_dtype(300), small_int_dtype(2**40)
+    (dtype('int8'), dtype('int16'), dtype('int64'))
+    """
+    for dtype in (np.int8, np.int16, np.int32):
+        if n_codes - 1 <= np.iinfo(dtype).max:
+            return np.dtype(dtype)
+    return np.dtype(np.int64)
+
+
+def index_dtype(n_rows):
+    """The torch dtype of positions into ``n_rows`` rows: int32 when they fit
+    (half the memory of int64; ``index_select`` takes both), else int64."""
+    return torch.int32 if n_rows - 1 <= np.iinfo(np.int32).max else torch.int64
+
+
+_NUMPY_INDEX = {torch.int32: np.int32, torch.int64: np.int64}
+
+
+def as_positions(index, n_rows):
+    """Row positions into ``n_rows`` rows as a numpy array of
+    :func:`index_dtype` (int32 when they fit), copied only when needed."""
+    dtype = _NUMPY_INDEX[index_dtype(n_rows)]
+    return np.asarray(index).astype(dtype, copy=False)
+
+
+_NARROW_INTEGERS = (torch.int8, torch.uint8, torch.int16, torch.int32)
+
+
+def _widened(tensor):
+    """An integer tensor as int64 (what the loop's batches hold); others as
+    they are."""
+    if tensor.dtype in _NARROW_INTEGERS:
+        return tensor.to(torch.int64)
+    return tensor
 
 
 def to_tensor(X, device, dtype=torch.float32):
@@ -103,9 +156,12 @@ class TensorData:
     is a sparse matrix whose dense float32 copy is at most 2 GiB, and kept as
     a scipy CSR matrix on the host otherwise. With ``rows``, the data are
     ``X[rows]`` (the compacted rows): ``X`` is kept whole and indexed
-    through ``rows``. Every other tensor lives on the training device.
+    through ``rows``, held as int32 when ``X`` has fewer than 2**31 rows.
+    Every other tensor lives on the training device; integer ones may be of
+    any integer dtype (the fits store codes in the smallest one).
     ``batch(index)`` returns the batch dict of the one training loop, with
-    float32 inputs; ``index`` counts the rows of the data.
+    float32 inputs, and int64 integer columns and ``"index"``; ``index``
+    (int32 or int64) counts the rows of the data.
     """
 
     def __init__(self, X, tensors, device, rows=None):
@@ -122,7 +178,7 @@ class TensorData:
             self.X = _device_tensor(X, device)
         self.rows = None
         if rows is not None:
-            self.rows = torch.as_tensor(np.asarray(rows, dtype=np.int64))
+            self.rows = torch.from_numpy(as_positions(rows, X.shape[0]))
             if isinstance(self.X, torch.Tensor):
                 self.rows = self.rows.to(device)
         self.tensors = tensors
@@ -138,10 +194,19 @@ class TensorData:
         return to_tensor(self.X[index.cpu().numpy()], self.device)
 
     def batch(self, index):
-        batch = {"X": self._X_rows(index), "index": index}
+        batch = {"X": self._X_rows(index), "index": _widened(index)}
         for key, tensor in self.tensors.items():
-            batch[key] = _take(tensor, index)
+            batch[key] = _widened(_take(tensor, index))
         return batch
+
+    def column(self, key, index=None):
+        """Entry ``key`` of the rows ``index`` (all rows when None) as a batch
+        holds it: the loop's own tensor when it has the batch's dtype and
+        ``index`` is None, else a copy (integer columns widened to int64)."""
+        tensor = self.tensors[key]
+        if index is not None:
+            tensor = _take(tensor, index.to(tensor.device))
+        return _widened(tensor)
 
     def block_rows(self, batch_size):
         """Rows gathered at a time: a whole number of batches, about 1 MiB."""
@@ -182,11 +247,14 @@ class TrainingRows(collections.abc.Mapping):
 
     A read-only mapping with the keys of a batch (without ``"sample_loss"``
     and ``"index"``) plus the extra entries of the fit (``"n_groups"``,
-    ``"n_outputs"``). Every entry but ``"X"`` is the loop's own tensor: a
-    term may change ``data["sample_weight"]`` in place. ``data["X"]`` is a
+    ``"n_outputs"``), of the dtypes a batch has. The floating-point entries
+    are the loop's own tensors: a term may change ``data["sample_weight"]``
+    in place. The integer entries (``"y"`` of a classifier,
+    ``"sensitive_features"``), which the loop stores in a smaller integer
+    dtype, are int64 copies made at each read, and ``data["X"]`` is a
     float32 copy of every training row, made at each read (a sparse ``X``
     too large to densify is returned as the scipy matrix of the rows);
-    :meth:`features` gathers only the rows a term asks for.
+    :meth:`features` and :meth:`take` gather only the rows a term asks for.
     """
 
     def __init__(self, data, extra=None):
@@ -201,7 +269,7 @@ class TrainingRows(collections.abc.Mapping):
             rows = None if data.rows is None else data.rows.numpy()
             return data.X if rows is None else data.X[rows]
         if key in self._data.tensors:
-            return self._data.tensors[key]
+            return self._data.column(key)
         return self._extra[key]
 
     def __iter__(self):
@@ -211,6 +279,11 @@ class TrainingRows(collections.abc.Mapping):
 
     def __len__(self):
         return sum(1 for _ in self)
+
+    @property
+    def n_features(self):
+        """The width of the inputs (``features``' columns)."""
+        return self._data.n_features
 
     def features(self, index=None):
         """Float32 inputs of the training rows ``index`` on the training device.
@@ -227,3 +300,22 @@ class TrainingRows(collections.abc.Mapping):
             Gathered block by block: no copy of the other rows is made.
         """
         return self._data.features(index)
+
+    def take(self, key, index=None):
+        """Entry ``key`` of the training rows ``index``, as a batch holds it.
+
+        Parameters
+        ----------
+        key : str
+            A tensor entry (``"y"``, ``"sample_weight"``,
+            ``"sensitive_features"``, ...), not ``"X"`` (see :meth:`features`).
+        index : int64 tensor of shape (k,) or None
+            Row positions (as a batch's ``"index"``); None: every row.
+
+        Returns
+        -------
+        values : tensor with k rows
+            A copy of those rows only (integer entries as int64); with
+            ``index`` None, as ``data[key]``.
+        """
+        return self._data.column(key, index)

@@ -60,17 +60,22 @@ class LossTerm:
             The training net; ``net.module_`` is initialised and
             ``net.device`` holds the training device.
         data : mapping
-            The full training tensors (same keys as a batch, without
-            ``"sample_loss"`` and ``"index"``) plus the ints ``"n_groups"``
-            and ``"n_outputs"``. These are the loop's own tensors, and the
-            loop reads them only after every term's ``setup``: a term may
-            change ``data["sample_weight"]`` in place (e.g. set some rows'
-            weights to 0 to hold them out of the fit, as
+            The full training tensors (same keys and dtypes as a batch,
+            without ``"sample_loss"`` and ``"index"``) plus the ints
+            ``"n_groups"`` and ``"n_outputs"``. The floating-point entries
+            are the loop's own tensors, and the loop reads them only after
+            every term's ``setup``: a term may change
+            ``data["sample_weight"]`` in place (e.g. set some rows' weights
+            to 0 to hold them out of the fit, as
             :class:`~sklfair.constrained.LagrangianTerm` does with
-            ``validation_fraction``), keeping a mean weight of 1. The inputs
-            are not kept as a float32 copy: ``data["X"]`` makes one at each
-            read, and ``data.features(index)`` gathers only the rows
-            ``index`` (what a term that monitors a sample of rows needs).
+            ``validation_fraction``), keeping a mean weight of 1. The
+            integer entries (``"y"`` of a classifier,
+            ``"sensitive_features"``), which the loop keeps in a smaller
+            integer type, are int64 copies made at each read. The inputs
+            are not kept as a float32 copy either: ``data["X"]`` makes one
+            at each read; ``data.features(index)`` and
+            ``data.take(key, index)`` gather only the rows ``index`` (what
+            a term that monitors a sample of rows needs).
         """
 
     def __call__(self, loss, outputs, batch):

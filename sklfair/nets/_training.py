@@ -47,7 +47,7 @@ import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PrintLog
 
-from ._data import TensorData
+from ._data import TensorData, index_dtype
 from ._modules import MLP, has_hooks
 
 __all__ = ["TrainingNet", "NonFiniteLossError", "history_frame"]
@@ -408,7 +408,10 @@ class TrainingNet(NeuralNet):
             if per_chunk_weights:
                 self._unit_weights = _all_unit(data)
             bs = n if self.batch_size in (None, -1) else min(self.batch_size, n)
-            perm = torch.randperm(n, generator=self.generator).to(self.device)
+            # int32 positions where they fit: the same permutation as int64
+            # (torch draws it alike), half the memory
+            perm = torch.randperm(n, generator=self.generator, dtype=index_dtype(n))
+            perm = perm.to(self.device)
             for batch in data.batches(perm, bs):
                 if batch_callbacks:
                     self.notify(

@@ -10,6 +10,7 @@ import tracemalloc
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from sklearn.preprocessing import StandardScaler
@@ -211,3 +212,82 @@ def test_the_claim_holds_one_block_of_decisions_at_a_time(german_fit):
     # before: the predictions and one-hot decisions of every row (16 bytes
     # per row for the decisions alone), and the rates' temporaries
     assert peak < 0.2 * X.nbytes
+
+
+def _german_lagrangian():
+    bunch = load_german_credit()
+    X = StandardScaler().fit_transform(
+        bunch.data.select_dtypes("number").to_numpy(dtype=np.float64)
+    )
+    y = bunch.target.to_numpy()
+    weight = np.random.default_rng(0).integers(0, 3, len(y)).astype(float)
+    clf = FairConstrainedClassifier(
+        TabularNetClassifier(hidden_units=(16,), max_epochs=5, random_state=0),
+        constraint=["demographic_parity", "equalized_odds"],
+        bound=0.05,
+        method="lagrangian",
+        method_params={"validation_fraction": 0.2},
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.fit(X, y, sensitive_features=bunch.sensitive["sex"], sample_weight=weight)
+    return clf, clf.predict_proba(X)
+
+
+def test_narrow_training_tensors_change_nothing_on_german_credit(monkeypatch):
+    # issue 22: codes in one byte a row and int32 row positions give the
+    # same claim, history and predictions as int64 tensors did
+    clf, proba = _german_lagrangian()
+    import sklfair.nets._base as net_base
+    import sklfair.nets._classifier as net_classifier
+    import sklfair.nets._data as net_data
+    import sklfair.nets._training as net_training
+
+    for module in (net_base, net_classifier):
+        monkeypatch.setattr(module, "small_int_dtype", lambda n: np.dtype(np.int64))
+    for module in (net_data, net_training):
+        monkeypatch.setattr(module, "index_dtype", lambda n: torch.int64)
+    wide, wide_proba = _german_lagrangian()
+    np.testing.assert_array_equal(proba, wide_proba)
+    assert clf.constraint_violation_ == wide.constraint_violation_
+    columns = [c for c in clf.history_.columns if c != "dur"]
+    assert len(clf.history_) == 5
+    pd.testing.assert_frame_equal(clf.history_[columns], wide.history_[columns])
+
+
+def test_the_monitored_rows_hold_no_copy_of_the_inputs(monkeypatch):
+    # issue 22: the epoch-end evaluation kept a float32 copy of the inputs
+    # of up to 50,000 monitored rows; they are now gathered chunk by chunk
+    # when the network is evaluated, with the same outputs
+    from sklfair.constrained import LagrangianTerm, _gap_term
+
+    class Recording(LagrangianTerm):
+        def epoch_summary(self):
+            rows = self._monitor
+            self.held = sum(
+                t.untyped_storage().nbytes()
+                for t in rows.values()
+                if isinstance(t, torch.Tensor)
+            )
+            module = self._net.module_.eval()
+            with torch.no_grad():
+                whole = module(rows["X"].gather())
+                self.same = torch.equal(
+                    _gap_term.forward_in_chunks(module, rows["X"]), whole
+                )
+            module.train()
+            return super().epoch_summary()
+
+    monkeypatch.setattr(_gap_term, "MONITOR_CHUNK", 128)  # 24 chunks
+    rng = np.random.default_rng(0)
+    n = 3000
+    X = rng.normal(size=(n, 50))
+    y = (X[:, 0] + rng.normal(size=n) > 0).astype(int)
+    term = Recording("demographic_parity", bound=0.05)
+    TabularNetClassifier(hidden_units=(8,), max_epochs=1, random_state=0).fit(
+        X, y, sensitive_features=(X[:, 1] > 0).astype(int), loss_terms=[term]
+    )
+    assert term.same
+    # targets and codes (int64) and weights (float32): no 50 float32 inputs
+    assert term.held <= n * (8 + 8 + 4)

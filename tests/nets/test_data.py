@@ -90,3 +90,76 @@ def test_training_rows_hand_the_loop_tensors_and_gather_on_demand(rows):
     np.testing.assert_array_equal(term_data.features(index).numpy(), X[kept[[4, 0, 7]]])
     np.testing.assert_array_equal(term_data["X"].numpy(), X[kept])
     assert term_data["X"].dtype == torch.float32
+
+
+def test_codes_and_positions_are_held_narrow_and_batches_see_int64(rows):
+    # issue 22: the loop's per-row tensors were int64 (8 bytes a row each);
+    # codes are now held in the smallest integer dtype, row positions in
+    # int32, and batches (and a term's reads) widen them to int64 as before
+    X, y, w = rows
+    kept, merged = compact_rows(X, [y], w)
+    tensors = {
+        "y": torch.as_tensor(y[kept].astype(np.int8)),
+        "sample_weight": torch.as_tensor(merged, dtype=torch.float32),
+        "sensitive_features": torch.as_tensor((X[kept, 0] > 0).astype(np.int8)),
+    }
+    data = TensorData(X, tensors, "cpu", rows=kept)
+    assert data.rows.dtype == torch.int32
+    index = torch.randperm(len(kept), dtype=torch.int32)[:7]
+    batch = data.batch(index)
+    for key in ("index", "y", "sensitive_features"):
+        assert batch[key].dtype == torch.int64
+    np.testing.assert_array_equal(batch["index"].numpy(), index.numpy())
+    np.testing.assert_array_equal(batch["y"].numpy(), y[kept][index.numpy()])
+    np.testing.assert_array_equal(batch["X"].numpy(), X[kept[index.numpy()]])
+    term_data = TrainingRows(data, {"n_groups": 2, "n_outputs": 2})
+    assert term_data["y"].dtype == torch.int64
+    np.testing.assert_array_equal(term_data["y"].numpy(), y[kept])
+    assert term_data["sample_weight"] is tensors["sample_weight"]
+    picked = torch.tensor([3, 0])
+    taken = term_data.take("sensitive_features", picked)
+    assert taken.dtype == torch.int64 and taken.untyped_storage().nbytes() == 16
+    np.testing.assert_array_equal(taken.numpy(), (X[kept[[3, 0]], 0] > 0))
+
+
+class _Recorder:
+    """A loss term that keeps the loop's tensors it was set up with."""
+
+    requires = ("sensitive_features",)
+
+    def setup(self, net, data):
+        self.tensors = dict(data._data.tensors)
+        self.rows = data._data.rows
+
+    def __call__(self, loss, outputs, batch):
+        self.dtypes = {k: v.dtype for k, v in batch.items() if k != "sample_loss"}
+        return loss
+
+    def after_step(self, net, outputs, batch):
+        pass
+
+    def epoch_summary(self):
+        return {}
+
+    def on_train_end(self, net):
+        pass
+
+
+def test_a_fit_holds_ten_bytes_per_row_of_training_tensors():
+    # issue 22: the targets, group codes and row positions of a fit took 8
+    # bytes a row each (with the 4 of the weights, 28); now 1 + 1 + 4 + 4
+    from sklfair.nets import TabularNetClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(2000, 3))
+    y = rng.choice(["no", "yes"], size=2000)
+    groups = rng.integers(0, 3, size=2000)  # int64, as a user passes them
+    term = _Recorder()
+    TabularNetClassifier(hidden_units=(4,), max_epochs=1, random_state=0).fit(
+        X, y, sensitive_features=groups, loss_terms=[term]
+    )
+    held = [*term.tensors.values(), term.rows]
+    per_row = sum(t.element_size() for t in held)
+    assert per_row == 10
+    assert term.dtypes["y"] == term.dtypes["sensitive_features"] == torch.int64
+    assert term.dtypes["index"] == torch.int64

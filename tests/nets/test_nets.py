@@ -377,3 +377,56 @@ def test_regressor_is_scale_free_and_multi_output():
     multi = clone(reg).fit(X, Y)
     assert multi.predict(X).shape == (300, 2)
     assert multi.score(X, Y) > 0.9
+
+
+# --- memory (issue 22) ----------------------------------------------------------
+def _traced_peak(function, *args, **kwargs):
+    """``function(*args, **kwargs)`` and the peak of the memory it allocated
+    (numpy's allocations, as tracemalloc sees them)."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        result = function(*args, **kwargs)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return result, peak
+
+
+def test_class_codes_are_not_copied_to_int64():
+    # the meta-estimators pass one-byte class codes: coding them made an
+    # int64 array of every row (8 times their size)
+    codes = np.random.default_rng(0).integers(0, 3, 1_000_000).astype(np.int8)
+    encoded, peak = _traced_peak(small()._encode_target, codes, reset=True)
+    assert encoded.dtype == np.int8
+    np.testing.assert_array_equal(encoded, codes)
+    assert peak < 2 * codes.nbytes  # np.unique's sorted copy, nothing more
+    labels = np.array(["a", "b", "c"])[codes]
+    encoded = small()._encode_target(labels, reset=True)
+    assert encoded.dtype == np.int8
+    np.testing.assert_array_equal(encoded, codes)
+
+
+def test_group_codes_are_used_in_place():
+    from sklfair.nets._base import _encode_groups
+
+    codes = np.random.default_rng(0).integers(0, 3, 1_000_000).astype(np.int8)
+    (encoded, labels), peak = _traced_peak(_encode_groups, codes, len(codes))
+    assert encoded is codes and labels.tolist() == [0, 1, 2]
+    assert peak < 0.1 * codes.nbytes
+    # codes of another dtype, and labels, come in the smallest dtype
+    encoded, _ = _encode_groups(codes.astype(np.int64), len(codes))
+    assert encoded.dtype == np.int8
+    encoded, labels = _encode_groups(np.array(["x", "y", "x"]), 3)
+    assert encoded.dtype == np.int8 and encoded.tolist() == [0, 1, 0]
+
+
+def test_prediction_chunks_hold_a_megabyte_of_activations():
+    # issue 22: a chunk's widest float64 activation took 4 MiB (three of
+    # them alive in a forward pass), more than a claim's whole block of rows
+    from sklfair.nets._base import _predict_chunk
+    from sklfair.nets._modules import MLP
+
+    module = MLP(n_features=20, n_outputs=2, hidden_units=(64, 64))
+    assert _predict_chunk(module, 20) * 64 * 8 <= 2**20

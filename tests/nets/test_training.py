@@ -170,3 +170,14 @@ def test_fused_step_counts_keep_torch_semantics():
     torch.testing.assert_close(
         opt_a.state_dict()["state"], opt_b.state_dict()["state"], rtol=0, atol=0
     )
+
+
+@pytest.mark.parametrize("n", [7, 100_000, 3_000_000])
+def test_an_int32_permutation_is_the_int64_one(n):
+    # the loop draws each epoch's order (and the gap terms their monitored
+    # sample) as int32 to halve its memory (issue 22); the batches stay the
+    # ones torch's int64 permutation gave, which this pins
+    a = torch.randperm(n, generator=torch.Generator().manual_seed(3))
+    b = torch.randperm(n, generator=torch.Generator().manual_seed(3), dtype=torch.int32)
+    assert b.dtype == torch.int32
+    assert torch.equal(a, b.to(torch.int64))
