@@ -7,7 +7,11 @@
 - A test that asks for a fixture holding a large real data set must be marked
   ``slow`` (see setup.cfg), so that ``-m "not slow"`` gives a quick local run
   and the rule cannot drift.
+- ``traced_peak`` measures the memory a call allocates, for the memory
+  regression tests.
 """
+
+import tracemalloc
 
 import pytest
 import torch
@@ -25,6 +29,24 @@ def one_thread():
     with threadpool_limits(limits=1):
         yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def traced_peak():
+    """``traced_peak(function, *args, **kwargs)``: the call's result and the
+    peak of the memory it allocated (numpy's allocations, as tracemalloc
+    sees them)."""
+
+    def measure(function, *args, **kwargs):
+        tracemalloc.start()
+        try:
+            result = function(*args, **kwargs)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        return result, peak
+
+    return measure
 
 
 def pytest_collection_modifyitems(config, items):

@@ -575,22 +575,18 @@ def test_integer_groups_code_as_factorize_and_nunique_do(dtype):
         assert _n_distinct(column) == column.nunique()
 
 
-def test_integer_groups_are_counted_without_a_hash_table():
+def test_integer_groups_are_counted_without_a_hash_table(traced_peak):
     # issue 22: nunique (the continuity check) and factorize (twice) hashed
     # every row, their temporaries several times the column, and the group
     # labels were copied once more; now they are counted slab by slab
-    import tracemalloc
-
     from sklfair._sensitive import fit_groups
 
-    values = (np.random.default_rng(0).random(1_000_000) > 0.7).astype(np.int64)
-    tracemalloc.start()
-    try:
+    def policy(values):
         groups = check_sensitive_features(values, len(values))
-        codes, labels, sizes = fit_groups(groups, None, owner="test")
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+        return groups, fit_groups(groups, None, owner="test")
+
+    values = (np.random.default_rng(0).random(1_000_000) > 0.7).astype(np.int64)
+    (groups, (codes, labels, sizes)), peak = traced_peak(policy, values)
     assert peak < 3 * values.nbytes
     np.testing.assert_array_equal(codes, values)
     assert labels.tolist() == [0, 1] and sizes.sum() == len(values)

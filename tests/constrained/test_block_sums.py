@@ -6,7 +6,6 @@ Memory is measured with tracemalloc (numpy's allocations), as a peak relative
 to the size of the input arrays; never a time.
 """
 
-import tracemalloc
 import warnings
 
 import numpy as np
@@ -27,17 +26,6 @@ from sklfair.constrained._gap_term import monitor_rows
 from sklfair.constraints import DemographicParity, EqualizedOdds
 from sklfair.datasets import load_german_credit
 from sklfair.nets import TabularNetClassifier
-
-
-def traced_peak(function, *args, **kwargs):
-    """``function(*args, **kwargs)`` and the peak of the memory it allocated."""
-    tracemalloc.start()
-    try:
-        result = function(*args, **kwargs)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    return result, peak
 
 
 def labelled_rows(n, n_groups=3, seed=0):
@@ -80,7 +68,7 @@ def test_feasibility_sums_are_the_same_in_blocks(monkeypatch, weighted):
     assert_same_bounds(small, whole)
 
 
-def test_feasibility_check_holds_no_one_hot_of_every_row():
+def test_feasibility_check_holds_no_one_hot_of_every_row(traced_peak):
     # before: the labels' one-hot decisions, masks and cells of every row
     # (several times the labels' size); now one block's worth
     y, codes, _ = labelled_rows(2_000_000)
@@ -99,7 +87,7 @@ def test_degeneracy_sums_are_the_same_in_blocks(monkeypatch):
     assert [str(w.message) for w in blocks] == [str(w.message) for w in whole]
 
 
-def test_class_codes_are_numpy_unique_with_less_memory():
+def test_class_codes_are_numpy_unique_with_less_memory(traced_peak):
     for y in (
         np.array([3, 1, 3, 2]),
         np.array([True, False, True]),
@@ -200,7 +188,7 @@ def test_the_claim_on_german_credit_is_the_one_over_every_row(monkeypatch, germa
     assert any("did not meet the bound" in m for _, m in messages(before))
 
 
-def test_the_claim_holds_one_block_of_decisions_at_a_time(german_fit):
+def test_the_claim_holds_one_block_of_decisions_at_a_time(german_fit, traced_peak):
     clf, _, _, _ = german_fit
     rng = np.random.default_rng(0)
     n = 1_000_000

@@ -94,22 +94,15 @@ def test_slabs_of_rows_change_nothing(monkeypatch, rows, weighted):
         np.testing.assert_array_equal(merged, whole[1])
 
 
-def test_compaction_holds_two_numbers_a_row():
+def test_compaction_holds_two_numbers_a_row(traced_peak):
     # issue 22: the columns' hashes of every row, pandas' temporaries and a
     # sorted copy of the hashes were alive at once (24 bytes a row); now the
     # hashes and the sort order (16), and the rows come back as int32
-    import tracemalloc
-
     n = 500_000
     rng = np.random.default_rng(0)
     X = rng.normal(size=(n, 4))
     y, groups = (rng.integers(0, 2, size=(2, n))).astype(np.int8)
-    tracemalloc.start()
-    try:
-        kept, merged = compact_rows(X, [y, groups], None)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    (kept, merged), peak = traced_peak(compact_rows, X, [y, groups], None)
     assert kept.dtype == np.int32 and merged is None
     assert peak < 2.5 * 8 * n
 

@@ -380,25 +380,11 @@ def test_regressor_is_scale_free_and_multi_output():
 
 
 # --- memory (issue 22) ----------------------------------------------------------
-def _traced_peak(function, *args, **kwargs):
-    """``function(*args, **kwargs)`` and the peak of the memory it allocated
-    (numpy's allocations, as tracemalloc sees them)."""
-    import tracemalloc
-
-    tracemalloc.start()
-    try:
-        result = function(*args, **kwargs)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    return result, peak
-
-
-def test_class_codes_are_not_copied_to_int64():
+def test_class_codes_are_not_copied_to_int64(traced_peak):
     # the meta-estimators pass one-byte class codes: coding them made an
     # int64 array of every row (8 times their size)
     codes = np.random.default_rng(0).integers(0, 3, 1_000_000).astype(np.int8)
-    encoded, peak = _traced_peak(small()._encode_target, codes, reset=True)
+    encoded, peak = traced_peak(small()._encode_target, codes, reset=True)
     assert encoded.dtype == np.int8
     np.testing.assert_array_equal(encoded, codes)
     assert peak < 2 * codes.nbytes  # np.unique's sorted copy, nothing more
@@ -408,11 +394,11 @@ def test_class_codes_are_not_copied_to_int64():
     np.testing.assert_array_equal(encoded, codes)
 
 
-def test_group_codes_are_used_in_place():
+def test_group_codes_are_used_in_place(traced_peak):
     from sklfair.nets._base import _encode_groups
 
     codes = np.random.default_rng(0).integers(0, 3, 1_000_000).astype(np.int8)
-    (encoded, labels), peak = _traced_peak(_encode_groups, codes, len(codes))
+    (encoded, labels), peak = traced_peak(_encode_groups, codes, len(codes))
     assert encoded is codes and labels.tolist() == [0, 1, 2]
     assert peak < 0.1 * codes.nbytes
     # codes of another dtype, and labels, come in the smallest dtype
