@@ -9,8 +9,12 @@
   and the rule cannot drift.
 - ``traced_peak`` measures the memory a call allocates, for the memory
   regression tests.
+- Ctrl-C raises ``KeyboardInterrupt`` during the session, as in a terminal,
+  also when the suite was started with SIGINT ignored (``nohup``, a
+  background job of a script), which the interrupt tests need.
 """
 
+import signal
 import tracemalloc
 
 import pytest
@@ -29,6 +33,17 @@ def one_thread():
     with threadpool_limits(limits=1):
         yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def ctrl_c_raises():
+    """Python's own SIGINT handler for the session when SIGINT was ignored
+    (subprocesses started meanwhile get the default disposition too)."""
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
 
 
 @pytest.fixture
