@@ -36,6 +36,7 @@ from sklfair.constraints import (
     ErrorRateParity,
 )
 from sklfair.constraints._rates import gaps_from_sums
+from sklfair.metrics._calibration import weighted_quantiles
 
 from ._feasibility import gap_floors
 
@@ -398,11 +399,8 @@ def mixture_threshold(
 
     if excess_and_accuracy(0.5)[0] <= 0:
         return 0.5
-    # the weighted quantiles (integer weights: those of the repeated rows)
-    order = np.argsort(proba, kind="stable")
-    cumulative = np.cumsum(weight[order])
-    positions = np.searchsorted(cumulative, CUT_QUANTILES * cumulative[-1])
-    quantiles = proba[order][np.minimum(positions, len(proba) - 1)]
+    # integer weights give the quantiles of the repeated rows
+    quantiles = weighted_quantiles(proba, weight, CUT_QUANTILES)
     cuts = np.unique(np.append(quantiles, 0.5))
     excess, accuracy = np.array([excess_and_accuracy(cut) for cut in cuts]).T
     meets = excess <= 0

@@ -31,10 +31,10 @@ def _bin_edges(prob, w, n_bins, strategy):
     if w is None:
         # as sklearn.calibration.calibration_curve
         return np.percentile(prob, quantiles * 100)
-    return _weighted_quantiles(prob, w, quantiles)
+    return weighted_quantiles(prob, w, quantiles)
 
 
-def _weighted_quantiles(values, w, quantiles):
+def weighted_quantiles(values, w, quantiles):
     """Quantiles by the inverted weighted CDF (numpy >= 2's ``inverted_cdf``)."""
     keep = w > 0
     order = np.argsort(values[keep], kind="stable")
