@@ -22,7 +22,7 @@ from sklfair.exceptions import (
     SensitiveAttributeError,
 )
 
-__all__ = ["DEFAULT_BINS", "encode_groups", "plain_value"]
+__all__ = ["DEFAULT_BINS", "encode_groups", "integer_codes", "plain_value"]
 
 #: Quantile bins of a continuous column that the policy bins without being told.
 DEFAULT_BINS = 4
@@ -180,10 +180,10 @@ def _small_range_counts(values):
     """``(low, counts)``: how many times each integer ``low + k`` occurs in
     ``values``, counted slab by slab (no hash table nor sorted copy of every
     row, as ``nunique`` and ``factorize`` make); None for values that are
-    not integers of a small range."""
-    if not isinstance(values, np.ndarray) or values.dtype.kind not in "iu":
+    not 1-D integers (or booleans) of a small range."""
+    if not isinstance(values, np.ndarray) or values.dtype.kind not in "biu":
         return None
-    if len(values) == 0:
+    if values.ndim != 1 or len(values) == 0:
         return None
     low, high = int(values.min()), int(values.max())
     if high > np.iinfo(np.int64).max or high - low > max(len(values), 2**16):
@@ -204,9 +204,23 @@ def _n_distinct(column):
     return int(np.count_nonzero(counted[1]))
 
 
-def _small_range_codes(values):
-    """``pd.factorize(values, sort=True)`` of integers of a small range, coded
-    slab by slab through a lookup table; None for other values."""
+def integer_codes(values):
+    """``np.unique(values, return_inverse=True)`` of 1-D integer (or boolean)
+    values of a small range, counted and coded slab by slab through a lookup
+    table: only the codes are made, not the sorted copy, sort order or hash
+    table of every row that ``np.unique`` or ``pd.factorize`` hold. None for
+    other values.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklfair._group_labels import integer_codes
+    >>> uniques, codes = integer_codes(np.array([7, 3, 7]))
+    >>> uniques.tolist(), codes.tolist()
+    ([3, 7], [1, 0, 1])
+    >>> integer_codes(np.array(["a", "b"])) is None
+    True
+    """
     counted = _small_range_counts(values)
     if counted is None:
         return None
@@ -217,16 +231,16 @@ def _small_range_codes(values):
     for start in range(0, len(values), _COUNT_ROWS):
         slab = values[start : start + _COUNT_ROWS].astype(np.int64) - low
         codes[start : start + _COUNT_ROWS] = lookup[slab]
-    uniques = (np.flatnonzero(present) + low).astype(values.dtype)
-    return codes, pd.Index(uniques)
+    return (np.flatnonzero(present) + low).astype(values.dtype), codes
 
 
 def _column_codes(column):
     """Sorted integer codes and the sorted unique values of one column."""
     if isinstance(column.dtype, np.dtype):  # e.g. int64, not pandas' Int64
-        coded = _small_range_codes(column.to_numpy())
+        coded = integer_codes(column.to_numpy())
         if coded is not None:  # what pd.factorize(column, sort=True) gives
-            return coded
+            uniques, codes = coded
+            return codes, pd.Index(uniques)
     if isinstance(column.dtype, pd.CategoricalDtype):
         column = column.cat.remove_unused_categories()
         return np.asarray(column.cat.codes, dtype=np.int64), column.cat.categories

@@ -18,9 +18,10 @@ from sklfair._chunked import (
     stream_rates,
 )
 from sklfair._fitting import accepts_fit_param, final_estimator, fit_with_params
-from sklfair._group_labels import plain_value
+from sklfair._group_labels import integer_codes, plain_value
 from sklfair._meta import FairMetaEstimator
 from sklfair.constraints import GroupLossParity, resolve_constraints
+from sklfair.nets._data import small_int_dtype
 
 from ._adversarial import AdversarialTerm
 from ._claim import add_rate_sums, gap_of_sums, row_blocks, violation_of_gaps
@@ -63,11 +64,10 @@ DEFAULT_CONFIDENCE = 0.95
 def class_codes(y):
     """``np.unique(y, return_inverse=True)`` with less memory for integer labels.
 
-    Integer (or boolean) labels of a small range are counted block by block
-    (:func:`~sklfair.constrained._claim.row_blocks`) and coded through a
-    lookup table: only the codes are made, not the sorted copy and the sort
-    order of every row that ``np.unique`` holds. Other labels go to
-    ``np.unique``.
+    Integer (or boolean) labels of a small range are counted and coded block
+    by block (:func:`sklfair._group_labels.integer_codes`, as the group
+    codes): only the codes are made, not the sorted copy and the sort order
+    of every row that ``np.unique`` holds. Other labels go to ``np.unique``.
 
     Examples
     --------
@@ -78,30 +78,15 @@ def class_codes(y):
     ([3, 7], [1, 0, 1])
     """
     y = np.asarray(y)
-    if y.ndim != 1 or y.dtype.kind not in "biu" or len(y) == 0:
-        return np.unique(y, return_inverse=True)
-    low, high = int(y.min()), int(y.max())
-    if high - low > max(len(y), 2**16):  # sparse labels: sorting costs less
-        return np.unique(y, return_inverse=True)
-    counts = np.zeros(high - low + 1, dtype=np.int64)
-    for rows in row_blocks(len(y)):
-        counts += np.bincount(y[rows].astype(np.intp) - low, minlength=len(counts))
-    present = np.flatnonzero(counts)
-    lookup = np.zeros(len(counts), dtype=np.intp)
-    lookup[present] = np.arange(len(present))
-    codes = np.empty(len(y), dtype=np.intp)
-    for rows in row_blocks(len(y)):
-        codes[rows] = lookup[y[rows].astype(np.intp) - low]
-    return (present + low).astype(y.dtype), codes
+    coded = integer_codes(y)
+    return np.unique(y, return_inverse=True) if coded is None else coded
 
 
 def small_codes(codes, n_codes):
     """Integer codes ``0 .. n_codes - 1`` in the smallest signed integer dtype
-    that holds them (a copy unless they already are)."""
-    for dtype in (np.int8, np.int16, np.int32):
-        if n_codes <= np.iinfo(dtype).max:
-            return np.asarray(codes).astype(dtype, copy=False)
-    return np.asarray(codes)
+    that holds them (:func:`sklfair.nets._data.small_int_dtype`; a copy
+    unless they already are)."""
+    return np.asarray(codes).astype(small_int_dtype(n_codes), copy=False)
 
 
 def _seed(random_state):
