@@ -27,7 +27,7 @@ import time
 
 import numpy as np
 import torch
-from skorch import NeuralNetClassifier
+from bench_nets import skorch_net
 
 from sklfair.nets import TabularNetClassifier
 from sklfair.nets._modules import MLP
@@ -80,19 +80,7 @@ def contenders(X, y, batch_size, epochs, device, skorch_too=True):
     if skorch_too:
 
         def skorch_fit():
-            NeuralNetClassifier(
-                MLP,
-                module__n_features=X.shape[1],
-                module__n_outputs=2,
-                criterion=torch.nn.CrossEntropyLoss,
-                optimizer=torch.optim.Adam,
-                lr=1e-3,
-                max_epochs=epochs,
-                batch_size=batch_size,
-                train_split=None,
-                device=device,
-                verbose=0,
-            ).fit(X, y)
+            skorch_net(X.shape[1], batch_size, epochs, device).fit(X, y)
 
         rows["skorch NeuralNetClassifier"] = skorch_fit
     rows["plain eager torch"] = lambda: plain_torch(X, y, batch_size, epochs, device)

@@ -11,18 +11,24 @@ from sklfair.nets._modules import MLP, has_hooks
 from sklfair.nets._training import _FusedAdamStep
 
 
-@pytest.mark.parametrize("optimizer", [torch.optim.Adam, torch.optim.AdamW])
-def test_fused_adam_step_equals_optimizer_step(optimizer):
+def twin_nets(optimizer=torch.optim.Adam, **kwargs):
+    """Two identical MLPs, each with a fused ``optimizer``, and the fast step
+    of the second one's: what torch steps against what sklfair steps."""
     torch.manual_seed(0)
     a = MLP(n_features=4, n_outputs=3, hidden_units=(5,))
     b = MLP(n_features=4, n_outputs=3, hidden_units=(5,))
     b.load_state_dict(a.state_dict())
-    kwargs = dict(lr=0.01, weight_decay=0.1, fused=True)
+    kwargs = dict(lr=0.01, fused=True, **kwargs)
     opt_a, opt_b = (
         optimizer(a.parameters(), **kwargs),
         optimizer(b.parameters(), **kwargs),
     )
-    fast = _FusedAdamStep.for_optimizer(opt_b)
+    return a, b, opt_a, opt_b, _FusedAdamStep.for_optimizer(opt_b)
+
+
+@pytest.mark.parametrize("optimizer", [torch.optim.Adam, torch.optim.AdamW])
+def test_fused_adam_step_equals_optimizer_step(optimizer):
+    a, b, opt_a, opt_b, fast = twin_nets(optimizer, weight_decay=0.1)
     assert fast is not None
     for _ in range(5):
         X = torch.randn(8, 4)
@@ -39,13 +45,7 @@ def test_fused_adam_step_equals_optimizer_step(optimizer):
 
 
 def test_fused_adam_step_skips_parameters_without_gradient_as_torch_does():
-    torch.manual_seed(0)
-    a = MLP(n_features=4, n_outputs=3, hidden_units=(5,))
-    b = MLP(n_features=4, n_outputs=3, hidden_units=(5,))
-    b.load_state_dict(a.state_dict())
-    opt_a = torch.optim.Adam(a.parameters(), lr=0.01, fused=True)
-    opt_b = torch.optim.Adam(b.parameters(), lr=0.01, fused=True)
-    fast = _FusedAdamStep.for_optimizer(opt_b)
+    a, b, opt_a, opt_b, fast = twin_nets()
     # the first layer's bias has no gradient in steps 0 and 3 only
     for k in range(5):
         X = torch.randn(8, 4)
@@ -134,13 +134,7 @@ def test_fused_step_counts_keep_torch_semantics():
     own step, a saved and reloaded state and a partial step still agree."""
     import io
 
-    torch.manual_seed(0)
-    a = MLP(n_features=4, n_outputs=3, hidden_units=(5,))
-    b = MLP(n_features=4, n_outputs=3, hidden_units=(5,))
-    b.load_state_dict(a.state_dict())
-    opt_a = torch.optim.Adam(a.parameters(), lr=0.01, fused=True)
-    opt_b = torch.optim.Adam(b.parameters(), lr=0.01, fused=True)
-    fast = _FusedAdamStep.for_optimizer(opt_b)
+    a, b, opt_a, opt_b, fast = twin_nets()
 
     def step(k, b_step):
         X = torch.randn(8, 4)
