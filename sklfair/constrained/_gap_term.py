@@ -44,6 +44,7 @@ from sklfair.constraints._rates import (
     group_sums,
 )
 from sklfair.nets import LossTerm
+from sklfair.nets._data import index_dtype
 
 __all__ = ["GapTerm", "gap_names"]
 
@@ -137,9 +138,10 @@ def monitor_rows(data, size, device):
     n = int(data["sample_weight"].shape[0])
     if n > size:
         generator = torch.Generator().manual_seed(0)
-        # int32 draws the permutation int64 draws (in half the memory); a
-        # copy of its first rows, as int64: a view would keep all of it
-        index = torch.randperm(n, generator=generator, dtype=torch.int32)[:size]
+        # int32 draws the permutation int64 draws (in half the memory) where
+        # the positions fit; a copy of its first rows, as int64: a view would
+        # keep all of it
+        index = torch.randperm(n, generator=generator, dtype=index_dtype(n))[:size]
         index = index.to(torch.int64)
     else:
         index = None
