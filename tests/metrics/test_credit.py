@@ -98,13 +98,13 @@ def test_ece_from_calibration_curve(scored, strategy):
 
 
 def test_weighted_quantile_bins_are_numpys_inverted_cdf(scored):
-    from sklfair.metrics._calibration import _weighted_quantiles
+    from sklfair.metrics._calibration import weighted_quantiles
 
     _, score, _, weights = scored
     q = np.linspace(0, 1, 11)
     for w in (weights.astype(float), np.random.default_rng(3).random(score.size)):
         expected = np.quantile(score, q, weights=w, method="inverted_cdf")
-        np.testing.assert_array_equal(_weighted_quantiles(score, w, q), expected)
+        np.testing.assert_array_equal(weighted_quantiles(score, w, q), expected)
 
 
 def test_ece_weights(scored):
