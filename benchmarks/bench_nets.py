@@ -13,19 +13,25 @@ steps, timed one by one on the fitted net, in the thread's CPU time).
 
 Every contender runs under the same thread limit (``--threads``: torch's
 intra-op threads and the BLAS/OpenMP pools, through threadpoolctl). sklfair
-itself trains networks this small on one thread whatever the limit.
+runs each step of a network this small on one thread or on the limit's
+threads, whichever its trials find faster at the time
+(:class:`sklfair.nets._device.ThreadChoice`); an extra, untimed fit per run
+prints the share of its steps on each thread count. A pause
+(``--pause`` seconds) before every fit lets the previous contender's
+thread pools go idle: OpenBLAS's and OpenMP's threads keep spinning for a
+while after their last call, and would slow whichever contender comes next.
 On a machine with CUDA it also times batch 256 and 4096 on the GPU.
 
 With ``--alternatives`` it also times, per batch of 256 on the fitted net's
-weights, the two ways to more speed that the loop does not take (issue 21):
-both cores (torch's intra-op threads at 2; the two halves of a batch on two
-Python threads, gradients summed) and a first layer that exploits the
-one-hot input's zeros (``embedding_bag`` over the non-zero columns, which
-needs them found per batch), and the network's forward and backward as one
-autograd node; the numbers to rerun on a quiet machine.
+weights, the ways to more speed that the loop does not take (issue 21):
+the two halves of a batch on two Python threads (gradients summed), a first
+layer that exploits the one-hot input's zeros (``embedding_bag`` over the
+non-zero columns, which needs them found per batch), and the network's
+forward and backward as one autograd node; and torch's intra-op threads at
+2, which the loop takes when its trials find them faster.
 
 Run: ``python benchmarks/bench_nets.py [--epochs 5] [--repeat 3] [--runs 3]
-[--threads 2] [--alternatives]``.
+[--threads 2] [--pause 0.5] [--alternatives]``.
 """
 
 from __future__ import annotations
@@ -345,6 +351,7 @@ def one_run(X, y, args, batch):
     cpu = {name: [] for name in fits}
     for _ in range(args.repeat):
         for name, fit in fits.items():
+            time.sleep(args.pause)
             start, start_cpu = time.perf_counter(), time.process_time()
             fit()
             wall[name].append(time.perf_counter() - start)
@@ -352,6 +359,35 @@ def one_run(X, y, args, batch):
     return (
         {name: n * args.epochs / min(t) for name, t in wall.items()},
         {name: n * args.epochs / min(t) for name, t in cpu.items()},
+    )
+
+
+def threads_chosen(X, y, args, batch):
+    """The share of an (untimed) sklfair fit's steps on each thread count."""
+    from sklfair.nets import _device
+
+    counts = {}
+    begin = _device.ThreadChoice.begin
+
+    def counted(choice):
+        begin(choice)
+        n = torch.get_num_threads()
+        counts[n] = counts.get(n, 0) + 1
+
+    time.sleep(args.pause)
+    _device.ThreadChoice.begin = counted
+    try:
+        TabularNetClassifier(
+            batch_size=batch, max_epochs=args.epochs, device="cpu", random_state=0
+        ).fit(X, y)
+    finally:
+        _device.ThreadChoice.begin = begin
+    total = sum(counts.values())
+    if not total:
+        return "none timed (one thread throughout)"
+    return ", ".join(
+        f"{n} thread{'s' if n > 1 else ''} {k / total:.0%}"
+        for n, k in sorted(counts.items())
     )
 
 
@@ -388,6 +424,12 @@ def main():
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument(
+        "--pause",
+        type=float,
+        default=0.5,
+        help="seconds before every fit, for the previous one's threads to idle",
+    )
+    parser.add_argument(
         "--alternatives",
         action="store_true",
         help="also time two threads and a sparse first layer per batch",
@@ -414,6 +456,8 @@ def main():
                 f"  run {run + 1} ({clock}): "
                 + ", ".join(f"{name} {rate:,.0f}" for name, rate in rates.items())
             )
+        chosen = threads_chosen(X, y, args, batch)
+        print(f"  run {run + 1}: sklfair's steps by thread count, {chosen}")
     for clock in ("wall", "cpu"):
         for peer, target in (("skorch", 5.0), ("sklearn", 1.5)):
             values = ratios[clock, peer]
