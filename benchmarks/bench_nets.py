@@ -51,6 +51,7 @@ from threadpoolctl import threadpool_limits
 
 from sklfair.datasets import load_adult
 from sklfair.nets import TabularNetClassifier
+from sklfair.nets._backprop import ReluBackprop
 from sklfair.nets._modules import MLP
 
 
@@ -121,7 +122,7 @@ def batch_breakdown(X, y, batch_size, epochs):
     optimizer = net.optimizer_
     step = _FusedAdamStep.for_optimizer(optimizer) or optimizer.step
     params = [p for group in optimizer.param_groups for p in group["params"]]
-    forward = net.module_.plain_forward
+    backprop = ReluBackprop.for_module(net.module_)
     net._unit_weights = True
     clock = dict.fromkeys(
         ("gather", "forward", "loss", "backward", "optimizer step", "bookkeeping"),
@@ -143,13 +144,14 @@ def batch_breakdown(X, y, batch_size, epochs):
                 clock["gather"] += t1 - t0
                 if batch is None:
                     break
-                outputs = forward(batch["X"])
+                outputs = backprop.forward(batch["X"])
                 t2 = tick()
                 loss = net.get_batch_loss(outputs, batch)
                 t3 = tick()
                 for p in params:
                     p.grad = None
                 loss.backward()
+                backprop.backward(outputs.grad)
                 t4 = tick()
                 step()
                 t5 = tick()
@@ -215,8 +217,10 @@ def alternatives(X, y, batch_size):
     """Per-batch wall and CPU microseconds of the avenues the loop does not take.
 
     Every line runs forward, loss and backward of the same 110-64-64-2 ReLU
-    MLP on the same batch: the loop's layer-by-layer forward on one thread; the
-    same with torch's intra-op threads at 2; the batch's two halves on two
+    MLP on the same batch: the loop's step on one thread (the network's
+    forward and backward by hand, ReluBackprop), and the same through
+    autograd; the loop's step with torch's intra-op threads at 2 (which the
+    loop takes when its trials find them faster); the batch's two halves on two
     Python threads (torch releases the GIL inside its operations; the
     gradients are summed); the first layer as ``embedding_bag`` over each
     row's non-zero columns (found per batch with ``nonzero``, as a fit would
@@ -288,12 +292,20 @@ def alternatives(X, y, batch_size):
     def one_node():
         F.cross_entropy(_OneNode.apply(Xb, *params), yb).backward()
 
+    backprop = ReluBackprop.for_module(module)
+
+    def by_hand():
+        outputs = backprop.forward(Xb)
+        F.cross_entropy(outputs, yb).backward()
+        backprop.backward(outputs.grad)
+
     found = sparse_rows(Xb)
     lines = []
     previous = torch.get_num_threads()
     try:
         torch.set_num_threads(1)
-        lines.append(("the loop's step (one thread)", _clock(zero_then(step))))
+        lines.append(("the loop's step (one thread)", _clock(zero_then(by_hand))))
+        lines.append(("  the same through autograd", _clock(zero_then(step))))
         lines.append(("the network as one autograd node", _clock(zero_then(one_node))))
         lines.append(("two halves on two threads", _clock(zero_then(two_halves))))
         lines.append(("sparse first layer", _clock(zero_then(sparse_step))))
@@ -305,7 +317,7 @@ def alternatives(X, y, batch_size):
         )
         # last: a pool of OpenMP threads can slow what runs after it
         torch.set_num_threads(2)
-        lines.append(("intra-op threads 2", _clock(zero_then(step))))
+        lines.append(("intra-op threads 2", _clock(zero_then(by_hand))))
     finally:
         torch.set_num_threads(previous)
         pool.shutdown()

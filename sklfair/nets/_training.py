@@ -47,6 +47,7 @@ import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PrintLog
 
+from ._backprop import ReluBackprop
 from ._data import TensorData, index_dtype
 from ._modules import MLP, has_hooks
 
@@ -398,8 +399,12 @@ class TrainingNet(NeuralNet):
         fast_step = _FusedAdamStep.for_optimizer(optimizer)
         step = optimizer.step if fast_step is None else fast_step
         params = [p for group in optimizer.param_groups for p in group["params"]]
+        # the default network: forward and backward by direct calls
+        backprop = ReluBackprop.for_module(module)
         forward = (
-            module.plain_forward
+            backprop.forward
+            if backprop is not None
+            else module.plain_forward
             if type(module) is MLP and not has_hooks(module)
             else module
         )
@@ -438,6 +443,8 @@ class TrainingNet(NeuralNet):
                     for p in params:
                         p.grad = None
                 loss.backward()
+                if backprop is not None:
+                    backprop.backward(outputs.grad)
                 if batch_callbacks:
                     self.notify(
                         "on_grad_computed",

@@ -1,0 +1,126 @@
+"""The default network's hand-run forward and backward pass equals autograd's."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.compose import make_column_selector, make_column_transformer
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from sklfair.constrained import FairConstrainedClassifier
+from sklfair.datasets import load_german_credit
+from sklfair.nets import TabularNetClassifier, TabularNetRegressor
+from sklfair.nets._backprop import ReluBackprop
+from sklfair.nets._modules import MLP, MonotoneMLP
+
+
+def _autograd_and_hand(module, X, loss_of):
+    """Every parameter's gradient of ``loss_of(outputs, module)`` through
+    autograd, then through :class:`ReluBackprop`."""
+    params = list(module.parameters())
+    loss_of(module(X), module).backward()
+    expected = [p.grad for p in params]
+    for p in params:
+        p.grad = None
+    backprop = ReluBackprop.for_module(module)
+    outputs = backprop.forward(X)
+    loss_of(outputs, module).backward()
+    backprop.backward(outputs.grad)
+    return expected, [p.grad for p in params]
+
+
+@pytest.mark.parametrize("hidden_units", [(), (8,), (16, 8, 4)])
+def test_gradients_are_autograds_bitwise(hidden_units):
+    torch.manual_seed(0)
+    module = MLP(n_features=7, n_outputs=3, hidden_units=hidden_units)
+    X, y = torch.randn(50, 7), torch.randint(0, 3, (50,))
+    weight = torch.rand(50)
+
+    def weighted_cross_entropy(outputs, module):
+        loss = torch.nn.functional.cross_entropy(outputs, y, reduction="none")
+        return (weight * loss).mean()
+
+    expected, hand = _autograd_and_hand(module, X, weighted_cross_entropy)
+    for a, b in zip(expected, hand, strict=True):
+        assert torch.equal(a, b)
+
+
+def test_a_loss_on_the_parameters_adds_to_their_gradients():
+    torch.manual_seed(1)
+    module = MLP(n_features=5, n_outputs=2, hidden_units=(6,))
+    X = torch.randn(20, 5)
+
+    def with_penalty(outputs, module):
+        penalty = sum((p**2).sum() for p in module.parameters())
+        return outputs.pow(2).mean() + 0.1 * penalty
+
+    expected, hand = _autograd_and_hand(module, X, with_penalty)
+    for a, b in zip(expected, hand, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_other_networks_train_through_autograd():
+    def mlp(**params):
+        return MLP(n_features=4, n_outputs=2, hidden_units=(3,), **params)
+
+    assert ReluBackprop.for_module(mlp()) is not None
+    assert ReluBackprop.for_module(mlp(activation="tanh")) is None
+    assert ReluBackprop.for_module(mlp(dropout=0.2)) is None
+    assert ReluBackprop.for_module(mlp(batch_norm=True)) is None
+    assert (
+        ReluBackprop.for_module(
+            MonotoneMLP(n_features=4, n_outputs=2, monotonic_cst=[1, 0, 0, 0])
+        )
+        is None
+    )
+    hooked = mlp()
+    hooked[0].register_forward_hook(lambda *args: None)
+    assert ReluBackprop.for_module(hooked) is None
+    frozen = mlp()
+    frozen[0].weight.requires_grad_(False)
+    assert ReluBackprop.for_module(frozen) is None
+
+    class Sub(MLP):
+        pass
+
+    assert ReluBackprop.for_module(Sub(n_features=4, n_outputs=2)) is None
+
+
+@pytest.fixture(scope="module")
+def german():
+    X, y = load_german_credit(return_X_y=True)
+    groups = X["sex"].astype(str).to_numpy()
+    encoder = make_column_transformer(
+        (
+            OneHotEncoder(sparse_output=False),
+            make_column_selector(dtype_exclude="number"),
+        ),
+        remainder=StandardScaler(),
+    )
+    return encoder.fit_transform(X.drop(columns="sex")), y.to_numpy(), groups
+
+
+def _fits(Z, y, groups):
+    weight = np.random.RandomState(0).uniform(0.5, 2.0, len(y))
+    plain = TabularNetClassifier(max_epochs=4, batch_size=64, random_state=0)
+    plain.fit(Z, y, sample_weight=weight)
+    constrained = FairConstrainedClassifier(
+        TabularNetClassifier(max_epochs=12, random_state=0), bound=0.1, random_state=0
+    ).fit(Z, y, sensitive_features=groups)
+    regressor = TabularNetRegressor(
+        max_epochs=3, hidden_units=(16, 8), random_state=0
+    ).fit(Z, Z[:, -1])
+    return [
+        plain.predict_proba(Z),
+        plain.history_["train_loss"].to_numpy(),
+        constrained.predict_proba(Z),
+        regressor.predict(Z),
+    ]
+
+
+def test_fits_on_real_data_equal_autograds(german, monkeypatch):
+    Z, y, groups = german
+    by_hand = _fits(Z, y, groups)
+    monkeypatch.setattr(ReluBackprop, "for_module", classmethod(lambda cls, m: None))
+    through_autograd = _fits(Z, y, groups)
+    for a, b in zip(by_hand, through_autograd, strict=True):
+        np.testing.assert_array_equal(a, b)
