@@ -53,6 +53,25 @@ def _cross_entropy(outputs, y):
 # the mean over the batch in one operation (the training loop's equal-weight path)
 _cross_entropy.mean = torch.nn.functional.cross_entropy
 
+_nll_loss_forward = torch.ops.aten.nll_loss_forward.default
+_nll_loss_backward = torch.ops.aten.nll_loss_backward.default
+_log_softmax_backward = torch.ops.aten._log_softmax_backward_data.default
+
+
+def _cross_entropy_mean_and_grad(outputs, y):
+    """The mean cross-entropy of ``outputs`` and its gradient with respect to
+    them, by the operations (and in the order) autograd runs for
+    ``cross_entropy(outputs, y)``: the same numbers, without its graph."""
+    log_p = torch.log_softmax(outputs, 1)
+    loss, total_weight = _nll_loss_forward(log_p, y, None, 1, -100)
+    grad = _nll_loss_backward(
+        torch.ones_like(loss), log_p, y, None, 1, -100, total_weight
+    )
+    return loss, _log_softmax_backward(grad, log_p, 1, log_p.dtype)
+
+
+_cross_entropy.mean_and_grad = _cross_entropy_mean_and_grad
+
 
 class TabularNetClassifier(ClassifierMixin, BaseTabularNet):
     """Neural network classifier for tabular data, trained with skorch.

@@ -418,6 +418,11 @@ class TrainingNet(NeuralNet):
             n_rows += n
             if per_chunk_weights:
                 self._unit_weights = _all_unit(data)
+            # the default network with a plain mean loss that has a hand-run
+            # gradient: no autograd at all
+            mean_and_grad = (
+                None if backprop is None else self._plain_mean("mean_and_grad")
+            )
             bs = n if self.batch_size in (None, -1) else min(self.batch_size, n)
             # int32 positions where they fit: the same permutation as int64
             # (torch draws it alike), half the memory
@@ -436,15 +441,19 @@ class TrainingNet(NeuralNet):
                         training=True,
                     )
                 outputs = forward(batch["X"])
-                loss = self.get_batch_loss(outputs, batch)
+                if mean_and_grad is None:
+                    loss = self.get_batch_loss(outputs, batch)
+                else:
+                    loss, grad = mean_and_grad(outputs.detach(), batch["y"])
                 if fast_step is None:
                     optimizer.zero_grad(set_to_none=True)
                 else:  # what zero_grad does, without its per-call wrappers
                     for p in params:
                         p.grad = None
-                loss.backward()
+                if mean_and_grad is None:
+                    loss.backward()
                 if backprop is not None:
-                    backprop.backward(outputs.grad)
+                    backprop.backward(outputs.grad if mean_and_grad is None else grad)
                 if batch_callbacks:
                     self.notify(
                         "on_grad_computed",
@@ -540,6 +549,17 @@ class TrainingNet(NeuralNet):
                     )
         return self._epoch_loss(loss_sum, n_rows)
 
+    def _plain_mean(self, form="mean"):
+        """The base loss's mean form ``form`` when the batch loss is its plain
+        mean (equal weights, no loss term, no privacy), else None."""
+        if (
+            getattr(self, "_unit_weights", False)
+            and not self.loss_terms
+            and self.private is None
+        ):
+            return getattr(self.sample_loss, form, None)
+        return None
+
     def get_batch_loss(self, outputs, batch):
         """Weighted mean base loss followed by every loss term.
 
@@ -548,14 +568,9 @@ class TrainingNet(NeuralNet):
         operation) when it has one: the same number, one operation less
         forwards and backwards per batch.
         """
-        if (
-            getattr(self, "_unit_weights", False)
-            and not self.loss_terms
-            and self.private is None
-        ):
-            mean = getattr(self.sample_loss, "mean", None)
-            if mean is not None:
-                return mean(outputs, batch["y"])
+        mean = self._plain_mean()
+        if mean is not None:
+            return mean(outputs, batch["y"])
         sample_loss = self.sample_loss(outputs, batch["y"])
         batch["sample_loss"] = sample_loss
         if getattr(self, "_unit_weights", False):

@@ -1,4 +1,5 @@
-"""The default network's hand-run forward and backward pass equals autograd's."""
+"""The default network's hand-run forward and backward pass (and the plain
+mean cross-entropy's gradient) equal autograd's."""
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ from sklfair.constrained import FairConstrainedClassifier
 from sklfair.datasets import load_german_credit
 from sklfair.nets import TabularNetClassifier, TabularNetRegressor
 from sklfair.nets._backprop import ReluBackprop
+from sklfair.nets._classifier import _cross_entropy
 from sklfair.nets._modules import MLP, MonotoneMLP
 
 
@@ -58,6 +60,17 @@ def test_a_loss_on_the_parameters_adds_to_their_gradients():
         torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
 
 
+def test_the_mean_cross_entropys_gradient_is_autograds_bitwise():
+    torch.manual_seed(2)
+    outputs, y = torch.randn(40, 3), torch.randint(0, 3, (40,))
+    leaf = outputs.clone().requires_grad_()
+    expected = torch.nn.functional.cross_entropy(leaf, y)
+    expected.backward()
+    loss, grad = _cross_entropy.mean_and_grad(outputs, y)
+    assert torch.equal(loss, expected.detach())
+    assert torch.equal(grad, leaf.grad)
+
+
 def test_other_networks_train_through_autograd():
     def mlp(**params):
         return MLP(n_features=4, n_outputs=2, hidden_units=(3,), **params)
@@ -103,6 +116,8 @@ def _fits(Z, y, groups):
     weight = np.random.RandomState(0).uniform(0.5, 2.0, len(y))
     plain = TabularNetClassifier(max_epochs=4, batch_size=64, random_state=0)
     plain.fit(Z, y, sample_weight=weight)
+    unweighted = TabularNetClassifier(max_epochs=4, batch_size=64, random_state=1)
+    unweighted.fit(Z, y)  # the loss's gradient by hand too
     constrained = FairConstrainedClassifier(
         TabularNetClassifier(max_epochs=12, random_state=0), bound=0.1, random_state=0
     ).fit(Z, y, sensitive_features=groups)
@@ -112,6 +127,8 @@ def _fits(Z, y, groups):
     return [
         plain.predict_proba(Z),
         plain.history_["train_loss"].to_numpy(),
+        unweighted.predict_proba(Z),
+        unweighted.history_["train_loss"].to_numpy(),
         constrained.predict_proba(Z),
         regressor.predict(Z),
     ]
