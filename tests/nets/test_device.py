@@ -1,5 +1,7 @@
 """Where a fit runs: the CPU threads of small training steps (ThreadChoice)."""
 
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -8,7 +10,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from skorch.callbacks import Callback
 
 from sklfair.datasets import load_german_credit
-from sklfair.nets import TabularNetClassifier
+from sklfair.nets import TabularNetClassifier, _device
 from sklfair.nets._device import ThreadChoice, _same_on_any_threads, threads_for
 from sklfair.nets._modules import MLP
 
@@ -38,6 +40,29 @@ class _StepClock:
         return self.now
 
 
+class _CpuTimes:
+    """A fake ``/proc/stat``: between two reads, ``free`` cores' worth of the
+    machine's CPU time was idle."""
+
+    def __init__(self, free):
+        self.free = free
+        self.idle = self.total = 0
+
+    def __call__(self):
+        n_cpus = os.cpu_count() or 1
+        self.total += 100 * n_cpus
+        self.idle += int(100 * self.free)
+        return self.idle, self.total
+
+
+@pytest.fixture
+def cpu_times(monkeypatch):
+    """The machine's idle time, as the test sets it (one free core)."""
+    fake = _CpuTimes(free=1.0)
+    monkeypatch.setattr(_device, "_cpu_times", fake)
+    return fake
+
+
 def _steps(choice, n):
     threads = []
     for _ in range(n):
@@ -47,45 +72,89 @@ def _steps(choice, n):
     return threads
 
 
-def test_the_choice_takes_the_faster_thread_count_and_tries_again_later(two_threads):
-    module = MLP(n_features=5, n_outputs=2, hidden_units=(4,))
+def _choice(cost):
     choice = ThreadChoice(2)
-    choice.clock = _StepClock({1: 2.0, 2: 1.0})
-    assert choice.prepare(module, torch.randn(8, 5))
-    assert torch.get_num_threads() == 1  # until a step is timed
-    trial = choice.steps_per_trial * 2
-    assert sorted(_steps(choice, trial)) == [1] * 3 + [2] * 3  # both, in turns
-    assert choice._left == choice.first_period
-    assert set(_steps(choice, choice.first_period)) == {2}
-    # the next trial confirms: the next period is twice as long
-    _steps(choice, trial)
-    assert choice._left == 2 * choice.first_period
-    # the other cores get busy: two threads slow down, one thread wins back
-    choice.clock.cost = {1: 2.0, 2: 3.0}
-    assert set(_steps(choice, choice._left)) == {2}
-    _steps(choice, trial)
-    assert choice._left == choice.first_period  # a changed choice starts over
-    assert set(_steps(choice, choice._left)) == {1}
+    choice.clock = _StepClock(cost)
+    module = MLP(n_features=3, n_outputs=2, hidden_units=(2,))
+    assert choice.prepare(module, torch.ones(4, 3))
+    assert torch.get_num_threads() == 1
+    return choice
+
+
+TRIAL = 2 * ThreadChoice.steps_per_trial
+
+
+def test_the_choice_takes_the_faster_thread_count_and_tries_again_later(
+    two_threads, cpu_times
+):
+    choice = _choice({1: 2.0, 2: 1.0})
+    first = choice.first_period
+    assert _steps(choice, first) == [1] * first  # one thread to begin with
+    assert _steps(choice, TRIAL) == [1, 2] * 3  # a trial: both, in turns
+    assert _steps(choice, first) == [2] * first
+    _steps(choice, TRIAL)  # the next trial confirms: a period twice as long
+    assert _steps(choice, 2 * first) == [2] * 2 * first
     assert _steps(choice, 2) == [1, 2]  # a trial again
     choice.rest()
     assert torch.get_num_threads() == 1
 
 
-def test_a_trial_drops_threads_that_wait_for_busy_cores(two_threads):
-    choice = ThreadChoice(2)
-    choice.clock = _StepClock({1: 1.0, 2: 5.0})
-    choice.prepare(MLP(n_features=3, n_outputs=2, hidden_units=(2,)), torch.ones(4, 3))
+def test_no_trial_while_the_other_cores_are_busy(two_threads, cpu_times):
+    cpu_times.free = 0.3
+    choice = _choice({1: 2.0, 2: 1.0})
+    first = choice.first_period
+    # trials would fall due after 32 and 64 more steps: none is held
+    assert set(_steps(choice, 7 * first)) == {1}
+    assert choice._period == 8 * first  # each due check doubled it
+    cpu_times.free = 1.0  # the other core is free again: a trial, when due
+    threads = _steps(choice, 8 * first + TRIAL)
+    assert threads[-TRIAL:] == [1, 2] * 3
+
+
+def test_without_cpu_times_trials_are_held(two_threads, monkeypatch):
+    monkeypatch.setattr(_device, "_cpu_times", lambda: None)
+    choice = _choice({1: 2.0, 2: 1.0})
+    threads = _steps(choice, choice.first_period + TRIAL)
+    assert threads[-TRIAL:] == [1, 2] * 3
+
+
+def test_a_trial_drops_threads_that_wait_for_busy_cores(two_threads, cpu_times):
+    choice = _choice({1: 1.0, 2: 5.0})
+    _steps(choice, choice.first_period)
     # one slow step on two threads ends their part of the trial
     assert _steps(choice, 4) == [1, 2, 1, 1]
-    assert choice._best == 1 and choice._left == choice.first_period
+    assert choice._best == 1
 
 
-def test_the_period_between_trials_is_capped(two_threads):
+def test_steps_slower_than_one_threads_go_back_to_one_thread(two_threads, cpu_times):
+    choice = _choice({1: 2.0, 2: 1.0})
+    choice.first_period = 1000  # no trial falls due after the first
+    _steps(choice, 32 + TRIAL)
+    assert choice._best == 2
+    choice.clock.cost = {1: 2.0, 2: 1.9}  # still faster than one thread
+    assert _steps(choice, 3 * choice.window) == [2] * 3 * choice.window
+    choice.clock.cost = {1: 2.0, 2: 2.5}  # slower, not twice as slow
+    assert _steps(choice, choice.window + 1) == [2] * choice.window + [1]
+    choice._choose(2)
+    choice.clock.cost = {1: 2.0, 2: 6.0}  # one step stalls
+    assert _steps(choice, 2) == [2, 1]
+
+
+def test_a_network_that_fails_the_check_stays_on_one_thread(two_threads, cpu_times):
+    module = MLP(n_features=3, n_outputs=2, hidden_units=(2,))
+    module[0].register_forward_hook(lambda *args: None)
     choice = ThreadChoice(2)
-    choice.clock = _StepClock({1: 1.0, 2: 2.0})
-    choice.prepare(MLP(n_features=3, n_outputs=2, hidden_units=(2,)), torch.ones(4, 3))
-    for _ in range(12):
-        _steps(choice, 6 + choice._period)
+    choice.clock = _StepClock({1: 2.0, 2: 1.0})
+    assert choice.prepare(module, torch.ones(4, 3))
+    assert set(_steps(choice, 10 * choice.first_period)) == {1}
+    assert not choice.enabled
+    assert not choice.prepare(module, torch.ones(4, 3))
+
+
+def test_the_period_between_trials_is_capped(two_threads, cpu_times):
+    choice = _choice({1: 1.0, 2: 2.0})
+    for _ in range(14):
+        _steps(choice, TRIAL + choice._period)
     assert choice._period == choice.max_period
 
 
@@ -168,7 +237,7 @@ def german():
     return encoder.fit_transform(X), y
 
 
-def test_a_fit_on_two_threads_equals_one_on_one_thread(german, two_threads):
+def test_a_fit_on_two_threads_equals_one_on_one_thread(german, two_threads, cpu_times):
     X, y = german
     params = dict(max_epochs=12, batch_size=32, random_state=0)
     seen = _ThreadsSeen()
