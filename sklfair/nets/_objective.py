@@ -47,9 +47,18 @@ class LossTerm:
         Batch keys the term needs (``"sensitive_features"``,
         ``"soft_targets"``); the loop raises a clear error when the fit did not
         supply them.
+    reads_sample_loss : bool
+        Whether the term reads ``batch["sample_loss"]``. When no term does
+        and the weights are all equal, the loop takes the base loss's mean in
+        one operation and the batch has no ``"sample_loss"``.
+    gives_gradient : bool
+        Whether :meth:`gradient` may be called instead of :meth:`__call__`
+        (a term may set it in :meth:`setup`, for the fit at hand).
     """
 
     requires: tuple[str, ...] = ()
+    reads_sample_loss: bool = True
+    gives_gradient: bool = False
 
     def setup(self, net, data):
         """Called once at the start of every fit, before the first batch.
@@ -98,6 +107,31 @@ class LossTerm:
             Scalar tensor to back-propagate.
         """
         return loss
+
+    def gradient(self, outputs, batch):
+        """The term's addition to the batch loss and its gradient, by hand.
+
+        Called instead of :meth:`__call__` (with the same side effects) when
+        the term's ``gives_gradient`` is True and every other part of the
+        batch loss has a hand-run gradient too: the loop then back-propagates
+        without autograd. Only for a term that *adds* to the loss (``loss +
+        value``, whatever the loss so far).
+
+        Parameters
+        ----------
+        outputs : torch.Tensor
+            Raw module outputs for the batch (do not differentiate them).
+        batch : dict
+            The batch (see the module docstring).
+
+        Returns
+        -------
+        value : torch.Tensor
+            Scalar: what the term adds to the loss.
+        grad : torch.Tensor or None
+            The gradient of ``value`` with respect to ``outputs`` (None: zero).
+        """
+        raise NotImplementedError
 
     def after_step(self, net, outputs, batch):
         """Called after the optimizer step (dual ascent, adversary update)."""

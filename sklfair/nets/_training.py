@@ -418,11 +418,9 @@ class TrainingNet(NeuralNet):
             n_rows += n
             if per_chunk_weights:
                 self._unit_weights = _all_unit(data)
-            # the default network with a plain mean loss that has a hand-run
+            # the default network with a loss whose every part has a hand-run
             # gradient: no autograd at all
-            mean_and_grad = (
-                None if backprop is None else self._plain_mean("mean_and_grad")
-            )
+            hand = None if backprop is None else self._hand_loss()
             bs = n if self.batch_size in (None, -1) else min(self.batch_size, n)
             # int32 positions where they fit: the same permutation as int64
             # (torch draws it alike), half the memory
@@ -441,19 +439,19 @@ class TrainingNet(NeuralNet):
                         training=True,
                     )
                 outputs = forward(batch["X"])
-                if mean_and_grad is None:
+                if hand is None:
                     loss = self.get_batch_loss(outputs, batch)
                 else:
-                    loss, grad = mean_and_grad(outputs.detach(), batch["y"])
+                    loss, grad = hand(outputs, batch)
                 if fast_step is None:
                     optimizer.zero_grad(set_to_none=True)
                 else:  # what zero_grad does, without its per-call wrappers
                     for p in params:
                         p.grad = None
-                if mean_and_grad is None:
+                if hand is None:
                     loss.backward()
                 if backprop is not None:
-                    backprop.backward(outputs.grad if mean_and_grad is None else grad)
+                    backprop.backward(outputs.grad if hand is None else grad)
                 if batch_callbacks:
                     self.notify(
                         "on_grad_computed",
@@ -550,27 +548,55 @@ class TrainingNet(NeuralNet):
         return self._epoch_loss(loss_sum, n_rows)
 
     def _plain_mean(self, form="mean"):
-        """The base loss's mean form ``form`` when the batch loss is its plain
-        mean (equal weights, no loss term, no privacy), else None."""
+        """The base loss's mean form ``form`` when the base loss is its plain
+        mean (equal weights, no loss term that reads the per-row losses, no
+        privacy), else None."""
         if (
             getattr(self, "_unit_weights", False)
-            and not self.loss_terms
+            and not any(getattr(t, "reads_sample_loss", True) for t in self.loss_terms)
             and self.private is None
         ):
             return getattr(self.sample_loss, form, None)
         return None
 
+    def _hand_loss(self):
+        """A function of ``(outputs, batch)`` returning the batch loss and its
+        gradient with respect to the outputs without autograd: the base
+        loss's ``mean_and_grad`` plus every term's :meth:`LossTerm.gradient`;
+        None when a part has no such form (then autograd runs)."""
+        mean_and_grad = self._plain_mean("mean_and_grad")
+        terms = self.loss_terms
+        if mean_and_grad is None or not all(
+            getattr(t, "gives_gradient", False) for t in terms
+        ):
+            return None
+
+        def loss_and_grad(outputs, batch):
+            loss, grad = mean_and_grad(outputs.detach(), batch["y"])
+            for term in terms:
+                value, term_grad = term.gradient(outputs, batch)
+                loss = loss + value
+                if term_grad is not None:
+                    grad = grad + term_grad
+            return loss, grad
+
+        return loss_and_grad
+
     def get_batch_loss(self, outputs, batch):
         """Weighted mean base loss followed by every loss term.
 
-        With equal weights, no loss term and no privacy, the plain mean comes
-        from the base loss's own mean form (``sample_loss.mean``, one fused
-        operation) when it has one: the same number, one operation less
-        forwards and backwards per batch.
+        With equal weights, no loss term that reads ``batch["sample_loss"]``
+        and no privacy, the plain mean comes from the base loss's own mean
+        form (``sample_loss.mean``, one fused operation) when it has one: the
+        same number, one operation less forwards and backwards per batch (and
+        the batch has no ``"sample_loss"``).
         """
         mean = self._plain_mean()
         if mean is not None:
-            return mean(outputs, batch["y"])
+            loss = mean(outputs, batch["y"])
+            for term in self.loss_terms:
+                loss = term(loss, outputs, batch)
+            return loss
         sample_loss = self.sample_loss(outputs, batch["y"])
         batch["sample_loss"] = sample_loss
         if getattr(self, "_unit_weights", False):

@@ -9,7 +9,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from sklfair.constrained import FairConstrainedClassifier
 from sklfair.datasets import load_german_credit
-from sklfair.nets import TabularNetClassifier, TabularNetRegressor
+from sklfair.nets import LossTerm, TabularNetClassifier, TabularNetRegressor
 from sklfair.nets._backprop import ReluBackprop
 from sklfair.nets._classifier import _cross_entropy
 from sklfair.nets._modules import MLP, MonotoneMLP
@@ -141,3 +141,43 @@ def test_fits_on_real_data_equal_autograds(german, monkeypatch):
     through_autograd = _fits(Z, y, groups)
     for a, b in zip(by_hand, through_autograd, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+class _OutputPenalty(LossTerm):
+    """``loss + c * mean(outputs ** 2)``, through autograd or by hand."""
+
+    reads_sample_loss = False
+
+    def __init__(self, c, by_hand):
+        self.c = c
+        self.gives_gradient = by_hand
+        self.calls = {"call": 0, "gradient": 0}
+
+    def __call__(self, loss, outputs, batch):
+        self.calls["call"] += 1
+        return loss + self.c * outputs.pow(2).mean()
+
+    def gradient(self, outputs, batch):
+        self.calls["gradient"] += 1
+        outputs = outputs.detach()
+        value = self.c * outputs.pow(2).mean()
+        return value, (2.0 * self.c / outputs.numel()) * outputs
+
+
+def test_terms_with_a_hand_gradient_train_as_through_autograd(german):
+    Z, y, _ = german
+    fits = {}
+    for by_hand in (True, False):
+        term = _OutputPenalty(0.5, by_hand)
+        clf = TabularNetClassifier(max_epochs=3, batch_size=64, random_state=0)
+        clf.fit(Z, y, loss_terms=[term])
+        fits[by_hand] = (clf, term.calls)
+    (hand, hand_calls), (auto, auto_calls) = fits[True], fits[False]
+    assert hand_calls["call"] == 0 and hand_calls["gradient"] > 0
+    assert auto_calls["gradient"] == 0 and auto_calls["call"] > 0
+    np.testing.assert_allclose(
+        hand.predict_proba(Z), auto.predict_proba(Z), rtol=1e-5, atol=1e-6
+    )
+    np.testing.assert_allclose(
+        hand.history_["train_loss"], auto.history_["train_loss"], rtol=1e-5
+    )
