@@ -51,6 +51,10 @@ __all__ = ["GapTerm", "gap_names"]
 #: Rows per forward pass of the epoch-end evaluation on a CPU.
 MONITOR_CHUNK = 4096
 
+#: The monitored rows' float32 inputs are copied once when they take at most
+#: this many bytes (see :class:`MonitoredInputs`).
+MONITOR_COPY_BYTES = 32 * 2**20
+
 _NUMPY_DTYPES = {torch.float32: np.float32, torch.float64: np.float64}
 
 
@@ -82,9 +86,15 @@ def nanmax(values):
 
 
 class MonitoredInputs:
-    """The float32 inputs of the monitored training rows, gathered from the
-    loop's rows when the network is evaluated, chunk by chunk: no copy of
-    them is held between evaluations.
+    """The float32 inputs of the monitored training rows.
+
+    A float32 copy of them is kept when it is small -- at most
+    ``MONITOR_COPY_BYTES``, or at most an eighth of the training rows' own
+    float32 inputs (a sample of large data) --, so that the evaluation at
+    every epoch end does not gather them again through the loop's rows (and
+    convert them to float32). Otherwise they are gathered from the loop's
+    rows when the network is evaluated, chunk by chunk: no copy of them is
+    held between evaluations.
 
     Parameters
     ----------
@@ -97,13 +107,20 @@ class MonitoredInputs:
     def __init__(self, data, index):
         self._data = data
         self._index = index
-        n = len(index) if index is not None else int(data["sample_weight"].shape[0])
+        n_rows = int(data["sample_weight"].shape[0])
+        n = len(index) if index is not None else n_rows
         self.shape = (n, int(data.n_features))
         self.device = data["sample_weight"].device
+        nbytes = 4 * n * self.shape[1]
+        small = nbytes <= MONITOR_COPY_BYTES or 8 * n <= n_rows
+        #: the float32 copy of the monitored inputs, or None
+        self.copy = data.features(index) if small else None
 
     def gather(self, start=0, stop=None):
         """The inputs of the monitored rows ``start:stop``."""
         stop = self.shape[0] if stop is None else min(stop, self.shape[0])
+        if self.copy is not None:
+            return self.copy[start:stop]
         if self._index is None:
             return self._data.features(torch.arange(start, stop))
         return self._data.features(self._index[start:stop])
@@ -132,8 +149,9 @@ def forward_in_chunks(module, X):
 def monitor_rows(data, size, device):
     """The training rows evaluated at each epoch end (all, or a fixed sample).
 
-    Their targets, weights and group codes are copied; their inputs, from the
-    loop's rows, are gathered at each evaluation (:class:`MonitoredInputs`).
+    Their targets, weights and group codes are copied; their inputs are
+    copied once when small, else gathered from the loop's rows at each
+    evaluation (:class:`MonitoredInputs`).
     """
     n = int(data["sample_weight"].shape[0])
     if n > size:
