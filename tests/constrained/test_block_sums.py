@@ -245,9 +245,7 @@ def test_narrow_training_tensors_change_nothing_on_german_credit(monkeypatch):
 
 
 @pytest.mark.parametrize("copy_bytes", [0, 2**20])
-def test_the_monitored_rows_copy_their_inputs_only_when_small(
-    monkeypatch, copy_bytes
-):
+def test_the_monitored_rows_copy_their_inputs_only_when_small(monkeypatch, copy_bytes):
     # issue 22: the epoch-end evaluation kept a float32 copy of the inputs
     # of up to 50,000 monitored rows; they are gathered chunk by chunk when
     # the network is evaluated, with the same outputs -- unless the copy is
