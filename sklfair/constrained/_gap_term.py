@@ -16,6 +16,14 @@ implementation of the training loop:
   the differentiable ``sum_k c_k * surrogate_gap_k``, as one weighted sum over
   the batch rows (the coefficients spread back onto the rows of each group).
 
+On a CPU, for the built-in classification constraints, the surrogate is
+computed in numpy from the detached outputs, with its gradient by hand
+(``_host_values`` of the constraint): the linear term's value and its
+gradient with respect to the outputs enter the loss through one small
+autograd function (:class:`HostGradient`), in place of the softmax's graph
+and its backward pass. Other constraints, dtypes and devices take the torch
+path (``_values``).
+
 At the end of every epoch the network is evaluated (eval mode, no gradient)
 on the training rows -- at most ``monitor_size`` of them, drawn once -- and
 the exact gaps of its decisions are recorded.
@@ -204,6 +212,36 @@ def as_dtype(tensor, dtype):
     return tensor if tensor.dtype == dtype else tensor.to(dtype)
 
 
+class HostGradient(torch.autograd.Function):
+    """A value computed on the host, with its gradient with respect to
+    ``outputs`` computed there too: ``forward(outputs, value, gradient)``
+    returns ``value`` (a 0-d tensor of ``outputs``' dtype), and the backward
+    pass gives ``outputs`` the gradient ``grad_output * gradient``.
+    """
+
+    @staticmethod
+    def forward(ctx, outputs, value, gradient):
+        ctx.gradient = gradient
+        return outputs.new_tensor(value)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return grad_output * ctx.gradient, None, None
+
+
+class HostSurrogate:
+    """A constraint's surrogate values on a batch computed on the host
+    (``values``, float64 numpy), with ``vjp`` (see the constraint's
+    ``_host_values``) and the batch's ``outputs`` they were computed from."""
+
+    __slots__ = ("outputs", "values", "vjp")
+
+    def __init__(self, outputs, values, vjp):
+        self.outputs = outputs
+        self.values = values
+        self.vjp = vjp
+
+
 class GapTerm(LossTerm):
     """Base of the fairness loss terms: the constraints, the batch sums, the record.
 
@@ -264,6 +302,9 @@ class GapTerm(LossTerm):
         self._monitor = monitor_rows(data, self.monitor_size, self.device_)
         # the batch sums in numpy where the tensors live on the host
         self._host_sums = self.device_.type == "cpu"
+        # the surrogates too, with their gradients by hand, where the
+        # constraint has them in numpy
+        self._host_values = [c._has_host_values() for c in self.constraints_]
         self._offset_cache = {}
         self.history_ = []
 
@@ -315,16 +356,35 @@ class GapTerm(LossTerm):
         return self._device_batch_sums(outputs, batch, dual_weight, surrogate)
 
     def _host_batch_sums(self, outputs, batch, dual_weight, surrogate):
-        """:meth:`_batch_sums` with numpy on the host (CPU tensors)."""
+        """:meth:`_batch_sums` with numpy on the host (CPU tensors).
+
+        A constraint with a numpy surrogate (``_host_values``) computes its
+        values and decisions from the detached outputs; its part's values
+        are then a :class:`HostSurrogate`.
+        """
         codes = batch["sensitive_features"].numpy()
         weight = batch["sample_weight"].numpy()
         dual_weight = None if dual_weight is None else dual_weight.numpy()
         n_rows = len(codes)
         parts, split = [], []
-        for constraint in self.constraints_:
-            values, hard, mask = _constraint_values(
-                constraint, outputs, batch, surrogate
-            )
+        host_outputs = None
+        for constraint, on_host in zip(
+            self.constraints_, self._host_values, strict=True
+        ):
+            if on_host:
+                if host_outputs is None:
+                    host_outputs = outputs.detach().numpy()
+                    y = batch["y"].numpy()
+                values, hard, mask, vjp = constraint._host_values(host_outputs, y)
+                value_array = values if surrogate else None
+                values = HostSurrogate(outputs, values, vjp) if surrogate else None
+            else:
+                values, hard, mask = _constraint_values(
+                    constraint, outputs, batch, surrogate
+                )
+                value_array = None if values is None else values.detach().numpy()
+                hard = hard.detach().numpy()
+                mask = None if mask is None else mask.numpy()
             n_events = hard.shape[1]
             # every (row, event) value flat, row after row; its cell is
             # event * n_groups + group
@@ -336,12 +396,12 @@ class GapTerm(LossTerm):
                 weighted = np.repeat(weight, n_events)
                 dual = None if dual_weight is None else np.repeat(dual_weight, n_events)
             if mask is not None:  # event membership
-                mask = flat(mask.numpy())
+                mask = flat(mask)
                 weighted = weighted * mask
                 dual = None if dual is None else dual * mask
-            hard = flat(hard.detach().numpy())
+            hard = flat(hard)
             columns = [
-                None if values is None else flat(values.detach().numpy()) * weighted,
+                None if value_array is None else flat(value_array) * weighted,
                 hard * weighted,
                 weighted,
             ]
@@ -424,32 +484,49 @@ class GapTerm(LossTerm):
             valid.append(v)
         return np.concatenate(gaps), np.concatenate(valid)
 
-    def _linear_term(self, parts, sums, coefficients, loss):
-        """``sum_k coefficients_k * surrogate_gap_k``, differentiable, or None
-        when every coefficient is 0 and ``loss`` has a gradient (the term then
-        adds nothing to it: the loop skips its backward pass).
+    def _linear_term(self, parts, sums, coefficients, loss, offset=0.0):
+        """``sum_k coefficients_k * surrogate_gap_k + offset``, differentiable,
+        or None when every coefficient is 0 and ``loss`` has a gradient (the
+        term then adds nothing to it but ``offset``: the loop skips its
+        backward pass).
 
         One weighted sum over the batch rows per constraint: the coefficients
         are spread back onto the rows of each group, so its backward pass
         costs one multiplication whatever the number of groups and gaps.
-        Invalid gaps must have a zero coefficient.
+        The constraints whose surrogates were computed on the host add their
+        value and their gradient there, and enter the loss through one
+        :class:`HostGradient`. Invalid gaps must have a zero coefficient.
         """
         if loss.requires_grad and not coefficients.any():
             return None
         total = None
+        host_value, host_gradient, host_outputs = float(offset), None, None
         for constraint, (values, weighted, codes), part, where in zip(
             self.constraints_, parts, sums, self._slices, strict=True
         ):
             per_group = group_coefficients(
                 coefficients[where], part[2], constraint.pairwise
             )
+            if isinstance(values, HostSurrogate):  # value and gradient here
+                rows = per_group.T[codes] * weighted
+                host_value += float(np.vdot(rows, values.values))
+                gradient = values.vjp(rows)
+                host_gradient = (
+                    gradient if host_gradient is None else host_gradient + gradient
+                )
+                host_outputs = values.outputs
+                continue
             if isinstance(codes, np.ndarray):  # host sums: the rows' factors too
                 rows = host_to_tensor(per_group.T[codes] * weighted, values)
             else:
                 rows = host_to_tensor(per_group.T, values)[codes] * weighted
             term = (rows * values).sum()
             total = term if total is None else total + term
-        return total
+        if host_gradient is not None:
+            gradient = host_to_tensor(host_gradient, host_outputs)
+            term = HostGradient.apply(host_outputs, host_value, gradient)
+            return term if total is None else total + term
+        return total + offset if offset else total
 
     # --- the epoch-end record ------------------------------------------------
     @torch.no_grad()

@@ -368,10 +368,10 @@ class LagrangianTerm(GapTerm):
         self._pending = (outputs, sums)
         # the gradient of the augmented Lagrangian (linear in the rows'
         # surrogate values), and its value
-        linear = self._linear_term(parts, sums, slope, loss)
+        linear = self._linear_term(parts, sums, slope, loss, offset)
         if linear is None:  # every slope 0: no gradient to add
             return loss + offset
-        return loss + (linear + offset)
+        return loss + linear
 
     def _check_held_out(self, batch):
         """Fail loudly if the loop does not train on the weights set in setup."""

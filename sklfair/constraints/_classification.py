@@ -15,10 +15,17 @@ probability of the class under a tempered softmax, ``softmax(logits /
 temperature)``, or ``1 - p(true class)``), which carries the gradient, and the
 *hard* value of the decision (``argmax == class``, ``argmax != y``), which is
 what the bound is about.
+
+Both are written twice: in torch (``_values``, ``_decisions``: the general
+path, on any device) and in numpy (``_host_values``: the surrogate, the
+decisions and the surrogate's vector-Jacobian product by hand), which the
+loss terms use for a batch on the CPU, where a few numpy calls on a batch of
+a few hundred rows cost less than the torch graph and its backward pass.
 """
 
 from __future__ import annotations
 
+import functools
 import numbers
 
 import numpy as np
@@ -57,6 +64,55 @@ class _ClassificationConstraint(FairnessConstraint):
     def _softmax(self, outputs):
         return torch.softmax(outputs / self.temperature, dim=1)
 
+    # --- the host (numpy) path of the training loop ---------------------
+    def _has_host_values(self):
+        """Whether :meth:`_host_values` computes what :meth:`_values` and
+        :meth:`_decisions` do: the class that defines its numpy surrogate
+        also defines the torch methods that are called (a subclass that
+        overrides ``_values`` or ``_decisions`` gets the torch path)."""
+        return _host_values_match(type(self))
+
+    def _host_values(self, outputs, y):
+        """:meth:`_values` in numpy on the host, with the surrogate's
+        vector-Jacobian product.
+
+        Parameters
+        ----------
+        outputs : ndarray of shape (B, n_classes)
+            The batch's logits (float32 or float64).
+        y : int64 ndarray of shape (B,)
+            The class codes.
+
+        Returns
+        -------
+        values : float64 ndarray of shape (B, n_events)
+            The surrogate values.
+        hard : ndarray of shape (B, n_events)
+            The decisions' 0/1 values.
+        mask : ndarray of shape (B, n_events) or None
+            The event membership.
+        vjp : callable
+            ``vjp(r)`` with ``r`` of shape (B, n_events): the gradient of
+            ``sum(r * values)`` with respect to ``outputs``, float64 of shape
+            (B, n_classes). For the tempered softmax ``S = softmax(z / T)``
+            and ``G`` the rows' coefficients of ``S`` (``r`` spread onto the
+            columns the values are taken from), it is ``S * (G - sum_j G_j
+            S_j) / T``.
+        """
+        temperature = float(self.temperature)
+        probs = _softmax_np(outputs, temperature)
+        values, spread = self._host_surrogate(probs, y)
+        hard, mask = self._host_decisions(outputs, y)
+
+        def vjp(coefficients):
+            spread_out = spread(coefficients)
+            centred = spread_out - np.einsum("ij,ij->i", spread_out, probs)[:, None]
+            centred *= probs
+            centred /= temperature
+            return centred
+
+        return values, hard, mask, vjp
+
 
 def _hard_onehot(outputs, cols):
     """Decisions (argmax) as 0/1 values of the classes ``cols``, shape (B, len)."""
@@ -79,6 +135,66 @@ def _columns(tensor, cols):
     if len(set(cols)) == 1:
         return tensor[:, first : first + 1].expand(-1, len(cols))
     return tensor[:, cols]
+
+
+def _softmax_np(outputs, temperature):
+    """``softmax(outputs / temperature)`` by rows, float64."""
+    z = np.divide(outputs, temperature, dtype=np.float64)
+    z -= z.max(axis=1, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=1, keepdims=True)
+    return z
+
+
+@functools.lru_cache(maxsize=64)
+def _spread_matrix(cols, n_classes):
+    """``(len(cols), n_classes)`` 0/1 matrix: event ``e`` takes column
+    ``cols[e]`` (read-only float64)."""
+    matrix = np.zeros((len(cols), n_classes))
+    matrix[np.arange(len(cols)), list(cols)] = 1.0
+    matrix.flags.writeable = False
+    return matrix
+
+
+def _host_columns(probs, cols):
+    """The surrogate ``probs[:, cols]`` and the spread of coefficients back
+    onto the columns (repeated columns add up)."""
+    cols = tuple(cols)
+    first = cols[0]
+    if cols == tuple(range(first, first + len(cols))):  # a view
+        values = probs[:, first : first + len(cols)]
+    else:
+        values = probs[:, list(cols)]
+    matrix = _spread_matrix(cols, probs.shape[1])
+    return values, lambda coefficients: coefficients @ matrix
+
+
+def _hard_onehot_np(outputs, cols):
+    """:func:`_hard_onehot` in numpy (float64; ties: the first class)."""
+    cols = tuple(cols)
+    if outputs.shape[1] == 2 and set(cols) == {1}:
+        positive = (outputs[:, 1] > outputs[:, 0]).astype(np.float64)[:, None]
+        return positive if len(cols) == 1 else np.repeat(positive, len(cols), 1)
+    return (outputs.argmax(axis=1)[:, None] == np.asarray(cols)[None, :]).astype(
+        np.float64
+    )
+
+
+def _owner(cls, name):
+    """The class of ``cls``'s MRO that defines ``name``."""
+    return next((k for k in cls.__mro__ if name in k.__dict__), None)
+
+
+@functools.cache
+def _host_values_match(cls):
+    """See :meth:`_ClassificationConstraint._has_host_values`."""
+    owner = _owner(cls, "_host_surrogate")
+    return (
+        owner is not None
+        and _owner(cls, "_values") is owner
+        and _owner(cls, "_decisions") is owner
+        and _owner(cls, "_host_decisions") is owner
+    )
 
 
 def _onehot_np(predictions):
@@ -130,6 +246,12 @@ class DemographicParity(_ClassificationConstraint):
 
     def _decisions(self, outputs, batch):
         return _hard_onehot(outputs, classes_used(outputs.shape[1])), None
+
+    def _host_surrogate(self, probs, y):
+        return _host_columns(probs, classes_used(probs.shape[1]))
+
+    def _host_decisions(self, outputs, y):
+        return _hard_onehot_np(outputs, classes_used(outputs.shape[1])), None
 
     def _array_values(self, y, predictions):
         predictions = _onehot_np(predictions)
@@ -186,6 +308,14 @@ class EqualizedOdds(_ClassificationConstraint):
         mask = (batch["y"][:, None] == labels[None, :]).to(outputs.dtype)
         return _hard_onehot(outputs, cols), mask
 
+    def _host_surrogate(self, probs, y):
+        return _host_columns(probs, [c for c, _ in self._pairs(probs.shape[1])])
+
+    def _host_decisions(self, outputs, y):
+        cols, labels = zip(*self._pairs(outputs.shape[1]))
+        mask = (y[:, None] == np.asarray(labels)[None, :]).astype(np.float64)
+        return _hard_onehot_np(outputs, cols), mask
+
     def _array_values(self, y, predictions):
         predictions = _onehot_np(predictions)
         cols, labels = zip(*self._pairs(predictions.shape[1]))
@@ -237,6 +367,19 @@ class ErrorRateParity(_ClassificationConstraint):
     def _decisions(self, outputs, batch):
         y = batch["y"]
         return (outputs.argmax(dim=1) != y).to(outputs.dtype)[:, None], None
+
+    def _host_surrogate(self, probs, y):
+        rows = np.arange(len(y))
+
+        def spread(coefficients):
+            out = np.zeros(probs.shape)
+            out[rows, y] = -coefficients[:, 0]
+            return out
+
+        return 1.0 - probs[rows, y][:, None], spread
+
+    def _host_decisions(self, outputs, y):
+        return (outputs.argmax(axis=1) != y).astype(np.float64)[:, None], None
 
     def _array_values(self, y, predictions):
         predictions = _onehot_np(predictions)
