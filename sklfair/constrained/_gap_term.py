@@ -497,7 +497,7 @@ class GapTerm(LossTerm):
         value and their gradient there, and enter the loss through one
         :class:`HostGradient`. Invalid gaps must have a zero coefficient.
         """
-        if loss.requires_grad and not coefficients.any():
+        if loss.requires_grad and not np.count_nonzero(coefficients):
             return None
         total = None
         host_value, host_gradient, host_outputs = float(offset), None, None

@@ -30,6 +30,7 @@ import numbers
 
 import numpy as np
 import torch
+from scipy.special import expit
 from sklearn.utils._param_validation import Interval
 
 from ._base import FairnessConstraint
@@ -100,9 +101,37 @@ class _ClassificationConstraint(FairnessConstraint):
             S_j) / T``.
         """
         temperature = float(self.temperature)
-        probs = _softmax_np(outputs, temperature)
+        n_classes = outputs.shape[1]
+        if n_classes == 2:  # the logistic function of the logits' difference
+            logits = outputs.astype(np.float64)
+            difference = logits[:, 1] - logits[:, 0]
+            probs = np.empty_like(logits)
+            probs[:, 1] = expit(difference / temperature)
+            np.subtract(1.0, probs[:, 1], out=probs[:, 0])
+            # class 1 wins only when strictly larger, as in argmax (a
+            # floating-point difference keeps the order of its terms)
+            decided = difference > 0
+        else:
+            probs = _softmax_np(outputs, temperature)
+            decided = outputs.argmax(axis=1)
         values, spread = self._host_surrogate(probs, y)
-        hard, mask = self._host_decisions(outputs, y)
+        hard, mask = self._host_decisions(decided, y, n_classes)
+
+        if n_classes == 2:
+            # S_1 = sigmoid((z_1 - z_0) / T): the gradient is
+            # +-(G_1 - G_0) * S_0 * S_1 / T on the two logits
+            slope = probs[:, 0] * probs[:, 1]
+            slope /= temperature
+
+            def vjp(coefficients):
+                spread_out = spread(coefficients)
+                gradient = np.empty_like(spread_out)
+                np.subtract(spread_out[:, 1], spread_out[:, 0], out=gradient[:, 1])
+                gradient[:, 1] *= slope
+                np.negative(gradient[:, 1], out=gradient[:, 0])
+                return gradient
+
+            return values, hard, mask, vjp
 
         def vjp(coefficients):
             spread_out = spread(coefficients)
@@ -169,15 +198,13 @@ def _host_columns(probs, cols):
     return values, lambda coefficients: coefficients @ matrix
 
 
-def _hard_onehot_np(outputs, cols):
-    """:func:`_hard_onehot` in numpy (float64; ties: the first class)."""
+def _hard_onehot_np(decided, cols, n_classes):
+    """:func:`_hard_onehot` in numpy from the decided classes (float64)."""
     cols = tuple(cols)
-    if outputs.shape[1] == 2 and set(cols) == {1}:
-        positive = (outputs[:, 1] > outputs[:, 0]).astype(np.float64)[:, None]
+    if n_classes == 2 and set(cols) == {1}:
+        positive = decided[:, None].astype(np.float64)
         return positive if len(cols) == 1 else np.repeat(positive, len(cols), 1)
-    return (outputs.argmax(axis=1)[:, None] == np.asarray(cols)[None, :]).astype(
-        np.float64
-    )
+    return (decided[:, None] == np.asarray(cols)[None, :]).astype(np.float64)
 
 
 def _owner(cls, name):
@@ -250,8 +277,8 @@ class DemographicParity(_ClassificationConstraint):
     def _host_surrogate(self, probs, y):
         return _host_columns(probs, classes_used(probs.shape[1]))
 
-    def _host_decisions(self, outputs, y):
-        return _hard_onehot_np(outputs, classes_used(outputs.shape[1])), None
+    def _host_decisions(self, decided, y, n_classes):
+        return _hard_onehot_np(decided, classes_used(n_classes), n_classes), None
 
     def _array_values(self, y, predictions):
         predictions = _onehot_np(predictions)
@@ -311,10 +338,10 @@ class EqualizedOdds(_ClassificationConstraint):
     def _host_surrogate(self, probs, y):
         return _host_columns(probs, [c for c, _ in self._pairs(probs.shape[1])])
 
-    def _host_decisions(self, outputs, y):
-        cols, labels = zip(*self._pairs(outputs.shape[1]))
+    def _host_decisions(self, decided, y, n_classes):
+        cols, labels = zip(*self._pairs(n_classes))
         mask = (y[:, None] == np.asarray(labels)[None, :]).astype(np.float64)
-        return _hard_onehot_np(outputs, cols), mask
+        return _hard_onehot_np(decided, cols, n_classes), mask
 
     def _array_values(self, y, predictions):
         predictions = _onehot_np(predictions)
@@ -378,8 +405,8 @@ class ErrorRateParity(_ClassificationConstraint):
 
         return 1.0 - probs[rows, y][:, None], spread
 
-    def _host_decisions(self, outputs, y):
-        return (outputs.argmax(axis=1) != y).astype(np.float64)[:, None], None
+    def _host_decisions(self, decided, y, n_classes):
+        return (decided != y).astype(np.float64)[:, None], None
 
     def _array_values(self, y, predictions):
         predictions = _onehot_np(predictions)

@@ -196,6 +196,8 @@ def group_coefficients(coefficients, denominator, pairwise=True):
     if pairwise:
         difference, _ = _pair_matrices_like(coefficients, n_groups)
         coefficients = coefficients @ difference.T
+    if isinstance(denominator, np.ndarray):  # np.clip costs more on a few numbers
+        return coefficients / np.maximum(denominator, TINY)
     return coefficients / denominator.clip(min=TINY)
 
 
