@@ -47,6 +47,7 @@ from sklfair.constraints import (
 from sklfair.constraints._rates import (
     TINY,
     gap_standard_errors,
+    gap_validity,
     gaps_from_sums,
     group_coefficients,
     group_sums,
@@ -273,6 +274,13 @@ class GapTerm(LossTerm):
         self.constraint = constraint
         self.bound = bound
 
+    @property
+    def reads_sample_loss(self):
+        """Whether the batch's ``"sample_loss"`` is read: the values of the
+        regression constraints are the rows' losses (before setup: True)."""
+        constraints = getattr(self, "constraints_", None)
+        return constraints is None or constraints[0].task != "classification"
+
     # --- setup -------------------------------------------------------------
     def setup(self, net, data):
         self.constraints_ = resolve_constraints(
@@ -483,6 +491,18 @@ class GapTerm(LossTerm):
             gaps.append(g)
             valid.append(v)
         return np.concatenate(gaps), np.concatenate(valid)
+
+    def _validity(self, sums, denominator):
+        """Concatenated validity of the gaps from per-constraint host sums
+        (``sums[c][denominator]``: the weights' sums)."""
+        if len(sums) == 1:
+            return gap_validity(sums[0][denominator], self.constraints_[0].pairwise)
+        return np.concatenate(
+            [
+                gap_validity(part[denominator], constraint.pairwise)
+                for constraint, part in zip(self.constraints_, sums, strict=True)
+            ]
+        )
 
     def _linear_term(self, parts, sums, coefficients, loss, offset=0.0):
         """``sum_k coefficients_k * surrogate_gap_k + offset``, differentiable,

@@ -22,6 +22,7 @@ __all__ = [
     "group_sums",
     "group_sums_np",
     "gaps_from_sums",
+    "gap_validity",
     "group_coefficients",
     "gap_standard_errors",
     "pair_index",
@@ -159,17 +160,37 @@ def gaps_from_sums(numerator, denominator, pairwise=True):
         rates = numerator / np.maximum(denominator, TINY)
     else:
         rates = numerator / denominator.clamp_min(TINY)
-    present = denominator > 0
     shape = tuple(rates.shape[:-2]) + (-1,)
+    valid = gap_validity(denominator, pairwise)
     if not pairwise:
-        return rates.reshape(shape), present.reshape(-1)
+        return rates.reshape(shape), valid
     # every pair's difference as one product with a +1/-1 matrix
-    difference, both = _pair_matrices_like(rates, rates.shape[-1])
-    if isinstance(rates, np.ndarray):
-        valid = (present @ both) > 1.5
-    else:
-        valid = (present.to(rates.dtype) @ both) > 1.5
-    return (rates @ difference).reshape(shape), valid.reshape(-1)
+    difference, _ = _pair_matrices_like(rates, rates.shape[-1])
+    return (rates @ difference).reshape(shape), valid
+
+
+def gap_validity(denominator, pairwise=True):
+    """Which gaps are defined: both groups of the pair (the group, when not
+    ``pairwise``) have weighted rows in the event.
+
+    Parameters
+    ----------
+    denominator : array of shape (n_events, n_groups)
+        numpy array or tensor.
+    pairwise : bool, default=True
+
+    Returns
+    -------
+    valid : bool array of shape (n_gaps,)
+        The validity :func:`gaps_from_sums` returns.
+    """
+    present = denominator > 0
+    if not pairwise:
+        return present.reshape(-1)
+    _, both = _pair_matrices_like(denominator, denominator.shape[-1])
+    if isinstance(present, np.ndarray):
+        return ((present @ both) > 1.5).reshape(-1)
+    return ((present.to(both.dtype) @ both) > 1.5).reshape(-1)
 
 
 def group_coefficients(coefficients, denominator, pairwise=True):

@@ -47,9 +47,14 @@ class LossTerm:
         Batch keys the term needs (``"sensitive_features"``,
         ``"soft_targets"``); the loop raises a clear error when the fit did not
         supply them.
+    reads_sample_loss : bool
+        Whether the term reads ``batch["sample_loss"]``. When no term does
+        and the weights are all equal, the loop takes the base loss's mean in
+        one operation and the batch has no ``"sample_loss"``.
     """
 
     requires: tuple[str, ...] = ()
+    reads_sample_loss: bool = True
 
     def setup(self, net, data):
         """Called once at the start of every fit, before the first batch.

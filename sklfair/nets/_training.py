@@ -521,19 +521,22 @@ class TrainingNet(NeuralNet):
     def get_batch_loss(self, outputs, batch):
         """Weighted mean base loss followed by every loss term.
 
-        With equal weights, no loss term and no privacy, the plain mean comes
-        from the base loss's own mean form (``sample_loss.mean``, one fused
-        operation) when it has one: the same number, one operation less
-        forwards and backwards per batch.
+        With equal weights, no loss term that reads ``batch["sample_loss"]``
+        and no privacy, the plain mean comes from the base loss's own mean
+        form (``sample_loss.mean``, one fused operation) when it has one: the
+        same number, one operation less forwards and backwards per batch.
         """
         if (
             getattr(self, "_unit_weights", False)
-            and not self.loss_terms
+            and not any(getattr(t, "reads_sample_loss", True) for t in self.loss_terms)
             and self.private is None
         ):
             mean = getattr(self.sample_loss, "mean", None)
             if mean is not None:
-                return mean(outputs, batch["y"])
+                loss = mean(outputs, batch["y"])
+                for term in self.loss_terms:
+                    loss = term(loss, outputs, batch)
+                return loss
         sample_loss = self.sample_loss(outputs, batch["y"])
         batch["sample_loss"] = sample_loss
         if getattr(self, "_unit_weights", False):

@@ -215,3 +215,30 @@ def test_only_the_built_in_methods_take_the_host_path():
     assert not OwnSurrogate()._has_host_values()
     assert OwnPairs()._has_host_values()
     assert not Independence()._has_host_values()
+
+
+def test_classification_terms_leave_the_base_loss_to_its_one_operation_mean(german):
+    # equal weights and terms that do not read the rows' losses: the loop
+    # takes cross-entropy's own mean (one operation) and the batch has no
+    # "sample_loss"; a term that reads them still gets them
+    from sklfair.nets import LossTerm
+
+    X, y, _, sex, _ = german
+    seen = {}
+
+    class Recording(LagrangianTerm):
+        def __call__(self, loss, outputs, batch):
+            seen["gap term"] = "sample_loss" in batch
+            return super().__call__(loss, outputs, batch)
+
+    class Reading(LossTerm):
+        requires = ("sensitive_features",)
+
+        def __call__(self, loss, outputs, batch):
+            seen["reading term"] = "sample_loss" in batch
+            return loss
+
+    for terms in ([Recording("demographic_parity", 0.05)], [Reading()]):
+        net = TabularNetClassifier(hidden_units=(8,), max_epochs=1, random_state=0)
+        net.fit(X, y, sensitive_features=sex, loss_terms=terms)
+    assert seen == {"gap term": False, "reading term": True}
