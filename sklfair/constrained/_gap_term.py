@@ -205,7 +205,8 @@ def host_to_tensor(array, like):
     dtype = _NUMPY_DTYPES.get(like.dtype)
     if dtype is None:
         return torch.from_numpy(np.ascontiguousarray(array)).to(like.device, like.dtype)
-    return torch.from_numpy(np.ascontiguousarray(array, dtype=dtype)).to(like.device)
+    tensor = torch.from_numpy(np.ascontiguousarray(array, dtype=dtype))
+    return tensor if like.device.type == "cpu" else tensor.to(like.device)
 
 
 def as_dtype(tensor, dtype):

@@ -187,10 +187,23 @@ def gap_validity(denominator, pairwise=True):
     present = denominator > 0
     if not pairwise:
         return present.reshape(-1)
-    _, both = _pair_matrices_like(denominator, denominator.shape[-1])
+    n_events, n_groups = denominator.shape[-2:]
     if isinstance(present, np.ndarray):
+        # the common case of a batch: every group in every event
+        if np.count_nonzero(present) == present.size:
+            return _all_valid(n_events * (n_groups - 1) * n_groups)
+        _, both = _pair_matrices_np(n_groups)
         return ((present @ both) > 1.5).reshape(-1)
+    _, both = _pair_matrices_like(denominator, n_groups)
     return ((present.to(both.dtype) @ both) > 1.5).reshape(-1)
+
+
+@functools.lru_cache(maxsize=64)
+def _all_valid(n_gaps):
+    """``n_gaps`` True values (read-only)."""
+    valid = np.ones(n_gaps, dtype=bool)
+    valid.flags.writeable = False
+    return valid
 
 
 def group_coefficients(coefficients, denominator, pairwise=True):
