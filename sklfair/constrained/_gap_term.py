@@ -529,9 +529,9 @@ class GapTerm(LossTerm):
                 coefficients[where], part[2], constraint.pairwise
             )
             if isinstance(values, HostSurrogate):  # value and gradient here
-                rows = per_group.T[codes] * weighted
-                host_value += float(np.vdot(rows, values.values))
-                gradient = values.vjp(rows)
+                # the value from the groups' sums of the weighted values
+                host_value += float(np.vdot(per_group, part[0]))
+                gradient = values.vjp(per_group.T[codes] * weighted)
                 host_gradient = (
                     gradient if host_gradient is None else host_gradient + gradient
                 )

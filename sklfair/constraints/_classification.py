@@ -94,40 +94,39 @@ class _ClassificationConstraint(FairnessConstraint):
             The event membership.
         vjp : callable
             ``vjp(r)`` with ``r`` of shape (B, n_events): the gradient of
-            ``sum(r * values)`` with respect to ``outputs``, float64 of shape
-            (B, n_classes). For the tempered softmax ``S = softmax(z / T)``
-            and ``G`` the rows' coefficients of ``S`` (``r`` spread onto the
-            columns the values are taken from), it is ``S * (G - sum_j G_j
-            S_j) / T``.
+            ``sum(r * values)`` with respect to ``outputs``, of shape (B,
+            n_classes) and ``outputs``' dtype. For the tempered softmax ``S =
+            softmax(z / T)`` and ``G`` the rows' coefficients of ``S`` (``r``
+            spread onto the columns the values are taken from), it is ``S *
+            (G - sum_j G_j S_j) / T``; with two classes, ``+-(G_1 - G_0) *
+            S_0 * S_1 / T``.
         """
         temperature = float(self.temperature)
         n_classes = outputs.shape[1]
         if n_classes == 2:  # the logistic function of the logits' difference
-            logits = outputs.astype(np.float64)
-            difference = logits[:, 1] - logits[:, 0]
-            probs = np.empty_like(logits)
-            probs[:, 1] = expit(difference / temperature)
-            np.subtract(1.0, probs[:, 1], out=probs[:, 0])
+            difference = np.subtract(outputs[:, 1], outputs[:, 0], dtype=np.float64)
             # class 1 wins only when strictly larger, as in argmax (a
             # floating-point difference keeps the order of its terms)
             decided = difference > 0
+            difference /= temperature
+            probs = np.empty((len(difference), 2))
+            expit(difference, out=probs[:, 1])
+            np.subtract(1.0, probs[:, 1], out=probs[:, 0])
         else:
             probs = _softmax_np(outputs, temperature)
             decided = outputs.argmax(axis=1)
-        values, spread = self._host_surrogate(probs, y)
+        values, spread, contrast = self._host_surrogate(probs, y)
         hard, mask = self._host_decisions(decided, y, n_classes)
 
         if n_classes == 2:
             # S_1 = sigmoid((z_1 - z_0) / T): the gradient is
-            # +-(G_1 - G_0) * S_0 * S_1 / T on the two logits
-            slope = probs[:, 0] * probs[:, 1]
-            slope /= temperature
-
+            # +-(G_1 - G_0) * S_0 * S_1 / T on the two logits, where
+            # contrast(r) = G_1 - G_0
             def vjp(coefficients):
-                spread_out = spread(coefficients)
-                gradient = np.empty_like(spread_out)
-                np.subtract(spread_out[:, 1], spread_out[:, 0], out=gradient[:, 1])
-                gradient[:, 1] *= slope
+                slope = probs[:, 0] * probs[:, 1]
+                slope /= temperature
+                gradient = np.empty(outputs.shape, dtype=outputs.dtype)
+                np.multiply(contrast(coefficients), slope, out=gradient[:, 1])
                 np.negative(gradient[:, 1], out=gradient[:, 0])
                 return gradient
 
@@ -138,7 +137,7 @@ class _ClassificationConstraint(FairnessConstraint):
             centred = spread_out - np.einsum("ij,ij->i", spread_out, probs)[:, None]
             centred *= probs
             centred /= temperature
-            return centred
+            return centred.astype(outputs.dtype, copy=False)
 
         return values, hard, mask, vjp
 
@@ -186,8 +185,9 @@ def _spread_matrix(cols, n_classes):
 
 
 def _host_columns(probs, cols):
-    """The surrogate ``probs[:, cols]`` and the spread of coefficients back
-    onto the columns (repeated columns add up)."""
+    """The surrogate ``probs[:, cols]``, the spread of coefficients back onto
+    the columns (repeated columns add up) and, with two classes, the
+    difference of the spread's two columns."""
     cols = tuple(cols)
     first = cols[0]
     if cols == tuple(range(first, first + len(cols))):  # a view
@@ -195,7 +195,18 @@ def _host_columns(probs, cols):
     else:
         values = probs[:, list(cols)]
     matrix = _spread_matrix(cols, probs.shape[1])
-    return values, lambda coefficients: coefficients @ matrix
+    if probs.shape[1] == 2:
+        contrast = _contrast_vector(cols)
+        return values, matrix.__rmatmul__, contrast.__rmatmul__
+    return values, matrix.__rmatmul__, None
+
+
+@functools.lru_cache(maxsize=64)
+def _contrast_vector(cols):
+    """``+1`` for an event on class 1, ``-1`` on class 0 (read-only)."""
+    vector = np.where(np.asarray(cols) == 1, 1.0, -1.0)
+    vector.flags.writeable = False
+    return vector
 
 
 def _hard_onehot_np(decided, cols, n_classes):
@@ -403,7 +414,10 @@ class ErrorRateParity(_ClassificationConstraint):
             out[rows, y] = -coefficients[:, 0]
             return out
 
-        return 1.0 - probs[rows, y][:, None], spread
+        def contrast(coefficients):  # two classes: -r on class 1, +r on 0
+            return np.where(y == 1, -coefficients[:, 0], coefficients[:, 0])
+
+        return 1.0 - probs[rows, y][:, None], spread, contrast
 
     def _host_decisions(self, decided, y, n_classes):
         return (decided != y).astype(np.float64)[:, None], None
