@@ -51,6 +51,7 @@ from sklfair.constraints._rates import (
     gaps_from_sums,
     group_coefficients,
     group_sums,
+    group_sums_np,
 )
 from sklfair.nets import LossTerm
 from sklfair.nets._data import index_dtype
@@ -570,10 +571,28 @@ class GapTerm(LossTerm):
     @torch.no_grad()
     def _gaps_and_loss(self, decisions, sample_loss, weight):
         """Gaps of the decisions (NaN where undefined) and the weighted base
-        loss, on the monitored rows weighted by ``weight``."""
+        loss, on the monitored rows weighted by ``weight``.
+
+        On a CPU the decisions' group sums are numpy bincounts (a few
+        passes over the rows instead of torch's concatenation and
+        ``index_add_``)."""
         codes = self._monitor["sensitive_features"]
+        host = self._host_sums
+        if host:
+            codes, weight_np = codes.numpy(), weight.numpy()
         gaps = []
         for constraint, (hard, mask) in zip(self.constraints_, decisions, strict=True):
+            if host:
+                numerator, denominator = group_sums_np(
+                    hard.numpy(),
+                    None if mask is None else mask.numpy(),
+                    codes,
+                    weight_np,
+                    self.n_groups_,
+                )
+                g, valid = gaps_from_sums(numerator, denominator, constraint.pairwise)
+                gaps.append(np.where(valid, g, np.nan))
+                continue
             numerator, denominator = group_sums(
                 hard, mask, codes, weight, self.n_groups_
             )
@@ -584,19 +603,25 @@ class GapTerm(LossTerm):
 
     @torch.no_grad()
     def _standard_errors(self, decisions, weight):
-        """Standard errors of the gaps on the monitored rows under ``weight``."""
+        """Standard errors of the gaps on the monitored rows under ``weight``
+        (in numpy on a CPU)."""
         codes = self._monitor["sensitive_features"]
-        return np.concatenate(
-            [
-                gap_standard_errors(
-                    hard, mask, codes, weight, self.n_groups_, constraint.pairwise
-                )
-                .cpu()
-                .numpy()
-                for constraint, (hard, mask) in zip(
-                    self.constraints_, decisions, strict=True
-                )
+        if self._host_sums:
+            codes, weight = codes.numpy(), weight.numpy()
+            decisions = [
+                (hard.numpy(), None if mask is None else mask.numpy())
+                for hard, mask in decisions
             ]
+        se = [
+            gap_standard_errors(
+                hard, mask, codes, weight, self.n_groups_, constraint.pairwise
+            )
+            for constraint, (hard, mask) in zip(
+                self.constraints_, decisions, strict=True
+            )
+        ]
+        return np.concatenate(
+            [s if isinstance(s, np.ndarray) else s.cpu().numpy() for s in se]
         )
 
     def epoch_summary(self):

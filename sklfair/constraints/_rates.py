@@ -124,6 +124,13 @@ def _pair_matrices_torch(n_groups, device, dtype):
     )
 
 
+def _at_least(array, low):
+    """``max(array, low)`` elementwise, numpy array or tensor."""
+    if isinstance(array, np.ndarray):
+        return np.maximum(array, low)
+    return array.clamp_min(low)
+
+
 def _pair_matrices_like(array, n_groups):
     if isinstance(array, np.ndarray):
         return _pair_matrices_np(n_groups)
@@ -236,14 +243,14 @@ def group_coefficients(coefficients, denominator, pairwise=True):
 
 
 def gap_standard_errors(values, mask, codes, weight, n_groups, pairwise=True):
-    """Standard errors of the gaps measured on some rows (torch tensors).
+    """Standard errors of the gaps measured on some rows.
 
     Each rate is a weighted mean; its standard error is ``sqrt(variance /
     n_eff)`` with the weighted variance of the values in its (event, group)
     cell and Kish's effective size ``n_eff = (sum w) ** 2 / sum w ** 2`` (the
     row count when weights are equal). The rates of different groups come
     from different rows, so a gap's standard error is ``sqrt(se_a ** 2 +
-    se_b ** 2)``.
+    se_b ** 2)``. torch tensors, or numpy arrays (float64), in; the same out.
 
     Parameters
     ----------
@@ -260,21 +267,34 @@ def gap_standard_errors(values, mask, codes, weight, n_groups, pairwise=True):
     se : Tensor of shape (n_gaps,)
         0 where a gap is invalid (a group without rows in the event).
     """
-    values = values.double()
-    weight = weight.double()
-    squares = torch.cat([values, values**2], dim=1)
-    mask2 = None if mask is None else torch.cat([mask, mask], dim=1).double()
     n_events = values.shape[1]
-    sums, den = group_sums(squares, mask2, codes, weight, n_groups)
-    _, den2 = group_sums(squares, mask2, codes, weight**2, n_groups)
+    if isinstance(values, np.ndarray):
+        values = values.astype(np.float64, copy=False)
+        weight = np.asarray(weight, dtype=np.float64)
+        squares = np.concatenate([values, values**2], axis=1)
+        mask2 = None if mask is None else np.concatenate([mask, mask], axis=1)
+        sums, den = group_sums_np(squares, mask2, codes, weight, n_groups)
+        _, den2 = group_sums_np(squares, mask2, codes, weight**2, n_groups)
+        sqrt = np.sqrt
+    else:
+        values = values.double()
+        weight = weight.double()
+        squares = torch.cat([values, values**2], dim=1)
+        mask2 = None if mask is None else torch.cat([mask, mask], dim=1).double()
+        sums, den = group_sums(squares, mask2, codes, weight, n_groups)
+        _, den2 = group_sums(squares, mask2, codes, weight**2, n_groups)
+        sqrt = torch.sqrt
     den, den2 = den[:n_events], den2[:n_events]
-    mean = sums[:n_events] / den.clamp_min(TINY)
-    variance = (sums[n_events:] / den.clamp_min(TINY) - mean**2).clamp_min(0)
+    mean = sums[:n_events] / _at_least(den, TINY)
+    variance = _at_least(sums[n_events:] / _at_least(den, TINY) - mean**2, 0)
     # var / n_eff with n_eff = den ** 2 / den2
-    rate_var = variance * den2 / (den**2).clamp_min(TINY)
+    rate_var = variance * den2 / _at_least(den**2, TINY)
     if not pairwise:
-        return rate_var.sqrt().flatten()
-    first, second = _pair_index_torch(n_groups, rate_var.device)
+        return sqrt(rate_var).reshape(-1)
+    if isinstance(rate_var, np.ndarray):
+        first, second = pair_index(n_groups)
+    else:
+        first, second = _pair_index_torch(n_groups, rate_var.device)
     gap_var = rate_var[:, first] + rate_var[:, second]
     valid = (den[:, first] > 0) & (den[:, second] > 0)
-    return (gap_var.sqrt() * valid).flatten()
+    return (sqrt(gap_var) * valid).reshape(-1)

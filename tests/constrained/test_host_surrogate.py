@@ -242,3 +242,34 @@ def test_classification_terms_leave_the_base_loss_to_its_one_operation_mean(germ
         net = TabularNetClassifier(hidden_units=(8,), max_epochs=1, random_state=0)
         net.fit(X, y, sensitive_features=sex, loss_terms=terms)
     assert seen == {"gap term": False, "reading term": True}
+
+
+def test_the_epoch_end_record_in_numpy_is_torchs(german):
+    # at an epoch end on a CPU, the gaps and their standard errors come from
+    # numpy bincounts; torch's index_add_ path (other devices) is the oracle
+    X, y, bands, sex, age_band = german
+    groups = 2 * sex + (age_band > 0)
+
+    class Keep(LagrangianTerm):
+        def on_train_end(self, net):  # keep the monitored rows
+            pass
+
+    term = Keep(["equalized_odds", "error_rate_parity"], 0.05, confidence=0.95)
+    net = TabularNetClassifier(hidden_units=(8,), max_epochs=2, random_state=0)
+    weight = np.random.default_rng(0).uniform(0.5, 2.0, size=len(y))
+    net.fit(
+        X, bands, sensitive_features=groups, sample_weight=weight, loss_terms=[term]
+    )
+    decisions, sample_loss = term._forward_monitor()
+    weight = term._monitor["sample_weight"]
+    results = []
+    for host in (True, False):
+        term._host_sums = host
+        gaps, loss = term._gaps_and_loss(decisions, sample_loss, weight)
+        results.append((gaps, loss, term._standard_errors(decisions, weight)))
+    (gaps, loss, se), (torch_gaps, torch_loss, torch_se) = results
+    assert gaps.shape == (9 * 12 + 12,)  # 9 (class, label) events, 12 pairs
+    assert (se > 0).sum() > 50  # not all zeros
+    np.testing.assert_allclose(gaps, torch_gaps, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(se, torch_se, rtol=1e-6, atol=1e-9)
+    assert loss == torch_loss
