@@ -326,10 +326,12 @@ def time_ratio(name, data, bound, repeats):
 
 
 #: Where a constrained fit spends its time beyond the net's own loop. The
-#: loss term's call includes its group sums and its linear term; the line
-#: shows the rest of it (the gaps and coefficients on the host).
+#: loss term's call includes its group sums (on a CPU with the numpy
+#: surrogate and decisions; elsewhere a device reduce and one host copy) and
+#: its linear term (with the surrogate's gradient on a CPU); the line shows
+#: the rest of it (the gaps and coefficients on the host).
 _PARTS = [
-    ("batch group sums (device reduce + host copy)", "term", "_batch_sums"),
+    ("batch sums (host surrogate + bincounts)", "term", "_batch_sums"),
     ("differentiable linear term (forward)", "term", "_linear_term"),
     ("rest of the call (gaps; the adversary's pass)", "term", "__call__"),
     ("after step (dual update / adversary step)", "term", "after_step"),

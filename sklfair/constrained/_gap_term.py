@@ -16,6 +16,14 @@ implementation of the training loop:
   the differentiable ``sum_k c_k * surrogate_gap_k``, as one weighted sum over
   the batch rows (the coefficients spread back onto the rows of each group).
 
+On a CPU, for the built-in classification constraints, the surrogate is
+computed in numpy from the detached outputs, with its gradient by hand
+(``_host_values`` of the constraint): the linear term's value and its
+gradient with respect to the outputs enter the loss through one small
+autograd function (:class:`HostGradient`), in place of the softmax's graph
+and its backward pass. Other constraints, dtypes and devices take the torch
+path (``_values``).
+
 At the end of every epoch the network is evaluated (eval mode, no gradient)
 on the training rows -- at most ``monitor_size`` of them, drawn once -- and
 the exact gaps of its decisions are recorded.
@@ -39,9 +47,11 @@ from sklfair.constraints import (
 from sklfair.constraints._rates import (
     TINY,
     gap_standard_errors,
+    gap_validity,
     gaps_from_sums,
     group_coefficients,
     group_sums,
+    group_sums_np,
 )
 from sklfair.nets import LossTerm
 from sklfair.nets._data import index_dtype
@@ -50,6 +60,10 @@ __all__ = ["GapTerm", "gap_names"]
 
 #: Rows per forward pass of the epoch-end evaluation on a CPU.
 MONITOR_CHUNK = 4096
+
+#: The monitored rows' float32 inputs are copied once when they take at most
+#: this many bytes (see :class:`MonitoredInputs`).
+MONITOR_COPY_BYTES = 32 * 2**20
 
 _NUMPY_DTYPES = {torch.float32: np.float32, torch.float64: np.float64}
 
@@ -82,9 +96,15 @@ def nanmax(values):
 
 
 class MonitoredInputs:
-    """The float32 inputs of the monitored training rows, gathered from the
-    loop's rows when the network is evaluated, chunk by chunk: no copy of
-    them is held between evaluations.
+    """The float32 inputs of the monitored training rows.
+
+    A float32 copy of them is kept when it is small -- at most
+    ``MONITOR_COPY_BYTES``, or at most an eighth of the training rows' own
+    float32 inputs (a sample of large data) --, so that the evaluation at
+    every epoch end does not gather them again through the loop's rows (and
+    convert them to float32). Otherwise they are gathered from the loop's
+    rows when the network is evaluated, chunk by chunk: no copy of them is
+    held between evaluations.
 
     Parameters
     ----------
@@ -97,13 +117,20 @@ class MonitoredInputs:
     def __init__(self, data, index):
         self._data = data
         self._index = index
-        n = len(index) if index is not None else int(data["sample_weight"].shape[0])
+        n_rows = int(data["sample_weight"].shape[0])
+        n = len(index) if index is not None else n_rows
         self.shape = (n, int(data.n_features))
         self.device = data["sample_weight"].device
+        nbytes = 4 * n * self.shape[1]
+        small = nbytes <= MONITOR_COPY_BYTES or 8 * n <= n_rows
+        #: the float32 copy of the monitored inputs, or None
+        self.copy = data.features(index) if small else None
 
     def gather(self, start=0, stop=None):
         """The inputs of the monitored rows ``start:stop``."""
         stop = self.shape[0] if stop is None else min(stop, self.shape[0])
+        if self.copy is not None:
+            return self.copy[start:stop]
         if self._index is None:
             return self._data.features(torch.arange(start, stop))
         return self._data.features(self._index[start:stop])
@@ -132,8 +159,9 @@ def forward_in_chunks(module, X):
 def monitor_rows(data, size, device):
     """The training rows evaluated at each epoch end (all, or a fixed sample).
 
-    Their targets, weights and group codes are copied; their inputs, from the
-    loop's rows, are gathered at each evaluation (:class:`MonitoredInputs`).
+    Their targets, weights and group codes are copied; their inputs are
+    copied once when small, else gathered from the loop's rows at each
+    evaluation (:class:`MonitoredInputs`).
     """
     n = int(data["sample_weight"].shape[0])
     if n > size:
@@ -178,12 +206,43 @@ def host_to_tensor(array, like):
     dtype = _NUMPY_DTYPES.get(like.dtype)
     if dtype is None:
         return torch.from_numpy(np.ascontiguousarray(array)).to(like.device, like.dtype)
-    return torch.from_numpy(np.ascontiguousarray(array, dtype=dtype)).to(like.device)
+    tensor = torch.from_numpy(np.ascontiguousarray(array, dtype=dtype))
+    return tensor if like.device.type == "cpu" else tensor.to(like.device)
 
 
 def as_dtype(tensor, dtype):
     """``tensor.to(dtype)``, without a torch call when it already has it."""
     return tensor if tensor.dtype == dtype else tensor.to(dtype)
+
+
+class HostGradient(torch.autograd.Function):
+    """A value computed on the host, with its gradient with respect to
+    ``outputs`` computed there too: ``forward(outputs, value, gradient)``
+    returns ``value`` (a 0-d tensor of ``outputs``' dtype), and the backward
+    pass gives ``outputs`` the gradient ``grad_output * gradient``.
+    """
+
+    @staticmethod
+    def forward(ctx, outputs, value, gradient):
+        ctx.gradient = gradient
+        return outputs.new_tensor(value)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return grad_output * ctx.gradient, None, None
+
+
+class HostSurrogate:
+    """A constraint's surrogate values on a batch computed on the host
+    (``values``, float64 numpy), with ``vjp`` (see the constraint's
+    ``_host_values``) and the batch's ``outputs`` they were computed from."""
+
+    __slots__ = ("outputs", "values", "vjp")
+
+    def __init__(self, outputs, values, vjp):
+        self.outputs = outputs
+        self.values = values
+        self.vjp = vjp
 
 
 class GapTerm(LossTerm):
@@ -217,6 +276,13 @@ class GapTerm(LossTerm):
         self.constraint = constraint
         self.bound = bound
 
+    @property
+    def reads_sample_loss(self):
+        """Whether the batch's ``"sample_loss"`` is read: the values of the
+        regression constraints are the rows' losses (before setup: True)."""
+        constraints = getattr(self, "constraints_", None)
+        return constraints is None or constraints[0].task != "classification"
+
     # --- setup -------------------------------------------------------------
     def setup(self, net, data):
         self.constraints_ = resolve_constraints(
@@ -246,6 +312,9 @@ class GapTerm(LossTerm):
         self._monitor = monitor_rows(data, self.monitor_size, self.device_)
         # the batch sums in numpy where the tensors live on the host
         self._host_sums = self.device_.type == "cpu"
+        # the surrogates too, with their gradients by hand, where the
+        # constraint has them in numpy
+        self._host_values = [c._has_host_values() for c in self.constraints_]
         self._offset_cache = {}
         self.history_ = []
 
@@ -297,16 +366,35 @@ class GapTerm(LossTerm):
         return self._device_batch_sums(outputs, batch, dual_weight, surrogate)
 
     def _host_batch_sums(self, outputs, batch, dual_weight, surrogate):
-        """:meth:`_batch_sums` with numpy on the host (CPU tensors)."""
+        """:meth:`_batch_sums` with numpy on the host (CPU tensors).
+
+        A constraint with a numpy surrogate (``_host_values``) computes its
+        values and decisions from the detached outputs; its part's values
+        are then a :class:`HostSurrogate`.
+        """
         codes = batch["sensitive_features"].numpy()
         weight = batch["sample_weight"].numpy()
         dual_weight = None if dual_weight is None else dual_weight.numpy()
         n_rows = len(codes)
         parts, split = [], []
-        for constraint in self.constraints_:
-            values, hard, mask = _constraint_values(
-                constraint, outputs, batch, surrogate
-            )
+        host_outputs = None
+        for constraint, on_host in zip(
+            self.constraints_, self._host_values, strict=True
+        ):
+            if on_host:
+                if host_outputs is None:
+                    host_outputs = outputs.detach().numpy()
+                    y = batch["y"].numpy()
+                values, hard, mask, vjp = constraint._host_values(host_outputs, y)
+                value_array = values if surrogate else None
+                values = HostSurrogate(outputs, values, vjp) if surrogate else None
+            else:
+                values, hard, mask = _constraint_values(
+                    constraint, outputs, batch, surrogate
+                )
+                value_array = None if values is None else values.detach().numpy()
+                hard = hard.detach().numpy()
+                mask = None if mask is None else mask.numpy()
             n_events = hard.shape[1]
             # every (row, event) value flat, row after row; its cell is
             # event * n_groups + group
@@ -318,12 +406,12 @@ class GapTerm(LossTerm):
                 weighted = np.repeat(weight, n_events)
                 dual = None if dual_weight is None else np.repeat(dual_weight, n_events)
             if mask is not None:  # event membership
-                mask = flat(mask.numpy())
+                mask = flat(mask)
                 weighted = weighted * mask
                 dual = None if dual is None else dual * mask
-            hard = flat(hard.detach().numpy())
+            hard = flat(hard)
             columns = [
-                None if values is None else flat(values.detach().numpy()) * weighted,
+                None if value_array is None else flat(value_array) * weighted,
                 hard * weighted,
                 weighted,
             ]
@@ -406,32 +494,61 @@ class GapTerm(LossTerm):
             valid.append(v)
         return np.concatenate(gaps), np.concatenate(valid)
 
-    def _linear_term(self, parts, sums, coefficients, loss):
-        """``sum_k coefficients_k * surrogate_gap_k``, differentiable, or None
-        when every coefficient is 0 and ``loss`` has a gradient (the term then
-        adds nothing to it: the loop skips its backward pass).
+    def _validity(self, sums, denominator):
+        """Concatenated validity of the gaps from per-constraint host sums
+        (``sums[c][denominator]``: the weights' sums)."""
+        if len(sums) == 1:
+            return gap_validity(sums[0][denominator], self.constraints_[0].pairwise)
+        return np.concatenate(
+            [
+                gap_validity(part[denominator], constraint.pairwise)
+                for constraint, part in zip(self.constraints_, sums, strict=True)
+            ]
+        )
+
+    def _linear_term(self, parts, sums, coefficients, loss, offset=0.0):
+        """``sum_k coefficients_k * surrogate_gap_k + offset``, differentiable,
+        or None when every coefficient is 0 and ``loss`` has a gradient (the
+        term then adds nothing to it but ``offset``: the loop skips its
+        backward pass).
 
         One weighted sum over the batch rows per constraint: the coefficients
         are spread back onto the rows of each group, so its backward pass
         costs one multiplication whatever the number of groups and gaps.
-        Invalid gaps must have a zero coefficient.
+        The constraints whose surrogates were computed on the host add their
+        value and their gradient there, and enter the loss through one
+        :class:`HostGradient`. Invalid gaps must have a zero coefficient.
         """
-        if loss.requires_grad and not coefficients.any():
+        if loss.requires_grad and not np.count_nonzero(coefficients):
             return None
         total = None
+        host_value, host_gradient, host_outputs = float(offset), None, None
         for constraint, (values, weighted, codes), part, where in zip(
             self.constraints_, parts, sums, self._slices, strict=True
         ):
             per_group = group_coefficients(
                 coefficients[where], part[2], constraint.pairwise
             )
+            if isinstance(values, HostSurrogate):  # value and gradient here
+                # the value from the groups' sums of the weighted values
+                host_value += float(np.vdot(per_group, part[0]))
+                gradient = values.vjp(per_group.T[codes] * weighted)
+                host_gradient = (
+                    gradient if host_gradient is None else host_gradient + gradient
+                )
+                host_outputs = values.outputs
+                continue
             if isinstance(codes, np.ndarray):  # host sums: the rows' factors too
                 rows = host_to_tensor(per_group.T[codes] * weighted, values)
             else:
                 rows = host_to_tensor(per_group.T, values)[codes] * weighted
             term = (rows * values).sum()
             total = term if total is None else total + term
-        return total
+        if host_gradient is not None:
+            gradient = host_to_tensor(host_gradient, host_outputs)
+            term = HostGradient.apply(host_outputs, host_value, gradient)
+            return term if total is None else total + term
+        return total + offset if offset else total
 
     # --- the epoch-end record ------------------------------------------------
     @torch.no_grad()
@@ -454,10 +571,28 @@ class GapTerm(LossTerm):
     @torch.no_grad()
     def _gaps_and_loss(self, decisions, sample_loss, weight):
         """Gaps of the decisions (NaN where undefined) and the weighted base
-        loss, on the monitored rows weighted by ``weight``."""
+        loss, on the monitored rows weighted by ``weight``.
+
+        On a CPU the decisions' group sums are numpy bincounts (a few
+        passes over the rows instead of torch's concatenation and
+        ``index_add_``)."""
         codes = self._monitor["sensitive_features"]
+        host = self._host_sums
+        if host:
+            codes, weight_np = codes.numpy(), weight.numpy()
         gaps = []
         for constraint, (hard, mask) in zip(self.constraints_, decisions, strict=True):
+            if host:
+                numerator, denominator = group_sums_np(
+                    hard.numpy(),
+                    None if mask is None else mask.numpy(),
+                    codes,
+                    weight_np,
+                    self.n_groups_,
+                )
+                g, valid = gaps_from_sums(numerator, denominator, constraint.pairwise)
+                gaps.append(np.where(valid, g, np.nan))
+                continue
             numerator, denominator = group_sums(
                 hard, mask, codes, weight, self.n_groups_
             )
@@ -468,19 +603,25 @@ class GapTerm(LossTerm):
 
     @torch.no_grad()
     def _standard_errors(self, decisions, weight):
-        """Standard errors of the gaps on the monitored rows under ``weight``."""
+        """Standard errors of the gaps on the monitored rows under ``weight``
+        (in numpy on a CPU)."""
         codes = self._monitor["sensitive_features"]
-        return np.concatenate(
-            [
-                gap_standard_errors(
-                    hard, mask, codes, weight, self.n_groups_, constraint.pairwise
-                )
-                .cpu()
-                .numpy()
-                for constraint, (hard, mask) in zip(
-                    self.constraints_, decisions, strict=True
-                )
+        if self._host_sums:
+            codes, weight = codes.numpy(), weight.numpy()
+            decisions = [
+                (hard.numpy(), None if mask is None else mask.numpy())
+                for hard, mask in decisions
             ]
+        se = [
+            gap_standard_errors(
+                hard, mask, codes, weight, self.n_groups_, constraint.pairwise
+            )
+            for constraint, (hard, mask) in zip(
+                self.constraints_, decisions, strict=True
+            )
+        ]
+        return np.concatenate(
+            [s if isinstance(s, np.ndarray) else s.cpu().numpy() for s in se]
         )
 
     def epoch_summary(self):

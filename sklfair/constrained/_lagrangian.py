@@ -359,19 +359,19 @@ class LagrangianTerm(GapTerm):
         dual = None if self._held_out is None else self._dual_weight[batch["index"]]
         parts, sums = self._batch_sums(outputs, batch, dual_weight=dual)
         target = self.target_
-        surrogate, valid = self._gaps(sums, 0, 2)
-        # the penalty's slope at the running gaps (set by the dual step)
+        # the penalty's slope at the running gaps (set by the dual step), 0
+        # for the gaps the batch does not define (slopes are never negative)
         slope = self.multipliers_.numpy() + self.rho * self._running_excess
-        slope = np.where(valid, slope, 0.0)
+        slope *= self._validity(sums, 2)
         # the term's value minus its linear part below: slope @ -target
         offset = -float(slope @ target)
         self._pending = (outputs, sums)
         # the gradient of the augmented Lagrangian (linear in the rows'
         # surrogate values), and its value
-        linear = self._linear_term(parts, sums, slope, loss)
+        linear = self._linear_term(parts, sums, slope, loss, offset)
         if linear is None:  # every slope 0: no gradient to add
             return loss + offset
-        return loss + (linear + offset)
+        return loss + linear
 
     def _check_held_out(self, batch):
         """Fail loudly if the loop does not train on the weights set in setup."""

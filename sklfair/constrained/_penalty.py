@@ -54,7 +54,7 @@ class PenaltyTerm(GapTerm):
             self.weight * np.maximum(excess, 0.0).sum()
             - slope @ np.where(valid, surrogate, 0.0)
         )
-        linear = self._linear_term(parts, sums, slope, loss)
+        linear = self._linear_term(parts, sums, slope, loss, offset)
         if linear is None:  # no gap above its bound: no gradient to add
             return loss + offset
-        return loss + (linear + offset)
+        return loss + linear

@@ -81,6 +81,12 @@ class FairnessConstraint(BaseEstimator):
         _, hard, mask = self._values(outputs, batch)
         return hard, mask
 
+    def _has_host_values(self):
+        """Whether ``_host_values(outputs, y)`` computes :meth:`_values` in
+        numpy with the surrogate's gradient (the classification constraints'
+        fast path on the CPU); the torch path otherwise."""
+        return False
+
     # --- shared ----------------------------------------------------------
     def __eq__(self, other):
         return type(self) is type(other) and self.get_params() == other.get_params()

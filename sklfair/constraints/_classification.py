@@ -15,14 +15,22 @@ probability of the class under a tempered softmax, ``softmax(logits /
 temperature)``, or ``1 - p(true class)``), which carries the gradient, and the
 *hard* value of the decision (``argmax == class``, ``argmax != y``), which is
 what the bound is about.
+
+Both are written twice: in torch (``_values``, ``_decisions``: the general
+path, on any device) and in numpy (``_host_values``: the surrogate, the
+decisions and the surrogate's vector-Jacobian product by hand), which the
+loss terms use for a batch on the CPU, where a few numpy calls on a batch of
+a few hundred rows cost less than the torch graph and its backward pass.
 """
 
 from __future__ import annotations
 
+import functools
 import numbers
 
 import numpy as np
 import torch
+from scipy.special import expit
 from sklearn.utils._param_validation import Interval
 
 from ._base import FairnessConstraint
@@ -57,6 +65,82 @@ class _ClassificationConstraint(FairnessConstraint):
     def _softmax(self, outputs):
         return torch.softmax(outputs / self.temperature, dim=1)
 
+    # --- the host (numpy) path of the training loop ---------------------
+    def _has_host_values(self):
+        """Whether :meth:`_host_values` computes what :meth:`_values` and
+        :meth:`_decisions` do: the class that defines its numpy surrogate
+        also defines the torch methods that are called (a subclass that
+        overrides ``_values`` or ``_decisions`` gets the torch path)."""
+        return _host_values_match(type(self))
+
+    def _host_values(self, outputs, y):
+        """:meth:`_values` in numpy on the host, with the surrogate's
+        vector-Jacobian product.
+
+        Parameters
+        ----------
+        outputs : ndarray of shape (B, n_classes)
+            The batch's logits (float32 or float64).
+        y : int64 ndarray of shape (B,)
+            The class codes.
+
+        Returns
+        -------
+        values : float64 ndarray of shape (B, n_events)
+            The surrogate values.
+        hard : ndarray of shape (B, n_events)
+            The decisions' 0/1 values.
+        mask : ndarray of shape (B, n_events) or None
+            The event membership.
+        vjp : callable
+            ``vjp(r)`` with ``r`` of shape (B, n_events): the gradient of
+            ``sum(r * values)`` with respect to ``outputs``, of shape (B,
+            n_classes) and ``outputs``' dtype. For the tempered softmax ``S =
+            softmax(z / T)`` and ``G`` the rows' coefficients of ``S`` (``r``
+            spread onto the columns the values are taken from), it is ``S *
+            (G - sum_j G_j S_j) / T``; with two classes, ``+-(G_1 - G_0) *
+            S_0 * S_1 / T``.
+        """
+        temperature = float(self.temperature)
+        n_classes = outputs.shape[1]
+        if n_classes == 2:  # the logistic function of the logits' difference
+            difference = np.subtract(outputs[:, 1], outputs[:, 0], dtype=np.float64)
+            # class 1 wins only when strictly larger, as in argmax (a
+            # floating-point difference keeps the order of its terms)
+            decided = difference > 0
+            difference /= temperature
+            probs = np.empty((len(difference), 2))
+            expit(difference, out=probs[:, 1])
+            np.subtract(1.0, probs[:, 1], out=probs[:, 0])
+        else:
+            probs = _softmax_np(outputs, temperature)
+            decided = outputs.argmax(axis=1)
+        values, spread, contrast = self._host_surrogate(probs, y)
+        hard, mask = self._host_decisions(decided, y, n_classes)
+
+        if n_classes == 2:
+            # S_1 = sigmoid((z_1 - z_0) / T): the gradient is
+            # +-(G_1 - G_0) * S_0 * S_1 / T on the two logits, where
+            # contrast(r) = G_1 - G_0
+            def vjp(coefficients):
+                slope = probs[:, 0] * probs[:, 1]
+                slope /= temperature
+                gradient = np.empty(outputs.shape, dtype=outputs.dtype)
+                np.multiply(contrast(coefficients), slope, out=gradient[:, 1])
+                np.negative(gradient[:, 1], out=gradient[:, 0])
+                return gradient
+
+            return values, hard, mask, vjp
+
+        def vjp(coefficients):
+            spread_out = spread(coefficients)
+            centred = spread_out - np.einsum("ij,ij->i", spread_out, probs)[:, None]
+            centred *= probs
+            centred /= temperature
+            return centred.astype(outputs.dtype, copy=False)
+
+        return values, hard, mask, vjp
+
 
 def _hard_onehot(outputs, cols):
     """Decisions (argmax) as 0/1 values of the classes ``cols``, shape (B, len)."""
@@ -79,6 +163,76 @@ def _columns(tensor, cols):
     if len(set(cols)) == 1:
         return tensor[:, first : first + 1].expand(-1, len(cols))
     return tensor[:, cols]
+
+
+def _softmax_np(outputs, temperature):
+    """``softmax(outputs / temperature)`` by rows, float64."""
+    z = np.divide(outputs, temperature, dtype=np.float64)
+    z -= z.max(axis=1, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=1, keepdims=True)
+    return z
+
+
+@functools.lru_cache(maxsize=64)
+def _spread_matrix(cols, n_classes):
+    """``(len(cols), n_classes)`` 0/1 matrix: event ``e`` takes column
+    ``cols[e]`` (read-only float64)."""
+    matrix = np.zeros((len(cols), n_classes))
+    matrix[np.arange(len(cols)), list(cols)] = 1.0
+    matrix.flags.writeable = False
+    return matrix
+
+
+def _host_columns(probs, cols):
+    """The surrogate ``probs[:, cols]``, the spread of coefficients back onto
+    the columns (repeated columns add up) and, with two classes, the
+    difference of the spread's two columns."""
+    cols = tuple(cols)
+    first = cols[0]
+    if cols == tuple(range(first, first + len(cols))):  # a view
+        values = probs[:, first : first + len(cols)]
+    else:
+        values = probs[:, list(cols)]
+    matrix = _spread_matrix(cols, probs.shape[1])
+    if probs.shape[1] == 2:
+        contrast = _contrast_vector(cols)
+        return values, matrix.__rmatmul__, contrast.__rmatmul__
+    return values, matrix.__rmatmul__, None
+
+
+@functools.lru_cache(maxsize=64)
+def _contrast_vector(cols):
+    """``+1`` for an event on class 1, ``-1`` on class 0 (read-only)."""
+    vector = np.where(np.asarray(cols) == 1, 1.0, -1.0)
+    vector.flags.writeable = False
+    return vector
+
+
+def _hard_onehot_np(decided, cols, n_classes):
+    """:func:`_hard_onehot` in numpy from the decided classes (float64)."""
+    cols = tuple(cols)
+    if n_classes == 2 and set(cols) == {1}:
+        positive = decided[:, None].astype(np.float64)
+        return positive if len(cols) == 1 else np.repeat(positive, len(cols), 1)
+    return (decided[:, None] == np.asarray(cols)[None, :]).astype(np.float64)
+
+
+def _owner(cls, name):
+    """The class of ``cls``'s MRO that defines ``name``."""
+    return next((k for k in cls.__mro__ if name in k.__dict__), None)
+
+
+@functools.cache
+def _host_values_match(cls):
+    """See :meth:`_ClassificationConstraint._has_host_values`."""
+    owner = _owner(cls, "_host_surrogate")
+    return (
+        owner is not None
+        and _owner(cls, "_values") is owner
+        and _owner(cls, "_decisions") is owner
+        and _owner(cls, "_host_decisions") is owner
+    )
 
 
 def _onehot_np(predictions):
@@ -130,6 +284,12 @@ class DemographicParity(_ClassificationConstraint):
 
     def _decisions(self, outputs, batch):
         return _hard_onehot(outputs, classes_used(outputs.shape[1])), None
+
+    def _host_surrogate(self, probs, y):
+        return _host_columns(probs, classes_used(probs.shape[1]))
+
+    def _host_decisions(self, decided, y, n_classes):
+        return _hard_onehot_np(decided, classes_used(n_classes), n_classes), None
 
     def _array_values(self, y, predictions):
         predictions = _onehot_np(predictions)
@@ -186,6 +346,14 @@ class EqualizedOdds(_ClassificationConstraint):
         mask = (batch["y"][:, None] == labels[None, :]).to(outputs.dtype)
         return _hard_onehot(outputs, cols), mask
 
+    def _host_surrogate(self, probs, y):
+        return _host_columns(probs, [c for c, _ in self._pairs(probs.shape[1])])
+
+    def _host_decisions(self, decided, y, n_classes):
+        cols, labels = zip(*self._pairs(n_classes))
+        mask = (y[:, None] == np.asarray(labels)[None, :]).astype(np.float64)
+        return _hard_onehot_np(decided, cols, n_classes), mask
+
     def _array_values(self, y, predictions):
         predictions = _onehot_np(predictions)
         cols, labels = zip(*self._pairs(predictions.shape[1]))
@@ -237,6 +405,22 @@ class ErrorRateParity(_ClassificationConstraint):
     def _decisions(self, outputs, batch):
         y = batch["y"]
         return (outputs.argmax(dim=1) != y).to(outputs.dtype)[:, None], None
+
+    def _host_surrogate(self, probs, y):
+        rows = np.arange(len(y))
+
+        def spread(coefficients):
+            out = np.zeros(probs.shape)
+            out[rows, y] = -coefficients[:, 0]
+            return out
+
+        def contrast(coefficients):  # two classes: -r on class 1, +r on 0
+            return np.where(y == 1, -coefficients[:, 0], coefficients[:, 0])
+
+        return 1.0 - probs[rows, y][:, None], spread, contrast
+
+    def _host_decisions(self, decided, y, n_classes):
+        return (decided != y).astype(np.float64)[:, None], None
 
     def _array_values(self, y, predictions):
         predictions = _onehot_np(predictions)

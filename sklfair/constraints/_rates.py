@@ -22,6 +22,7 @@ __all__ = [
     "group_sums",
     "group_sums_np",
     "gaps_from_sums",
+    "gap_validity",
     "group_coefficients",
     "gap_standard_errors",
     "pair_index",
@@ -123,6 +124,13 @@ def _pair_matrices_torch(n_groups, device, dtype):
     )
 
 
+def _at_least(array, low):
+    """``max(array, low)`` elementwise, numpy array or tensor."""
+    if isinstance(array, np.ndarray):
+        return np.maximum(array, low)
+    return array.clamp_min(low)
+
+
 def _pair_matrices_like(array, n_groups):
     if isinstance(array, np.ndarray):
         return _pair_matrices_np(n_groups)
@@ -159,17 +167,50 @@ def gaps_from_sums(numerator, denominator, pairwise=True):
         rates = numerator / np.maximum(denominator, TINY)
     else:
         rates = numerator / denominator.clamp_min(TINY)
-    present = denominator > 0
     shape = tuple(rates.shape[:-2]) + (-1,)
+    valid = gap_validity(denominator, pairwise)
     if not pairwise:
-        return rates.reshape(shape), present.reshape(-1)
+        return rates.reshape(shape), valid
     # every pair's difference as one product with a +1/-1 matrix
-    difference, both = _pair_matrices_like(rates, rates.shape[-1])
-    if isinstance(rates, np.ndarray):
-        valid = (present @ both) > 1.5
-    else:
-        valid = (present.to(rates.dtype) @ both) > 1.5
-    return (rates @ difference).reshape(shape), valid.reshape(-1)
+    difference, _ = _pair_matrices_like(rates, rates.shape[-1])
+    return (rates @ difference).reshape(shape), valid
+
+
+def gap_validity(denominator, pairwise=True):
+    """Which gaps are defined: both groups of the pair (the group, when not
+    ``pairwise``) have weighted rows in the event.
+
+    Parameters
+    ----------
+    denominator : array of shape (n_events, n_groups)
+        numpy array or tensor.
+    pairwise : bool, default=True
+
+    Returns
+    -------
+    valid : bool array of shape (n_gaps,)
+        The validity :func:`gaps_from_sums` returns.
+    """
+    present = denominator > 0
+    if not pairwise:
+        return present.reshape(-1)
+    n_events, n_groups = denominator.shape[-2:]
+    if isinstance(present, np.ndarray):
+        # the common case of a batch: every group in every event
+        if np.count_nonzero(present) == present.size:
+            return _all_valid(n_events * (n_groups - 1) * n_groups)
+        _, both = _pair_matrices_np(n_groups)
+        return ((present @ both) > 1.5).reshape(-1)
+    _, both = _pair_matrices_like(denominator, n_groups)
+    return ((present.to(both.dtype) @ both) > 1.5).reshape(-1)
+
+
+@functools.lru_cache(maxsize=64)
+def _all_valid(n_gaps):
+    """``n_gaps`` True values (read-only)."""
+    valid = np.ones(n_gaps, dtype=bool)
+    valid.flags.writeable = False
+    return valid
 
 
 def group_coefficients(coefficients, denominator, pairwise=True):
@@ -196,18 +237,20 @@ def group_coefficients(coefficients, denominator, pairwise=True):
     if pairwise:
         difference, _ = _pair_matrices_like(coefficients, n_groups)
         coefficients = coefficients @ difference.T
+    if isinstance(denominator, np.ndarray):  # np.clip costs more on a few numbers
+        return coefficients / np.maximum(denominator, TINY)
     return coefficients / denominator.clip(min=TINY)
 
 
 def gap_standard_errors(values, mask, codes, weight, n_groups, pairwise=True):
-    """Standard errors of the gaps measured on some rows (torch tensors).
+    """Standard errors of the gaps measured on some rows.
 
     Each rate is a weighted mean; its standard error is ``sqrt(variance /
     n_eff)`` with the weighted variance of the values in its (event, group)
     cell and Kish's effective size ``n_eff = (sum w) ** 2 / sum w ** 2`` (the
     row count when weights are equal). The rates of different groups come
     from different rows, so a gap's standard error is ``sqrt(se_a ** 2 +
-    se_b ** 2)``.
+    se_b ** 2)``. torch tensors, or numpy arrays (float64), in; the same out.
 
     Parameters
     ----------
@@ -224,21 +267,34 @@ def gap_standard_errors(values, mask, codes, weight, n_groups, pairwise=True):
     se : Tensor of shape (n_gaps,)
         0 where a gap is invalid (a group without rows in the event).
     """
-    values = values.double()
-    weight = weight.double()
-    squares = torch.cat([values, values**2], dim=1)
-    mask2 = None if mask is None else torch.cat([mask, mask], dim=1).double()
     n_events = values.shape[1]
-    sums, den = group_sums(squares, mask2, codes, weight, n_groups)
-    _, den2 = group_sums(squares, mask2, codes, weight**2, n_groups)
+    if isinstance(values, np.ndarray):
+        values = values.astype(np.float64, copy=False)
+        weight = np.asarray(weight, dtype=np.float64)
+        squares = np.concatenate([values, values**2], axis=1)
+        mask2 = None if mask is None else np.concatenate([mask, mask], axis=1)
+        sums, den = group_sums_np(squares, mask2, codes, weight, n_groups)
+        _, den2 = group_sums_np(squares, mask2, codes, weight**2, n_groups)
+        sqrt = np.sqrt
+    else:
+        values = values.double()
+        weight = weight.double()
+        squares = torch.cat([values, values**2], dim=1)
+        mask2 = None if mask is None else torch.cat([mask, mask], dim=1).double()
+        sums, den = group_sums(squares, mask2, codes, weight, n_groups)
+        _, den2 = group_sums(squares, mask2, codes, weight**2, n_groups)
+        sqrt = torch.sqrt
     den, den2 = den[:n_events], den2[:n_events]
-    mean = sums[:n_events] / den.clamp_min(TINY)
-    variance = (sums[n_events:] / den.clamp_min(TINY) - mean**2).clamp_min(0)
+    mean = sums[:n_events] / _at_least(den, TINY)
+    variance = _at_least(sums[n_events:] / _at_least(den, TINY) - mean**2, 0)
     # var / n_eff with n_eff = den ** 2 / den2
-    rate_var = variance * den2 / (den**2).clamp_min(TINY)
+    rate_var = variance * den2 / _at_least(den**2, TINY)
     if not pairwise:
-        return rate_var.sqrt().flatten()
-    first, second = _pair_index_torch(n_groups, rate_var.device)
+        return sqrt(rate_var).reshape(-1)
+    if isinstance(rate_var, np.ndarray):
+        first, second = pair_index(n_groups)
+    else:
+        first, second = _pair_index_torch(n_groups, rate_var.device)
     gap_var = rate_var[:, first] + rate_var[:, second]
     valid = (den[:, first] > 0) & (den[:, second] > 0)
-    return (gap_var.sqrt() * valid).flatten()
+    return (sqrt(gap_var) * valid).reshape(-1)

@@ -18,7 +18,8 @@ the same row index:
     the base loss is ``mean(sample_weight * sample_loss)``.
 ``"sample_loss"``
     the unweighted per-sample base loss ``(B,)`` (cross-entropy or squared
-    error), with its graph.
+    error), with its graph; absent when no term reads it
+    (:attr:`LossTerm.reads_sample_loss`) and the weights are all equal.
 ``"sensitive_features"``
     int64 group codes in ``[0, n_groups)`` (only when the fit was given
     ``sensitive_features``).

@@ -244,10 +244,13 @@ def test_narrow_training_tensors_change_nothing_on_german_credit(monkeypatch):
     pd.testing.assert_frame_equal(clf.history_[columns], wide.history_[columns])
 
 
-def test_the_monitored_rows_hold_no_copy_of_the_inputs(monkeypatch):
+@pytest.mark.parametrize("copy_bytes", [0, 2**20])
+def test_the_monitored_rows_copy_their_inputs_only_when_small(monkeypatch, copy_bytes):
     # issue 22: the epoch-end evaluation kept a float32 copy of the inputs
-    # of up to 50,000 monitored rows; they are now gathered chunk by chunk
-    # when the network is evaluated, with the same outputs
+    # of up to 50,000 monitored rows; they are gathered chunk by chunk when
+    # the network is evaluated, with the same outputs -- unless the copy is
+    # small (here: every row monitored, so only under the byte cap), which
+    # then saves the gather at every epoch end (issue 21)
     from sklfair.constrained import LagrangianTerm, _gap_term
 
     class Recording(LagrangianTerm):
@@ -255,19 +258,24 @@ def test_the_monitored_rows_hold_no_copy_of_the_inputs(monkeypatch):
             rows = self._monitor
             self.held = sum(
                 t.untyped_storage().nbytes()
-                for t in rows.values()
+                for t in [*rows.values(), rows["X"].copy]
                 if isinstance(t, torch.Tensor)
             )
             module = self._net.module_.eval()
             with torch.no_grad():
-                whole = module(rows["X"].gather())
+                whole = module(self._data_rows.features())
                 self.same = torch.equal(
                     _gap_term.forward_in_chunks(module, rows["X"]), whole
                 )
             module.train()
             return super().epoch_summary()
 
+        def setup(self, net, data):
+            self._data_rows = data
+            super().setup(net, data)
+
     monkeypatch.setattr(_gap_term, "MONITOR_CHUNK", 128)  # 24 chunks
+    monkeypatch.setattr(_gap_term, "MONITOR_COPY_BYTES", copy_bytes)
     rng = np.random.default_rng(0)
     n = 3000
     X = rng.normal(size=(n, 50))
@@ -277,5 +285,7 @@ def test_the_monitored_rows_hold_no_copy_of_the_inputs(monkeypatch):
         X, y, sensitive_features=(X[:, 1] > 0).astype(int), loss_terms=[term]
     )
     assert term.same
-    # targets and codes (int64) and weights (float32): no 50 float32 inputs
-    assert term.held <= n * (8 + 8 + 4)
+    # targets and codes (int64) and weights (float32), and the 50 float32
+    # inputs only when they fit under the cap (600,000 bytes)
+    inputs = n * 50 * 4 if copy_bytes else 0
+    assert n * (8 + 8 + 4) <= term.held - inputs <= n * (8 + 8 + 4) + 1024
