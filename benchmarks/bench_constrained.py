@@ -331,16 +331,24 @@ def time_ratio(name, data, bound, repeats):
 #: its linear term (with the surrogate's gradient on a CPU); the line shows
 #: the rest of it (the gaps and coefficients on the host).
 _PARTS = [
-    ("batch sums (host surrogate + bincounts)", "term", "_batch_sums"),
-    ("differentiable linear term (forward)", "term", "_linear_term"),
-    ("rest of the call (gaps; the adversary's pass)", "term", "__call__"),
-    ("after step (dual update / adversary step)", "term", "after_step"),
-    ("epoch end (gaps on training rows, best copy)", "term", "epoch_summary"),
-    ("setup (monitor rows, floors, hold-out)", "term", "setup"),
-    ("train end (best-epoch restore)", "term", "on_train_end"),
-    ("claim on all training rows", "estimator", "_claim"),
+    ("batch sums (host surrogate + bincounts)", "term", ("_batch_sums",)),
+    ("linear term's value and gradient (host)", "term", ("_host_linear",)),
+    (
+        "rest of the batch's term (gaps, slopes; adversary)",
+        "term",
+        ("__call__", "gradient"),
+    ),
+    ("after step (dual update / adversary step)", "term", ("after_step",)),
+    ("epoch end (gaps on training rows, best copy)", "term", ("epoch_summary",)),
+    ("setup (monitor rows, floors, hold-out)", "term", ("setup",)),
+    ("train end (best-epoch restore)", "term", ("on_train_end",)),
+    ("claim on all training rows", "estimator", ("_claim",)),
 ]
-_INSIDE = {"__call__": ("_batch_sums", "_linear_term")}
+# the parts timed inside another (subtracted from it)
+_INSIDE = {
+    "__call__": ("_batch_sums", "_host_linear"),
+    "gradient": ("_batch_sums", "_host_linear"),
+}
 _TERMS = {
     "lagrangian": LagrangianTerm,
     "penalty": PenaltyTerm,
@@ -352,28 +360,39 @@ _TERMS = {
 def timed_parts(term_class):
     """Time the parts of :data:`_PARTS` (inclusive seconds, by method name)."""
     clock, patched = {}, []
-    for _, who, attr in _PARTS:
-        owner = term_class if who == "term" else FairConstrainedClassifier
-        # patch the class that defines the method, once
-        holder = next(c for c in owner.__mro__ if attr in c.__dict__)
-        if any(h is holder and a == attr for h, a, _ in patched):
-            continue
-        original = holder.__dict__[attr]
-
-        def wrapper(*args, _original=original, _attr=attr, **kwargs):
-            start = time.perf_counter()
-            try:
-                return _original(*args, **kwargs)
-            finally:
-                clock[_attr] = clock.get(_attr, 0.0) + time.perf_counter() - start
-
-        setattr(holder, attr, wrapper)
-        patched.append((holder, attr, original))
+    for _, who, attrs in _PARTS:
+        for attr in attrs:
+            _patch(
+                term_class if who == "term" else FairConstrainedClassifier,
+                attr,
+                clock,
+                patched,
+            )
     try:
         yield clock
     finally:
         for holder, attr, original in patched:
             setattr(holder, attr, original)
+
+
+def _patch(owner, attr, clock, patched):
+    """Wrap ``owner``'s method ``attr`` in a timer adding to ``clock[attr]``."""
+    holder = next((c for c in owner.__mro__ if attr in c.__dict__), None)
+    if holder is None:  # e.g. the adversary has no gradient by hand
+        return
+    if any(h is holder and a == attr for h, a, _ in patched):
+        return
+    original = holder.__dict__[attr]
+
+    def wrapper(*args, _original=original, _attr=attr, **kwargs):
+        start = time.perf_counter()
+        try:
+            return _original(*args, **kwargs)
+        finally:
+            clock[_attr] = clock.get(_attr, 0.0) + time.perf_counter() - start
+
+    setattr(holder, attr, wrapper)
+    patched.append((holder, attr, original))
 
 
 def speed(name, data, bound, methods, repeats):
@@ -435,11 +454,14 @@ def speed(name, data, bound, methods, repeats):
             f"({1e3 * extra / n_batches:.2f} ms per batch), medians:"
         )
         listed = 0.0
-        for label, _, attr in _PARTS:
+        for label, _, attrs in _PARTS:
             values = []
             for clock in clocks[method]:
-                value = clock.get(attr, 0.0)
-                value -= sum(clock.get(a, 0.0) for a in _INSIDE.get(attr, ()))
+                value = 0.0
+                for attr in attrs:
+                    if attr in clock:
+                        value += clock[attr]
+                        value -= sum(clock.get(a, 0.0) for a in _INSIDE.get(attr, ()))
                 values.append(value)
             value = float(np.median(values))
             listed += value

@@ -521,34 +521,90 @@ class GapTerm(LossTerm):
         """
         if loss.requires_grad and not np.count_nonzero(coefficients):
             return None
-        total = None
-        host_value, host_gradient, host_outputs = float(offset), None, None
+        total, host = None, self._host_linear(parts, sums, coefficients, offset)
         for constraint, (values, weighted, codes), part, where in zip(
             self.constraints_, parts, sums, self._slices, strict=True
         ):
+            if isinstance(values, HostSurrogate):  # in _host_linear
+                continue
             per_group = group_coefficients(
                 coefficients[where], part[2], constraint.pairwise
             )
-            if isinstance(values, HostSurrogate):  # value and gradient here
-                # the value from the groups' sums of the weighted values
-                host_value += float(np.vdot(per_group, part[0]))
-                gradient = values.vjp(per_group.T[codes] * weighted)
-                host_gradient = (
-                    gradient if host_gradient is None else host_gradient + gradient
-                )
-                host_outputs = values.outputs
-                continue
             if isinstance(codes, np.ndarray):  # host sums: the rows' factors too
                 rows = host_to_tensor(per_group.T[codes] * weighted, values)
             else:
                 rows = host_to_tensor(per_group.T, values)[codes] * weighted
             term = (rows * values).sum()
             total = term if total is None else total + term
+        host_value, host_gradient, host_outputs = host
         if host_gradient is not None:
             gradient = host_to_tensor(host_gradient, host_outputs)
             term = HostGradient.apply(host_outputs, host_value, gradient)
             return term if total is None else total + term
         return total + offset if offset else total
+
+    def _host_linear(self, parts, sums, coefficients, offset):
+        """The host-computed part of :meth:`_linear_term`: ``offset`` plus
+        the constraints whose surrogates were computed on the host, as
+        ``(value, gradient with respect to the outputs or None, outputs)``
+        (numpy gradient, None when no constraint was)."""
+        host_value, host_gradient, host_outputs = float(offset), None, None
+        for constraint, (values, weighted, codes), part, where in zip(
+            self.constraints_, parts, sums, self._slices, strict=True
+        ):
+            if not isinstance(values, HostSurrogate):
+                continue
+            per_group = group_coefficients(
+                coefficients[where], part[2], constraint.pairwise
+            )
+            # the value from the groups' sums of the weighted values
+            host_value += float(np.vdot(per_group, part[0]))
+            gradient = values.vjp(per_group.T[codes] * weighted)
+            host_gradient = (
+                gradient if host_gradient is None else host_gradient + gradient
+            )
+            host_outputs = values.outputs
+        return host_value, host_gradient, host_outputs
+
+    # --- the term's addition to the loss, through autograd or by hand -------
+    #: whether the subclass's addition is ``_addition``'s linear term (the
+    #: lagrangian's and the penalty's)
+    _additive = False
+
+    def _addition(self, outputs, batch):
+        """``(parts, sums, coefficients, offset)`` of the batch: the term
+        adds ``sum_k coefficients_k * surrogate_gap_k + offset`` to the
+        loss."""
+        raise NotImplementedError
+
+    def __call__(self, loss, outputs, batch):
+        parts, sums, coefficients, offset = self._addition(outputs, batch)
+        linear = self._linear_term(parts, sums, coefficients, loss, offset)
+        if linear is None:  # every coefficient 0: no gradient to add
+            return loss + offset
+        return loss + linear
+
+    @property
+    def gives_gradient(self):
+        """Whether :meth:`gradient` applies: an additive term whose every
+        constraint computes its surrogate and its gradient on the host."""
+        return (
+            self._additive
+            and getattr(self, "_host_sums", False)
+            and all(getattr(self, "_host_values", [False]))
+        )
+
+    def gradient(self, outputs, batch):
+        """What :meth:`__call__` adds to the loss, and its gradient with
+        respect to ``outputs``, computed on the host (see
+        :meth:`~sklfair.nets.LossTerm.gradient`)."""
+        parts, sums, coefficients, offset = self._addition(outputs, batch)
+        if not np.count_nonzero(coefficients):  # adds a constant
+            return offset, None
+        value, gradient, _ = self._host_linear(parts, sums, coefficients, offset)
+        if gradient is None:
+            return value, None
+        return value, host_to_tensor(gradient, outputs)
 
     # --- the epoch-end record ------------------------------------------------
     @torch.no_grad()

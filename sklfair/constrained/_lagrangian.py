@@ -353,7 +353,9 @@ class LagrangianTerm(GapTerm):
             cached = self._target = (self.margin_, target)
         return cached[1]
 
-    def __call__(self, loss, outputs, batch):
+    _additive = True
+
+    def _addition(self, outputs, batch):
         if self._held_out is not None and self._verify_held_out:
             self._check_held_out(batch)
         dual = None if self._held_out is None else self._dual_weight[batch["index"]]
@@ -366,12 +368,8 @@ class LagrangianTerm(GapTerm):
         # the term's value minus its linear part below: slope @ -target
         offset = -float(slope @ target)
         self._pending = (outputs, sums)
-        # the gradient of the augmented Lagrangian (linear in the rows'
-        # surrogate values), and its value
-        linear = self._linear_term(parts, sums, slope, loss, offset)
-        if linear is None:  # every slope 0: no gradient to add
-            return loss + offset
-        return loss + linear
+        # the augmented Lagrangian is linear in the rows' surrogate values
+        return parts, sums, slope, offset
 
     def _check_held_out(self, batch):
         """Fail loudly if the loop does not train on the weights set in setup."""

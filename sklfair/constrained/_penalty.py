@@ -44,7 +44,9 @@ class PenaltyTerm(GapTerm):
         super().__init__(constraint, bound)
         self.weight = weight
 
-    def __call__(self, loss, outputs, batch):
+    _additive = True
+
+    def _addition(self, outputs, batch):
         parts, sums = self._batch_sums(outputs, batch)
         surrogate, valid = self._gaps(sums, 0, 2)
         excess = np.where(valid, surrogate - self.bounds_, 0.0)
@@ -54,7 +56,4 @@ class PenaltyTerm(GapTerm):
             self.weight * np.maximum(excess, 0.0).sum()
             - slope @ np.where(valid, surrogate, 0.0)
         )
-        linear = self._linear_term(parts, sums, slope, loss, offset)
-        if linear is None:  # no gap above its bound: no gradient to add
-            return loss + offset
-        return loss + linear
+        return parts, sums, slope, offset

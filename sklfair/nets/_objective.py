@@ -127,8 +127,8 @@ class LossTerm:
 
         Returns
         -------
-        value : torch.Tensor
-            Scalar: what the term adds to the loss.
+        value : float or torch.Tensor
+            What the term adds to the loss (a scalar; without a graph).
         grad : torch.Tensor or None
             The gradient of ``value`` with respect to ``outputs`` (None: zero).
         """

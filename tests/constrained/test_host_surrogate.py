@@ -227,9 +227,9 @@ def test_classification_terms_leave_the_base_loss_to_its_one_operation_mean(germ
     seen = {}
 
     class Recording(LagrangianTerm):
-        def __call__(self, loss, outputs, batch):
+        def _addition(self, outputs, batch):  # by hand or through autograd
             seen["gap term"] = "sample_loss" in batch
-            return super().__call__(loss, outputs, batch)
+            return super()._addition(outputs, batch)
 
     class Reading(LossTerm):
         requires = ("sensitive_features",)
@@ -274,3 +274,47 @@ def test_the_epoch_end_record_in_numpy_is_torchs(german):
     np.testing.assert_allclose(gaps, torch_gaps, rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(se, torch_se, rtol=1e-6, atol=1e-9)
     assert loss == torch_loss
+
+
+@pytest.mark.parametrize(
+    "constraint, method",
+    [
+        ("demographic_parity", "lagrangian"),
+        (["demographic_parity", "error_rate_parity"], "lagrangian"),
+        ("equalized_odds", "penalty"),
+    ],
+)
+def test_the_gradient_by_hand_is_autograds_bitwise(
+    german, monkeypatch, constraint, method
+):
+    # with equal weights the loop takes the base loss's and the term's
+    # gradients by hand (LossTerm.gradient), without autograd; the same
+    # numbers as the term's autograd function
+    X, y, _, sex, _ = german
+    calls = []
+
+    def fit():
+        if method == "lagrangian":
+            term = LagrangianTerm(constraint, 0.02, confidence=0.95)
+        else:
+            term = PenaltyTerm(constraint, 2.0, bound=0.02)
+        net = TabularNetClassifier(
+            hidden_units=(16,), max_epochs=5, batch_size=64, random_state=0
+        )
+        net.fit(X, y, sensitive_features=sex, loss_terms=[term])
+        calls.append(term.gives_gradient)
+        return term, net
+
+    by_hand, hand_net = fit()
+    monkeypatch.setattr(
+        type(by_hand), "gives_gradient", property(lambda self: False), raising=False
+    )
+    term, net = fit()
+    assert calls == [True, False]
+    np.testing.assert_array_equal(hand_net.predict_proba(X), net.predict_proba(X))
+    np.testing.assert_array_equal(
+        hand_net.history_["train_loss"], net.history_["train_loss"]
+    )
+    for hand, record in zip(by_hand.history_, term.history_, strict=True):
+        for key in record:
+            np.testing.assert_array_equal(hand[key], record[key])
