@@ -13,10 +13,7 @@ steps, timed one by one on the fitted net, in the thread's CPU time).
 
 Every contender runs under the same thread limit (``--threads``: torch's
 intra-op threads and the BLAS/OpenMP pools, through threadpoolctl). sklfair
-runs each step of a network this small on one thread or on the limit's
-threads, whichever its trials find faster at the time
-(:class:`sklfair.nets._device.ThreadChoice`); an extra, untimed fit per run
-prints the share of its steps on each thread count. A pause
+trains networks this small on one thread whatever the limit. A pause
 (``--pause`` seconds) before every fit lets the previous contender's
 thread pools go idle: OpenBLAS's and OpenMP's threads keep spinning for a
 while after their last call, and would slow whichever contender comes next.
@@ -28,7 +25,7 @@ the two halves of a batch on two Python threads (gradients summed), a first
 layer that exploits the one-hot input's zeros (``embedding_bag`` over the
 non-zero columns, which needs them found per batch), and the network's
 forward and backward as one autograd node; and torch's intra-op threads at
-2, which the loop takes when its trials find them faster.
+2.
 
 Run: ``python benchmarks/bench_nets.py [--epochs 5] [--repeat 3] [--runs 3]
 [--threads 2] [--pause 0.5] [--alternatives]``.
@@ -219,8 +216,8 @@ def alternatives(X, y, batch_size):
     Every line runs forward, loss and backward of the same 110-64-64-2 ReLU
     MLP on the same batch: the loop's step on one thread (the network's
     forward and backward by hand, ReluBackprop), and the same through
-    autograd; the loop's step with torch's intra-op threads at 2 (which the
-    loop takes when its trials find them faster); the batch's two halves on two
+    autograd; the loop's step with torch's intra-op threads at 2; the
+    batch's two halves on two
     Python threads (torch releases the GIL inside its operations; the
     gradients are summed); the first layer as ``embedding_bag`` over each
     row's non-zero columns (found per batch with ``nonzero``, as a fit would
@@ -374,35 +371,6 @@ def one_run(X, y, args, batch):
     )
 
 
-def threads_chosen(X, y, args, batch):
-    """The share of an (untimed) sklfair fit's steps on each thread count."""
-    from sklfair.nets import _device
-
-    counts = {}
-    begin = _device.ThreadChoice.begin
-
-    def counted(choice):
-        begin(choice)
-        n = torch.get_num_threads()
-        counts[n] = counts.get(n, 0) + 1
-
-    time.sleep(args.pause)
-    _device.ThreadChoice.begin = counted
-    try:
-        TabularNetClassifier(
-            batch_size=batch, max_epochs=args.epochs, device="cpu", random_state=0
-        ).fit(X, y)
-    finally:
-        _device.ThreadChoice.begin = begin
-    total = sum(counts.values())
-    if not total:
-        return "none timed (one thread throughout)"
-    return ", ".join(
-        f"{n} thread{'s' if n > 1 else ''} {k / total:.0%}"
-        for n, k in sorted(counts.items())
-    )
-
-
 def gpu_rows(X, y, args):
     n, d = X.shape
     print(f"\nCUDA ({torch.cuda.get_device_name()})")
@@ -468,8 +436,6 @@ def main():
                 f"  run {run + 1} ({clock}): "
                 + ", ".join(f"{name} {rate:,.0f}" for name, rate in rates.items())
             )
-        chosen = threads_chosen(X, y, args, batch)
-        print(f"  run {run + 1}: sklfair's steps by thread count, {chosen}")
     for clock in ("wall", "cpu"):
         for peer, target in (("skorch", 5.0), ("sklearn", 1.5)):
             values = ratios[clock, peer]

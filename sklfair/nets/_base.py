@@ -560,12 +560,8 @@ class BaseTabularNet(PicklableNet, BaseEstimator):
                     term_data = TrainingRows(data[0], term_data)
                 for term in loss_terms:
                     term.setup(net, term_data)
-            with threads_for(net.module_, self.batch_size, n_rows, device) as choice:
-                net.thread_choice = choice
-                try:
-                    net.partial_fit(data, None, epochs=epochs)
-                finally:
-                    net.thread_choice = None
+            with threads_for(net.module_, self.batch_size, n_rows, device):
+                net.partial_fit(data, None, epochs=epochs)
         if private is None and len(net.history) and "train_loss" in net.history[-1]:
             check_divergence(
                 net._initial_loss,

@@ -290,7 +290,6 @@ class TrainingNet(NeuralNet):
         sample_loss=None,
         generator=None,
         private=None,
-        thread_choice=None,
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
@@ -298,7 +297,6 @@ class TrainingNet(NeuralNet):
         self.sample_loss = sample_loss
         self.generator = generator
         self.private = private
-        self.thread_choice = thread_choice
 
     @property
     def _default_callbacks(self):
@@ -409,10 +407,6 @@ class TrainingNet(NeuralNet):
             else module
         )
         n_rows = 0
-        # one thread or a few per step (ThreadChoice), for the steps of full
-        # batches of a fit without loss terms (whose own operations the
-        # choice's check does not cover)
-        choice = None if self.loss_terms else getattr(self, "thread_choice", None)
         for data in chunks:
             n = data.n_samples
             n_rows += n
@@ -427,11 +421,6 @@ class TrainingNet(NeuralNet):
             perm = torch.randperm(n, generator=self.generator, dtype=index_dtype(n))
             perm = perm.to(self.device)
             for batch in data.batches(perm, bs):
-                timed = choice is not None and choice.prepare(module, batch["X"])
-                if timed:
-                    choice.begin()
-                elif choice is not None:
-                    choice.rest()
                 if batch_callbacks:
                     self.notify(
                         "on_batch_begin",
@@ -465,8 +454,6 @@ class TrainingNet(NeuralNet):
                 for term in self.loss_terms:
                     term.after_step(self, outputs, batch)
                 loss_sum.add_(loss.detach(), alpha=batch["index"].shape[0])
-                if timed:
-                    choice.end()
                 if batch_callbacks:
                     self.notify(
                         "on_batch_end",
@@ -475,8 +462,6 @@ class TrainingNet(NeuralNet):
                         loss=loss,
                         y_pred=outputs,
                     )
-        if choice is not None:
-            choice.rest()
         return self._epoch_loss(loss_sum, n_rows)
 
     def _epoch_loss(self, loss_sum, n_rows):
