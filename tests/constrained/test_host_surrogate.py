@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 from sklearn.preprocessing import StandardScaler
+from term_doubles import FakeNet
 
 from sklfair.constrained import LagrangianTerm, PenaltyTerm
 from sklfair.constraints import (
@@ -70,17 +71,6 @@ def real_batch(german, n_classes, rows, seed=0):
         outputs, batch["y"], reduction="none"
     )
     return outputs, batch
-
-
-class FakeNet:
-    batch_size = 64
-
-    def __init__(self):
-        self.module_ = torch.nn.Linear(2, 2)
-
-    @staticmethod
-    def sample_loss(outputs, y):
-        return torch.nn.functional.cross_entropy(outputs, y, reduction="none")
 
 
 def set_up(term, outputs, batch):

@@ -15,6 +15,7 @@ from fairlearn.metrics import (
     selection_rate,
 )
 from skorch.callbacks import Callback
+from term_doubles import FakeNet
 
 import sklfair.constrained._gap_term as gap_term_module
 from sklfair.constrained import AdversarialTerm, LagrangianTerm, PenaltyTerm
@@ -86,19 +87,6 @@ def make_batch(n=64, n_groups=3, n_classes=2, seed=0, drop_group=None):
         "index": torch.arange(n),
     }
     return outputs, batch
-
-
-class FakeNet:
-    """The few attributes of the training net that the terms read."""
-
-    batch_size = 64
-
-    def __init__(self):
-        self.module_ = torch.nn.Linear(2, 2)
-
-    @staticmethod
-    def sample_loss(outputs, y):
-        return torch.nn.functional.cross_entropy(outputs, y, reduction="none")
 
 
 def set_up(term, batch, outputs, n_groups=3):
