@@ -33,6 +33,14 @@ __all__ = [
 ]
 
 
+#: what pandas infers for an object array of plain values only (no rows)
+_FLAT = frozenset(
+    "string bytes integer floating mixed-integer-float decimal complex boolean "
+    "categorical datetime64 datetime date timedelta64 timedelta time period "
+    "interval empty".split()
+)
+
+
 def as_frame(values, *, name):
     """Any supported input as a DataFrame with at least one row and column."""
     if isinstance(values, str | bytes) or np.isscalar(values):
@@ -67,18 +75,19 @@ def as_frame(values, *, name):
                 raise SensitiveAttributeError(
                     f"{name} must be rectangular (one row per sample): {exc}"
                 ) from None
-        # only an object array can hold nested rows (a numeric one cannot)
+        # only an object array can hold nested rows (a numeric one cannot);
+        # pandas tells plain strings or numbers apart without a Python loop
         if (
             array.ndim == 1
             and array.dtype == object
+            and pd.api.types.infer_dtype(array, skipna=True) not in _FLAT
             and any(isinstance(v, list | tuple | np.ndarray) for v in array)
         ):
             raise SensitiveAttributeError(
                 f"{name} must be rectangular: its rows have different lengths."
             )
         if array.ndim == 1:
-            frame = pd.Series(list(values) if array.dtype == object else array)
-            frame = frame.to_frame(name=name)
+            frame = pd.Series(array).to_frame(name=name)
         elif array.ndim == 2:
             frame = pd.DataFrame(
                 [list(row) for row in values] if array.dtype == object else array

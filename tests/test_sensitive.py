@@ -333,6 +333,14 @@ def test_many_string_values_suggest_merging():
         check_sensitive_features(values)
 
 
+def _object_array(items):
+    """A 1D object array holding ``items`` as they are (rows included)."""
+    array = np.empty(len(items), dtype=object)
+    for i, item in enumerate(items):
+        array[i] = item
+    return array
+
+
 @pytest.mark.parametrize(
     "values, error, message",
     [
@@ -341,6 +349,8 @@ def test_many_string_values_suggest_merging():
         (sp.csr_matrix(np.eye(2)), TypeError, "sparse"),
         (np.zeros((2, 2, 2)), ValueError, "1D or 2D"),
         ([[1, 2], [3]], ValueError, "rectangular"),
+        (_object_array([1, (2, 3), 4]), ValueError, "rectangular"),
+        (_object_array(["a", ["b"], "c"]), ValueError, "rectangular"),
         ([], ValueError, "empty"),
         (pd.DataFrame(index=range(3)), ValueError, "no columns"),
     ],
