@@ -602,8 +602,14 @@ class GapTerm(LossTerm):
         if not np.count_nonzero(coefficients):  # adds a constant
             return offset, None
         value, gradient, _ = self._host_linear(parts, sums, coefficients, offset)
-        if gradient is None:
-            return value, None
+        if any(not isinstance(part[0], HostSurrogate) for part in parts):
+            # _batch_sums took the torch path (outputs of a dtype numpy does
+            # not hold): its surrogates have no gradient here
+            raise RuntimeError(
+                f"{type(self).__name__}.gradient needs the surrogates computed "
+                f"on the host; outputs of dtype {outputs.dtype} on "
+                f"{outputs.device} take the torch path (use __call__)."
+            )
         return value, host_to_tensor(gradient, outputs)
 
     # --- the epoch-end record ------------------------------------------------

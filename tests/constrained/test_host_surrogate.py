@@ -308,3 +308,15 @@ def test_the_gradient_by_hand_is_autograds_bitwise(
     for hand, record in zip(by_hand.history_, term.history_, strict=True):
         for key in record:
             np.testing.assert_array_equal(hand[key], record[key])
+
+
+def test_the_gradient_by_hand_refuses_outputs_numpy_cannot_hold(german):
+    # bfloat16 outputs take the torch path of the batch sums: their surrogate
+    # has no gradient on the host, and the term says so instead of dropping it
+    outputs, batch = real_batch(german, 2, rows=np.arange(256))
+    term = set_up(PenaltyTerm("demographic_parity", 50.0, bound=0.0), outputs, batch)
+    assert term.gives_gradient
+    value, grad = term.gradient(outputs, batch)
+    assert grad.shape == outputs.shape and np.count_nonzero(grad.numpy())
+    with pytest.raises(RuntimeError, match="bfloat16"):
+        term.gradient(outputs.detach().to(torch.bfloat16), batch)
