@@ -213,16 +213,15 @@ class _OneNode(torch.autograd.Function):
 def alternatives(X, y, batch_size):
     """Per-batch wall and CPU microseconds of the avenues the loop does not take.
 
-    Every line runs forward, loss and backward of the same 110-64-64-2 ReLU
-    MLP on the same batch: the loop's step on one thread (the network's
-    forward and backward by hand, ReluBackprop), and the same through
-    autograd; the loop's step with torch's intra-op threads at 2; the
-    batch's two halves on two
-    Python threads (torch releases the GIL inside its operations; the
-    gradients are summed); the first layer as ``embedding_bag`` over each
-    row's non-zero columns (found per batch with ``nonzero``, as a fit would
-    have to, or bounded memory aside, once per fit), its weight gradient
-    left to autograd; the whole network as one autograd node.
+    Every line runs forward, loss and backward of the same 110-64-64-2 ReLU MLP
+    on the same batch: the loop's step on one thread (the network's forward and
+    backward by hand, ReluBackprop), and the same through autograd; the loop's
+    step with torch's intra-op threads at 2; the batch's two halves on two
+    Python threads (torch releases the GIL inside its operations; the gradients
+    are summed); the first layer as ``embedding_bag`` over each row's non-zero
+    columns (found per batch with ``nonzero``, as a fit would have to, or
+    bounded memory aside, once per fit), its weight gradient left to autograd;
+    the whole network as one autograd node.
     """
     import concurrent.futures
 

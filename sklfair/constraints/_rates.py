@@ -163,10 +163,7 @@ def gaps_from_sums(numerator, denominator, pairwise=True):
     >>> gaps.tolist(), valid.tolist()
     ([-0.25, 0.25], [True, True])
     """
-    if isinstance(numerator, np.ndarray):
-        rates = numerator / np.maximum(denominator, TINY)
-    else:
-        rates = numerator / denominator.clamp_min(TINY)
+    rates = numerator / _at_least(denominator, TINY)
     shape = tuple(rates.shape[:-2]) + (-1,)
     valid = gap_validity(denominator, pairwise)
     if not pairwise:
@@ -237,9 +234,7 @@ def group_coefficients(coefficients, denominator, pairwise=True):
     if pairwise:
         difference, _ = _pair_matrices_like(coefficients, n_groups)
         coefficients = coefficients @ difference.T
-    if isinstance(denominator, np.ndarray):  # np.clip costs more on a few numbers
-        return coefficients / np.maximum(denominator, TINY)
-    return coefficients / denominator.clip(min=TINY)
+    return coefficients / _at_least(denominator, TINY)
 
 
 def gap_standard_errors(values, mask, codes, weight, n_groups, pairwise=True):
