@@ -12,9 +12,10 @@ about as much as the arithmetic; the operations and their order are the ones
 autograd uses (``addmm`` forward, ``grad.t() @ input`` for a weight,
 ``grad.sum(0)`` for a bias, ``grad @ weight`` through a layer and
 ``threshold_backward`` through a ReLU), so the gradients are the same numbers.
-Where the loss is a plain mean cross-entropy, the training loop takes its
-gradient from the base loss's ``mean_and_grad`` form instead, and autograd
-is not called at all.
+Where the loss is a plain or weighted mean cross-entropy (with loss terms
+that give their own gradient), the training loop takes its gradient from the
+base loss's ``mean_and_grad`` or ``weighted_mean_and_grad`` form instead, and
+autograd is not called at all.
 """
 
 from __future__ import annotations

@@ -70,7 +70,21 @@ def _cross_entropy_mean_and_grad(outputs, y):
     return loss, _log_softmax_backward(grad, log_p, 1, log_p.dtype)
 
 
+def _cross_entropy_weighted_mean_and_grad(outputs, y, weight):
+    """The weighted mean cross-entropy ``mean(weight * cross_entropy(outputs,
+    y, reduction="none"))`` and its gradient with respect to ``outputs``, by
+    the operations (and in the order) autograd runs for that expression."""
+    log_p = torch.log_softmax(outputs, 1)
+    sample_loss, total_weight = _nll_loss_forward(log_p, y, None, 0, -100)
+    loss = (weight * sample_loss).mean()
+    # mean's backward (ones / n), then the product's (times the weights)
+    upstream = torch.ones_like(sample_loss).div_(sample_loss.shape[0]) * weight
+    grad = _nll_loss_backward(upstream, log_p, y, None, 0, -100, total_weight)
+    return loss, _log_softmax_backward(grad, log_p, 1, log_p.dtype)
+
+
 _cross_entropy.mean_and_grad = _cross_entropy_mean_and_grad
+_cross_entropy.weighted_mean_and_grad = _cross_entropy_weighted_mean_and_grad
 
 
 class TabularNetClassifier(ClassifierMixin, BaseTabularNet):

@@ -547,17 +547,33 @@ class TrainingNet(NeuralNet):
     def _hand_loss(self):
         """A function of ``(outputs, batch)`` returning the batch loss and its
         gradient with respect to the outputs without autograd: the base
-        loss's ``mean_and_grad`` plus every term's :meth:`LossTerm.gradient`;
-        None when a part has no such form (then autograd runs)."""
-        mean_and_grad = self._plain_mean("mean_and_grad")
+        loss's ``mean_and_grad`` (equal weights) or ``weighted_mean_and_grad``
+        plus every term's :meth:`LossTerm.gradient`; None when a part has no
+        such form, reads the per-row losses, or the fit is private (then
+        autograd runs)."""
         terms = self.loss_terms
-        if mean_and_grad is None or not all(
-            getattr(t, "gives_gradient", False) for t in terms
-        ):
+        if not all(getattr(t, "gives_gradient", False) for t in terms):
             return None
+        mean_and_grad = self._plain_mean("mean_and_grad")
+        if mean_and_grad is not None:
+
+            def base(outputs, batch):
+                return mean_and_grad(outputs, batch["y"])
+
+        else:
+            weighted = getattr(self.sample_loss, "weighted_mean_and_grad", None)
+            if (
+                weighted is None
+                or any(getattr(t, "reads_sample_loss", True) for t in terms)
+                or self.private is not None
+            ):
+                return None
+
+            def base(outputs, batch):
+                return weighted(outputs, batch["y"], batch["sample_weight"])
 
         def loss_and_grad(outputs, batch):
-            loss, grad = mean_and_grad(outputs.detach(), batch["y"])
+            loss, grad = base(outputs.detach(), batch)
             for term in terms:
                 value, term_grad = term.gradient(outputs, batch)
                 loss = loss + value

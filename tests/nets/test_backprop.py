@@ -1,5 +1,5 @@
 """The default network's hand-run forward and backward pass (and the plain
-mean cross-entropy's gradient) equal autograd's."""
+and weighted mean cross-entropy's gradients) equal autograd's."""
 
 import numpy as np
 import pytest
@@ -67,6 +67,21 @@ def test_the_mean_cross_entropys_gradient_is_autograds_bitwise():
     expected = torch.nn.functional.cross_entropy(leaf, y)
     expected.backward()
     loss, grad = _cross_entropy.mean_and_grad(outputs, y)
+    assert torch.equal(loss, expected.detach())
+    assert torch.equal(grad, leaf.grad)
+
+
+@pytest.mark.parametrize("n, k", [(40, 3), (256, 2), (37, 5), (1, 2)])
+def test_the_weighted_mean_cross_entropys_gradient_is_autograds_bitwise(n, k):
+    torch.manual_seed(n)
+    outputs, y = torch.randn(n, k), torch.randint(0, k, (n,))
+    weight = torch.rand(n) * 3
+    leaf = outputs.clone().requires_grad_()
+    expected = (
+        weight * torch.nn.functional.cross_entropy(leaf, y, reduction="none")
+    ).mean()
+    expected.backward()
+    loss, grad = _cross_entropy.weighted_mean_and_grad(outputs, y, weight)
     assert torch.equal(loss, expected.detach())
     assert torch.equal(grad, leaf.grad)
 
@@ -181,3 +196,31 @@ def test_terms_with_a_hand_gradient_train_as_through_autograd(german):
     np.testing.assert_allclose(
         hand.history_["train_loss"], auto.history_["train_loss"], rtol=1e-5
     )
+
+
+def test_weighted_fits_run_without_autograd(german, monkeypatch):
+    """Unequal weights (given, or from merged duplicate rows) take the
+    weighted mean's hand gradient; a term that reads the per-row losses
+    sends the fit back through autograd."""
+    Z, y, _ = german
+    calls = []
+    backward = torch.Tensor.backward
+
+    def counted(self, *args, **kwargs):
+        calls.append(1)
+        return backward(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.Tensor, "backward", counted)
+    weight = np.random.RandomState(0).uniform(0.5, 2.0, len(y))
+    TabularNetClassifier(max_epochs=2, batch_size=64, random_state=0).fit(
+        Z, y, sample_weight=weight
+    )
+    assert calls == []
+
+    class _ReadsSampleLoss(_OutputPenalty):
+        reads_sample_loss = True
+
+    TabularNetClassifier(max_epochs=1, batch_size=64, random_state=0).fit(
+        Z, y, sample_weight=weight, loss_terms=[_ReadsSampleLoss(0.5, True)]
+    )
+    assert len(calls) == 16  # 1000 rows, batches of 64
