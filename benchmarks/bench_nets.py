@@ -110,17 +110,18 @@ def batch_breakdown(X, y, batch_size, epochs):
     ).fit(X, y)
     net = clf.net_
     y_enc = np.searchsorted(clf.classes_, y)
-    rows, _ = compact_rows(X, [y_enc], None)
+    # the fit's rows: duplicates merged, their counts as weights
+    rows, weight = compact_rows(X, [y_enc], None)
     tensors = {
         "y": torch.as_tensor(y_enc[rows]),
-        "sample_weight": torch.ones(len(rows)),
+        "sample_weight": torch.as_tensor(weight / weight.mean(), dtype=torch.float32),
     }
     data = TensorData(X, tensors, "cpu", rows=rows)
     optimizer = net.optimizer_
     step = _FusedAdamStep.for_optimizer(optimizer) or optimizer.step
     params = [p for group in optimizer.param_groups for p in group["params"]]
     backprop = ReluBackprop.for_module(net.module_)
-    net._unit_weights = True
+    net._unit_weights = bool((tensors["sample_weight"] == 1).all())
     hand = net._hand_loss()
     clock = dict.fromkeys(
         ("gather", "forward", "loss", "backward", "optimizer step", "bookkeeping"),

@@ -43,6 +43,7 @@ class ReluBackprop:
         self.layers = layers
         # detached views of the parameters: updated in place by the optimizer
         self._weights = [layer.weight.detach() for layer in layers]
+        self._transposed = [weight.t() for weight in self._weights]
         self._biases = [layer.bias.detach() for layer in layers]
         self._inputs = None
 
@@ -69,9 +70,9 @@ class ReluBackprop:
         inputs = []
         h = X
         last = len(self.layers) - 1
-        for i, (weight, bias) in enumerate(zip(self._weights, self._biases)):
+        for i, (weight_t, bias) in enumerate(zip(self._transposed, self._biases)):
             inputs.append(h)
-            h = torch.addmm(bias, h, weight.t())
+            h = torch.addmm(bias, h, weight_t)
             if i < last:
                 h = h.relu_()
         self._inputs = inputs

@@ -77,8 +77,9 @@ def _cross_entropy_weighted_mean_and_grad(outputs, y, weight):
     log_p = torch.log_softmax(outputs, 1)
     sample_loss, total_weight = _nll_loss_forward(log_p, y, None, 0, -100)
     loss = (weight * sample_loss).mean()
-    # mean's backward (ones / n), then the product's (times the weights)
-    upstream = torch.ones_like(sample_loss).div_(sample_loss.shape[0]) * weight
+    # mean's backward (ones / n, in float32), then the product's (times the
+    # weights): w * (1 / n) is the same float32 numbers in one operation
+    upstream = weight * (1.0 / sample_loss.shape[0])
     grad = _nll_loss_backward(upstream, log_p, y, None, 0, -100, total_weight)
     return loss, _log_softmax_backward(grad, log_p, 1, log_p.dtype)
 
