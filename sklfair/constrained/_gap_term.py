@@ -55,6 +55,7 @@ from sklfair.constraints._rates import (
 )
 from sklfair.nets import LossTerm
 from sklfair.nets._data import index_dtype
+from sklfair.nets._device import caller_threads
 
 __all__ = ["GapTerm", "gap_names"]
 
@@ -138,22 +139,24 @@ class MonitoredInputs:
 
 def forward_in_chunks(module, X):
     """``module(X)`` over many rows; on a CPU in chunks of ``MONITOR_CHUNK``,
-    so that a chunk's activations stay in the CPU's cache. A GPU gets the rows
-    at once. ``X``: a tensor, or :class:`MonitoredInputs` (gathered chunk by
-    chunk)."""
+    so that a chunk's activations stay in the CPU's cache, on the threads the
+    fit's caller had (:func:`~sklfair.nets._device.caller_threads`: a fit of
+    a small network trains on one). A GPU gets the rows at once. ``X``: a
+    tensor, or :class:`MonitoredInputs` (gathered chunk by chunk)."""
     gathered = isinstance(X, MonitoredInputs)
     if X.device.type != "cpu" or X.shape[0] <= MONITOR_CHUNK:
         return module(X.gather() if gathered else X)
-    return torch.cat(
-        [
-            module(
-                X.gather(start, start + MONITOR_CHUNK)
-                if gathered
-                else X[start : start + MONITOR_CHUNK]
-            )
-            for start in range(0, X.shape[0], MONITOR_CHUNK)
-        ]
-    )
+    with caller_threads():
+        return torch.cat(
+            [
+                module(
+                    X.gather(start, start + MONITOR_CHUNK)
+                    if gathered
+                    else X[start : start + MONITOR_CHUNK]
+                )
+                for start in range(0, X.shape[0], MONITOR_CHUNK)
+            ]
+        )
 
 
 def monitor_rows(data, size, device):

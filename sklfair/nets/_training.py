@@ -49,6 +49,7 @@ from skorch.callbacks import Callback, EpochTimer, PrintLog
 
 from ._backprop import ReluBackprop
 from ._data import TensorData, index_dtype
+from ._device import caller_threads
 from ._modules import MLP, has_hooks
 
 __all__ = ["TrainingNet", "NonFiniteLossError", "history_frame"]
@@ -610,16 +611,18 @@ class TrainingNet(NeuralNet):
 
     @torch.no_grad()
     def evaluate_loss(self, data):
-        """Weighted mean base loss over ``data`` (no loss terms)."""
+        """Weighted mean base loss over ``data`` (no loss terms), on the
+        threads the fit's caller had (:func:`caller_threads`)."""
         self.module_.eval()
         total = torch.zeros((), device=self.device)
         weight = torch.zeros((), device=self.device)
         n = data.n_samples
         step = max(self.batch_size or n, 8192)
-        for start in range(0, n, step):
-            index = torch.arange(start, min(start + step, n), device=self.device)
-            batch = data.batch(index)
-            sample_loss = self.sample_loss(self.module_(batch["X"]), batch["y"])
-            total += (batch["sample_weight"] * sample_loss).sum()
-            weight += batch["sample_weight"].sum()
+        with caller_threads():
+            for start in range(0, n, step):
+                index = torch.arange(start, min(start + step, n), device=self.device)
+                batch = data.batch(index)
+                sample_loss = self.sample_loss(self.module_(batch["X"]), batch["y"])
+                total += (batch["sample_weight"] * sample_loss).sum()
+                weight += batch["sample_weight"].sum()
         return (total / weight.clamp_min(1e-12)).item()

@@ -289,3 +289,47 @@ def test_the_monitored_rows_copy_their_inputs_only_when_small(monkeypatch, copy_
     # inputs only when they fit under the cap (600,000 bytes)
     inputs = n * 50 * 4 if copy_bytes else 0
     assert n * (8 + 8 + 4) <= term.held - inputs <= n * (8 + 8 + 4) + 1024
+
+
+def test_the_epoch_end_evaluation_gets_the_callers_threads(monkeypatch):
+    """A small net's steps run on one thread; the epoch-end pass over the
+    monitored rows (more than a chunk) gets the caller's two, with the
+    outputs one thread gives."""
+    from sklfair.constrained import _gap_term
+    from sklfair.nets._modules import MLP
+
+    monkeypatch.setattr(_gap_term, "MONITOR_CHUNK", 256)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(1500, 5)).astype(np.float32)
+    groups = rng.integers(0, 2, 1500)
+    y = (2 * X[:, 0] + 0.3 * groups + rng.normal(size=1500) > 0).astype(int)
+    seen = []
+    forward = MLP.forward
+
+    def recorded(self, X):
+        seen.append(torch.get_num_threads())
+        return forward(self, X)
+
+    monkeypatch.setattr(MLP, "forward", recorded)
+    fits = []
+    previous = torch.get_num_threads()
+    try:
+        for threads in (2, 1):
+            torch.set_num_threads(threads)
+            seen.clear()
+            fits.append(
+                FairConstrainedClassifier(
+                    TabularNetClassifier(
+                        hidden_units=(8,), max_epochs=3, lr=0.01, random_state=0
+                    ),
+                    bound=0.1,
+                    random_state=0,
+                ).fit(X, y, sensitive_features=groups)
+            )
+            assert set(seen) == {threads}  # 6 chunks an epoch end, then the claim
+            assert len(seen) >= 3 * 6
+    finally:
+        torch.set_num_threads(previous)
+    np.testing.assert_array_equal(fits[0].predict_proba(X), fits[1].predict_proba(X))
+    assert fits[0].constraint_violation_ == fits[1].constraint_violation_
+    pd.testing.assert_frame_equal(fits[0].history_, fits[1].history_)

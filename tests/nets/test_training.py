@@ -6,7 +6,7 @@ import torch
 from sklearn.datasets import make_classification
 
 from sklfair.nets import TabularNetClassifier
-from sklfair.nets._device import threads_for
+from sklfair.nets._device import caller_threads, threads_for
 from sklfair.nets._modules import MLP, has_hooks
 from sklfair.nets._training import _FusedAdamStep
 
@@ -100,6 +100,49 @@ def test_small_steps_run_single_threaded_and_restore_the_setting():
             assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(previous)
+
+
+def test_large_evaluations_in_a_fit_get_the_callers_threads():
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with caller_threads():  # outside a fit: nothing changes
+            assert torch.get_num_threads() == 2
+        small = MLP(n_features=10, n_outputs=2, hidden_units=(8,))
+        with threads_for(small, 256, 10_000, "cpu"):
+            with caller_threads():
+                assert torch.get_num_threads() == 2
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2
+        torch.set_num_threads(1)
+        with threads_for(small, 256, 10_000, "cpu"), caller_threads():
+            assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(previous)
+
+
+def test_the_validation_loss_runs_on_the_callers_threads(monkeypatch):
+    """The steps of a small net run on one thread (by hand, not through
+    ``MLP.forward``); the epoch-end validation pass gets the caller's two."""
+    X, y = make_classification(n_samples=600, random_state=0)
+    seen = []
+    forward = MLP.forward
+
+    def recorded(self, X):
+        seen.append(torch.get_num_threads())
+        return forward(self, X)
+
+    monkeypatch.setattr(MLP, "forward", recorded)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        TabularNetClassifier(
+            hidden_units=(8,), max_epochs=3, early_stopping=True, random_state=0
+        ).fit(X, y)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(previous)
+    assert seen == [2, 2, 2]
 
 
 def test_uniform_and_unit_weights_train_identically():
