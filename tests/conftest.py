@@ -8,7 +8,8 @@
   ``slow`` (see setup.cfg), so that ``-m "not slow"`` gives a quick local run
   and the rule cannot drift.
 - ``traced_peak`` measures the memory a call allocates, for the memory
-  regression tests.
+  regression tests; ``forward_threads`` records torch's thread count at
+  every ``MLP.forward`` call.
 - Ctrl-C raises ``KeyboardInterrupt`` during the session, as in a terminal,
   also when the suite was started with SIGINT ignored (``nohup``, a
   background job of a script), which the interrupt tests need.
@@ -62,6 +63,24 @@ def traced_peak():
         return result, peak
 
     return measure
+
+
+@pytest.fixture
+def forward_threads(monkeypatch):
+    """The torch thread count at every call of ``MLP.forward``: the passes
+    over many rows (the default network's training steps run by hand,
+    without it)."""
+    from sklfair.nets._modules import MLP
+
+    seen = []
+    forward = MLP.forward
+
+    def recorded(self, X):
+        seen.append(torch.get_num_threads())
+        return forward(self, X)
+
+    monkeypatch.setattr(MLP, "forward", recorded)
+    return seen
 
 
 def pytest_collection_modifyitems(config, items):

@@ -291,26 +291,20 @@ def test_the_monitored_rows_copy_their_inputs_only_when_small(monkeypatch, copy_
     assert n * (8 + 8 + 4) <= term.held - inputs <= n * (8 + 8 + 4) + 1024
 
 
-def test_the_epoch_end_evaluation_gets_the_callers_threads(monkeypatch):
+def test_the_epoch_end_evaluation_gets_the_callers_threads(
+    monkeypatch, forward_threads
+):
     """A small net's steps run on one thread; the epoch-end pass over the
     monitored rows (more than a chunk) gets the caller's two, with the
     outputs one thread gives."""
     from sklfair.constrained import _gap_term
-    from sklfair.nets._modules import MLP
 
     monkeypatch.setattr(_gap_term, "MONITOR_CHUNK", 256)
     rng = np.random.default_rng(0)
     X = rng.normal(size=(1500, 5)).astype(np.float32)
     groups = rng.integers(0, 2, 1500)
     y = (2 * X[:, 0] + 0.3 * groups + rng.normal(size=1500) > 0).astype(int)
-    seen = []
-    forward = MLP.forward
-
-    def recorded(self, X):
-        seen.append(torch.get_num_threads())
-        return forward(self, X)
-
-    monkeypatch.setattr(MLP, "forward", recorded)
+    seen = forward_threads
     fits = []
     previous = torch.get_num_threads()
     try:

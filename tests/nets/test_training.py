@@ -121,18 +121,11 @@ def test_large_evaluations_in_a_fit_get_the_callers_threads():
         torch.set_num_threads(previous)
 
 
-def test_the_validation_loss_runs_on_the_callers_threads(monkeypatch):
+def test_the_validation_loss_runs_on_the_callers_threads(forward_threads):
     """The steps of a small net run on one thread (by hand, not through
     ``MLP.forward``); the epoch-end validation pass gets the caller's two."""
     X, y = make_classification(n_samples=600, random_state=0)
-    seen = []
-    forward = MLP.forward
-
-    def recorded(self, X):
-        seen.append(torch.get_num_threads())
-        return forward(self, X)
-
-    monkeypatch.setattr(MLP, "forward", recorded)
+    seen = forward_threads
     previous = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
