@@ -49,6 +49,7 @@ from threadpoolctl import threadpool_limits
 from sklfair.datasets import load_adult
 from sklfair.nets import TabularNetClassifier
 from sklfair.nets._backprop import ReluBackprop
+from sklfair.nets._classifier import _cross_entropy
 from sklfair.nets._modules import MLP
 
 
@@ -216,7 +217,8 @@ def alternatives(X, y, batch_size):
 
     Every line runs forward, loss and backward of the same 110-64-64-2 ReLU MLP
     on the same batch: the loop's step on one thread (the network's forward and
-    backward by hand, ReluBackprop), and the same through autograd; the loop's
+    backward by hand, ReluBackprop, and the loss's gradient by hand), and the
+    same through autograd; the loop's
     step with torch's intra-op threads at 2; the batch's two halves on two
     Python threads (torch releases the GIL inside its operations; the gradients
     are summed); the first layer as ``embedding_bag`` over each row's non-zero
@@ -292,9 +294,10 @@ def alternatives(X, y, batch_size):
     backprop = ReluBackprop.for_module(module)
 
     def by_hand():
+        # as the loop with equal weights: the loss's gradient by hand too
         outputs = backprop.forward(Xb)
-        F.cross_entropy(outputs, yb).backward()
-        backprop.backward(outputs.grad)
+        _, grad = _cross_entropy.mean_and_grad(outputs.detach(), yb)
+        backprop.backward(grad)
 
     found = sparse_rows(Xb)
     lines = []
