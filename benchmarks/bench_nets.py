@@ -103,26 +103,22 @@ def batch_breakdown(X, y, batch_size, epochs):
     synchronous, so the clock measures it).
     """
     from sklfair.nets._compact import compact_rows
-    from sklfair.nets._data import TensorData
-    from sklfair.nets._training import _FusedAdamStep
+    from sklfair.nets._training import _all_unit, _FusedAdamStep
 
     clf = TabularNetClassifier(
         batch_size=batch_size, max_epochs=1, device="cpu", random_state=0
     ).fit(X, y)
     net = clf.net_
     y_enc = np.searchsorted(clf.classes_, y)
-    # the fit's rows: duplicates merged, their counts as weights
+    # the fit's rows (duplicates merged, their counts as weights) and the
+    # fit's tensors of them
     rows, weight = compact_rows(X, [y_enc], None)
-    tensors = {
-        "y": torch.as_tensor(y_enc[rows]),
-        "sample_weight": torch.as_tensor(weight / weight.mean(), dtype=torch.float32),
-    }
-    data = TensorData(X, tensors, "cpu", rows=rows)
+    data = clf._tensor_data(X, {"y": y_enc[rows]}, weight, "cpu", rows=rows)
     optimizer = net.optimizer_
     step = _FusedAdamStep.for_optimizer(optimizer) or optimizer.step
     params = [p for group in optimizer.param_groups for p in group["params"]]
     backprop = ReluBackprop.for_module(net.module_)
-    net._unit_weights = bool((tensors["sample_weight"] == 1).all())
+    net._unit_weights = _all_unit(data)
     hand = net._hand_loss()
     clock = dict.fromkeys(
         ("gather", "forward", "loss", "backward", "optimizer step", "bookkeeping"),
@@ -218,13 +214,13 @@ def alternatives(X, y, batch_size):
     Every line runs forward, loss and backward of the same 110-64-64-2 ReLU MLP
     on the same batch: the loop's step on one thread (the network's forward and
     backward by hand, ReluBackprop, and the loss's gradient by hand), and the
-    same through autograd; the loop's
-    step with torch's intra-op threads at 2; the batch's two halves on two
-    Python threads (torch releases the GIL inside its operations; the gradients
-    are summed); the first layer as ``embedding_bag`` over each row's non-zero
-    columns (found per batch with ``nonzero``, as a fit would have to, or
-    bounded memory aside, once per fit), its weight gradient left to autograd;
-    the whole network as one autograd node.
+    same through autograd; the loop's step with torch's intra-op threads at 2;
+    the batch's two halves on two Python threads (torch releases the GIL inside
+    its operations; the gradients are summed); the first layer as
+    ``embedding_bag`` over each row's non-zero columns (found per batch with
+    ``nonzero``, as a fit would have to, or bounded memory aside, once per
+    fit), its weight gradient left to autograd; the whole network as one
+    autograd node.
     """
     import concurrent.futures
 

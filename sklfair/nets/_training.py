@@ -533,15 +533,18 @@ class TrainingNet(NeuralNet):
                     )
         return self._epoch_loss(loss_sum, n_rows)
 
+    def _per_row_losses_unread(self):
+        """Whether nothing needs the batch's per-row losses: no loss term
+        reads them and the fit is not private (which clips them row by row),
+        so the base loss may come from one of its mean forms."""
+        return self.private is None and not any(
+            getattr(t, "reads_sample_loss", True) for t in self.loss_terms
+        )
+
     def _plain_mean(self, form="mean"):
         """The base loss's mean form ``form`` when the base loss is its plain
-        mean (equal weights, no loss term that reads the per-row losses, no
-        privacy), else None."""
-        if (
-            getattr(self, "_unit_weights", False)
-            and not any(getattr(t, "reads_sample_loss", True) for t in self.loss_terms)
-            and self.private is None
-        ):
+        mean (equal weights, per-row losses unread), else None."""
+        if getattr(self, "_unit_weights", False) and self._per_row_losses_unread():
             return getattr(self.sample_loss, form, None)
         return None
 
@@ -563,11 +566,7 @@ class TrainingNet(NeuralNet):
 
         else:
             weighted = getattr(self.sample_loss, "weighted_mean_and_grad", None)
-            if (
-                weighted is None
-                or any(getattr(t, "reads_sample_loss", True) for t in terms)
-                or self.private is not None
-            ):
+            if weighted is None or not self._per_row_losses_unread():
                 return None
 
             def base(outputs, batch):
