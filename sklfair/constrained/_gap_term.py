@@ -46,6 +46,7 @@ from sklfair.constraints import (
 )
 from sklfair.constraints._rates import (
     TINY,
+    _pair_matrices_np,
     gap_standard_errors,
     gap_validity,
     gaps_from_sums,
@@ -318,6 +319,12 @@ class GapTerm(LossTerm):
         # the surrogates too, with their gradients by hand, where the
         # constraint has them in numpy
         self._host_values = [c._has_host_values() for c in self.constraints_]
+        # the host arithmetic's fixed parts, per constraint: the matrix that
+        # takes the rates to the pairwise gaps (None: the rates are the gaps)
+        difference, _ = _pair_matrices_np(self.n_groups_)
+        self._differences = [
+            difference if c.pairwise else None for c in self.constraints_
+        ]
         self._offset_cache = {}
         self.history_ = []
 
@@ -482,26 +489,29 @@ class GapTerm(LossTerm):
         return parts, split
 
     def _gaps(self, sums, numerator, denominator):
-        """Concatenated gaps and validity from per-constraint host sums."""
-        if len(sums) == 1:  # one constraint: no concatenation
-            (constraint,), (part,) = self.constraints_, sums
-            return gaps_from_sums(
-                part[numerator], part[denominator], constraint.pairwise
-            )
-        gaps, valid = [], []
-        for constraint, part in zip(self.constraints_, sums, strict=True):
-            g, v = gaps_from_sums(
-                part[numerator], part[denominator], constraint.pairwise
-            )
-            gaps.append(g)
-            valid.append(v)
-        return np.concatenate(gaps), np.concatenate(valid)
+        """Concatenated gaps from per-constraint host sums, and their
+        validity: None when every gap is defined (the common case), else a
+        boolean array (:func:`~sklfair.constraints._rates.gaps_from_sums`'
+        arithmetic on each part)."""
+        gaps = []
+        for part, difference in zip(sums, self._differences, strict=True):
+            rates = part[numerator] / np.maximum(part[denominator], TINY)
+            gaps.append(rates if difference is None else rates @ difference)
+        if len(gaps) == 1:
+            gaps = gaps[0].reshape(-1)
+        else:
+            gaps = np.concatenate([g.reshape(-1) for g in gaps])
+        return gaps, self._validity(sums, denominator)
 
     def _validity(self, sums, denominator):
         """Concatenated validity of the gaps from per-constraint host sums
-        (``sums[c][denominator]``: the weights' sums)."""
+        (``sums[c][denominator]``: the weights' sums); None when every gap
+        is defined: every group has rows in every event."""
         if len(sums) == 1:
-            return gap_validity(sums[0][denominator], self.constraints_[0].pairwise)
+            if sums[0][denominator].all():
+                return None
+        elif all(part[denominator].all() for part in sums):
+            return None
         return np.concatenate(
             [
                 gap_validity(part[denominator], constraint.pairwise)
@@ -552,14 +562,16 @@ class GapTerm(LossTerm):
         ``(value, gradient with respect to the outputs or None, outputs)``
         (numpy gradient, None when no constraint was)."""
         host_value, host_gradient, host_outputs = float(offset), None, None
-        for constraint, (values, weighted, codes), part, where in zip(
-            self.constraints_, parts, sums, self._slices, strict=True
+        for (values, weighted, codes), part, where, difference in zip(
+            parts, sums, self._slices, self._differences, strict=True
         ):
             if not isinstance(values, HostSurrogate):
                 continue
-            per_group = group_coefficients(
-                coefficients[where], part[2], constraint.pairwise
-            )
+            # group_coefficients' arithmetic, with the setup's matrix
+            per_group = coefficients[where].reshape(part.shape[1], -1)
+            if difference is not None:
+                per_group = per_group @ difference.T
+            per_group = per_group / np.maximum(part[2], TINY)
             # the value from the groups' sums of the weighted values
             host_value += float(np.vdot(per_group, part[0]))
             gradient = values.vjp(per_group.T[codes] * weighted)
@@ -601,19 +613,20 @@ class GapTerm(LossTerm):
         """What :meth:`__call__` adds to the loss, and its gradient with
         respect to ``outputs``, computed on the host (see
         :meth:`~sklfair.nets.LossTerm.gradient`)."""
-        parts, sums, coefficients, offset = self._addition(outputs, batch)
-        if not np.count_nonzero(coefficients):  # adds a constant
-            return offset, None
-        value, gradient, _ = self._host_linear(parts, sums, coefficients, offset)
-        if any(not isinstance(part[0], HostSurrogate) for part in parts):
-            # _batch_sums took the torch path (outputs of a dtype numpy does
-            # not hold): its surrogates have no gradient here
+        if outputs.dtype not in _NUMPY_DTYPES:
+            # _batch_sums would take the torch path (a dtype numpy does not
+            # hold): its surrogates have no gradient here
             raise RuntimeError(
                 f"{type(self).__name__}.gradient needs the surrogates computed "
                 f"on the host; outputs of dtype {outputs.dtype} on "
                 f"{outputs.device} take the torch path (use __call__)."
             )
-        return value, host_to_tensor(gradient, outputs)
+        parts, sums, coefficients, offset = self._addition(outputs, batch)
+        if not np.count_nonzero(coefficients):  # adds a constant
+            return offset, None
+        value, gradient, _ = self._host_linear(parts, sums, coefficients, offset)
+        # the constraints' vjp give outputs' dtype, C-contiguous, on the host
+        return value, torch.from_numpy(gradient)
 
     # --- the epoch-end record ------------------------------------------------
     @torch.no_grad()

@@ -26,8 +26,10 @@ class LagrangianTerm(GapTerm):
     where ``s_k`` are the batch's surrogate gaps (gaps of groups absent from
     the batch are left out) and ``h_k`` the *hard* gaps of the decisions,
     taken from a moving average of the per-group sums over recent batches so
-    that small groups are estimated from enough rows. After every optimizer
-    step the multipliers take a projected ascent step on those running gaps::
+    that small groups are estimated from enough rows. At every batch, once
+    its term is computed, the batch's decisions join that average and the
+    multipliers take a projected ascent step on the running gaps (the next
+    batch reads them)::
 
         lambda_k <- clip(lambda_k + dual_lr / n_batches * (h_k - bound), 0, max)
 
@@ -215,12 +217,13 @@ class LagrangianTerm(GapTerm):
         n_gaps = len(self.gap_names_)
         # the multipliers' arithmetic runs on the host (see Notes)
         self.multipliers_ = torch.zeros(n_gaps, dtype=torch.float64)
+        self._multipliers_view = None
         self.margin_ = torch.zeros(n_gaps, dtype=torch.float64)
         # the running gaps' excess over the target, for the penalty's slope
         self._running_excess = np.zeros(n_gaps)
         # moving averages of the decisions' sums and of the row counts
         self._avg = [np.zeros((2, k, self.n_groups_)) for k in self.n_events_]
-        self._pending = None
+        self._stepped = None
         # a chunked fit sets up on a sample and says how many rows it trains on
         chunked = "n_rows" in data
         n = int(data["n_rows"] if chunked else data["sample_weight"].shape[0])
@@ -342,6 +345,19 @@ class LagrangianTerm(GapTerm):
         window = min(n_batches, max(1.0, 200.0 / max(share * batch_size, TINY)))
         return 1.0 - 1.0 / window
 
+    def _multipliers(self):
+        """``multipliers_`` as a numpy array sharing its memory (read and
+        updated on every batch; renewed when ``multipliers_`` is replaced)."""
+        cached = self._multipliers_view
+        if cached is None or cached[0] is not self.multipliers_:
+            cached = self._multipliers_view = (
+                self.multipliers_,
+                self.multipliers_.numpy(),
+            )
+        return cached[1]
+
+    _multipliers_view = None
+
     @property
     def target_(self):
         """What the multipliers aim at: ``bounds_ - margin_``, but never below
@@ -363,11 +379,18 @@ class LagrangianTerm(GapTerm):
         target = self.target_
         # the penalty's slope at the running gaps (set by the dual step), 0
         # for the gaps the batch does not define (slopes are never negative)
-        slope = self.multipliers_.numpy() + self.rho * self._running_excess
-        slope *= self._validity(sums, 2)
+        slope = self._multipliers() + self.rho * self._running_excess
+        valid = self._validity(sums, 2)
+        if valid is not None:
+            slope *= valid
         # the term's value minus its linear part below: slope @ -target
         offset = -float(slope @ target)
-        self._pending = (outputs, sums)
+        # the batch's dual step, here rather than after the optimizer step:
+        # it reads the batch's decisions only, and nothing reads the
+        # multipliers before the next batch (one pass over the term's
+        # arithmetic per batch, while its arrays are in the CPU's caches)
+        self._dual_step_on(sums)
+        self._stepped = outputs
         # the augmented Lagrangian is linear in the rows' surrogate values
         return parts, sums, slope, offset
 
@@ -384,15 +407,23 @@ class LagrangianTerm(GapTerm):
             self._verify_held_out = False
 
     def after_step(self, net, outputs, batch):
-        pending, self._pending = self._pending, None
-        if pending is not None and pending[0] is outputs:
-            sums = pending[1]
-        else:  # called without this step's __call__
+        stepped, self._stepped = self._stepped, None
+        if stepped is not outputs:  # called without this step's loss
             dual = None if self._held_out is None else self._dual_weight[batch["index"]]
             with torch.no_grad():
                 _, sums = self._batch_sums(
                     outputs.detach(), batch, dual_weight=dual, surrogate=False
                 )
+            self._dual_step_on(sums)
+        if self._checkpoint_every is not None:
+            self._steps += 1
+            if self._steps % self._checkpoint_every == 0:
+                self._evaluate(len(self.history_))
+
+    def _dual_step_on(self, sums):
+        """The multipliers' projected ascent step on the running gaps, with
+        a batch's decisions' sums (``sums``, from :meth:`_batch_sums`) added
+        to their moving average."""
         beta = self.smoothing_
         for average, part in zip(self._avg, sums, strict=True):
             # the decisions on the batch (on its held-out rows, with held-out rows)
@@ -400,18 +431,16 @@ class LagrangianTerm(GapTerm):
             average *= beta
             average += (1.0 - beta) * current
         hard, valid = self._gaps(self._avg, 0, 1)
-        excess = np.where(valid, hard - self.target_, 0.0)
+        excess = hard - self.target_
+        if valid is not None:
+            excess = np.where(valid, excess, 0.0)
         np.maximum(excess, 0.0, out=self._running_excess)
-        step = excess * self._dual_step
-        multipliers = self.multipliers_.numpy()
-        multipliers += step
+        excess *= self._dual_step
+        multipliers = self._multipliers()
+        multipliers += excess
         # np.clip's dispatch costs more than its two halves on a few numbers
         np.maximum(multipliers, 0.0, out=multipliers)
         np.minimum(multipliers, self.max_multiplier, out=multipliers)
-        if self._checkpoint_every is not None:
-            self._steps += 1
-            if self._steps % self._checkpoint_every == 0:
-                self._evaluate(len(self.history_))
 
     def _evaluate(self, epoch):
         """Gaps and loss of the network on the monitored rows; renews the
@@ -481,5 +510,6 @@ class LagrangianTerm(GapTerm):
         self._held_out = None
         self._dual_weight = None
         self._monitor_dual_weight = None
-        self._pending = None
+        self._stepped = None
+        self._multipliers_view = None
         super().on_train_end(net)

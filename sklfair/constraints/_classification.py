@@ -175,47 +175,56 @@ def _softmax_np(outputs, temperature):
 
 
 @functools.lru_cache(maxsize=64)
-def _spread_matrix(cols, n_classes):
-    """``(len(cols), n_classes)`` 0/1 matrix: event ``e`` takes column
-    ``cols[e]`` (read-only float64)."""
+def _column_layout(cols, n_classes):
+    """How :func:`_host_columns` takes the columns ``cols`` (a tuple) of
+    ``n_classes`` probabilities: the index (a slice when they are a run),
+    the spread of the events' coefficients back onto the columns (repeated
+    columns add up) and, with two classes, the difference of the spread's
+    two columns (``+1`` for an event on class 1, ``-1`` on class 0), as
+    bound ``__rmatmul__`` of read-only float64 arrays."""
+    first = cols[0]
+    index = (
+        slice(first, first + len(cols))
+        if cols == tuple(range(first, first + len(cols)))
+        else list(cols)
+    )
     matrix = np.zeros((len(cols), n_classes))
     matrix[np.arange(len(cols)), list(cols)] = 1.0
     matrix.flags.writeable = False
-    return matrix
+    contrast = None
+    if n_classes == 2:
+        vector = np.where(np.asarray(cols) == 1, 1.0, -1.0)
+        vector.flags.writeable = False
+        contrast = vector.__rmatmul__
+    return index, matrix.__rmatmul__, contrast
 
 
 def _host_columns(probs, cols):
     """The surrogate ``probs[:, cols]``, the spread of coefficients back onto
-    the columns (repeated columns add up) and, with two classes, the
-    difference of the spread's two columns."""
-    cols = tuple(cols)
-    first = cols[0]
-    if cols == tuple(range(first, first + len(cols))):  # a view
-        values = probs[:, first : first + len(cols)]
-    else:
-        values = probs[:, list(cols)]
-    matrix = _spread_matrix(cols, probs.shape[1])
-    if probs.shape[1] == 2:
-        contrast = _contrast_vector(cols)
-        return values, matrix.__rmatmul__, contrast.__rmatmul__
-    return values, matrix.__rmatmul__, None
+    the columns and, with two classes, the difference of the spread's two
+    columns (see :func:`_column_layout`; ``cols`` a tuple)."""
+    index, spread, contrast = _column_layout(cols, probs.shape[1])
+    return probs[:, index], spread, contrast
 
 
 @functools.lru_cache(maxsize=64)
-def _contrast_vector(cols):
-    """``+1`` for an event on class 1, ``-1`` on class 0 (read-only)."""
-    vector = np.where(np.asarray(cols) == 1, 1.0, -1.0)
-    vector.flags.writeable = False
-    return vector
+def _onehot_layout(cols, n_classes):
+    """How :func:`_hard_onehot_np` reads the decided classes: None when the
+    events are all "class 1 of two" (the decision itself), else the
+    ``(1, len(cols))`` row of the events' classes."""
+    if n_classes == 2 and set(cols) == {1}:
+        return None
+    return np.asarray(cols)[None, :]
 
 
 def _hard_onehot_np(decided, cols, n_classes):
-    """:func:`_hard_onehot` in numpy from the decided classes (float64)."""
-    cols = tuple(cols)
-    if n_classes == 2 and set(cols) == {1}:
+    """:func:`_hard_onehot` in numpy from the decided classes (float64;
+    ``cols`` a tuple)."""
+    classes = _onehot_layout(cols, n_classes)
+    if classes is None:
         positive = decided[:, None].astype(np.float64)
         return positive if len(cols) == 1 else np.repeat(positive, len(cols), 1)
-    return (decided[:, None] == np.asarray(cols)[None, :]).astype(np.float64)
+    return (decided[:, None] == classes).astype(np.float64)
 
 
 def _owner(cls, name):
@@ -245,7 +254,13 @@ def _onehot_np(predictions):
 
 def classes_used(n_classes):
     """Classes whose one-vs-rest rate is constrained: class 1 only when binary."""
-    return [1] if n_classes == 2 else list(range(n_classes))
+    return list(_classes_used(n_classes))
+
+
+@functools.lru_cache(maxsize=64)
+def _classes_used(n_classes):
+    """:func:`classes_used` as a tuple (cached: read on every batch)."""
+    return (1,) if n_classes == 2 else tuple(range(n_classes))
 
 
 class DemographicParity(_ClassificationConstraint):
@@ -286,10 +301,10 @@ class DemographicParity(_ClassificationConstraint):
         return _hard_onehot(outputs, classes_used(outputs.shape[1])), None
 
     def _host_surrogate(self, probs, y):
-        return _host_columns(probs, classes_used(probs.shape[1]))
+        return _host_columns(probs, _classes_used(probs.shape[1]))
 
     def _host_decisions(self, decided, y, n_classes):
-        return _hard_onehot_np(decided, classes_used(n_classes), n_classes), None
+        return _hard_onehot_np(decided, _classes_used(n_classes), n_classes), None
 
     def _array_values(self, y, predictions):
         predictions = _onehot_np(predictions)
@@ -347,7 +362,7 @@ class EqualizedOdds(_ClassificationConstraint):
         return _hard_onehot(outputs, cols), mask
 
     def _host_surrogate(self, probs, y):
-        return _host_columns(probs, [c for c, _ in self._pairs(probs.shape[1])])
+        return _host_columns(probs, tuple(c for c, _ in self._pairs(probs.shape[1])))
 
     def _host_decisions(self, decided, y, n_classes):
         cols, labels = zip(*self._pairs(n_classes))

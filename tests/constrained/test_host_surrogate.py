@@ -124,8 +124,14 @@ def test_host_value_and_gradient_are_the_torch_paths(
             term._running_excess = np.maximum(draw[1] - 0.5, 0.0)
         total = term(torch.tensor(0.0, dtype=logits.dtype), logits, batch)
         (grad,) = torch.autograd.grad(total, logits)
-        results.append((total.item(), grad.double(), getattr(term, "_pending", None)))
-    (host_value, host_grad, host_pending), torch32, torch64 = results
+        # the call took the batch's dual step with the decisions' sums
+        dual = (
+            (term.multipliers_.numpy().copy(), term._running_excess.copy())
+            if method == "lagrangian"
+            else None
+        )
+        results.append((total.item(), grad.double(), dual))
+    (host_value, host_grad, host_dual), torch32, torch64 = results
     assert torch64[1].abs().max() > 1e-3  # a real gradient, not zeros
     # float64 arithmetic on the host: the exact value up to float32's
     # rounding of the result
@@ -134,8 +140,8 @@ def test_host_value_and_gradient_are_the_torch_paths(
     # torch's float32 softmax rounds more
     assert host_value == pytest.approx(torch32[0], rel=1e-5, abs=1e-6)
     torch.testing.assert_close(host_grad, torch32[1], rtol=1e-4, atol=1e-6)
-    if method == "lagrangian":  # the sums the dual step reads
-        for a, b in zip(host_pending[1], torch64[2][1], strict=True):
+    if method == "lagrangian":  # the dual step read the same sums
+        for a, b in zip(host_dual, torch64[2], strict=True):
             np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
 
 
