@@ -350,7 +350,6 @@ _PARTS = [
 _INSIDE = {
     "__call__": ("_batch_sums", "_host_linear", "_dual_step_on"),
     "gradient": ("_batch_sums", "_host_linear", "_dual_step_on"),
-    "after_step": ("_dual_step_on",),
 }
 _TERMS = {
     "lagrangian": LagrangianTerm,

@@ -325,6 +325,8 @@ class GapTerm(LossTerm):
         self._differences = [
             difference if c.pairwise else None for c in self.constraints_
         ]
+        # and the matrix that spreads the gaps' coefficients onto the groups
+        self._spreads = [None if d is None else d.T for d in self._differences]
         self._offset_cache = {}
         self.history_ = []
 
@@ -428,10 +430,14 @@ class GapTerm(LossTerm):
             if dual is not None:
                 columns += [hard * dual, dual]
             size = n_events * self.n_groups_
-            block = np.zeros((len(columns), size))
-            for row, column in enumerate(columns):
-                if column is not None:
-                    block[row] = np.bincount(cells, weights=column, minlength=size)
+            block = np.array(
+                [
+                    np.zeros(size)
+                    if column is None
+                    else np.bincount(cells, weights=column, minlength=size)
+                    for column in columns
+                ]
+            )
             split.append(block.reshape(len(columns), n_events, self.n_groups_))
             parts.append((values, weighted.reshape(n_rows, n_events), codes))
         return parts, split
@@ -562,15 +568,18 @@ class GapTerm(LossTerm):
         ``(value, gradient with respect to the outputs or None, outputs)``
         (numpy gradient, None when no constraint was)."""
         host_value, host_gradient, host_outputs = float(offset), None, None
-        for (values, weighted, codes), part, where, difference in zip(
-            parts, sums, self._slices, self._differences, strict=True
+        whole = len(parts) == 1  # one constraint: every coefficient is its own
+        for (values, weighted, codes), part, where, spread in zip(
+            parts, sums, self._slices, self._spreads, strict=True
         ):
             if not isinstance(values, HostSurrogate):
                 continue
             # group_coefficients' arithmetic, with the setup's matrix
-            per_group = coefficients[where].reshape(part.shape[1], -1)
-            if difference is not None:
-                per_group = per_group @ difference.T
+            per_group = (coefficients if whole else coefficients[where]).reshape(
+                part.shape[1], -1
+            )
+            if spread is not None:
+                per_group = per_group @ spread
             per_group = per_group / np.maximum(part[2], TINY)
             # the value from the groups' sums of the weighted values
             host_value += float(np.vdot(per_group, part[0]))

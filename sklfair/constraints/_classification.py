@@ -103,15 +103,15 @@ class _ClassificationConstraint(FairnessConstraint):
         """
         temperature = float(self.temperature)
         n_classes = outputs.shape[1]
-        if n_classes == 2:  # the logistic function of the logits' difference
-            difference = np.subtract(outputs[:, 1], outputs[:, 0], dtype=np.float64)
-            # class 1 wins only when strictly larger, as in argmax (a
-            # floating-point difference keeps the order of its terms)
-            decided = difference > 0
-            difference /= temperature
-            probs = np.empty((len(difference), 2))
-            expit(difference, out=probs[:, 1])
-            np.subtract(1.0, probs[:, 1], out=probs[:, 0])
+        if n_classes == 2:
+            # the logistic function of the logits' differences, both columns
+            # at once: column c is sigmoid((z_c - z_other) / T); in float64
+            # the differences are exact, so class 1 wins only when strictly
+            # larger, as in argmax
+            probs = np.subtract(outputs, outputs[:, ::-1], dtype=np.float64)
+            decided = probs[:, 1] > 0
+            probs /= temperature
+            expit(probs, out=probs)
         else:
             probs = _softmax_np(outputs, temperature)
             decided = outputs.argmax(axis=1)
@@ -123,12 +123,12 @@ class _ClassificationConstraint(FairnessConstraint):
             # +-(G_1 - G_0) * S_0 * S_1 / T on the two logits, where
             # contrast(r) = G_1 - G_0
             def vjp(coefficients):
-                slope = probs[:, 0] * probs[:, 1]
+                slope = contrast(coefficients)
+                slope *= probs[:, 0]
+                slope *= probs[:, 1]
                 slope /= temperature
-                gradient = np.empty(outputs.shape, dtype=outputs.dtype)
-                np.multiply(contrast(coefficients), slope, out=gradient[:, 1])
-                np.negative(gradient[:, 1], out=gradient[:, 0])
-                return gradient
+                # -slope on class 0's logit, +slope on class 1's
+                return (slope[:, None] * _SIGNS).astype(outputs.dtype, copy=False)
 
             return values, hard, mask, vjp
 
@@ -140,6 +140,11 @@ class _ClassificationConstraint(FairnessConstraint):
             return centred.astype(outputs.dtype, copy=False)
 
         return values, hard, mask, vjp
+
+
+#: The two logits' shares of a binary surrogate's gradient.
+_SIGNS = np.array([-1.0, 1.0])
+_SIGNS.flags.writeable = False
 
 
 def _hard_onehot(outputs, cols):
