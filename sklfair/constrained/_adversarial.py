@@ -31,6 +31,11 @@ class AdversarialTerm(GapTerm):
     The bound is not enforced: ``alpha`` sets the trade-off; the hard gaps are
     recorded like the other terms'.
 
+    For a classification constraint the term also gives its gradient by hand
+    (:meth:`gradient`, with the gradient of the loss so far for the
+    projection): a default network then trains without autograd's graph,
+    and only the adversary goes through autograd.
+
     Parameters
     ----------
     constraint : str or FairnessConstraint
@@ -182,6 +187,45 @@ class AdversarialTerm(GapTerm):
         wanted = g_pred - (g_pred * unit).sum() * unit - self.alpha * g_adv
         correction = ((outputs - outputs.detach()) * (wanted - g_pred)).sum()
         return loss - self.alpha * adv_loss.detach() + correction
+
+    # --- the same, by hand: the model's loss without autograd's graph ------
+    @property
+    def gives_gradient(self):
+        """Whether :meth:`gradient` applies: a classification constraint
+        (the adversary then reads the outputs only, never the rows' losses)."""
+        constraint = getattr(self, "constraint_", None)
+        return constraint is not None and constraint.task == "classification"
+
+    @property
+    def reads_loss_gradient(self):
+        """The projection reads the gradient of the loss so far."""
+        return bool(self.projection)
+
+    def gradient(self, outputs, batch, loss_gradient=None):
+        """What :meth:`__call__` adds to the loss, ``-alpha`` times the
+        adversary's loss, and its gradient with respect to ``outputs``
+        (with ``projection``, the change :meth:`__call__`'s correction makes
+        to ``loss_gradient``, the gradient of the loss so far). Autograd
+        differentiates the adversary only, on a detached copy of the
+        outputs, as :meth:`__call__` does: the same numbers."""
+        self._pending = None
+        project = self.projection and loss_gradient is not None
+        seen = outputs.detach().requires_grad_()
+        with torch.enable_grad():
+            adv_loss = self._adversary_loss(self._features(seen, batch), batch)
+            if not project:
+                # the gradient of -alpha * adv_loss, with -alpha as the upstream
+                # gradient, as autograd passes it through ``loss - alpha * adv``
+                (g_adv,) = torch.autograd.grad(
+                    adv_loss, seen, grad_outputs=adv_loss.new_tensor(-self.alpha)
+                )
+                return -self.alpha * adv_loss.detach(), g_adv
+            g_adv, *adv_grads = torch.autograd.grad(adv_loss, [seen, *self._params])
+        self._pending = (outputs, adv_grads)
+        g_pred = loss_gradient
+        unit = g_adv / g_adv.norm().clamp_min(TINY)
+        wanted = g_pred - (g_pred * unit).sum() * unit - self.alpha * g_adv
+        return -self.alpha * adv_loss.detach(), wanted - g_pred
 
     def after_step(self, net, outputs, batch):
         super().after_step(net, outputs, batch)

@@ -55,11 +55,17 @@ class LossTerm:
     gives_gradient : bool
         Whether :meth:`gradient` may be called instead of :meth:`__call__`
         (a term may set it in :meth:`setup`, for the fit at hand).
+    reads_loss_gradient : bool
+        Whether :meth:`gradient` needs the gradient of the loss so far with
+        respect to the outputs (the loop passes it as ``loss_gradient``):
+        a term whose gradient depends on the rest of the loss's, as the
+        adversary's projection does.
     """
 
     requires: tuple[str, ...] = ()
     reads_sample_loss: bool = True
     gives_gradient: bool = False
+    reads_loss_gradient: bool = False
 
     def setup(self, net, data):
         """Called once at the start of every fit, before the first batch.
@@ -124,6 +130,10 @@ class LossTerm:
             Raw module outputs for the batch (do not differentiate them).
         batch : dict
             The batch (see the module docstring).
+        loss_gradient : torch.Tensor, optional
+            Passed only to a term whose ``reads_loss_gradient`` is True: the
+            gradient of the loss so far (the base loss and the terms before
+            this one) with respect to ``outputs``; not to be changed in place.
 
         Returns
         -------

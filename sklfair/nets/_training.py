@@ -575,7 +575,10 @@ class TrainingNet(NeuralNet):
         def loss_and_grad(outputs, batch):
             loss, grad = base(outputs.detach(), batch)
             for term in terms:
-                value, term_grad = term.gradient(outputs, batch)
+                if getattr(term, "reads_loss_gradient", False):
+                    value, term_grad = term.gradient(outputs, batch, loss_gradient=grad)
+                else:
+                    value, term_grad = term.gradient(outputs, batch)
                 loss = loss + value
                 if term_grad is not None:
                     grad = grad + term_grad

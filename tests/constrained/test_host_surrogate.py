@@ -14,7 +14,7 @@ import torch
 from sklearn.preprocessing import StandardScaler
 from term_doubles import FakeNet
 
-from sklfair.constrained import LagrangianTerm, PenaltyTerm
+from sklfair.constrained import AdversarialTerm, LagrangianTerm, PenaltyTerm
 from sklfair.constraints import (
     DemographicParity,
     EqualizedOdds,
@@ -311,6 +311,60 @@ def test_the_gradient_by_hand_is_autograds_bitwise(
     np.testing.assert_array_equal(
         hand_net.history_["train_loss"], net.history_["train_loss"]
     )
+    for hand, record in zip(by_hand.history_, term.history_, strict=True):
+        for key in record:
+            np.testing.assert_array_equal(hand[key], record[key])
+
+
+@pytest.mark.parametrize(
+    "constraint, projection, alpha",
+    [
+        ("demographic_parity", True, 1.0),
+        ("equalized_odds", True, 0.7),
+        ("demographic_parity", False, 0.7),
+        ("error_rate_parity", False, 1.0),
+    ],
+)
+def test_the_adversary_by_hand_is_autograds_bitwise(
+    german, monkeypatch, constraint, projection, alpha
+):
+    # the adversarial term gives the model's loss its gradient by hand (the
+    # projection reads the gradient of the loss so far, which the loop
+    # passes): the model trains without autograd's graph, only the adversary
+    # through autograd; the same fit, to the bit, and no Tensor.backward
+    X, y, _, sex, _ = german
+    weight = np.random.RandomState(0).uniform(0.5, 2.0, len(y))
+    backward = torch.Tensor.backward
+    calls = []
+
+    def counted(self, *args, **kwargs):
+        calls.append(1)
+        return backward(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.Tensor, "backward", counted)
+
+    def fit():
+        term = AdversarialTerm(
+            constraint, alpha=alpha, projection=projection, random_state=0
+        )
+        net = TabularNetClassifier(
+            hidden_units=(16,), max_epochs=4, batch_size=64, random_state=0
+        )
+        net.fit(X, y, sample_weight=weight, sensitive_features=sex, loss_terms=[term])
+        return term, net
+
+    by_hand, hand_net = fit()
+    assert by_hand.gives_gradient and by_hand.reads_loss_gradient == projection
+    assert calls == []
+    monkeypatch.setattr(AdversarialTerm, "gives_gradient", property(lambda self: False))
+    term, net = fit()
+    assert len(calls) == 4 * 16  # 1000 rows, batches of 64: through autograd
+    np.testing.assert_array_equal(hand_net.predict_proba(X), net.predict_proba(X))
+    np.testing.assert_array_equal(
+        hand_net.history_["train_loss"], net.history_["train_loss"]
+    )
+    for a, b in zip(by_hand.adversary_.parameters(), term.adversary_.parameters()):
+        assert torch.equal(a, b)
     for hand, record in zip(by_hand.history_, term.history_, strict=True):
         for key in record:
             np.testing.assert_array_equal(hand[key], record[key])
