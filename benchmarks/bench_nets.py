@@ -48,7 +48,7 @@ from threadpoolctl import threadpool_limits
 
 from sklfair.datasets import load_adult
 from sklfair.nets import TabularNetClassifier
-from sklfair.nets._backprop import ReluBackprop
+from sklfair.nets._backprop import ReluBackprop, layer_gradients
 from sklfair.nets._classifier import _cross_entropy
 from sklfair.nets._modules import MLP
 
@@ -197,14 +197,10 @@ class _OneNode(torch.autograd.Function):
         saved = ctx.saved_tensors
         n = len(saved) // 2
         grads = [None] * (1 + 2 * n)
-        for i in reversed(range(n)):
-            grads[1 + 2 * i] = torch.mm(grad.t(), saved[i])
-            grads[2 + 2 * i] = grad.sum(0)
-            if i > 0:
-                # ReLU's derivative as autograd's ReluBackward computes it
-                grad = torch.ops.aten.threshold_backward(
-                    torch.mm(grad, saved[n + i]), saved[i], 0
-                )
+        # the loop's own backward pass (ReluBackprop's)
+        for i, weight_grad, bias_grad in layer_gradients(grad, saved[:n], saved[n:]):
+            grads[1 + 2 * i] = weight_grad
+            grads[2 + 2 * i] = bias_grad
         return tuple(grads)
 
 

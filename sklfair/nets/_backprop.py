@@ -86,13 +86,38 @@ class ReluBackprop:
         uses the parameters themselves) is added to, as autograd would.
         """
         inputs, self._inputs = self._inputs, None
-        for i in reversed(range(len(self.layers))):
-            layer, h = self.layers[i], inputs[i]
-            _accumulate(layer.weight, grad.t().mm(h))
-            _accumulate(layer.bias, grad.sum(0))
-            if i > 0:
-                # the gradient of the previous layer's ReLU output
-                grad = _threshold_backward(grad.mm(self._weights[i]), h, 0)
+        for i, weight_grad, bias_grad in layer_gradients(grad, inputs, self._weights):
+            _accumulate(self.layers[i].weight, weight_grad)
+            _accumulate(self.layers[i].bias, bias_grad)
+
+
+def layer_gradients(grad, inputs, weights):
+    """The parameters' gradients of a stack of Linear layers with a ReLU
+    between two, last layer first, as autograd computes them.
+
+    Parameters
+    ----------
+    grad : Tensor of shape (B, n_outputs)
+        The gradient of the loss with respect to the stack's outputs.
+    inputs : sequence of Tensor
+        Each layer's input in the forward pass (the data, then each ReLU's
+        output).
+    weights : sequence of Tensor
+        Each layer's weight (detached).
+
+    Yields
+    ------
+    i : int
+        The layer.
+    weight_grad, bias_grad : Tensor
+        Its weight's and bias's gradients.
+    """
+    for i in reversed(range(len(weights))):
+        h = inputs[i]
+        yield i, grad.t().mm(h), grad.sum(0)
+        if i > 0:
+            # the gradient of the previous layer's ReLU output
+            grad = _threshold_backward(grad.mm(weights[i]), h, 0)
 
 
 def _accumulate(parameter, grad):
