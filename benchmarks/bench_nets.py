@@ -198,7 +198,7 @@ class _OneNode(torch.autograd.Function):
         n = len(saved) // 2
         grads = [None] * (1 + 2 * n)
         # the loop's own backward pass (ReluBackprop's)
-        for i, weight_grad, bias_grad in layer_gradients(grad, saved[:n], saved[n:]):
+        for i, _, weight_grad, bias_grad in layer_gradients(grad, saved[:n], saved[n:]):
             grads[1 + 2 * i] = weight_grad
             grads[2 + 2 * i] = bias_grad
         return tuple(grads)

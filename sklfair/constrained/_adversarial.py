@@ -3,17 +3,38 @@
 from __future__ import annotations
 
 import torch
-from torch import nn
 
 from sklfair.constraints import EqualOpportunity, ErrorRateParity, GroupLossParity
 from sklfair.constraints._classification import classes_used
 from sklfair.constraints._rates import TINY
+from sklfair.nets._backprop import ReluBackprop
 from sklfair.nets._build import _optimizer_kwargs
+from sklfair.nets._classifier import (
+    _log_softmax_backward,
+    _nll_loss_backward,
+    _nll_loss_forward,
+)
+from sklfair.nets._modules import MLP
 from sklfair.nets._training import _FusedAdamStep
 
 from ._gap_term import GapTerm
 
 __all__ = ["AdversarialTerm"]
+
+
+def _weighted_ratio_and_grad(logits, codes, weight):
+    """``sum(weight * cross_entropy(logits, codes)) / max(sum(weight),
+    TINY)`` and its gradient with respect to ``logits``, by the kernels (and
+    in the order) autograd runs for that expression."""
+    log_p = torch.log_softmax(logits, 1)
+    sample_loss, total_weight = _nll_loss_forward(log_p, codes, None, 0, -100)
+    total = weight.sum().clamp_min(TINY)
+    loss = (weight * sample_loss).sum() / total
+    # the division's backward (1 / total), the sum's (expanded), the
+    # product's (times the weights)
+    upstream = (torch.ones_like(loss) / total).expand_as(sample_loss) * weight
+    grad = _nll_loss_backward(upstream, log_p, codes, None, 0, -100, total_weight)
+    return loss, _log_softmax_backward(grad, log_p, 1, log_p.dtype)
 
 
 class AdversarialTerm(GapTerm):
@@ -33,8 +54,9 @@ class AdversarialTerm(GapTerm):
 
     For a classification constraint the term also gives its gradient by hand
     (:meth:`gradient`, with the gradient of the loss so far for the
-    projection): a default network then trains without autograd's graph,
-    and only the adversary goes through autograd.
+    projection): a default network then trains without autograd's graph.
+    With the projection the adversary (an :class:`~sklfair.nets.MLP`) runs
+    by hand as well; autograd differentiates only the features it reads.
 
     Parameters
     ----------
@@ -53,7 +75,8 @@ class AdversarialTerm(GapTerm):
 
     Attributes
     ----------
-    adversary_ : torch.nn.Module
+    adversary_ : sklfair.nets.MLP
+        Linear layers with a ReLU between two, ``hidden_units`` wide.
     """
 
     def __init__(
@@ -89,18 +112,19 @@ class AdversarialTerm(GapTerm):
                 "between groups; an adversary cannot enforce it. Use the "
                 "lagrangian method."
             )
-        n_in = self._n_features()
-        layers, width = [], n_in
         with torch.random.fork_rng(devices=[]):
             if self.random_state is not None:
                 torch.manual_seed(int(self.random_state))
-            for units in self.hidden_units:
-                layers += [nn.Linear(width, int(units)), nn.ReLU()]
-                width = int(units)
-            layers.append(nn.Linear(width, self.n_groups_))
-            adversary = nn.Sequential(*layers)
+            # Linear layers with a ReLU between two, as an MLP: the network
+            # the loop runs by hand
+            adversary = MLP(
+                n_features=self._n_features(),
+                n_outputs=self.n_groups_,
+                hidden_units=tuple(int(units) for units in self.hidden_units),
+            )
         self.adversary_ = adversary.to(self.device_)
         self._params = list(self.adversary_.parameters())
+        self._backprop = ReluBackprop.for_module(self.adversary_)
         # fused kernels where torch has them, as the net's own optimizer
         self.optimizer_ = torch.optim.Adam(
             self._params,
@@ -211,6 +235,8 @@ class AdversarialTerm(GapTerm):
         self._pending = None
         project = self.projection and loss_gradient is not None
         seen = outputs.detach().requires_grad_()
+        if project and self._backprop is not None:
+            return self._projected_by_hand(outputs, seen, batch, loss_gradient)
         with torch.enable_grad():
             adv_loss = self._adversary_loss(self._features(seen, batch), batch)
             if not project:
@@ -222,10 +248,30 @@ class AdversarialTerm(GapTerm):
                 return -self.alpha * adv_loss.detach(), g_adv
             g_adv, *adv_grads = torch.autograd.grad(adv_loss, [seen, *self._params])
         self._pending = (outputs, adv_grads)
-        g_pred = loss_gradient
+        return self._project(adv_loss, g_adv, loss_gradient)
+
+    def _project(self, adv_loss, g_adv, g_pred):
+        """The term's value and the change the projection makes to
+        ``g_pred``, the gradient of the loss so far (see :meth:`__call__`)."""
         unit = g_adv / g_adv.norm().clamp_min(TINY)
         wanted = g_pred - (g_pred * unit).sum() * unit - self.alpha * g_adv
         return -self.alpha * adv_loss.detach(), wanted - g_pred
+
+    def _projected_by_hand(self, outputs, seen, batch, loss_gradient):
+        """:meth:`gradient` with the projection, the adversary run by hand:
+        its forward and backward pass by :class:`ReluBackprop`, its weighted
+        cross-entropy's gradient by the kernels autograd calls, in autograd's
+        order; autograd differentiates the features only (the same numbers)."""
+        with torch.enable_grad():
+            features = self._features(seen, batch)
+        logits = self._backprop.forward(features.detach()).detach()
+        adv_loss, g_logits = _weighted_ratio_and_grad(
+            logits, batch["sensitive_features"], self._row_weight(batch)
+        )
+        adv_grads, g_features = self._backprop.gradients(g_logits)
+        (g_adv,) = torch.autograd.grad(features, seen, grad_outputs=g_features)
+        self._pending = (outputs, adv_grads)
+        return self._project(adv_loss, g_adv, loss_gradient)
 
     def after_step(self, net, outputs, batch):
         super().after_step(net, outputs, batch)

@@ -86,9 +86,26 @@ class ReluBackprop:
         uses the parameters themselves) is added to, as autograd would.
         """
         inputs, self._inputs = self._inputs, None
-        for i, weight_grad, bias_grad in layer_gradients(grad, inputs, self._weights):
+        for i, _, weight_grad, bias_grad in layer_gradients(
+            grad, inputs, self._weights
+        ):
             _accumulate(self.layers[i].weight, weight_grad)
             _accumulate(self.layers[i].bias, bias_grad)
+
+    def gradients(self, grad):
+        """The parameters' gradients (in ``module.parameters()`` order) and
+        the gradient with respect to the input of the last :meth:`forward`,
+        from ``grad``, the gradient of the loss with respect to its outputs;
+        nothing is accumulated into ``.grad``."""
+        inputs, self._inputs = self._inputs, None
+        grads = [None] * (2 * len(self.layers))
+        for i, upstream, weight_grad, bias_grad in layer_gradients(
+            grad, inputs, self._weights
+        ):
+            grads[2 * i], grads[2 * i + 1] = weight_grad, bias_grad
+            if i == 0:  # the first layer's input, as autograd's addmm gives it
+                input_grad = upstream.mm(self._weights[0])
+        return grads, input_grad
 
 
 def layer_gradients(grad, inputs, weights):
@@ -109,12 +126,14 @@ def layer_gradients(grad, inputs, weights):
     ------
     i : int
         The layer.
+    upstream : Tensor
+        The gradient with respect to its outputs.
     weight_grad, bias_grad : Tensor
         Its weight's and bias's gradients.
     """
     for i in reversed(range(len(weights))):
         h = inputs[i]
-        yield i, grad.t().mm(h), grad.sum(0)
+        yield i, grad, grad.t().mm(h), grad.sum(0)
         if i > 0:
             # the gradient of the previous layer's ReLU output
             grad = _threshold_backward(grad.mm(weights[i]), h, 0)

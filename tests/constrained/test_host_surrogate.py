@@ -317,21 +317,25 @@ def test_the_gradient_by_hand_is_autograds_bitwise(
 
 
 @pytest.mark.parametrize(
-    "constraint, projection, alpha",
+    "constraint, projection, alpha, hidden",
     [
-        ("demographic_parity", True, 1.0),
-        ("equalized_odds", True, 0.7),
-        ("demographic_parity", False, 0.7),
-        ("error_rate_parity", False, 1.0),
+        ("demographic_parity", True, 1.0, (32,)),
+        ("equalized_odds", True, 0.7, (16, 8)),
+        ("equal_opportunity", True, 1.0, ()),
+        ("error_rate_parity", True, 1.0, (32,)),
+        ("demographic_parity", False, 0.7, (32,)),
+        ("error_rate_parity", False, 1.0, (32,)),
     ],
 )
 def test_the_adversary_by_hand_is_autograds_bitwise(
-    german, monkeypatch, constraint, projection, alpha
+    german, monkeypatch, constraint, projection, alpha, hidden
 ):
     # the adversarial term gives the model's loss its gradient by hand (the
     # projection reads the gradient of the loss so far, which the loop
-    # passes): the model trains without autograd's graph, only the adversary
-    # through autograd; the same fit, to the bit, and no Tensor.backward
+    # passes): the model trains without autograd's graph; with the
+    # projection the adversary runs by hand too (ReluBackprop, its weighted
+    # cross-entropy's kernels), autograd differentiating only its input
+    # features; the same fit, to the bit, and no Tensor.backward
     X, y, _, sex, _ = german
     weight = np.random.RandomState(0).uniform(0.5, 2.0, len(y))
     backward = torch.Tensor.backward
@@ -345,7 +349,11 @@ def test_the_adversary_by_hand_is_autograds_bitwise(
 
     def fit():
         term = AdversarialTerm(
-            constraint, alpha=alpha, projection=projection, random_state=0
+            constraint,
+            alpha=alpha,
+            hidden_units=hidden,
+            projection=projection,
+            random_state=0,
         )
         net = TabularNetClassifier(
             hidden_units=(16,), max_epochs=4, batch_size=64, random_state=0
