@@ -207,9 +207,8 @@ class AdversarialTerm(GapTerm):
             [loss, adv_loss], [outputs, seen, *self._params], retain_graph=True
         )
         self._pending = (outputs, adv_grads)
-        unit = g_adv / g_adv.norm().clamp_min(TINY)
-        wanted = g_pred - (g_pred * unit).sum() * unit - self.alpha * g_adv
-        correction = ((outputs - outputs.detach()) * (wanted - g_pred)).sum()
+        _, change = self._project(adv_loss, g_adv, g_pred)
+        correction = ((outputs - outputs.detach()) * change).sum()
         return loss - self.alpha * adv_loss.detach() + correction
 
     # --- the same, by hand: the model's loss without autograd's graph ------
@@ -231,7 +230,8 @@ class AdversarialTerm(GapTerm):
         (with ``projection``, the change :meth:`__call__`'s correction makes
         to ``loss_gradient``, the gradient of the loss so far). Autograd
         differentiates the adversary only, on a detached copy of the
-        outputs, as :meth:`__call__` does: the same numbers."""
+        outputs, as :meth:`__call__` does -- with the projection, only the
+        features it reads (:meth:`_projected_by_hand`): the same numbers."""
         self._pending = None
         project = self.projection and loss_gradient is not None
         seen = outputs.detach().requires_grad_()
@@ -252,7 +252,8 @@ class AdversarialTerm(GapTerm):
 
     def _project(self, adv_loss, g_adv, g_pred):
         """The term's value and the change the projection makes to
-        ``g_pred``, the gradient of the loss so far (see :meth:`__call__`)."""
+        ``g_pred``, the gradient of the loss so far: its component along the
+        adversary's gradient ``g_adv`` removed, ``alpha * g_adv`` taken off."""
         unit = g_adv / g_adv.norm().clamp_min(TINY)
         wanted = g_pred - (g_pred * unit).sum() * unit - self.alpha * g_adv
         return -self.alpha * adv_loss.detach(), wanted - g_pred
