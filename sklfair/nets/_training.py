@@ -265,6 +265,20 @@ def history_frame(history):
     )
 
 
+def _autograd_sum(term_grads, base_grad):
+    """The gradients of a loss's parts with respect to the outputs, added
+    as autograd's engine adds them: the newest part's first (it runs the
+    later-recorded nodes first), the base loss's last; the same float
+    numbers as ``backward`` through the terms' graphs, whatever their
+    number."""
+    if not term_grads:
+        return base_grad
+    total = term_grads[-1]
+    for grad in reversed(term_grads[:-1]):
+        total = total + grad
+    return total + base_grad
+
+
 def _all_unit(data):
     return bool((data.tensors["sample_weight"] == 1).all())
 
@@ -573,16 +587,21 @@ class TrainingNet(NeuralNet):
                 return weighted(outputs, batch["y"], batch["sample_weight"])
 
         def loss_and_grad(outputs, batch):
-            loss, grad = base(outputs.detach(), batch)
+            loss, base_grad = base(outputs.detach(), batch)
+            term_grads = []
             for term in terms:
                 if getattr(term, "reads_loss_gradient", False):
-                    value, term_grad = term.gradient(outputs, batch, loss_gradient=grad)
+                    value, term_grad = term.gradient(
+                        outputs,
+                        batch,
+                        loss_gradient=_autograd_sum(term_grads, base_grad),
+                    )
                 else:
                     value, term_grad = term.gradient(outputs, batch)
                 loss = loss + value
                 if term_grad is not None:
-                    grad = grad + term_grad
-            return loss, grad
+                    term_grads.append(term_grad)
+            return loss, _autograd_sum(term_grads, base_grad)
 
         return loss_and_grad
 

@@ -15,6 +15,7 @@ from sklearn.preprocessing import StandardScaler
 from term_doubles import FakeNet
 
 from sklfair.constrained import AdversarialTerm, LagrangianTerm, PenaltyTerm
+from sklfair.constrained._gap_term import GapTerm
 from sklfair.constraints import (
     DemographicParity,
     EqualizedOdds,
@@ -376,6 +377,53 @@ def test_the_adversary_by_hand_is_autograds_bitwise(
     for hand, record in zip(by_hand.history_, term.history_, strict=True):
         for key in record:
             np.testing.assert_array_equal(hand[key], record[key])
+
+
+@pytest.mark.parametrize(
+    "kinds",
+    [
+        ("lagrangian", "penalty"),
+        ("lagrangian", "adversary"),
+        ("penalty", "lagrangian", "adversary"),
+    ],
+)
+def test_several_terms_by_hand_are_autograds_bitwise(german, monkeypatch, kinds):
+    # the loop adds the terms' gradients as autograd's engine does (the
+    # newest term's first, the base loss's last), and gives the adversary
+    # the loss so far's gradient in that order too: the same fit, to the
+    # bit, whatever the number of terms
+    X, y, _, sex, _ = german
+    weight = np.random.RandomState(1).uniform(0.5, 2.0, len(y))
+
+    def make(kind):
+        if kind == "lagrangian":
+            return LagrangianTerm("demographic_parity", 0.02, confidence=0.95)
+        if kind == "penalty":
+            return PenaltyTerm("equalized_odds", 2.0, bound=0.02)
+        return AdversarialTerm("equalized_odds", alpha=0.5, random_state=0)
+
+    def fit():
+        terms = [make(kind) for kind in kinds]
+        net = TabularNetClassifier(
+            hidden_units=(16,), max_epochs=4, batch_size=64, random_state=0
+        )
+        net.fit(X, y, sample_weight=weight, sensitive_features=sex, loss_terms=terms)
+        return net, terms
+
+    hand_net, hand_terms = fit()
+    assert all(term.gives_gradient for term in hand_terms)
+    off = property(lambda self: False)
+    monkeypatch.setattr(GapTerm, "gives_gradient", off)
+    monkeypatch.setattr(AdversarialTerm, "gives_gradient", off)
+    net, terms = fit()
+    np.testing.assert_array_equal(hand_net.predict_proba(X), net.predict_proba(X))
+    np.testing.assert_array_equal(
+        hand_net.history_["train_loss"], net.history_["train_loss"]
+    )
+    for hand, term in zip(hand_terms, terms, strict=True):
+        for a, b in zip(hand.history_, term.history_, strict=True):
+            for key in b:
+                np.testing.assert_array_equal(a[key], b[key])
 
 
 def test_the_gradient_by_hand_refuses_outputs_numpy_cannot_hold(german):
