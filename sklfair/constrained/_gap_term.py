@@ -46,7 +46,6 @@ from sklfair.constraints import (
 )
 from sklfair.constraints._rates import (
     TINY,
-    _pair_matrices_np,
     gap_standard_errors,
     gap_validity,
     gaps_from_sums,
@@ -319,14 +318,6 @@ class GapTerm(LossTerm):
         # the surrogates too, with their gradients by hand, where the
         # constraint has them in numpy
         self._host_values = [c._has_host_values() for c in self.constraints_]
-        # the host arithmetic's fixed parts, per constraint: the matrix that
-        # takes the rates to the pairwise gaps (None: the rates are the gaps)
-        difference, _ = _pair_matrices_np(self.n_groups_)
-        self._differences = [
-            difference if c.pairwise else None for c in self.constraints_
-        ]
-        # and the matrix that spreads the gaps' coefficients onto the groups
-        self._spreads = [None if d is None else d.T for d in self._differences]
         self._offset_cache = {}
         self.history_ = []
 
@@ -495,29 +486,26 @@ class GapTerm(LossTerm):
         return parts, split
 
     def _gaps(self, sums, numerator, denominator):
-        """Concatenated gaps from per-constraint host sums, and their
-        validity: None when every gap is defined (the common case), else a
-        boolean array (:func:`~sklfair.constraints._rates.gaps_from_sums`'
-        arithmetic on each part)."""
-        gaps = []
-        for part, difference in zip(sums, self._differences, strict=True):
-            rates = part[numerator] / np.maximum(part[denominator], TINY)
-            gaps.append(rates if difference is None else rates @ difference)
-        if len(gaps) == 1:
-            gaps = gaps[0].reshape(-1)
-        else:
-            gaps = np.concatenate([g.reshape(-1) for g in gaps])
-        return gaps, self._validity(sums, denominator)
+        """Concatenated gaps and validity from per-constraint host sums."""
+        if len(sums) == 1:  # one constraint: no concatenation
+            (constraint,), (part,) = self.constraints_, sums
+            return gaps_from_sums(
+                part[numerator], part[denominator], constraint.pairwise
+            )
+        gaps, valid = [], []
+        for constraint, part in zip(self.constraints_, sums, strict=True):
+            g, v = gaps_from_sums(
+                part[numerator], part[denominator], constraint.pairwise
+            )
+            gaps.append(g)
+            valid.append(v)
+        return np.concatenate(gaps), np.concatenate(valid)
 
     def _validity(self, sums, denominator):
         """Concatenated validity of the gaps from per-constraint host sums
-        (``sums[c][denominator]``: the weights' sums); None when every gap
-        is defined: every group has rows in every event."""
+        (``sums[c][denominator]``: the weights' sums)."""
         if len(sums) == 1:
-            if sums[0][denominator].all():
-                return None
-        elif all(part[denominator].all() for part in sums):
-            return None
+            return gap_validity(sums[0][denominator], self.constraints_[0].pairwise)
         return np.concatenate(
             [
                 gap_validity(part[denominator], constraint.pairwise)
@@ -568,19 +556,14 @@ class GapTerm(LossTerm):
         ``(value, gradient with respect to the outputs or None, outputs)``
         (numpy gradient, None when no constraint was)."""
         host_value, host_gradient, host_outputs = float(offset), None, None
-        whole = len(parts) == 1  # one constraint: every coefficient is its own
-        for (values, weighted, codes), part, where, spread in zip(
-            parts, sums, self._slices, self._spreads, strict=True
+        for constraint, (values, weighted, codes), part, where in zip(
+            self.constraints_, parts, sums, self._slices, strict=True
         ):
             if not isinstance(values, HostSurrogate):
                 continue
-            # group_coefficients' arithmetic, with the setup's matrix
-            per_group = (coefficients if whole else coefficients[where]).reshape(
-                part.shape[1], -1
+            per_group = group_coefficients(
+                coefficients[where], part[2], constraint.pairwise
             )
-            if spread is not None:
-                per_group = per_group @ spread
-            per_group = per_group / np.maximum(part[2], TINY)
             # the value from the groups' sums of the weighted values
             host_value += float(np.vdot(per_group, part[0]))
             gradient = values.vjp(per_group.T[codes] * weighted)

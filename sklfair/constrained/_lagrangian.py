@@ -217,7 +217,6 @@ class LagrangianTerm(GapTerm):
         n_gaps = len(self.gap_names_)
         # the multipliers' arithmetic runs on the host (see Notes)
         self.multipliers_ = torch.zeros(n_gaps, dtype=torch.float64)
-        self._multipliers_view = None
         self.margin_ = torch.zeros(n_gaps, dtype=torch.float64)
         # the running gaps' excess over the target, for the penalty's slope
         self._running_excess = np.zeros(n_gaps)
@@ -345,19 +344,6 @@ class LagrangianTerm(GapTerm):
         window = min(n_batches, max(1.0, 200.0 / max(share * batch_size, TINY)))
         return 1.0 - 1.0 / window
 
-    def _multipliers(self):
-        """``multipliers_`` as a numpy array sharing its memory (read and
-        updated on every batch; renewed when ``multipliers_`` is replaced)."""
-        cached = self._multipliers_view
-        if cached is None or cached[0] is not self.multipliers_:
-            cached = self._multipliers_view = (
-                self.multipliers_,
-                self.multipliers_.numpy(),
-            )
-        return cached[1]
-
-    _multipliers_view = None
-
     @property
     def target_(self):
         """What the multipliers aim at: ``bounds_ - margin_``, but never below
@@ -379,10 +365,8 @@ class LagrangianTerm(GapTerm):
         target = self.target_
         # the penalty's slope at the running gaps (set by the dual step), 0
         # for the gaps the batch does not define (slopes are never negative)
-        slope = self._multipliers() + self.rho * self._running_excess
-        valid = self._validity(sums, 2)
-        if valid is not None:
-            slope *= valid
+        slope = self.multipliers_.numpy() + self.rho * self._running_excess
+        slope *= self._validity(sums, 2)
         # the term's value minus its linear part below: slope @ -target
         offset = -float(slope @ target)
         # the batch's dual step, here rather than after the optimizer step:
@@ -431,13 +415,11 @@ class LagrangianTerm(GapTerm):
             average *= beta
             average += (1.0 - beta) * current
         hard, valid = self._gaps(self._avg, 0, 1)
-        excess = hard - self.target_
-        if valid is not None:
-            excess = np.where(valid, excess, 0.0)
+        excess = np.where(valid, hard - self.target_, 0.0)
         np.maximum(excess, 0.0, out=self._running_excess)
-        excess *= self._dual_step
-        multipliers = self._multipliers()
-        multipliers += excess
+        step = excess * self._dual_step
+        multipliers = self.multipliers_.numpy()
+        multipliers += step
         # np.clip's dispatch costs more than its two halves on a few numbers
         np.maximum(multipliers, 0.0, out=multipliers)
         np.minimum(multipliers, self.max_multiplier, out=multipliers)
@@ -511,5 +493,4 @@ class LagrangianTerm(GapTerm):
         self._dual_weight = None
         self._monitor_dual_weight = None
         self._stepped = None
-        self._multipliers_view = None
         super().on_train_end(net)

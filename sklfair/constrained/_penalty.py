@@ -49,11 +49,11 @@ class PenaltyTerm(GapTerm):
     def _addition(self, outputs, batch):
         parts, sums = self._batch_sums(outputs, batch)
         surrogate, valid = self._gaps(sums, 0, 2)
-        excess = surrogate - self.bounds_
-        if valid is not None:  # gaps of a group absent from the batch: left out
-            surrogate = np.where(valid, surrogate, 0.0)
-            excess = np.where(valid, excess, 0.0)
+        excess = np.where(valid, surrogate - self.bounds_, 0.0)
         slope = self.weight * (excess > 0)
         # value of the penalty minus its linear part
-        offset = float(self.weight * np.maximum(excess, 0.0).sum() - slope @ surrogate)
+        offset = float(
+            self.weight * np.maximum(excess, 0.0).sum()
+            - slope @ np.where(valid, surrogate, 0.0)
+        )
         return parts, sums, slope, offset
