@@ -237,47 +237,6 @@ def group_coefficients(coefficients, denominator, pairwise=True):
     return coefficients / _at_least(denominator, TINY)
 
 
-def _square_sums_np(values, mask, codes, weight, n_groups):
-    """The sums :func:`gap_standard_errors` reads, in numpy: per (event,
-    group) cell, of the weighted values and squared values (stacked, shape
-    ``(2 * n_events, n_groups)``), of the weights and of the squared
-    weights (``(n_events, n_groups)`` each). The same sums as
-    :func:`group_sums_np` of the values and their squares side by side,
-    in the same order, with one bincount per sum over the rows."""
-    values = np.asarray(values, dtype=np.float64)
-    weight = np.asarray(weight, dtype=np.float64)
-    n, n_events = values.shape
-    size = n_events * n_groups
-    if n_events == 1:
-        cells = codes
-        weighted, squared = weight, weight**2
-        if mask is not None:
-            mask = np.asarray(mask, dtype=np.float64)[:, 0]
-            weighted, squared = weighted * mask, squared * mask
-        values = values[:, 0]
-    else:
-        cells = (codes[:, None] + n_groups * np.arange(n_events)[None, :]).ravel()
-        weighted = np.broadcast_to(weight[:, None], (n, n_events))
-        squared = np.broadcast_to((weight**2)[:, None], (n, n_events))
-        if mask is not None:
-            mask = np.asarray(mask, dtype=np.float64)
-            weighted, squared = weighted * mask, squared * mask
-        weighted, squared, values = (
-            np.ravel(weighted),
-            np.ravel(squared),
-            np.ravel(values),
-        )
-    weighted_values = weighted * values
-
-    def total(column):
-        return np.bincount(cells, weights=column, minlength=size).reshape(
-            n_events, n_groups
-        )
-
-    sums = np.concatenate([total(weighted_values), total(weighted * (values * values))])
-    return sums, total(weighted), total(squared)
-
-
 def gap_standard_errors(values, mask, codes, weight, n_groups, pairwise=True):
     """Standard errors of the gaps measured on some rows.
 
@@ -305,7 +264,13 @@ def gap_standard_errors(values, mask, codes, weight, n_groups, pairwise=True):
     """
     n_events = values.shape[1]
     if isinstance(values, np.ndarray):
-        sums, den, den2 = _square_sums_np(values, mask, codes, weight, n_groups)
+        values = values.astype(np.float64, copy=False)
+        weight = np.asarray(weight, dtype=np.float64)
+        # the values' and the squares' sums, each over the rows once
+        sums, den = group_sums_np(values, mask, codes, weight, n_groups)
+        squares, _ = group_sums_np(values**2, mask, codes, weight, n_groups)
+        sums = np.concatenate([sums, squares])
+        _, den2 = group_sums_np(values, mask, codes, weight**2, n_groups)
         sqrt = np.sqrt
     else:
         values = values.double()
