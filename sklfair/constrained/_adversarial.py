@@ -9,11 +9,7 @@ from sklfair.constraints._classification import classes_used
 from sklfair.constraints._rates import TINY
 from sklfair.nets._backprop import ReluBackprop
 from sklfair.nets._build import _optimizer_kwargs
-from sklfair.nets._classifier import (
-    _log_softmax_backward,
-    _nll_loss_backward,
-    _nll_loss_forward,
-)
+from sklfair.nets._classifier import cross_entropy_reduced_and_grad
 from sklfair.nets._modules import MLP
 from sklfair.nets._training import _FusedAdamStep
 
@@ -24,17 +20,19 @@ __all__ = ["AdversarialTerm"]
 
 def _weighted_ratio_and_grad(logits, codes, weight):
     """``sum(weight * cross_entropy(logits, codes)) / max(sum(weight),
-    TINY)`` and its gradient with respect to ``logits``, by the kernels (and
-    in the order) autograd runs for that expression."""
-    log_p = torch.log_softmax(logits, 1)
-    sample_loss, total_weight = _nll_loss_forward(log_p, codes, None, 0, -100)
-    total = weight.sum().clamp_min(TINY)
-    loss = (weight * sample_loss).sum() / total
-    # the division's backward (1 / total), the sum's (expanded), the
-    # product's (times the weights)
-    upstream = (torch.ones_like(loss) / total).expand_as(sample_loss) * weight
-    grad = _nll_loss_backward(upstream, log_p, codes, None, 0, -100, total_weight)
-    return loss, _log_softmax_backward(grad, log_p, 1, log_p.dtype)
+    TINY)`` (:meth:`AdversarialTerm._adversary_loss`) and its gradient with
+    respect to ``logits``, by the operations (and in the order) autograd runs
+    for that expression."""
+
+    def ratio(sample_loss):
+        total = weight.sum().clamp_min(TINY)
+        loss = (weight * sample_loss).sum() / total
+        # the division's backward (1 / total), the sum's (expanded), the
+        # product's (times the weights)
+        upstream = (torch.ones_like(loss) / total).expand_as(sample_loss) * weight
+        return loss, upstream
+
+    return cross_entropy_reduced_and_grad(logits, codes, ratio)
 
 
 class AdversarialTerm(GapTerm):

@@ -219,7 +219,9 @@ def _onehot_layout(cols, n_classes):
     ``(1, len(cols))`` row of the events' classes."""
     if n_classes == 2 and set(cols) == {1}:
         return None
-    return np.asarray(cols)[None, :]
+    classes = np.asarray(cols)[None, :]
+    classes.flags.writeable = False
+    return classes
 
 
 def _hard_onehot_np(decided, cols, n_classes):

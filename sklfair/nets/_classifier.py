@@ -70,18 +70,31 @@ def _cross_entropy_mean_and_grad(outputs, y):
     return loss, _log_softmax_backward(grad, log_p, 1, log_p.dtype)
 
 
+def cross_entropy_reduced_and_grad(outputs, y, reduce):
+    """A reduction of the rows' cross-entropies and its gradient with
+    respect to ``outputs``, by the operations (and in the order) autograd
+    runs: ``reduce(sample_loss)`` returns the loss and its gradient with
+    respect to ``sample_loss``, as the reduction's backward gives it."""
+    log_p = torch.log_softmax(outputs, 1)
+    sample_loss, total_weight = _nll_loss_forward(log_p, y, None, 0, -100)
+    loss, upstream = reduce(sample_loss)
+    grad = _nll_loss_backward(upstream, log_p, y, None, 0, -100, total_weight)
+    return loss, _log_softmax_backward(grad, log_p, 1, log_p.dtype)
+
+
 def _cross_entropy_weighted_mean_and_grad(outputs, y, weight):
     """The weighted mean cross-entropy ``mean(weight * cross_entropy(outputs,
     y, reduction="none"))`` and its gradient with respect to ``outputs``, by
     the operations (and in the order) autograd runs for that expression."""
-    log_p = torch.log_softmax(outputs, 1)
-    sample_loss, total_weight = _nll_loss_forward(log_p, y, None, 0, -100)
-    loss = (weight * sample_loss).mean()
-    # mean's backward (ones / n, in float32), then the product's (times the
-    # weights): w * (1 / n) is the same float32 numbers in one operation
-    upstream = weight * (1.0 / sample_loss.shape[0])
-    grad = _nll_loss_backward(upstream, log_p, y, None, 0, -100, total_weight)
-    return loss, _log_softmax_backward(grad, log_p, 1, log_p.dtype)
+
+    def weighted_mean(sample_loss):
+        # mean's backward (ones / n, in float32), then the product's (times
+        # the weights): w * (1 / n) is the same float32 numbers in one
+        # operation
+        upstream = weight * (1.0 / sample_loss.shape[0])
+        return (weight * sample_loss).mean(), upstream
+
+    return cross_entropy_reduced_and_grad(outputs, y, weighted_mean)
 
 
 _cross_entropy.mean_and_grad = _cross_entropy_mean_and_grad
