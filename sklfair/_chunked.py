@@ -49,6 +49,7 @@ from sklfair.exceptions import (
     SensitiveAttributeError,
     UnseenGroupWarning,
 )
+from sklfair.nets._chunks import rewind
 
 __all__ = [
     "Chunk",
@@ -63,7 +64,8 @@ __all__ = [
 
 def check_chunk_source(chunks, owner, why, *, once=False):
     """Refuse what is not a chunk source, and, unless it is read ``once``, a
-    one-shot iterator (``why`` says which passes read it)."""
+    one-shot iterator (``why`` says which passes read it); start the fit's
+    passes over a :class:`~sklfair.nets.ParquetChunks` from the first."""
     if not (
         callable(chunks) or isinstance(chunks, collections.abc.Iterable)
     ) or isinstance(chunks, (str, bytes, os.PathLike)):
@@ -73,6 +75,7 @@ def check_chunk_source(chunks, owner, why, *, once=False):
             f"got {type(chunks).__name__}. For a parquet path use "
             "ParquetChunks(path, target=...)."
         )
+    rewind(chunks)
     if not once and isinstance(chunks, collections.abc.Iterator):
         raise ValueError(
             f"{owner}.fit_chunks reads the chunks more than once ({why}), but got "

@@ -28,7 +28,13 @@ import os
 import numpy as np
 import pandas as pd
 
-__all__ = ["ChunkStream", "ParquetChunks", "chunk_columns", "unpack_chunk"]
+__all__ = [
+    "ChunkStream",
+    "ParquetChunks",
+    "chunk_columns",
+    "rewind",
+    "unpack_chunk",
+]
 
 #: Per-row keys a dict chunk may carry for the loss terms of a meta-estimator's
 #: chunked fit: integer group codes ``0 .. n_groups - 1`` and soft targets.
@@ -88,6 +94,18 @@ def _is_one_shot(source):
     return isinstance(source, collections.abc.Iterator)
 
 
+def rewind(source):
+    """Start a fit's passes over ``source`` from the first one again.
+
+    A :class:`ParquetChunks` counts its passes to seed each one's row-group
+    order; a fit calls this first, so that its pass ``k`` reads the order of
+    ``random_state + k`` whatever fits read the same reader before (two fits
+    with the same seeds on one reader are the same fit).
+    """
+    if isinstance(source, ParquetChunks):
+        source._passes = 0
+
+
 class ChunkStream:
     """The training rows of a chunked fit, converted one chunk at a time.
 
@@ -121,6 +139,7 @@ class ChunkStream:
                 "(max_epochs). Pass a list, a ParquetChunks, or a callable that "
                 "returns a fresh iterator; or set max_epochs=1."
             )
+        rewind(source)
         self.source = source
         self.convert = None
         self._pending = None
@@ -189,7 +208,9 @@ class ParquetChunks:
     shuffle : bool, default=True
         Shuffle the order of the row groups on every pass.
     random_state : int or None, default=None
-        Seeds the row-group order (pass ``k`` uses ``random_state + k``).
+        Seeds the row-group order: pass ``k`` of a fit (counted from 0 at
+        the start of every ``fit_chunks``) uses ``random_state + k``, so
+        fits with the same seeds on one reader are the same.
     transform : callable, default=None
         Applied to each chunk's feature DataFrame (as read by pandas, strings
         and categories included) to give the numeric ``X`` the net trains on,
@@ -265,11 +286,21 @@ class ParquetChunks:
                     "transform=... (e.g. the transform method of a fitted "
                     "ColumnTransformer with a OneHotEncoder) to encode each chunk."
                 )
-        self._row_groups = [
-            piece
-            for fragment in self._dataset.get_fragments()
-            for piece in fragment.split_by_row_group()
-        ]
+        self._row_groups = []
+        for fragment in self._dataset.get_fragments():
+            absent = [
+                c
+                for c in named + self.features
+                if c not in fragment.physical_schema.names
+            ]
+            if absent:  # else pyarrow fails in the middle of a pass
+                raise ValueError(
+                    f"Columns {absent} are not in the parquet file "
+                    f"{fragment.path}, which the data at {path!s} includes; "
+                    "every file must have the target, weight and feature "
+                    "columns."
+                )
+            self._row_groups.extend(fragment.split_by_row_group())
         self._passes = 0
 
     @property
