@@ -48,12 +48,18 @@ def _as_float(column):
 
 def _quantile_points(values, q):
     """Cut points of ``q`` quantile bins: unique, and below the maximum (a
-    point at the maximum would leave its upper bin empty)."""
+    point at the maximum would leave its upper bin empty). When every
+    quantile is the maximum (most rows share it), the one cut point is the
+    largest value below it: two bins rather than none."""
     values = values[~np.isnan(values)]
     if values.size == 0:
         return np.empty(0)
     points = np.unique(np.quantile(values, np.arange(1, q) / q, method="inverted_cdf"))
-    return points[points < values.max()]
+    top = values.max()
+    points = points[points < top]
+    if points.size == 0 and np.any(values < top):
+        points = np.array([values[values < top].max()])
+    return points
 
 
 def _bin_labels(points):
@@ -77,10 +83,15 @@ def _cut(column, points):
 
 def _check_points(points, label):
     try:
-        points = np.asarray(points, dtype=np.float64).reshape(-1)
+        points = np.asarray(points, dtype=np.float64)
     except (TypeError, ValueError):
         points = None
-    if points is None or points.size == 0 or not np.all(np.isfinite(points)):
+    if (
+        points is None
+        or points.ndim != 1  # a scalar (4.0, True) is neither a count nor points
+        or points.size == 0
+        or not np.all(np.isfinite(points))
+    ):
         raise SensitiveAttributeError(
             f"sensitive_bins for {label} must be a number of quantile bins (an "
             "int >= 2) or finite, increasing cut points such as [25, 60]."

@@ -73,7 +73,9 @@ significant digits), as a categorical in the bins' order. The cut points of
 ``q`` quantile bins are values of the column: its ``1/q, ..., (q-1)/q``
 quantiles (the smallest value with at least that share of the rows at or
 below it; unweighted, over the rows given). Duplicates and a point at the
-maximum are dropped, so a column with heavy ties gets fewer bins.
+maximum are dropped, so a column with heavy ties gets fewer bins; when every
+quantile is the maximum (most rows share it), the one cut point is the
+largest value below it.
 """
 
 from __future__ import annotations

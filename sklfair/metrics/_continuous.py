@@ -74,12 +74,21 @@ def _attribute(sensitive_features, n_samples):
             f"sensitive_features has {values.shape[0]} rows, but y_pred has "
             f"{n_samples}."
         )
-    if np.unique(values).size < 2:
-        raise ValueError(
-            "sensitive_features takes a single value: a dependence on it "
-            "cannot be measured."
-        )
     return values
+
+
+def _attribute_and_weights(sensitive_features, sample_weight, n_samples):
+    """The attribute and the weights, checked together: the attribute must
+    take two values among the rows of positive weight."""
+    attribute = _attribute(sensitive_features, n_samples)
+    weight = _weights(sample_weight, n_samples)
+    if np.unique(attribute[weight > 0]).size < 2:
+        among = "" if sample_weight is None else " among the rows of positive weight"
+        raise ValueError(
+            f"sensitive_features takes a single value{among}: a dependence on "
+            "it cannot be measured."
+        )
+    return attribute, weight
 
 
 def _weights(sample_weight, n_samples):
@@ -92,21 +101,42 @@ def _weights(sample_weight, n_samples):
     return weight
 
 
+def _finite(values):
+    values = values.astype(np.float64)
+    if not np.all(np.isfinite(values)):
+        raise ValueError("y_pred has missing or infinite values.")
+    return values
+
+
+def _check_no_missing(array):
+    if array.dtype == object and np.any(pd.isna(array)):
+        raise ValueError("y_pred has missing values (None or NaN).")
+
+
 def _prediction_matrix(y_pred):
-    """Predictions as numbers: one column, or one indicator column per class."""
+    """Predictions as numbers: one column, or one indicator column per class.
+
+    Floats are numbers (scores, regression predictions, even when all their
+    values are whole), and so are booleans and two-valued numbers (0/1
+    decisions); integers with more than two values and other labels
+    (strings) are class decisions, one indicator column per class.
+    """
     array = np.asarray(y_pred)
     if array.ndim == 2 and array.shape[1] > 1:
-        return array.astype(np.float64)
+        return _finite(array)
     array = array.reshape(-1) if array.ndim == 2 else array
     if array.ndim != 1:
         raise ValueError(f"y_pred must be 1D or 2D, got shape {array.shape}.")
+    _check_no_missing(array)
+    if array.dtype.kind in "fb" or pd.api.types.infer_dtype(array) == "boolean":
+        return _finite(array)[:, None]
     kind = type_of_target(array, input_name="y_pred")
     if kind == "multiclass" or (
         kind == "binary" and not np.issubdtype(array.dtype, np.number)
     ):
         _, codes = np.unique(array.astype(str), return_inverse=True)
         return np.eye(codes.max() + 1)[codes]
-    return array.astype(np.float64)[:, None]
+    return _finite(array)[:, None]
 
 
 def _one_column(y_pred, func_name):
@@ -114,8 +144,10 @@ def _one_column(y_pred, func_name):
     if values.shape[1] != 1:
         raise ValueError(
             f"{func_name} needs one number per row (a score, a 0/1 decision or a "
-            "regression prediction), got multi-class predictions. Use "
-            "hsic_dependence or hgr_correlation, which take class decisions."
+            "regression prediction), got multi-class predictions (integers with "
+            "more than two values, or labels, are read as classes). Use "
+            "hsic_dependence or hgr_correlation, which take class decisions, or "
+            "pass numbers as floats."
         )
     return values[:, 0]
 
@@ -160,7 +192,10 @@ def mean_prediction_slope(y_pred, *, sensitive_features, sample_weight=None, per
     Parameters
     ----------
     y_pred : array-like of shape (n_samples,)
-        Scores, 0/1 decisions or regression predictions.
+        Scores, 0/1 (or boolean) decisions or regression predictions. Floats
+        are always numbers; integers with more than two values are read as
+        class labels and refused (pass them as floats to use them as
+        numbers).
     sensitive_features : array-like of shape (n_samples,)
         The continuous attribute (numbers).
     sample_weight : array-like of shape (n_samples,), default=None
@@ -180,8 +215,9 @@ def mean_prediction_slope(y_pred, *, sensitive_features, sample_weight=None, per
     0.3
     """
     y = _one_column(y_pred, "mean_prediction_slope")
-    attribute = _attribute(sensitive_features, y.shape[0])
-    weight = _weights(sample_weight, y.shape[0])
+    attribute, weight = _attribute_and_weights(
+        sensitive_features, sample_weight, y.shape[0]
+    )
     weight = weight / weight.sum()
     centred = attribute - weight @ attribute
     return float(per * (weight @ (centred * y)) / (weight @ centred**2))
@@ -211,7 +247,10 @@ def prediction_correlation(
     Parameters
     ----------
     y_pred : array-like of shape (n_samples,)
-        Scores, 0/1 decisions or regression predictions.
+        Scores, 0/1 (or boolean) decisions or regression predictions. Floats
+        are always numbers; integers with more than two values are read as
+        class labels and refused (pass them as floats to use them as
+        numbers).
     sensitive_features : array-like of shape (n_samples,)
         The continuous attribute (numbers).
     method : {"pearson", "spearman"}, default="pearson"
@@ -233,8 +272,9 @@ def prediction_correlation(
     1.0
     """
     y = _one_column(y_pred, "prediction_correlation")
-    attribute = _attribute(sensitive_features, y.shape[0])
-    weight = _weights(sample_weight, y.shape[0])
+    attribute, weight = _attribute_and_weights(
+        sensitive_features, sample_weight, y.shape[0]
+    )
     if method == "spearman":
         if sample_weight is None:
             y, attribute = rankdata(y), rankdata(attribute)
@@ -282,7 +322,9 @@ def hsic_dependence(
     ----------
     y_pred : array-like of shape (n_samples,) or (n_samples, n_classes)
         Class decisions (binary or multi-class labels), scores, regression
-        predictions, or a matrix of class probabilities.
+        predictions, or a matrix of class probabilities. Floats, booleans
+        and two-valued numbers are taken as numbers; integers with more than
+        two values and other labels as classes (one indicator column each).
     sensitive_features : array-like of shape (n_samples,)
         The continuous attribute (numbers).
     sample_weight : array-like of shape (n_samples,), default=None
@@ -314,8 +356,9 @@ def hsic_dependence(
     0.0
     """
     values = _prediction_matrix(y_pred)
-    attribute = _attribute(sensitive_features, values.shape[0])
-    weight = _weights(sample_weight, values.shape[0])
+    attribute, weight = _attribute_and_weights(
+        sensitive_features, sample_weight, values.shape[0]
+    )
     _, codes = np.unique(attribute, return_inverse=True)
     return kernel_dependence(values, codes, weight, bandwidth=bandwidth)
 
@@ -392,10 +435,12 @@ def hgr_correlation(y_pred, *, sensitive_features, bins=10, sample_weight=None):
         raise ValueError(
             f"hgr_correlation needs one prediction per row, got shape {array.shape}."
         )
-    attribute = _attribute(sensitive_features, array.shape[0])
-    weight = _weights(sample_weight, array.shape[0])
+    attribute, weight = _attribute_and_weights(
+        sensitive_features, sample_weight, array.shape[0]
+    )
+    _check_no_missing(array)
     if np.issubdtype(array.dtype, np.number):
-        prediction = _bin_codes(array.astype(np.float64), bins)
+        prediction = _bin_codes(_finite(array), bins)
     else:
         _, prediction = np.unique(array.astype(str), return_inverse=True)
     level = _bin_codes(attribute, bins)
