@@ -26,11 +26,18 @@ among every value that changes the decisions (an exact line search: a
 group's decisions change only where a row's shifted score for the class
 crosses its best other class, so the rates are evaluated at every such
 crossing at once, from cumulative sums of the group's confusion matrix).
-Rounds repeat until no single offset improves the pair. The result is a
-local optimum of that search -- not the best rule of the family -- which
-meets the bound on the training rows whenever the search reaches a feasible
-point (the claim at fit says whether it did). An undefined rate (a group
-with no row of a class) counts as 0, as in the claim and the metrics.
+Rounds repeat until no single offset improves the pair. When that stops
+above the bound, the search goes on from there with a tie-breaker between
+the two: the total excess over the bound of the gaps between the group and
+each other group. With three groups or more the excess alone has plateaus
+-- two groups hold the extremes, and a move of either alone leaves the
+spread as it is -- which the pairs' excess leaves, moving the groups
+towards each other one at a time; no move of this second search raises
+the excess. The result is a local optimum -- not the best rule of the
+family -- which meets the bound on the training rows whenever the search
+reaches a feasible point (the claim at fit says whether it did). An
+undefined rate (a group with no row of a class) counts as 0, as in the
+claim and the metrics.
 
 Constraints (the rates of :mod:`sklfair.constraints`): demographic parity
 (``P(pred = c | group)`` for every class), equal opportunity (recall of
@@ -93,7 +100,7 @@ class GroupOffsets:
     offsets_ : ndarray of shape (n_groups, n_classes)
         The offset of each (group code, class code), centred per group.
     n_iter_ : int
-        Rounds of the coordinate search.
+        Rounds of the coordinate search (both searches together).
     violation_ : float
         Total excess of the gaps over the bound on the training rows (0 when
         the bound is met there).
@@ -160,6 +167,33 @@ def _excess(rates_g, low, high, bound):
     ``rates_g`` (..., E) joining the others' extremes ``low``/``high`` (E,)."""
     spread = np.maximum(high, rates_g) - np.minimum(low, rates_g)
     return np.maximum(spread - bound, 0.0).sum(axis=-1)
+
+
+def _pair_excess(rates_g, others, bound):
+    """Total excess over ``bound`` of the gaps between one group's rates
+    ``rates_g`` (..., E) and each other group's, ``others`` (G - 1, E): 0
+    exactly when :func:`_excess` is, but it also falls when the group moves
+    towards one other group while the extremes stay put."""
+    gaps = np.abs(rates_g[..., None, :] - others) - bound
+    return np.maximum(gaps, 0.0).sum(axis=(-2, -1))
+
+
+def _violation(name, confusion, bound):
+    """Total excess over ``bound`` of the spreads of the groups' rates, from
+    their confusion matrices ``(n_groups, k, k)``."""
+    rates = _rates(name, confusion)
+    return float(np.maximum(rates.max(axis=0) - rates.min(axis=0) - bound, 0.0).sum())
+
+
+def _improves(keys, current):
+    """Whether ``keys`` are lexicographically smaller than ``current``
+    (differences within ``_TOL`` are ties)."""
+    for key, now in zip(keys, current, strict=True):
+        if key < now - _TOL:
+            return True
+        if key > now + _TOL:
+            return False
+    return False
 
 
 def _confusions(y, decisions, codes, weight, n_groups, k):
@@ -243,7 +277,8 @@ def fit_offsets(
     n_groups, n_classes : int
     sample_weight : ndarray of shape (n_samples,), default=None
     max_rounds : int, default=100
-        Largest number of rounds over every (group, class) offset.
+        Largest number of rounds over every (group, class) offset (both
+        searches together).
 
     Returns
     -------
@@ -273,50 +308,60 @@ def fit_offsets(
 
     confusion = state(offsets)
     groups = np.flatnonzero(present)
-    rounds, moved = 0, True
-    while moved and rounds < max_rounds:
-        rounds += 1
-        moved = False
-        for g in groups:
-            rows = members[g]
-            for c in range(k):
-                rates = _rates(name, confusion[groups[groups != g]])
-                low, high = rates.min(axis=0), rates.max(axis=0)
-                current = (
-                    _excess(_rates(name, confusion[g]), low, high, bound),
-                    confusion[g].sum() - np.trace(confusion[g]),
-                )
-                values, candidates = _line_search(
-                    scores[rows] + offsets[g],
-                    y[rows],
-                    weight[rows],
-                    c,
-                    k,
-                    confusion[g],
-                )
-                excess = _excess(_rates(name, candidates), low, high, bound)
-                error = candidates.sum(axis=(1, 2)) - np.trace(
-                    candidates, axis1=1, axis2=2
-                )
-                # lexicographic: the excess, then the error, then the smallest move
-                best = np.lexsort(
-                    (
-                        np.abs(values),
-                        np.round(error / total, 12),
-                        np.round(excess, 12),
+
+    def search(by_pairs, rounds):
+        """Coordinate rounds from the current offsets, until no move improves
+        (or ``max_rounds`` in all); with ``by_pairs``, a tie in the excess is
+        broken by the excess of the group's gaps to each other group."""
+        moved = True
+        while moved and rounds < max_rounds:
+            rounds += 1
+            moved = False
+            for g in groups:
+                rows = members[g]
+                for c in range(k):
+                    rates = _rates(name, confusion[groups[groups != g]])
+                    low, high = rates.min(axis=0), rates.max(axis=0)
+                    rates_g = _rates(name, confusion[g])
+                    current = [
+                        _excess(rates_g, low, high, bound),
+                        (confusion[g].sum() - np.trace(confusion[g])) / total,
+                    ]
+                    values, candidates = _line_search(
+                        scores[rows] + offsets[g],
+                        y[rows],
+                        weight[rows],
+                        c,
+                        k,
+                        confusion[g],
                     )
-                )[0]
-                if excess[best] < current[0] - _TOL or (
-                    excess[best] <= current[0] + _TOL
-                    and error[best] < current[1] - _TOL * total
-                ):
-                    offsets[g, c] += values[best]
-                    confusion[g] = candidates[best]
-                    moved = True
-    confusion = state(offsets)  # recomputed: no drift from the updates
-    rates = _rates(name, confusion[present])
-    violation = float(
-        np.maximum(rates.max(axis=0) - rates.min(axis=0) - bound, 0.0).sum()
-    )
+                    candidate_rates = _rates(name, candidates)
+                    error = candidates.sum(axis=(1, 2)) - np.trace(
+                        candidates, axis1=1, axis2=2
+                    )
+                    keys = [_excess(candidate_rates, low, high, bound), error / total]
+                    if by_pairs:
+                        current.insert(1, _pair_excess(rates_g, rates, bound))
+                        keys.insert(1, _pair_excess(candidate_rates, rates, bound))
+                    # lexicographic: the keys in order, then the smallest move
+                    best = np.lexsort(
+                        (np.abs(values), *(np.round(key, 12) for key in keys[::-1]))
+                    )[0]
+                    if _improves([key[best] for key in keys], current):
+                        offsets[g, c] += values[best]
+                        confusion[g] = candidates[best]
+                        moved = True
+        return rounds
+
+    rounds = search(False, 0)
+    if _violation(name, state(offsets)[present], bound) > 0:
+        # stuck above the bound: with three groups or more the excess has
+        # plateaus (two groups at the extremes, each move of one alone
+        # changes nothing), which the pairs' excess leaves; every move keeps
+        # the excess as low, so the bound is met at least as well
+        confusion = state(offsets)
+        rounds = search(True, rounds)
+    # recomputed: no drift from the updates
+    violation = _violation(name, state(offsets)[present], bound)
     offsets -= offsets.mean(axis=1, keepdims=True)
     return GroupOffsets(estimator, offsets, rounds, violation)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fairlearn.metrics as _fm
 import numpy as np
+from sklearn.utils.multiclass import unique_labels
 
 from ._base import check_class_labels, check_groups, column
 from ._rates import GAP_METRICS, undefined_rates, warn_undefined_rates
@@ -46,8 +47,21 @@ def worst_class(
     weights = check_sample_weight(sample_weight, len(y_true), func_name)
     # a group of weight 0 has no rate: leave it out
     groups, weights, y_true, y_pred = drop_weightless(groups, weights, y_true, y_pred)
+    try:
+        found = unique_labels(y_true, y_pred)
+    except ValueError as exc:  # e.g. numbers in y_true, strings in y_pred
+        raise ValueError(
+            f"{func_name}: {str(exc).rstrip('.')}. y_true and y_pred must hold "
+            "labels of the same kind, or no label of one would ever equal a "
+            "label of the other."
+        ) from None
     if labels is None:
-        labels = np.unique(np.concatenate([y_true, y_pred]))
+        labels = found
+    elif not np.isin(labels, found).any():
+        raise ValueError(
+            f"{func_name}: none of labels={np.asarray(labels).tolist()!r} occurs "
+            f"in y_true or y_pred, whose labels are {found.tolist()!r}."
+        )
     if warn:
         rate_names = GAP_METRICS[fairlearn_metric.__name__][0]
         rates = undefined_rates(rate_names, y_true, groups, weights, classes=labels)
@@ -159,6 +173,18 @@ def multiclass_equalized_odds_difference(
     -------
     float
         The worst class's equalized odds difference.
+
+    Notes
+    -----
+    With more than two classes this is not the gap that the
+    ``"equalized_odds"`` constraint of :mod:`sklfair.constraints` bounds. The
+    constraint bounds every ``P(pred = c | y = k, group)``, one rate per pair
+    of classes; here the false positive rate of class ``c`` is ``P(pred = c
+    | y != c, group)``, which mixes the rows of the other classes in each
+    group's own proportions. So a model fitted with ``bound=b`` can score
+    above ``b`` here when the groups' label distributions differ (the fitted
+    estimator's ``constraint_violation_ + bound`` is the constraint's own
+    largest gap on the training data).
 
     Examples
     --------
