@@ -455,6 +455,8 @@ def test_augmented_rows(binary_data):
     assert not np.array_equal(other[n:], synthetic)
 
 
+# what the student is given, not whether two epochs meet the bound
+@pytest.mark.filterwarnings("ignore::sklfair.exceptions.BoundNotMetWarning")
 def test_augmented_rows_keep_group_and_categories():
     rng = np.random.default_rng(0)
     n = 200
@@ -475,7 +477,7 @@ def test_augmented_rows_keep_group_and_categories():
     ).fit(frame, y)
     student = make_pipeline(
         make_column_transformer((OneHotEncoder(), ["region"]), remainder="passthrough"),
-        RecordingNet(hidden_units=(4,), max_epochs=2),
+        RecordingNet(hidden_units=(4,), max_epochs=2, random_state=0),
     )
     clf = DistilledClassifier(
         FrozenEstimator(teacher),

@@ -170,6 +170,7 @@ class BaseFairConstrained(FairMetaEstimator):
                 sample_weight,
                 len(self.groups_),
                 self.confidence,
+                n_classes=len(self.classes_),
             )
             self.resolvable_bounds_ = {name: b for name, (b, _) in bounds.items()}
             warn_if_unresolvable(
@@ -294,6 +295,7 @@ class BaseFairConstrained(FairMetaEstimator):
             sample["sample_weight"],
             n_groups,
             self.confidence,
+            n_classes=len(self.classes_),
         )
         self.resolvable_bounds_ = {name: b for name, (b, _) in bounds.items()}
         warn_if_unresolvable(constraints, bounds, self.groups_, self.confidence, owner)

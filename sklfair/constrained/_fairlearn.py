@@ -385,7 +385,9 @@ def mixture_threshold(
     """
     proba = np.asarray(proba, dtype=np.float64)
     weight = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight)
-    floors = gap_floors(constraint, y, codes, sample_weight, n_groups, confidence)
+    floors = gap_floors(
+        constraint, y, codes, sample_weight, n_groups, confidence, n_classes=2
+    )
     aims = np.maximum(float(aimed), floors)
 
     def excess_and_accuracy(cut):

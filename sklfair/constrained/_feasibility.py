@@ -95,7 +95,20 @@ def _event_sizes(constraint, y, codes, weight, n_groups, n_classes):
     return n, rates
 
 
-def resolvable_bounds(constraints, y, codes, sample_weight, n_groups, confidence):
+def _n_classes(y, n_classes):
+    """The number of classes: ``n_classes`` when given, else from the codes
+    ``y`` (at least 2); never fewer than the codes hold."""
+    seen = max(int(np.max(y)) + 1, 2) if len(y) else 2
+    if n_classes is None:
+        return seen
+    if seen > n_classes:
+        raise ValueError(f"y holds class code {seen - 1}, but n_classes={n_classes}.")
+    return int(n_classes)
+
+
+def resolvable_bounds(
+    constraints, y, codes, sample_weight, n_groups, confidence, n_classes=None
+):
     """Smallest bound each classification constraint's groups can certify.
 
     Parameters
@@ -108,6 +121,9 @@ def resolvable_bounds(constraints, y, codes, sample_weight, n_groups, confidence
     sample_weight : ndarray of shape (n_samples,) or None
     n_groups : int
     confidence : float in (0, 1)
+    n_classes : int, default=None
+        The fit's number of classes; None: ``y.max() + 1`` (at least 2). A
+        fit passes it: a class may be absent from the rows given (a sample).
 
     Returns
     -------
@@ -120,7 +136,7 @@ def resolvable_bounds(constraints, y, codes, sample_weight, n_groups, confidence
     """
     y, codes = _integer_codes(y), _integer_codes(codes)
     weight = None if sample_weight is None else np.asarray(sample_weight)
-    n_classes = max(int(y.max()) + 1, 2)
+    n_classes = _n_classes(y, n_classes)
     first, second = pair_index(n_groups)
     keep = first < second  # unordered pairs
     first, second = first[keep], second[keep]
@@ -147,12 +163,16 @@ def resolvable_bounds(constraints, y, codes, sample_weight, n_groups, confidence
     return bounds
 
 
-def gap_floors(constraint, y, codes, sample_weight, n_groups, confidence):
+def gap_floors(
+    constraint, y, codes, sample_weight, n_groups, confidence, n_classes=None
+):
     """Per gap (ordered pairs, event after event): the smallest gap those two
     groups can tell from zero at ``confidence`` -- the half-width of
     Newcombe's interval of a zero difference at the anticipated rate, with
     Šidák's adjustment for the constraint's number of pairs and events (as in
-    :func:`resolvable_bounds`). 0 for a regression constraint.
+    :func:`resolvable_bounds`). 0 for a regression constraint. ``n_classes``:
+    as in :func:`resolvable_bounds` (the floors have one entry per event of
+    that many classes, whichever classes the rows hold).
 
     Returns
     -------
@@ -163,12 +183,11 @@ def gap_floors(constraint, y, codes, sample_weight, n_groups, confidence):
         n_events = 1 if constraint.task != "classification" else None
         size = len(first) if constraint.pairwise else n_groups
         if n_events is None:
-            n_classes = max(int(np.max(y)) + 1, 2)
-            n_events = len(constraint.event_names(n_classes))
+            n_events = len(constraint.event_names(_n_classes(y, n_classes)))
         return np.zeros(n_events * size)
     y, codes = _integer_codes(y), _integer_codes(codes)
     weight = None if sample_weight is None else np.asarray(sample_weight)
-    n_classes = max(int(y.max()) + 1, 2)
+    n_classes = _n_classes(y, n_classes)
     n, rates = _event_sizes(constraint, y, codes, weight, n_groups, n_classes)
     if not constraint.pairwise:
         return np.zeros(n.size)

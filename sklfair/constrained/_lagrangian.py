@@ -313,6 +313,7 @@ class LagrangianTerm(GapTerm):
                     weight[kept],
                     self.n_groups_,
                     confidence,
+                    n_classes=self.n_outputs_,
                 )
                 if constraint.task == "classification"
                 else np.zeros(

@@ -147,6 +147,7 @@ class BaseDistilled(FairMetaEstimator):
             data.sample_weight,
             len(self.groups_),
             self.confidence,
+            n_classes=len(self.classes_),
         )
         self.resolvable_bounds_ = {name: b for name, (b, _) in bounds.items()}
         warn_if_unresolvable(

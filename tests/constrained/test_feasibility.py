@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 
@@ -15,7 +16,8 @@ from sklfair.constrained import (
     LagrangianTerm,
     fairness_terms,
 )
-from sklfair.constrained._feasibility import resolvable_bounds
+from sklfair.constrained._feasibility import gap_floors, resolvable_bounds
+from sklfair.constrained._gap_term import GapTerm
 from sklfair.constraints import DemographicParity, EqualizedOdds
 from sklfair.distillation import DistilledClassifier
 from sklfair.exceptions import DegenerateModelWarning, InfeasibleBoundWarning
@@ -203,3 +205,39 @@ def test_the_fair_student_has_the_same_default_confidence_and_checks():
     assert clf.resolvable_bounds_["demographic_parity"] > 0.05
     (term,) = fairness_terms(clf)
     assert term.confidence == 0.95
+
+
+def test_floors_and_bounds_take_the_fits_classes_not_the_rows_codes():
+    # rows that lack the top class (a sample) still give one floor per event
+    # of every class the fit has
+    y, codes = np.repeat([0, 1], 20), np.tile([0, 1], 20)
+    for constraint in (DemographicParity(), EqualizedOdds()):
+        floors = gap_floors(constraint, y, codes, None, 2, 0.95, n_classes=3)
+        assert len(floors) == len(constraint.gap_names(2, 3))
+        assert np.all(floors[len(constraint.gap_names(2, 2)) :] >= 0)
+    assert resolvable_bounds([DemographicParity()], y, codes, None, 2, 0.95) == (
+        resolvable_bounds([DemographicParity()], y, codes, None, 2, 0.95, n_classes=2)
+    )
+    with pytest.raises(ValueError, match="class code 2, but n_classes=2"):
+        gap_floors(DemographicParity(), y + 1, codes, None, 2, 0.95, n_classes=2)
+
+
+def test_a_class_missing_from_the_monitored_rows_does_not_break_the_fit(monkeypatch):
+    # the lagrangian's floors come from the monitored sample of the rows;
+    # the one row of class 2 is left out of it
+    monkeypatch.setattr(GapTerm, "monitor_size", 100)
+    rng = np.random.RandomState(0)
+    X, g = rng.normal(size=(400, 4)), rng.randint(0, 2, 400)
+    y = (X[:, 0] > 0).astype(int)
+    monitored = set(
+        torch.randperm(400, generator=torch.Generator().manual_seed(0))[:100].tolist()
+    )
+    y[min(set(range(400)) - monitored)] = 2
+    clf = FairConstrainedClassifier(
+        TabularNetClassifier(max_epochs=2, random_state=0), bound=0.1
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.fit(X, y, sensitive_features=g)
+    assert list(clf.classes_) == [0, 1, 2]
+    assert clf.predict_proba(X).shape == (400, 3)
