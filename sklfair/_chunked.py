@@ -6,6 +6,9 @@ in memory at a time, under the one sensitive-attribute policy of
 
 - :func:`check_chunk_source` refuses what cannot be read twice (a
   generator: the counting pass would exhaust it);
+- :func:`check_held_out` checks held-out chunks before training (their
+  columns and groups), so that a mistake in them is not found only by the
+  pass that measures the gaps after hours of training;
 - :func:`read_chunk` turns one raw chunk into the inner estimator's input,
   its targets, weights and group labels (the sensitive columns selected,
   binned with fixed cut points and dropped as in ``fit``);
@@ -36,7 +39,12 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, column_or_1d
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    _num_samples,
+    column_or_1d,
+    validate_data,
+)
 
 from sklfair._sensitive import (
     MAX_GROUPS,
@@ -55,6 +63,7 @@ __all__ = [
     "Chunk",
     "ChunkScan",
     "check_chunk_source",
+    "check_held_out",
     "iter_chunks",
     "read_chunk",
     "scan_chunks",
@@ -62,15 +71,18 @@ __all__ = [
 ]
 
 
-def check_chunk_source(chunks, owner, why, *, once=False):
+def check_chunk_source(chunks, owner, why, *, once=False, source=None):
     """Refuse what is not a chunk source, and, unless it is read ``once``, a
     one-shot iterator (``why`` says which passes read it); start the fit's
-    passes over a :class:`~sklfair.nets.ParquetChunks` from the first."""
+    passes over a :class:`~sklfair.nets.ParquetChunks` from the first.
+    ``source`` names the parameter in the messages (None: the training
+    chunks)."""
     if not (
         callable(chunks) or isinstance(chunks, collections.abc.Iterable)
     ) or isinstance(chunks, (str, bytes, os.PathLike)):
+        what = "" if source is None else f" {source}="
         raise TypeError(
-            f"{owner}.fit_chunks takes an iterable of (X, y[, sample_weight]) "
+            f"{owner}.fit_chunks takes{what} an iterable of (X, y[, sample_weight]) "
             "chunks, a callable returning such an iterator, or a ParquetChunks; "
             f"got {type(chunks).__name__}. For a parquet path use "
             "ParquetChunks(path, target=...)."
@@ -113,7 +125,13 @@ def _explicit_points(bins):
     }
 
 
-def read_chunk(estimator, chunk, position, *, bins=None, groups=True):
+def _chunk_name(position, source):
+    """How the messages name a chunk: ``Chunk 3`` (of the training chunks)
+    or ``validation_chunks, chunk 3``."""
+    return f"Chunk {position}" if source is None else f"{source}, chunk {position}"
+
+
+def read_chunk(estimator, chunk, position, *, bins=None, groups=True, source=None):
     """One raw chunk as input, targets, weights and group labels.
 
     Parameters
@@ -130,10 +148,16 @@ def read_chunk(estimator, chunk, position, *, bins=None, groups=True):
         points of a column to bin (quantiles need every row at once).
     groups : bool, default=True
         Whether to read the group labels (else the columns are only dropped).
+    source : str or None, default=None
+        The parameter the chunk comes from, e.g. ``"validation_chunks"``,
+        named in the messages; None: the training chunks.
     """
     from sklfair.nets._chunks import unpack_chunk
 
-    X, y, sample_weight = unpack_chunk(_user_chunk(chunk, position), position)
+    X, y, sample_weight = unpack_chunk(
+        _user_chunk(chunk, position),
+        position if source is None else f"{position} of {source}",
+    )
     features = (
         chunk.get("sensitive_features")
         if isinstance(chunk, collections.abc.Mapping)
@@ -141,6 +165,10 @@ def read_chunk(estimator, chunk, position, *, bins=None, groups=True):
     )
     owner = type(estimator).__name__
     try:
+        if _num_samples(X) != _num_samples(y):
+            raise ValueError(
+                f"X has {_num_samples(X)} rows but y has {_num_samples(y)}."
+            )
         y = column_or_1d(y, warn=True)
         check_classification_targets(y)
         if sample_weight is not None:
@@ -180,7 +208,7 @@ def read_chunk(estimator, chunk, position, *, bins=None, groups=True):
                     warning.message, warning.category, warning.filename, warning.lineno
                 )
     except ValueError as exc:
-        raise type(exc)(f"Chunk {position}: {exc}") from exc
+        raise type(exc)(f"{_chunk_name(position, source)}: {exc}") from exc
     if labels is None:
         raise SensitiveAttributeError(
             f"{owner}.fit_chunks needs the groups of every chunk: give "
@@ -286,6 +314,10 @@ def scan_chunks(
     for position, raw in enumerate(iter_chunks(chunks)):
         chunk = read_chunk(estimator, raw, position, bins=bins, groups=groups)
         del raw
+        try:  # here, not when a sample of the rows reaches the network
+            _check_no_missing(chunk.X_model)
+        except ValueError as exc:
+            raise ValueError(f"Chunk {position}: {exc}") from exc
         if not groups:  # one group: the rows' counts only
             chunk = chunk._replace(groups=pd.Series(np.zeros(len(chunk.y), int)))
         if head is None:
@@ -395,7 +427,90 @@ def _stack(a, b):
     return np.concatenate([a, b])
 
 
-def stream_rates(estimator, chunks, constraints, predict, *, labels, classes):
+def check_held_out(estimator, chunks, scan, *, source="validation_chunks"):
+    """Check held-out chunks before training, as far as one cheap look allows.
+
+    The pass that measures the gaps on held-out chunks comes after the
+    training, so a mistake in them (a chunk that is no ``(X, y)``, a wrong
+    or missing column, the sensitive column missing or with missing values,
+    ``X`` and ``y`` of different lengths, no row of a fitted group) would
+    otherwise be found only then. What is read here is already in memory or
+    small: every chunk of a list or tuple (in memory already), only the
+    first chunk of a :class:`~sklfair.nets.ParquetChunks` or a callable
+    (read again by the measuring pass, which still checks every chunk), and
+    nothing of a one-shot iterator (it would have to be held through the
+    training).
+
+    Parameters
+    ----------
+    estimator : FairMetaEstimator
+        After the counting pass of the training chunks (its
+        ``feature_names_in_`` and ``n_features_in_`` are set).
+    chunks : chunk source
+    scan : ChunkScan
+        The counting pass of the training chunks.
+    source : str, default="validation_chunks"
+        The parameter named in the messages.
+    """
+    if isinstance(chunks, collections.abc.Iterator):
+        return
+    if isinstance(chunks, (list, tuple)):
+        raws = chunks
+    else:  # one chunk of a reader or a callable, read again later
+        raws = [next(iter_chunks(chunks), None)]
+        rewind(chunks)
+        if raws[0] is None:
+            raise ValueError(
+                f"{type(estimator).__name__}.fit_chunks: {source} yielded no chunk."
+            )
+    known = False
+    for position, raw in enumerate(raws):
+        chunk = read_chunk(estimator, raw, position, source=source)
+        try:
+            validate_data(
+                estimator,
+                _safe_indexing(chunk.X, slice(0, 2)),
+                reset=False,
+                accept_sparse=estimator._accept_sparse(),
+                dtype=None,
+                ensure_all_finite=False,
+            )
+            _check_no_missing(chunk.X_model)
+        except ValueError as exc:
+            raise type(exc)(f"{_chunk_name(position, source)}: {exc}") from exc
+        known = known or bool((scan.codes_of(chunk.groups, 0, strict=False) >= 0).any())
+    if raws is chunks and not known:
+        raise ValueError(
+            f"{type(estimator).__name__}.fit_chunks: {source} have no row of a "
+            f"group seen in the training chunks ({list(scan.labels)[:5]}), so "
+            "no gap can be measured on them."
+        )
+
+
+def _check_no_missing(X):
+    """Refuse missing values in a chunk's model input, naming the columns
+    (the sklfair nets, the only ones that train on chunks, refuse them)."""
+    advice = (
+        "the network cannot take them: impute them (e.g. in the transform of "
+        "a ParquetChunks) or drop those rows."
+    )
+    if isinstance(X, pd.DataFrame):
+        counts = X.isna().sum()
+        bad = counts[counts > 0]
+        if len(bad):
+            raise ValueError(
+                f"X has missing values (NaN or None) in column(s) "
+                f"{bad.index[:5].tolist()} ({int(bad.sum())} in all); {advice}"
+            )
+        return
+    values = X.data if sp.issparse(X) else np.asarray(X)
+    if values.dtype.kind in "fc" and np.isnan(values).any():
+        raise ValueError(f"X has missing values (NaN); {advice}")
+
+
+def stream_rates(
+    estimator, chunks, constraints, predict, *, labels, classes, source=None
+):
     """Each constraint's rate sums over ``chunks`` for a fitted model.
 
     Reads every chunk once: the model's decisions on it (one-hot, in the
@@ -403,7 +518,8 @@ def stream_rates(estimator, chunks, constraints, predict, *, labels, classes):
     class labels) and its rows' group codes (rows of a group unseen
     at fit are left out, with an
     :class:`~sklfair.exceptions.UnseenGroupWarning`), then adds the
-    numerators and denominators of ``constraint.rates``.
+    numerators and denominators of ``constraint.rates``. ``source`` names
+    the chunks' parameter in the messages (None: the training chunks).
 
     Returns
     -------
@@ -414,9 +530,10 @@ def stream_rates(estimator, chunks, constraints, predict, *, labels, classes):
     """
     index = pd.Index(np.asarray(labels, dtype=object))
     owner = type(estimator).__name__
+    what = "the chunks" if source is None else source
     sums, n_rows, unseen = None, 0, 0
     for position, raw in enumerate(iter_chunks(chunks)):
-        chunk = read_chunk(estimator, raw, position)
+        chunk = read_chunk(estimator, raw, position, source=source)
         del raw
         codes = index.get_indexer(np.asarray(chunk.groups, dtype=object))
         y_codes = np.searchsorted(classes, chunk.y)
@@ -427,7 +544,10 @@ def stream_rates(estimator, chunks, constraints, predict, *, labels, classes):
         unseen += int((~known).sum())
         if not known.any():
             continue
-        predicted = np.searchsorted(classes, predict(chunk.X_model))
+        try:
+            predicted = np.searchsorted(classes, predict(chunk.X_model))
+        except ValueError as exc:  # e.g. a column missing, renamed or with NaN
+            raise type(exc)(f"{_chunk_name(position, source)}: {exc}") from exc
         decisions = np.eye(len(classes))[predicted[known]]
         weight = None if chunk.sample_weight is None else chunk.sample_weight[known]
         part = [
@@ -445,11 +565,15 @@ def stream_rates(estimator, chunks, constraints, predict, *, labels, classes):
                 den += d
     if unseen:
         warnings.warn(
-            f"{owner}: {unseen} row(s) of the chunks have a group or class not "
-            "seen at fit; the gaps measured on the chunks leave them out.",
+            f"{owner}: {unseen} row(s) of {what} have a group or class not "
+            f"seen at fit; the gaps measured on {what} leave them out.",
             UnseenGroupWarning,
             stacklevel=3,
         )
     if sums is None:
-        raise ValueError(f"{owner}: the chunks have no row of a fitted group.")
+        raise ValueError(
+            f"{owner}: {what} have no row of a fitted group and class (the "
+            f"groups are {list(labels)[:5]}, the classes "
+            f"{list(classes)})."
+        )
     return sums, n_rows

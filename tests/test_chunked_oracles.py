@@ -6,6 +6,8 @@ Kamiran & Calders' weights ``P(g) P(y) / P(g, y)``, fairlearn's metrics on
 the fitted model's predictions, and the in-memory ``fit`` on the same rows.
 """
 
+import functools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,10 +15,11 @@ from fairlearn.metrics import demographic_parity_difference
 from sklearn.compose import make_column_selector, make_column_transformer
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from sklfair._chunked import check_held_out, stream_rates
 from sklfair.constrained import FairConstrainedClassifier
 from sklfair.datasets import load_taiwan_credit
 from sklfair.distillation import DistilledClassifier
-from sklfair.exceptions import SensitiveAttributeError
+from sklfair.exceptions import SensitiveAttributeError, UnseenGroupWarning
 from sklfair.nets import ParquetChunks, TabularNetClassifier
 from sklfair.reweighting import ReweighingClassifier
 
@@ -255,3 +258,169 @@ def test_chunked_fit_is_close_to_the_in_memory_fit(credit):
         assert gap <= 0.025 + 0.03
         assert np.mean(predicted == y_test) > 0.75
     assert abs(chunked.score(X_test, y_test) - in_memory.score(X_test, y_test)) < 0.03
+
+
+# --- held-out chunks: named in the messages, checked before training ---------
+
+
+def _held_out_setup(credit):
+    """Training chunks of the credit rows, a FairConstrainedClassifier after
+    its counting pass over them, and that pass."""
+    _, train, _ = credit
+    X, y = _split(train)
+    chunks = [(X[:3000], y[:3000]), (X[3000:], y[3000:])]
+    clf = FairConstrainedClassifier(_net(1), bound=0.1, sensitive_columns="sex")
+    return clf, clf._scan_chunks(chunks, why="a test"), chunks
+
+
+def test_held_out_chunks_are_checked_before_training(credit):
+    folder, _, test = credit
+    clf, scan, chunks = _held_out_setup(credit)
+    X, y = _split(test)
+    no_sex = X.drop(columns="sex")
+    missing = X.assign(sex=X["sex"].where(X.index != 7))
+    nan_feature = X.assign(**{X.columns[0]: X.iloc[:, 0].where(X.index != 3)})
+    for held_out, error, message in [
+        ([(X, y), (no_sex, y)], SensitiveAttributeError, "chunk 1: .*'sex' is not"),
+        ([(missing, y)], SensitiveAttributeError, "chunk 0: .*1 missing value"),
+        ([(X, y[:-1])], ValueError, "chunk 0: X has 2000 rows but y has 1999"),
+        ([(X.assign(extra=1.0), y)], ValueError, "chunk 0: The feature names"),
+        ([(nan_feature, y)], ValueError, r"chunk 0: X has missing values .*\['"),
+    ]:
+        with pytest.raises(error, match=f"^validation_chunks, {message}"):
+            check_held_out(clf, held_out, scan)
+    with pytest.raises(ValueError, match="validation_chunks have no row of a group"):
+        check_held_out(clf, [(X.assign(sex="other"), y)], scan)
+    with pytest.raises(ValueError, match="Chunk 0 of validation_chunks is a Data"):
+        check_held_out(clf, [X], scan)
+    # a reader: its first chunk, and the next pass still starts from pass 0
+    reader = ParquetChunks(
+        folder / "test.parquet",
+        target="default",
+        transform=lambda X: X.drop(columns="sex"),
+        random_state=0,
+    )
+    with pytest.raises(SensitiveAttributeError, match="^validation_chunks, chunk 0"):
+        check_held_out(clf, reader, scan)
+    reader = _chunks(folder / "test.parquet")
+    check_held_out(clf, reader, scan)
+    assert reader._passes == 0
+    check_held_out(clf, chunks, scan)
+    check_held_out(clf, iter([(no_sex, y)]), scan)  # not read: held otherwise
+
+
+def test_held_out_chunks_are_named_after_training(credit):
+    # what only the measuring pass finds (a later chunk of a reader, a
+    # one-shot iterator) names validation_chunks, not "Chunk 0" of training
+    _, _, test = credit
+    clf, _, chunks = _held_out_setup(credit)
+    clf.fit_chunks(chunks)
+    X, y = _split(test)
+    measure = functools.partial(
+        stream_rates,
+        clf,
+        constraints=[clf.constraint_],
+        predict=clf.estimator_.predict,
+        labels=clf.groups_,
+        classes=clf.classes_,
+        source="validation_chunks",
+    )
+    nan_feature = X.assign(**{X.columns[0]: X.iloc[:, 0].where(X.index != 3)})
+    for held_out, message in [
+        ([(X, y), (X.drop(columns="sex"), y)], "chunk 1: .*'sex' is not in X"),
+        ([(nan_feature.drop(columns="sex"), y)], "chunk 0: .*'sex' is not in X"),
+        ([(nan_feature, y)], "chunk 0: Input X contains NaN"),
+        ([(X[X.columns[::-1]], y)], "chunk 0: The feature names should match"),
+    ]:
+        with pytest.raises(ValueError, match=f"^validation_chunks, {message}"):
+            measure(iter(held_out))
+    with pytest.raises(ValueError, match="validation_chunks have no row of a"):
+        with pytest.warns(UnseenGroupWarning, match="of validation_chunks have"):
+            measure([(X.assign(sex="other"), y)])
+    # the training chunks keep their names
+    with pytest.raises(ValueError, match=r"^Chunk 0: .*'sex' is not in X"):
+        stream_rates(
+            clf,
+            [(X.drop(columns="sex"), y)],
+            [clf.constraint_],
+            clf.estimator_.predict,
+            labels=clf.groups_,
+            classes=clf.classes_,
+        )
+
+
+def test_chunk_with_x_and_y_of_different_lengths(credit):
+    # was numpy's "operands could not be broadcast together" in the scan
+    _, train, _ = credit
+    X, y = _split(train)
+    with pytest.raises(ValueError, match="^Chunk 1: X has 3000 rows but y has 2999"):
+        ReweighingClassifier(_net(1), sensitive_columns="sex").fit_chunks(
+            [(X[:3000], y[:3000]), (X[3000:], y[3000:-1])]
+        )
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: ReweighingClassifier(_net(1), sensitive_columns="sex"),
+        lambda: FairConstrainedClassifier(_net(1), sensitive_columns="sex"),
+        lambda: DistilledClassifier(_net(1), _net(1), sensitive_columns="sex"),
+    ],
+    ids=["reweighing", "lagrangian", "distilled"],
+)
+def test_nan_in_a_feature_names_its_chunk_and_column(credit, make):
+    # was "Chunk term_rows: Input X contains NaN" (the sample of rows the
+    # loss terms set up on) or a failure in the middle of the training
+    _, train, _ = credit
+    X, y = _split(train)
+    column = X.columns[0]
+    X = X.assign(  # a numeric sex: the teacher of the distilled model sees it
+        sex=(X["sex"] == "male").astype(np.float32),
+        **{column: X[column].where(X.index != 4000)},
+    )
+    with pytest.raises(
+        ValueError, match=rf"^Chunk 1: X has missing values .* \['{column}'\]"
+    ):
+        make().fit_chunks([(X[:3000], y[:3000]), (X[3000:], y[3000:])])
+
+
+def test_validation_chunks_fail_before_training_or_keep_the_model(credit, tmp_path):
+    folder, train, test = credit
+    X, y = _split(train)
+    X_test, y_test = _split(test)
+    chunks = [(X[:3000], y[:3000]), (X[3000:], y[3000:])]
+
+    def make():
+        return FairConstrainedClassifier(
+            _net(1), bound=0.1, sensitive_columns="sex", random_state=0
+        )
+
+    clf = make()
+    with pytest.raises(
+        SensitiveAttributeError, match="^validation_chunks, chunk 0: .*'sex' is not"
+    ):
+        clf.fit_chunks(chunks, validation_chunks=[(X_test.drop(columns="sex"), y_test)])
+    assert not hasattr(clf, "estimator_")  # refused before training
+    with pytest.raises(TypeError, match="takes validation_chunks= an iterable"):
+        make().fit_chunks(chunks, validation_chunks=str(folder / "test.parquet"))
+    # NaN in the sensitive column of a later row group: found only after training
+    bad = test.assign(sex=test["sex"].where(test.index != 1500))
+    bad.to_parquet(tmp_path / "bad.parquet", row_group_size=1000)
+    reader = ParquetChunks(
+        tmp_path / "bad.parquet",
+        target="default",
+        transform=lambda X: X,
+        shuffle=False,
+    )
+    with pytest.warns(
+        UserWarning,
+        match=r"^validation_chunks, chunk 1: .*missing.*"
+        "The model is trained and kept",
+    ):
+        clf = make().fit_chunks(chunks, validation_chunks=reader)
+    assert clf.validation_gaps_ is None and clf.validation_violation_ is None
+    assert clf.constraint_violation_ is not None
+    reference = make().fit_chunks(chunks)
+    np.testing.assert_array_equal(
+        clf.predict_proba(X_test), reference.predict_proba(X_test)
+    )

@@ -6,6 +6,7 @@ the real held-out test file, with fairlearn's metrics as the oracle.
 
 import pickle
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -553,6 +554,32 @@ def test_multiclass_with_reductions_is_an_error_naming_the_alternatives():
         ValueError, match="Only binary classification.*'lagrangian'.*'threshold'"
     ):
         clf.fit(X, y)
+
+
+def test_auto_on_many_classes_takes_the_threshold_rule_not_the_reductions():
+    X, y, _ = _biased(300, n_classes=3)
+    auto = FairConstrainedClassifier(LogisticRegression(), sensitive_columns=[2])
+    threshold = FairConstrainedClassifier(
+        LogisticRegression(), method="threshold", sensitive_columns=[2]
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        auto.fit(X, y)
+        threshold.fit(X, y)
+    assert auto.method_ == "threshold"
+    np.testing.assert_array_equal(auto.predict_proba(X), threshold.predict_proba(X))
+    # two classes: still fairlearn's reductions
+    X2, y2, _ = _biased(300)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        two = FairConstrainedClassifier(LogisticRegression(), sensitive_columns=[2])
+        assert two.fit(X2, y2).method_ == "reductions"
+    # without the groups in X, no method fits: say what to give
+    groups = X[:, 2].copy()
+    with pytest.raises(ValueError, match="method='auto'.*3.*sensitive_columns="):
+        FairConstrainedClassifier(LogisticRegression()).fit(
+            X[:, :2], y, sensitive_features=groups
+        )
 
 
 def test_threshold_uses_the_group_blind_rule_for_unseen_groups():

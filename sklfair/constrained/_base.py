@@ -4,6 +4,7 @@ fitting through the training loop or fairlearn, and the claim about the bound.""
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -13,6 +14,7 @@ from sklearn.utils._param_validation import HasMethods, Interval
 
 from sklfair._chunked import (
     check_chunk_source,
+    check_held_out,
     iter_chunks,
     read_chunk,
     stream_rates,
@@ -271,7 +273,9 @@ class BaseFairConstrained(FairMetaEstimator):
                 "rows as validation_chunks= instead."
             )
         if validation_chunks is not None:
-            check_chunk_source(validation_chunks, owner, "once", once=True)
+            check_chunk_source(
+                validation_chunks, owner, "once", once=True, source="validation_chunks"
+            )
         scan = self._scan_chunks(
             chunks,
             classes=classes,
@@ -280,6 +284,8 @@ class BaseFairConstrained(FairMetaEstimator):
             sample_size=GapTerm.monitor_size,
         )
         self.classes_ = scan.classes
+        if validation_chunks is not None:
+            check_held_out(self, validation_chunks, scan)
         constraints = resolve_constraints(self.constraint, self._task, self.bound)
         self.constraint_ = (
             constraints if isinstance(self.constraint, list | tuple) else constraints[0]
@@ -355,12 +361,28 @@ class BaseFairConstrained(FairMetaEstimator):
         )
         self.validation_violation_ = self.validation_gaps_ = None
         if validation_chunks is not None:
-            self.validation_violation_ = self._streamed_violation(
-                validation_chunks, constraints, owner, advice, "held-out chunks"
-            )
+            try:
+                self.validation_violation_ = self._streamed_violation(
+                    validation_chunks,
+                    constraints,
+                    owner,
+                    advice,
+                    "held-out chunks",
+                    source="validation_chunks",
+                )
+            except ValueError as exc:  # keep the trained model
+                warnings.warn(
+                    f"{exc} The model is trained and kept; validation_violation_ "
+                    "and validation_gaps_ are None (the gaps on validation_chunks "
+                    "were not measured).",
+                    UserWarning,
+                    stacklevel=3,
+                )
         return self
 
-    def _streamed_violation(self, chunks, constraints, owner, advice, where):
+    def _streamed_violation(
+        self, chunks, constraints, owner, advice, where, source=None
+    ):
         """The claim's largest gap minus its bound over ``chunks`` (one pass,
         group sums only); on held-out chunks also sets ``validation_gaps_``."""
         sums, _ = stream_rates(
@@ -370,6 +392,7 @@ class BaseFairConstrained(FairMetaEstimator):
             self.estimator_.predict,
             labels=self.groups_,
             classes=self.classes_,
+            source=source,
         )
         gaps = [
             gap_of_sums(c, numerator, denominator, self.groups_, len(self.classes_))
@@ -410,6 +433,24 @@ class BaseFairConstrained(FairMetaEstimator):
     def _resolve_method(self, constraints):
         method = self._planned_method()
         final = final_estimator(self.estimator)
+        if (
+            self.method == "auto"
+            and method == "reductions"
+            and self._task == "classification"
+            and len(self.classes_) > 2
+        ):
+            # fairlearn's reductions are binary; the multi-class threshold
+            # rule takes any classifier's scores, with the groups read from X
+            if self.sensitive_columns is None:
+                raise ValueError(
+                    f"method='auto' picks fairlearn's reductions for "
+                    f"{type(final).__name__}, which take two classes; y has "
+                    f"{len(self.classes_)}. Give the groups as sensitive_columns= "
+                    "(then 'auto' fits per-group offsets to the classifier's "
+                    "scores, method='threshold'), or use an sklfair net "
+                    "(TabularNetClassifier) for the training-loop methods."
+                )
+            method = "threshold"
         if method is None:
             raise TypeError(
                 f"{type(final).__name__} is neither an sklfair net (fit takes "

@@ -94,7 +94,8 @@ class FairConstrainedClassifier(ClassifierMixin, BaseFairConstrained):
           estimator's log-probabilities found by a coordinate search on the
           training rows (deterministic; see the Notes);
         - ``"auto"``: ``"lagrangian"`` for sklfair nets, ``"reductions"`` for
-          other estimators that take ``sample_weight``, else ``"threshold"``.
+          other estimators that take ``sample_weight`` (``"threshold"`` when
+          ``y`` has more than two classes), else ``"threshold"``.
     sensitive_columns : str, int, list, boolean mask or callable, default=None
         Columns of ``X`` holding the sensitive attribute (several columns form
         intersectional groups), or a callable ``X -> groups``. Alternatively

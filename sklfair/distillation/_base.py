@@ -28,6 +28,7 @@ from sklfair.constrained._claim import (
     gap_of_sums,
     violation_of_gaps,
 )
+from sklfair.constrained._dependence import is_dependence
 from sklfair.constrained._feasibility import resolvable_bounds, warn_if_unresolvable
 from sklfair.constraints import resolve_constraints
 from sklfair.exceptions import SensitiveAttributeError
@@ -129,6 +130,17 @@ class BaseDistilled(FairMetaEstimator):
         self.resolvable_bounds_ = {}
         if self.constraint is not None:
             constraints = resolve_constraints(self.constraint, task, self.bound)
+            dependence = [c.name for c in constraints if is_dependence(c)]
+            if dependence:
+                raise ValueError(
+                    f"{type(self).__name__} bounds the student's group rates; "
+                    f"{dependence[0]!r} bounds a dependence on a continuous "
+                    "attribute, which it does not take. Bound it with "
+                    "FairConstrainedClassifier(TabularNetClassifier(), "
+                    "constraint=Independence(...)), or give groups "
+                    "(sensitive_bins=) and a group constraint such as "
+                    "'demographic_parity'."
+                )
             self.constraint_ = (
                 constraints
                 if isinstance(self.constraint, list | tuple)

@@ -19,6 +19,8 @@ from sklfair.constrained import (
 )
 from sklfair.constraints import DemographicParity, Independence
 from sklfair.datasets import load_german_credit
+from sklfair.distillation import DistilledClassifier
+from sklfair.exceptions import SensitiveAttributeError
 from sklfair.metrics import hsic_dependence
 from sklfair.nets import TabularNetClassifier
 
@@ -151,3 +153,81 @@ def test_fairlearn_methods_refuse_it(method):
     )
     with pytest.raises(ValueError, match="independence"):
         clf.fit(X, y)
+
+
+# --- the attribute must be one column with an order -------------------------
+
+
+def _refusing(**params):
+    return FairConstrainedClassifier(
+        TabularNetClassifier(max_epochs=1), constraint=Independence(bound=0.1), **params
+    )
+
+
+@pytest.mark.parametrize(
+    "columns, as_features, match",
+    [
+        ("purpose", False, "sensitive_columns 'purpose' is an unordered categorical"),
+        ("purpose", True, "sensitive_features 'purpose' is an unordered categorical"),
+        (["age", "duration_months"], False, r"2 columns \('age', 'duration_months'\)"),
+        (["age", "duration_months"], True, r"2 columns \('age', 'duration_months'\)"),
+        ("age_text", False, "sensitive_columns 'age_text' has dtype"),
+        ("age_text", True, "sensitive_features 'age_text' has dtype"),
+    ],
+)
+def test_a_nominal_or_intersectional_attribute_is_refused(
+    german, columns, as_features, match
+):
+    # sorted nominal labels, text or combinations of columns are no ranks
+    X, y = german
+    X = X.assign(age_text=X["age"].astype(str))
+    if as_features:
+        clf, kwargs = _refusing(), {"sensitive_features": X[columns]}
+    else:
+        clf, kwargs = _refusing(sensitive_columns=columns), {}
+    with pytest.raises(SensitiveAttributeError, match=match) as info:
+        clf.fit(X, y, **kwargs)  # refused before any training
+    assert "demographic_parity" in str(info.value)
+
+
+def test_an_unnamed_text_array_is_refused(german):
+    X, y = german
+    ages = X["age"].astype(str).to_list()
+    with pytest.raises(SensitiveAttributeError, match="sensitive_features has dtype"):
+        _refusing().fit(X.select_dtypes("number"), y, sensitive_features=ages)
+
+
+@pytest.mark.parametrize(
+    "attribute",
+    [
+        pytest.param(lambda X: X["age"].to_list(), id="python ints"),
+        pytest.param(lambda X: X[["age"]].to_numpy(), id="one-column array"),
+        pytest.param(
+            lambda X: pd.Categorical(X["employment_since"], ordered=True),
+            id="ordered categorical",
+        ),
+        pytest.param(lambda X: pd.Categorical(X["age"]), id="numeric categorical"),
+    ],
+)
+def test_a_numeric_or_ordered_attribute_is_kept(german, attribute):
+    X, y = german
+    X = X.select_dtypes("number").drop(columns="age").assign(age=X["age"])
+    A = attribute(load_german_credit().data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the short fit's own warnings
+        clf = _refusing().fit(X, y, sensitive_features=A)
+    assert clf.sensitive_bins_ is None
+    assert len(clf.groups_) == pd.Series(np.ravel(np.asarray(A))).nunique()
+
+
+def test_the_fair_student_refuses_a_dependence_constraint_by_name():
+    data = load_german_credit()
+    X = data.data.select_dtypes("number")
+    clf = DistilledClassifier(
+        LogisticRegression(max_iter=500),
+        TabularNetClassifier(max_epochs=1),
+        constraint=Independence(bound=0.1),
+        sensitive_columns="age",
+    )
+    with pytest.raises(ValueError, match="'independence' bounds a dependence"):
+        clf.fit(X, data.target)
