@@ -238,9 +238,12 @@ fairlearn.postprocessing.ThresholdOptimizer
     p_c(x) + offset[group, c]``: one offset per group and class, set one at
     a time to the value that most reduces the total excess of the gaps over
     the bound, then the training error (an exact line search over the
-    values where a decision changes), in rounds until no offset improves;
-    a local optimum, which meets the bound on the training rows when the
-    search reaches it. :meth:`predict_proba` is the softmax of the shifted
+    values where a decision changes), in rounds until no offset improves.
+    When that stops above the bound, the rounds go on with the total excess
+    of each group's gaps to every other group as a tie-breaker (with three
+    groups or more the excess alone has plateaus). The result is a local
+    optimum, which meets the bound on the training rows when the search
+    reaches it. :meth:`predict_proba` is the softmax of the shifted
     log-probabilities, so its most probable class is the decision. It
     supports ``"demographic_parity"`` (every class's selection rate),
     ``"equal_opportunity"`` (every class's recall), ``"equalized_odds"`` and
