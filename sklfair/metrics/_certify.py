@@ -19,11 +19,12 @@ import warnings
 import numpy as np
 import pandas as pd
 from sklearn.base import is_regressor
+from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
 from .._sensitive import encode_groups, resolve_sensitive
 from ..exceptions import BoundNotMetWarning
-from ._base import binarize, column, positive_label
+from ._base import binarize, check_class_labels, column, positive_label
 from ._bootstrap import as_generator
 from ._certificate import FairnessCertificate
 from ._intervals import (
@@ -31,6 +32,7 @@ from ._intervals import (
     check_method,
     check_n_boot,
     gap_interval,
+    worst_gap_interval,
 )
 from ._weights import weights_or_ones
 
@@ -121,11 +123,16 @@ def parse_constraints(constraint, bound):
     return parsed
 
 
-def _group_sizes(codes, labels, y_true, weights, classification):
+def _group_sizes(codes, labels, y_true, weights, classification, classes=None):
     index = pd.Index(labels, name="group")
     n_groups = len(labels)
     sizes = pd.DataFrame({"rows": np.bincount(codes, minlength=n_groups)}, index=index)
-    if classification:
+    if classes is not None:  # multi-class: the rows of each true class
+        for label in classes:
+            sizes[f"y={label}"] = np.bincount(
+                codes[y_true == label], minlength=n_groups
+            )
+    elif classification:
         positives = np.bincount(codes[y_true == 1], minlength=n_groups)
         sizes["positives"] = positives
         sizes["negatives"] = sizes["rows"] - positives
@@ -135,6 +142,40 @@ def _group_sizes(codes, labels, y_true, weights, classification):
         with np.errstate(divide="ignore", invalid="ignore"):
             sizes["effective_rows"] = np.where(squares > 0, total**2 / squares, 0.0)
     return sizes
+
+
+def _multiclass_labels(estimator, y_true, y_pred):
+    """The classes of a multi-class classifier (its ``classes_``, else the
+    labels seen), or None for binary labels."""
+    classes = getattr(estimator, "classes_", None)
+    if classes is None:
+        check_class_labels(y_true, y_pred, "certify")
+        classes = unique_labels(y_true, y_pred)
+    classes = np.asarray(classes)
+    return classes if len(classes) > 2 else None
+
+
+def _multiclass_events(name, classes, y_true, y_pred):
+    """The one-vs-rest rates a multi-class constraint bounds, as in
+    :mod:`sklfair.constraints`: ``(event name, rows of the event, decision
+    indicator)``, each rate the share of the indicator among the event's rows.
+
+    ``demographic_parity``: ``P(pred = c)`` for every class; ``equal_opportunity``:
+    ``P(pred = c | y = c)``; ``equalized_odds``: ``P(pred = c | y = k)`` for every
+    pair; ``error_rate_parity``: ``P(pred != y)``.
+    """
+    every = np.ones(len(y_true), dtype=bool)
+    if name == "error_rate_parity":
+        return [("error_rate", every, y_pred != y_true)]
+    if name == "demographic_parity":
+        return [(f"selection_rate[{c}]", every, y_pred == c) for c in classes]
+    if name == "equal_opportunity":
+        return [(f"recall[{c}]", y_true == c, y_pred == c) for c in classes]
+    return [
+        (f"P(pred={c}|y={k})", y_true == k, y_pred == c)
+        for c in classes
+        for k in classes
+    ]
 
 
 def certify(
@@ -168,8 +209,13 @@ def certify(
     Parameters
     ----------
     estimator : fitted estimator
-        A binary classifier (or a regressor, for ``"group_mean_parity"`` and
-        ``"group_loss_parity"``). It receives ``X`` as given, sensitive
+        A classifier (or a regressor, for ``"group_mean_parity"`` and
+        ``"group_loss_parity"``). With more than two classes, each
+        constraint's gap is the largest over its one-vs-rest rates, as
+        :mod:`sklfair.constraints` bound them (``P(pred = c)`` for every
+        class, ``P(pred = c | y = c)``, ``P(pred = c | y = k)`` for every
+        pair, ``P(pred != y)``), each rate's interval at Šidák's level so
+        that all hold at once. It receives ``X`` as given, sensitive
         columns included (sklfair's meta-estimators drop them themselves).
     X : DataFrame or array-like of shape (n_samples, n_features)
         The held-out rows.
@@ -226,7 +272,7 @@ def certify(
     ------
     ValueError
         When no (or both) sources of groups are given, for an unknown
-        constraint, a negative bound, multi-class labels, or a constraint
+        constraint, a negative bound, or a constraint
         that does not fit the estimator (classification vs regression).
 
     See Also
@@ -291,9 +337,12 @@ def certify(
         drop_sensitive=False,
     )
     y_pred = column(estimator.predict(X), "predictions")
+    classes = None if regression else _multiclass_labels(estimator, y_true, y_pred)
     if regression:
         y_true = y_true.astype(np.float64)
         y_pred = y_pred.astype(np.float64)
+    elif classes is not None:
+        check_class_labels(y_true, y_pred, "certify")
     else:
         pos_label = positive_label(y_true, y_pred, pos_label)
         y_true, y_pred = binarize(
@@ -307,44 +356,59 @@ def certify(
 
     rows, intervals = [], {}
     for name, limit in constraints:
-        result = gap_interval(
-            CONSTRAINT_METRICS[name],
-            y_true,
-            y_pred,
-            codes,
-            labels,
-            weights,
-            confidence=confidence,
-            method=method,
-            n_boot=n_boot,
-            rng=rng,
-        )
+        interval = dict(confidence=confidence, method=method, n_boot=n_boot, rng=rng)
+        if classes is None:
+            result = gap_interval(
+                CONSTRAINT_METRICS[name],
+                y_true,
+                y_pred,
+                codes,
+                labels,
+                weights,
+                **interval,
+            )
+            metric = result.metric
+            estimate, low, high = result.estimate, result.low, result.high
+            smallest = result.smallest_certifiable_bound
+        else:
+            events = _multiclass_events(name, classes, y_true, y_pred)
+            result, (estimate, low, high, smallest) = worst_gap_interval(
+                events, codes, labels, weights, **interval
+            )
+            metric = f"{CONSTRAINT_METRICS[name]} ({result.metric})"
+            if len(events) > 1:
+                metric = (
+                    f"{CONSTRAINT_METRICS[name]}, worst of {len(events)} "
+                    f"one-vs-rest rates ({result.metric})"
+                )
         intervals[name] = result
-        certified = bool(result.high <= limit)
+        certified = bool(high <= limit)
         if certified:
             verdict = _VERDICTS["certified"]
-        elif limit < result.smallest_certifiable_bound:
+        elif limit < smallest:
             verdict = _VERDICTS["rows"]
         else:
             verdict = _VERDICTS["gap"]
         rows.append(
             {
                 "constraint": name,
-                "metric": result.metric,
-                "estimate": result.estimate,
-                "low": result.low,
-                "high": result.high,
+                "metric": metric,
+                "estimate": estimate,
+                "low": low,
+                "high": high,
                 "bound": limit,
                 "certified": certified,
                 "verdict": verdict,
-                "smallest_certifiable_bound": result.smallest_certifiable_bound,
+                "smallest_certifiable_bound": smallest,
             }
         )
     results = pd.DataFrame(rows).set_index("constraint")
     certificate = FairnessCertificate(
         results=results,
         intervals=intervals,
-        group_sizes=_group_sizes(codes, labels, y_true, weights, not regression),
+        group_sizes=_group_sizes(
+            codes, labels, y_true, weights, not regression, classes=classes
+        ),
         groups=str(groups.name),
         confidence=confidence,
         method=method,

@@ -45,6 +45,7 @@ group value, or smallest over largest), the definition the constraints of
 
 from __future__ import annotations
 
+import dataclasses
 import numbers
 from collections import namedtuple
 from dataclasses import dataclass
@@ -54,6 +55,7 @@ import pandas as pd
 from sklearn.utils.validation import check_consistent_length
 
 from .._sensitive import encode_groups
+from ._analytic import sidak
 from ._base import binarize, check_groups, column
 from ._bootstrap import as_generator
 from ._gap_analytic import (
@@ -76,6 +78,7 @@ __all__ = [
     "fairness_interval",
     "gap_interval",
     "group_intervals",
+    "worst_gap_interval",
 ]
 
 #: The interval's two ends, as :func:`scipy.stats.bootstrap` names them.
@@ -463,3 +466,54 @@ low=0.07821, high=0.165, confidence=0.95, method='analytic')
         rng=as_generator(random_state) if method == "bootstrap" else None,
         agg=agg,
     )
+
+
+def worst_gap_interval(events, codes, labels, weights, *, confidence, **interval):
+    """The interval of the largest gap over ``events`` (multi-class): the
+    worst of several one-vs-rest rates' differences between groups.
+
+    ``events`` are ``(name, rows of the event, decision indicator)``, each
+    rate the share of the indicator among the event's rows.
+
+    Each event's gap gets its interval at Šidák's level ``confidence ** (1 /
+    m)`` for ``m`` events, so that all hold at once with ``confidence``; the
+    largest gap then lies in ``[max of the lows, max of the highs]``, and
+    the smallest certifiable bound is the largest of the events'. An event
+    without rows in two groups has no gap and is left out.
+
+    Returns
+    -------
+    worst : FairnessInterval
+        The interval of the event with the highest upper end.
+    ends : tuple of float
+        ``(estimate, low, high, smallest certifiable bound)`` of the largest gap.
+    """
+    each = sidak(confidence, len(events))
+    results = []
+    for event, rows, decided in events:
+        present = np.unique(codes[rows])
+        if len(present) < 2:
+            continue
+        result = gap_interval(
+            (("selection_rate",), "difference"),
+            decided[rows].astype(np.float64),
+            decided[rows].astype(np.float64),
+            np.searchsorted(present, codes[rows]),
+            np.asarray(labels)[present],
+            weights[rows],
+            confidence=each,
+            warn=False,
+            **interval,
+        )
+        results.append(dataclasses.replace(result, metric=event))
+    if not results:
+        raise ValueError(
+            "certify cannot measure a gap: no rate of the constraint has rows in "
+            "two groups or more."
+        )
+    worst = max(results, key=lambda r: r.high)
+    ends = tuple(
+        float(max(getattr(r, end) for r in results))
+        for end in ("estimate", "low", "high", "smallest_certifiable_bound")
+    )
+    return worst, ends

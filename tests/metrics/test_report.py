@@ -12,7 +12,12 @@ from sklearn.metrics import accuracy_score, mean_absolute_error, roc_auc_score
 from sklearn.svm import LinearSVC
 
 from sklfair.exceptions import ContinuousSensitiveAttributeWarning
-from sklfair.metrics import FairnessReport, fairness_interval, fairness_report
+from sklfair.metrics import (
+    FairnessReport,
+    certify,
+    fairness_interval,
+    fairness_report,
+)
 
 
 @pytest.fixture(scope="module")
@@ -214,10 +219,29 @@ def test_multiclass_report():
     report = fairness_report(model, X[["x"]], y, sensitive_features=X["g"])
     assert report.task == "multiclass" and report.pos_label is None
     assert report.by_group("g").columns.tolist() == ["count", "accuracy"]
+    names = ["demographic_parity_difference", "equalized_odds_difference"]
     assert report.fairness.columns.tolist() == [
-        "demographic_parity_difference",
-        "equalized_odds_difference",
+        *names,
+        *(f"{name}_{end}" for name in names for end in ("low", "high")),
     ]
+    # every multi-class gap with its interval, around the estimate
+    for name in names:
+        low, value, high = report.fairness.loc[
+            "g", [f"{name}_low", name, f"{name}_high"]
+        ]
+        assert low <= value <= high
+    # the same rates and level as certify's multi-class demographic parity
+    certificate = certify(
+        model,
+        X[["x"]],
+        y,
+        constraint="demographic_parity",
+        bound=1.0,
+        sensitive_features=X["g"],
+    )
+    assert report.fairness.loc["g", "demographic_parity_difference_high"] == (
+        pytest.approx(certificate.results["high"].iloc[0])
+    )
     y_pred = model.predict(X[["x"]])
     by_class = [
         fm.demographic_parity_difference(
