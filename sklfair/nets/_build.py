@@ -10,6 +10,9 @@ them) and the callbacks (``early_stopping``) of the one
 
 from __future__ import annotations
 
+import numbers
+
+import numpy as np
 import torch
 from skorch.callbacks import EarlyStopping
 
@@ -67,11 +70,26 @@ def _monotone_spec(estimator):
         )
     return MonotoneMLP, dict(
         monotonic_cst=cst.tolist(),
-        hidden_units=tuple(int(u) for u in estimator.hidden_units),
+        hidden_units=_hidden_units(estimator),
         activation=estimator.activation,
         dropout=estimator.dropout,
         binary=estimator._monotone_binary(),
     )
+
+
+def _hidden_units(estimator):
+    """``hidden_units`` as a tuple of ints, each a width of at least 1."""
+    units = np.asarray(estimator.hidden_units, dtype=object)
+    if units.ndim != 1 or not all(
+        isinstance(u, numbers.Integral) and not isinstance(u, bool) and u >= 1
+        for u in units
+    ):
+        raise ValueError(
+            f"{type(estimator).__name__}: hidden_units must be widths of the "
+            "hidden layers, a sequence of whole numbers of at least 1 such as "
+            f"(64, 64) (empty for a linear model), got {estimator.hidden_units!r}."
+        )
+    return tuple(int(u) for u in units)
 
 
 def module_spec(estimator):
@@ -82,7 +100,7 @@ def module_spec(estimator):
         return monotone
     if estimator.module is None:
         return MLP, dict(
-            hidden_units=tuple(int(u) for u in estimator.hidden_units),
+            hidden_units=_hidden_units(estimator),
             activation=estimator.activation,
             dropout=estimator.dropout,
             batch_norm=estimator.batch_norm,

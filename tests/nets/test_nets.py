@@ -416,3 +416,11 @@ def test_prediction_chunks_hold_a_megabyte_of_activations():
 
     module = MLP(n_features=20, n_outputs=2, hidden_units=(64, 64))
     assert _predict_chunk(module, 20) * 64 * 8 <= 2**20
+
+
+@pytest.mark.parametrize("hidden_units", [(-3,), (0,), (3.5,), (True,), [[8, 8]]])
+def test_hidden_units_that_are_no_widths_are_named(hidden_units):
+    X = np.random.RandomState(0).randn(40, 3)
+    y = (X[:, 0] > 0).astype(int)
+    with pytest.raises(ValueError, match="hidden_units must be widths"):
+        TabularNetClassifier(hidden_units=hidden_units, max_epochs=1).fit(X, y)
