@@ -396,7 +396,12 @@ class BaseTabularNet(PicklableNet, BaseEstimator):
         stream = ChunkStream(chunks, self.max_epochs)
         first = stream.first()
         X, y, w = unpack_chunk(first, 0)
-        X, y_enc, w = self._check_rows(X, y, w, reset=True, classes=classes, chunk=True)
+        try:
+            X, y_enc, w = self._check_rows(
+                X, y, w, reset=True, classes=classes, chunk=True
+            )
+        except ValueError as exc:
+            raise type(exc)(f"Chunk 0: {exc}") from exc
         rows, w = compact_rows(X, [y_enc], w)
         if len(rows) == 0:
             raise ValueError(
@@ -409,13 +414,14 @@ class BaseTabularNet(PicklableNet, BaseEstimator):
         del first, X, y, y_enc, w  # later passes read the first chunk again
         device = self._fit_device(reset=True)
 
-        def convert(raw, position):
+        def convert(raw, position, name=None):
             X, y, w = unpack_chunk(raw, position)
             try:
                 X, y_enc, w = self._check_rows(X, y, w, reset=False, chunk=True)
                 columns = {"y": y_enc, **self._chunk_columns(raw, X.shape[0])}
             except ValueError as exc:
-                raise ValueError(f"Chunk {position}: {exc}") from exc
+                name = f"Chunk {position}" if name is None else name
+                raise ValueError(f"{name}: {exc}") from exc
             rows, w = compact_rows(X, list(columns.values()), w)
             if len(rows) == 0:
                 return None
@@ -425,7 +431,15 @@ class BaseTabularNet(PicklableNet, BaseEstimator):
         stream.convert = convert
         loss_terms = list(loss_terms or [])
         if loss_terms:
-            held = convert(term_rows, "term_rows") if term_rows is not None else None
+            held = (
+                None
+                if term_rows is None
+                else convert(
+                    term_rows,
+                    "term_rows",
+                    "The rows sampled from the chunks for the loss terms' setup",
+                )
+            )
             if held is None:
                 raise ValueError("Chunked loss terms need rows to set up on.")
             for term in loss_terms:

@@ -200,7 +200,7 @@ class ParquetChunks:
         Name of the target column.
     features : list of str, default=None
         Feature columns; ``None`` takes every column except ``target`` and
-        ``sample_weight``.
+        ``sample_weight`` (every file must then have the same columns).
     sample_weight : str, default=None
         Name of a column of per-row weights.
     batch_rows : int, default=262144
@@ -266,6 +266,7 @@ class ParquetChunks:
         self._dataset = ds.dataset(os.fspath(path), format="parquet")
         names = self._dataset.schema.names
         named = [target] + ([sample_weight] if sample_weight is not None else [])
+        chosen = features
         if features is None:
             features = [c for c in names if c not in named]
         self.features = list(features)
@@ -288,6 +289,17 @@ class ParquetChunks:
                 )
         self._row_groups = []
         for fragment in self._dataset.get_fragments():
+            extra = [
+                c
+                for c in fragment.physical_schema.names
+                if c not in names and c not in named
+            ]
+            if extra and chosen is None:  # the data's columns: those of one file
+                raise ValueError(
+                    f"The parquet file {fragment.path} has columns {extra} that "
+                    f"the first file of {path!s} lacks, so features=None would "
+                    "leave them out; give the feature columns as features=[...]."
+                )
             absent = [
                 c
                 for c in named + self.features

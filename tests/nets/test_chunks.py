@@ -349,3 +349,23 @@ def test_parquet_nulls_are_rejected_with_the_chunk_named(tmp_path, data):
     chunks = ParquetChunks(tmp_path / "gaps.parquet", "y", shuffle=False)
     with pytest.raises(ValueError, match="Chunk 1: .*NaN"):
         TabularNetClassifier(max_epochs=1).fit_chunks(chunks, classes=[0, 1])
+
+
+@pytest.mark.parametrize("position", [0, 1])
+def test_a_chunk_with_missing_values_is_named(position):
+    rng = np.random.RandomState(0)
+    X = rng.randn(200, 3)
+    y = (X[:, 0] > 0).astype(int)
+    X[100 * position + 5, 1] = np.nan
+    chunks = [(X[:100], y[:100]), (X[100:], y[100:])]
+    with pytest.raises(ValueError, match=f"^Chunk {position}: Input X contains NaN"):
+        TabularNetClassifier(max_epochs=1).fit_chunks(chunks, classes=[0, 1])
+
+
+def test_a_column_only_in_a_later_file_is_not_left_out_silently(tmp_path):
+    frame = pd.DataFrame({"a": np.arange(10.0), "y": np.arange(10) % 2})
+    frame.to_parquet(tmp_path / "a.parquet")
+    frame.assign(b=1.0).to_parquet(tmp_path / "b.parquet")
+    with pytest.raises(ValueError, match=r"b.parquet has columns \['b'\]"):
+        ParquetChunks(tmp_path, target="y")
+    assert ParquetChunks(tmp_path, target="y", features=["a"]).features == ["a"]
