@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from compas_levels import compas_risk_levels
 from fairlearn.metrics import MetricFrame
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.compose import make_column_transformer
@@ -17,7 +18,6 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from sklfair.constrained import FairConstrainedClassifier
-from sklfair.datasets import load_compas
 from sklfair.exceptions import BoundNotMetWarning
 from sklfair.metrics import certify
 from sklfair.nets import TabularNetClassifier
@@ -31,14 +31,7 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def compas():
-    bunch = load_compas()
-    X = bunch.data.drop(columns=["sex", "age_cat"]).copy()
-    X["race"] = (
-        X["race"]
-        .astype(str)
-        .replace({"Asian": "Other", "Native American": "Other", "Hispanic": "Other"})
-    )
-    y = bunch.frame["score_text"].astype(str).to_numpy()
+    X, y = compas_risk_levels()
     return train_test_split(X, y, test_size=0.4, random_state=0, stratify=y)
 
 

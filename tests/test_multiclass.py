@@ -12,13 +12,13 @@ student. The post-processing method has its own file
 import numpy as np
 import pytest
 import torch
+from compas_levels import compas_risk_levels
 from sklearn.compose import make_column_transformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from sklfair.constrained import FairConstrainedClassifier
-from sklfair.datasets import load_compas
 from sklfair.distillation import DistilledClassifier
 from sklfair.nets import TabularNetClassifier
 from sklfair.reweighting import ReweighingClassifier
@@ -34,15 +34,7 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def compas():
-    bunch = load_compas()
-    X = bunch.data.drop(columns=["sex", "age_cat"]).copy()
-    X["race"] = (
-        X["race"]
-        .astype(str)
-        .replace({"Asian": "Other", "Native American": "Other", "Hispanic": "Other"})
-    )
-    y = bunch.frame["score_text"].astype(str).to_numpy()
-    return X, y
+    return compas_risk_levels()
 
 
 def _encoder(categorical=("c_charge_degree",)):

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from compas_levels import compas_risk_levels
 from fairlearn.metrics import MetricFrame, false_positive_rate, true_positive_rate
 from sklearn.compose import make_column_transformer
 from sklearn.linear_model import LogisticRegression
@@ -21,7 +22,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from sklfair.constrained import FairConstrainedClassifier
-from sklfair.datasets import load_adult, load_compas
+from sklfair.datasets import load_adult
 from sklfair.exceptions import UndefinedRateWarning
 from sklfair.metrics import (
     multiclass_demographic_parity_difference,
@@ -45,15 +46,7 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def compas():
     """COMPAS's risk levels as the target; sex stays a (string) feature."""
-    bunch = load_compas()
-    X = bunch.data.drop(columns=["age_cat"]).copy()
-    X["race"] = (
-        X["race"]
-        .astype(str)
-        .replace({"Asian": "Other", "Native American": "Other", "Hispanic": "Other"})
-    )
-    y = bunch.frame["score_text"].astype(str).to_numpy()
-    return X, y
+    return compas_risk_levels(drop=("age_cat",))
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ evaluation of the line search, and the base classifier's own decisions.
 import numpy as np
 import pandas as pd
 import pytest
+from compas_levels import compas_risk_levels
 from fairlearn.metrics import MetricFrame
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.compose import make_column_transformer
@@ -24,7 +25,6 @@ from sklfair.constrained._multiclass_threshold import (
     log_scores,
 )
 from sklfair.constraints import DemographicParity
-from sklfair.datasets import load_compas
 from sklfair.exceptions import ContinuousSensitiveAttributeWarning, UnseenGroupWarning
 from sklfair.metrics import multiclass_demographic_parity_difference
 
@@ -32,20 +32,6 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore::sklfair.exceptions.SmallGroupWarning"),
     pytest.mark.filterwarnings("ignore::sklfair.exceptions.InfeasibleBoundWarning"),
 ]
-
-
-def compas_risk_levels():
-    """COMPAS's three risk levels (Low, Medium, High) as the target, race
-    merged into three groups, and the features without the score."""
-    bunch = load_compas()
-    X = bunch.data.drop(columns=["sex", "age_cat"]).copy()
-    X["race"] = (
-        X["race"]
-        .astype(str)
-        .replace({"Asian": "Other", "Native American": "Other", "Hispanic": "Other"})
-    )
-    y = bunch.frame["score_text"].astype(str).to_numpy()
-    return X, y
 
 
 def model():
