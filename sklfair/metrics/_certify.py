@@ -155,7 +155,7 @@ def _multiclass_labels(estimator, y_true, y_pred):
     return classes if len(classes) > 2 else None
 
 
-def _multiclass_events(name, classes, y_true, y_pred):
+def multiclass_events(name, classes, y_true, y_pred):
     """The one-vs-rest rates a multi-class constraint bounds, as in
     :mod:`sklfair.constraints`: ``(event name, rows of the event, decision
     indicator)``, each rate the share of the indicator among the event's rows.
@@ -371,7 +371,7 @@ def certify(
             estimate, low, high = result.estimate, result.low, result.high
             smallest = result.smallest_certifiable_bound
         else:
-            events = _multiclass_events(name, classes, y_true, y_pred)
+            events = multiclass_events(name, classes, y_true, y_pred)
             result, (estimate, low, high, smallest) = worst_gap_interval(
                 events, codes, labels, weights, **interval
             )

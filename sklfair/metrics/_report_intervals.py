@@ -12,6 +12,7 @@ import numpy as np
 
 from .._sensitive import encode_groups
 from ._base import RATE_OF
+from ._certify import multiclass_events
 from ._intervals import gap_interval, group_intervals, worst_gap_interval
 from ._rates import GAP_METRICS
 from ._report_inputs import FAIRNESS_METRICS
@@ -103,11 +104,10 @@ class ReportIntervals:
         codes, labels = self.groups
         weights = np.ones(len(y_true)) if self.weights is None else self.weights
         classes = np.unique(np.concatenate([y_true, y_pred]))
-        every = np.ones(len(y_true), dtype=bool)
         events = {
-            "demographic_parity_difference": [
-                (f"selection_rate[{c}]", every, y_pred == c) for c in classes
-            ],
+            "demographic_parity_difference": multiclass_events(
+                "demographic_parity", classes, y_true, y_pred
+            ),
             "equalized_odds_difference": [
                 event
                 for c in classes
