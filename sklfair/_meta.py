@@ -47,7 +47,6 @@ from sklearn.utils.validation import (
 )
 
 from sklfair._chunked import check_chunk_source, scan_chunks
-from sklfair._columns import as_frame, select_sensitive_columns
 from sklfair._group_labels import plain_value
 from sklfair._persistence import PersistentStateMixin
 from sklfair._sensitive import (
@@ -97,75 +96,6 @@ def delegates(attr):
         return True
 
     return check
-
-
-#: What pandas infers for an object column of numbers (e.g. from a list).
-_NUMERIC_OBJECTS = frozenset(
-    {"integer", "floating", "mixed-integer-float", "decimal", "boolean"}
-)
-
-
-def _has_order(column):
-    """Whether the values of ``column`` are ordered as numbers (or as the
-    categories of an ordered categorical): what a constraint on a continuous
-    attribute takes for the attribute's ranks."""
-    dtype = column.dtype
-    if isinstance(dtype, pd.CategoricalDtype):
-        categories = dtype.categories
-        return dtype.ordered or (
-            pd.api.types.is_numeric_dtype(categories.dtype)
-            and categories.is_monotonic_increasing
-        )
-    if pd.api.types.is_numeric_dtype(dtype):
-        return True
-    return (
-        pd.api.types.is_object_dtype(dtype)
-        and pd.api.types.infer_dtype(column, skipna=True) in _NUMERIC_OBJECTS
-    )
-
-
-def _check_continuous_attribute(frame, *, source, owner):
-    """Refuse, for a constraint on a continuous attribute, anything but one
-    numeric (or ordered) column: the constraint ranks the attribute by its
-    sorted values, which for nominal labels, text or combinations of several
-    columns is no order at all.
-
-    Raises
-    ------
-    SensitiveAttributeError
-        Naming the column(s) and what to give instead.
-    """
-    names = ", ".join(repr(plain_value(c)) for c in frame.columns)
-    what = (
-        f"{owner}: a constraint on the dependence on a continuous attribute "
-        "(Independence) ranks the attribute by its values, so it needs one "
-        "numeric sensitive column (e.g. age in years)"
-    )
-    advice = (
-        "For nominal groups or several columns, use a group constraint such "
-        "as constraint='demographic_parity' instead."
-    )
-    if frame.shape[1] != 1:
-        raise SensitiveAttributeError(
-            f"{what}; but {source} gives {frame.shape[1]} columns ({names}), "
-            f"whose combinations have no order. {advice}"
-        )
-    column = frame.iloc[:, 0]
-    if _has_order(column):
-        return
-    if column.name != source:  # a named column, not an unnamed array
-        source = f"{source} {names}"
-    if isinstance(column.dtype, pd.CategoricalDtype):
-        kind = "is an unordered categorical"
-    elif pd.api.types.is_string_dtype(column.dtype):
-        kind = f"has dtype {column.dtype} (as text, '100' sorts before '25')"
-    else:
-        kind = f"has dtype {column.dtype}"
-    raise SensitiveAttributeError(
-        f"{what}; but {source} {kind}, whose sorted labels are no order. "
-        "Convert it to numbers (e.g. pd.to_numeric), or to an ordered "
-        f"categorical if its values have an order. {advice}"
-    )
 
 
 def _one_class(y):
@@ -373,18 +303,12 @@ class FairMetaEstimator(PersistentStateMixin, MetaEstimatorMixin, BaseEstimator)
             max_groups=None if continuous else MAX_GROUPS,
             bins=False if continuous and bins is None else bins,
             return_bins=True,
+            ordered=continuous,
+            owner=owner,
         )
         if groups is None:
             warn_no_sensitive_attribute(owner, self._without_groups())
             return X_model, None, None
-        if continuous:
-            if self.sensitive_columns is not None:
-                frame = select_sensitive_columns(X, self.sensitive_columns)
-                source = "sensitive_columns"
-            else:
-                frame = as_frame(sensitive_features, name="sensitive_features")
-                source = "sensitive_features"
-            _check_continuous_attribute(frame, source=source, owner=owner)
         codes, labels, sizes = fit_groups(
             groups, sample_weight, owner=owner, continuous=continuous
         )

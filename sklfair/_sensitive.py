@@ -304,6 +304,75 @@ def bin_sensitive_features(sensitive_features, bins=DEFAULT_BINS):
 # --------------------------------------------------------------------------
 
 
+#: What pandas infers for an object column of numbers (e.g. from a list).
+_NUMERIC_OBJECTS = frozenset(
+    {"integer", "floating", "mixed-integer-float", "decimal", "boolean"}
+)
+
+
+def _has_order(column):
+    """Whether the values of ``column`` are ordered as numbers (or as the
+    categories of an ordered categorical): what a constraint on a continuous
+    attribute takes for the attribute's ranks."""
+    dtype = column.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        categories = dtype.categories
+        return dtype.ordered or (
+            pd.api.types.is_numeric_dtype(categories.dtype)
+            and categories.is_monotonic_increasing
+        )
+    if pd.api.types.is_numeric_dtype(dtype):
+        return True
+    return (
+        pd.api.types.is_object_dtype(dtype)
+        and pd.api.types.infer_dtype(column, skipna=True) in _NUMERIC_OBJECTS
+    )
+
+
+def _check_ordered_attribute(frame, *, source, owner):
+    """Refuse, for a constraint on a continuous attribute, anything but one
+    numeric (or ordered) column: the constraint ranks the attribute by its
+    sorted values, which for nominal labels, text or combinations of several
+    columns is no order at all.
+
+    Raises
+    ------
+    SensitiveAttributeError
+        Naming the column(s) and what to give instead.
+    """
+    names = ", ".join(repr(plain_value(c)) for c in frame.columns)
+    what = (
+        f"{owner}: a constraint on the dependence on a continuous attribute "
+        "(Independence) ranks the attribute by its values, so it needs one "
+        "numeric sensitive column (e.g. age in years)"
+    )
+    advice = (
+        "For nominal groups or several columns, use a group constraint such "
+        "as constraint='demographic_parity' instead."
+    )
+    if frame.shape[1] != 1:
+        raise SensitiveAttributeError(
+            f"{what}; but {source} gives {frame.shape[1]} columns ({names}), "
+            f"whose combinations have no order. {advice}"
+        )
+    column = frame.iloc[:, 0]
+    if _has_order(column):
+        return
+    if column.name != source:  # a named column, not an unnamed array
+        source = f"{source} {names}"
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        kind = "is an unordered categorical"
+    elif pd.api.types.is_string_dtype(column.dtype):
+        kind = f"has dtype {column.dtype} (as text, '100' sorts before '25')"
+    else:
+        kind = f"has dtype {column.dtype}"
+    raise SensitiveAttributeError(
+        f"{what}; but {source} {kind}, whose sorted labels are no order. "
+        "Convert it to numbers (e.g. pd.to_numeric), or to an ordered "
+        f"categorical if its values have an order. {advice}"
+    )
+
+
 def resolve_sensitive(
     X,
     *,
@@ -314,6 +383,8 @@ def resolve_sensitive(
     min_groups=2,
     bins=None,
     return_bins=False,
+    ordered=False,
+    owner="sklfair",
 ):
     """Return the model's input and the group labels, from either source.
 
@@ -333,6 +404,11 @@ def resolve_sensitive(
         Passed to :func:`check_sensitive_features`.
     return_bins : bool, default=False
         Also return the cut points of the columns that were binned.
+    ordered : bool, default=False
+        Require one sensitive column whose values have an order (numbers,
+        or an ordered categorical): a constraint on a continuous attribute
+        ranks it by its values. ``owner`` names the estimator in the error.
+    owner : str, default="sklfair"
 
     Returns
     -------
@@ -386,6 +462,8 @@ def resolve_sensitive(
             name="sensitive_columns",
             bins=bins,
         )
+        if ordered:
+            _check_ordered_attribute(frame, source="sensitive_columns", owner=owner)
         if drop_sensitive:
             X = drop_sensitive_columns(X, sensitive_columns)
     else:
@@ -397,6 +475,12 @@ def resolve_sensitive(
             name="sensitive_features",
             bins=bins,
         )
+        if ordered:
+            _check_ordered_attribute(
+                as_frame(sensitive_features, name="sensitive_features"),
+                source="sensitive_features",
+                owner=owner,
+            )
         if isinstance(X, pd.DataFrame):
             groups = groups.set_axis(X.index)
     return (X, groups, cut_points) if return_bins else (X, groups)
