@@ -354,14 +354,14 @@ def fit_offsets(
         return rounds
 
     rounds = search(False, 0)
-    if _violation(name, state(offsets)[present], bound) > 0:
+    confusion = state(offsets)  # recomputed: no drift from the updates
+    if _violation(name, confusion[present], bound) > 0:
         # stuck above the bound: with three groups or more the excess has
         # plateaus (two groups at the extremes, each move of one alone
         # changes nothing), which the pairs' excess leaves; every move keeps
         # the excess as low, so the bound is met at least as well
-        confusion = state(offsets)
         rounds = search(True, rounds)
-    # recomputed: no drift from the updates
-    violation = _violation(name, state(offsets)[present], bound)
+        confusion = state(offsets)
+    violation = _violation(name, confusion[present], bound)
     offsets -= offsets.mean(axis=1, keepdims=True)
     return GroupOffsets(estimator, offsets, rounds, violation)
