@@ -19,6 +19,7 @@ from sklfair.constraints import CLASSIFICATION_CONSTRAINTS, FairnessConstraint
 from ._base import LOOP_METHODS, BaseFairConstrained
 from ._fairlearn import (
     THRESHOLD_CONSTRAINTS,
+    aimed_bound,
     fit_threshold,
     mixture_proba,
     repeat_rows,
@@ -143,11 +144,13 @@ class FairConstrainedClassifier(ClassifierMixin, BaseFairConstrained):
         the gap on new data would be within the bound with about that
         probability. A gap the groups cannot resolve (``z * se`` above half
         the bound) is aimed at the bound itself: a margin could not make the
-        claim true and would only cost accuracy. ``"reductions"`` aims
-        fairlearn's bound at ``bound`` minus the largest such margin, computed
-        before fitting at the anticipated rate (the share of positive labels
-        for demographic parity, 0.5 for the other rates). 0.5 means no
-        margin.
+        claim true and would only cost accuracy. ``"reductions"`` and
+        ``"threshold"`` aim at ``bound`` minus the largest such margin,
+        computed before fitting at the anticipated rate (a class's share of
+        the labels for demographic parity, 0.5 for the other rates): the
+        bound of fairlearn's Moment, ThresholdOptimizer's ``tol`` (unless
+        ``method_params`` sets it; equalized odds is met exactly there), or
+        what the multi-class offsets search for. 0.5 means no margin.
     max_iter : int, default=50
         Iterations of ``ExponentiatedGradient`` (``"reductions"``).
     eps : float, default=0.01
@@ -462,6 +465,15 @@ fairlearn.postprocessing.ThresholdOptimizer
                 groups_fit,
                 n_groups=len(self.groups_),
                 n_classes=len(self.classes_),
+                # the margin for new data, as the reductions take it: before
+                # fitting, at the anticipated rates
+                aim=aimed_bound(
+                    constraint,
+                    y_fit,
+                    groups_fit,
+                    self.confidence,
+                    n_classes=len(self.classes_),
+                ),
                 **options,
             )
             return
@@ -473,6 +485,7 @@ fairlearn.postprocessing.ThresholdOptimizer
                 y_fit,
                 groups_fit,
                 params={"grid_size": self.grid_size, **(self.method_params or {})},
+                confidence=self.confidence,
             )
         except ValueError as exc:
             degenerate = re.match(

@@ -38,7 +38,7 @@ from sklfair.constraints import (
 from sklfair.constraints._rates import gaps_from_sums
 from sklfair.metrics._calibration import weighted_quantiles
 
-from ._feasibility import gap_floors
+from ._feasibility import event_sizes, gap_floors
 
 __all__ = [
     "THRESHOLD_CONSTRAINTS",
@@ -213,18 +213,40 @@ def repeat_rows(X, y, groups, sample_weight, method):
     return X, np.asarray(y)[rows], np.asarray(groups)[rows]
 
 
-def aimed_bound(constraint, y, groups, confidence):
-    """The bound ExponentiatedGradient aims at: ``bound - z * se``.
+def aimed_bound(
+    constraint, y, groups, confidence, *, sample_weight=None, n_classes=None
+):
+    """The bound the methods without epochs aim at: ``bound - z * se``.
 
     The margin of the training-loop methods, computed before fitting (the
-    reductions have no epochs to measure their decisions on): for every pair
-    of groups and event, ``z`` the one-sided normal quantile of
-    ``confidence`` and ``se = sqrt(p (1 - p) (1 / n_a + 1 / n_b))`` at the
-    anticipated rate ``p`` -- the share of positive labels for demographic
-    parity, the least favourable 0.5 for the conditional and error rates.
-    A pair whose margin would exceed half the bound cannot resolve it and
-    sets no margin (as in the loop); the largest margin of the others is
-    taken, since fairlearn's Moment has one bound for every group.
+    reductions and the threshold rules have no epochs to measure their
+    decisions on): for every pair of groups and event, ``z`` the one-sided
+    normal quantile of ``confidence`` and ``se = sqrt(p (1 - p) (1 / n_a +
+    1 / n_b))`` at the anticipated rate ``p`` -- the share of the class among
+    the labels for demographic parity, the least favourable 0.5 for the
+    conditional and error rates -- with ``n`` the groups' (Kish effective)
+    sizes in the event. A pair whose margin would exceed half the bound
+    cannot resolve it and sets no margin (as in the loop); the largest margin
+    of the others is taken, since fairlearn's Moment and ThresholdOptimizer's
+    ``tol`` have one bound for every group.
+
+    Parameters
+    ----------
+    constraint : FairnessConstraint
+        A classification constraint with its ``bound``.
+    y : array-like of int of shape (n_samples,)
+        Class codes ``0 .. n_classes - 1``.
+    groups : array-like of shape (n_samples,)
+        The rows' groups.
+    confidence : float
+        0.5 or less: no margin.
+    sample_weight : array-like of shape (n_samples,), default=None
+    n_classes : int, default=None
+        None: from ``y`` (at least 2).
+
+    Returns
+    -------
+    aimed : float
 
     Examples
     --------
@@ -239,24 +261,29 @@ def aimed_bound(constraint, y, groups, confidence):
     0.05
     """
     bound = float(constraint.bound)
-    if confidence <= 0.5 or constraint.task != "classification":
+    if (
+        confidence <= 0.5
+        or constraint.task != "classification"
+        # a dependence on a continuous attribute has no groups to resolve
+        or getattr(constraint, "continuous_attribute", False)
+    ):
         return bound
-    y = np.asarray(y)
     _, codes = np.unique(np.asarray(groups).astype(str), return_inverse=True)
+    y = np.asarray(y).astype(np.int64, copy=False)
+    weight = None if sample_weight is None else np.asarray(sample_weight, float)
+    n_classes = max(int(y.max()) + 1, 2) if n_classes is None else n_classes
+    n, rates = event_sizes(
+        constraint, y, codes, weight, int(codes.max()) + 1, n_classes
+    )
+    first, second = np.triu_indices(n.shape[1], 1)
+    present = (n[:, first] > 0) & (n[:, second] > 0)
+    with np.errstate(divide="ignore"):
+        inverse = np.where(n > 0, 1.0 / n, np.inf)
+    p = rates[:, None]
     z = NormalDist().inv_cdf(float(confidence))
-    p = float(np.mean(y == 1)) if isinstance(constraint, DemographicParity) else 0.5
-    margin = 0.0
-    for event in _events(constraint, y):
-        counts = np.bincount(codes[event], minlength=codes.max() + 1)
-        counts = counts[counts > 0].astype(np.float64)
-        inverse = 1.0 / counts
-        # every pair's 1 / n_a + 1 / n_b
-        pairs = (inverse[:, None] + inverse[None, :])[np.triu_indices(len(counts), 1)]
-        margins = z * np.sqrt(p * (1.0 - p) * pairs)
-        resolvable = margins[margins <= 0.5 * bound]
-        if resolvable.size:
-            margin = max(margin, float(resolvable.max()))
-    return bound - margin
+    margins = z * np.sqrt(p * (1.0 - p) * (inverse[:, first] + inverse[:, second]))
+    resolvable = margins[present & (margins <= 0.5 * bound)]
+    return bound - (float(resolvable.max()) if resolvable.size else 0.0)
 
 
 def fit_reductions(
@@ -461,8 +488,13 @@ def thresholded_classifier(estimator):
 _BLIND_THRESHOLD = {"predict_proba": 0.5, "decision_function": 0.0, "predict": 0.5}
 
 
-def fit_threshold(estimator, constraint, X, y, groups, *, params):
-    """Fit ThresholdOptimizer on a fitted classifier's scores."""
+def fit_threshold(estimator, constraint, X, y, groups, *, params, confidence=0.5):
+    """Fit ThresholdOptimizer on a fitted classifier's scores.
+
+    Its ``tol`` (unless ``params`` sets it) is :func:`aimed_bound` at
+    ``confidence`` (the bound itself with 0.5); equalized odds has no
+    tolerance in fairlearn and is met exactly.
+    """
     from fairlearn.postprocessing import ThresholdOptimizer
 
     score_method = next(
@@ -470,8 +502,8 @@ def fit_threshold(estimator, constraint, X, y, groups, *, params):
         for m in ("predict_proba", "decision_function", "predict")
         if hasattr(estimator, m)
     )
-    if constraint.name != "equalized_odds":
-        params.setdefault("tol", float(constraint.bound))
+    if constraint.name != "equalized_odds" and "tol" not in params:
+        params["tol"] = aimed_bound(constraint, y, groups, confidence)
     try:
         optimizer = ThresholdOptimizer(
             estimator=_Float64Scores(estimator, score_method),

@@ -36,6 +36,7 @@ from ._claim import row_blocks
 __all__ = [
     "resolvable_bounds",
     "gap_floors",
+    "event_sizes",
     "warn_if_unresolvable",
     "degenerate_sums",
     "warn_if_degenerate",
@@ -57,7 +58,7 @@ def _integer_codes(codes):
     return codes if codes.dtype.kind in "iu" else codes.astype(np.int64)
 
 
-def _event_sizes(constraint, y, codes, weight, n_groups, n_classes):
+def event_sizes(constraint, y, codes, weight, n_groups, n_classes):
     """Kish effective sizes ``(n_events, n_groups)`` and anticipated rates.
 
     Summed block by block (:func:`~sklfair.constrained._claim.row_blocks`):
@@ -146,7 +147,7 @@ def resolvable_bounds(
             constraint, "continuous_attribute", False
         ):  # a dependence on a continuous attribute has no groups to resolve
             continue
-        n, rates = _event_sizes(constraint, y, codes, weight, n_groups, n_classes)
+        n, rates = event_sizes(constraint, y, codes, weight, n_groups, n_classes)
         present = (n[:, first] > 0) & (n[:, second] > 0)
         if not present.any():
             continue
@@ -188,7 +189,7 @@ def gap_floors(
     y, codes = _integer_codes(y), _integer_codes(codes)
     weight = None if sample_weight is None else np.asarray(sample_weight)
     n_classes = _n_classes(y, n_classes)
-    n, rates = _event_sizes(constraint, y, codes, weight, n_groups, n_classes)
+    n, rates = event_sizes(constraint, y, codes, weight, n_groups, n_classes)
     if not constraint.pairwise:
         return np.zeros(n.size)
     present = (n[:, first] > 0) & (n[:, second] > 0)

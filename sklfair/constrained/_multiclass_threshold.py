@@ -102,8 +102,8 @@ class GroupOffsets:
     n_iter_ : int
         Rounds of the coordinate search (both searches together).
     violation_ : float
-        Total excess of the gaps over the bound on the training rows (0 when
-        the bound is met there).
+        Total excess of the gaps over the bound the search aimed at, on the
+        training rows (0 when it is met there).
     """
 
     def __init__(self, estimator, offsets, n_iter, violation):
@@ -259,6 +259,7 @@ def fit_offsets(
     n_classes,
     sample_weight=None,
     max_rounds=100,
+    aim=None,
 ):
     """Fit per-group offsets to a fitted classifier's log-scores.
 
@@ -279,12 +280,17 @@ def fit_offsets(
     max_rounds : int, default=100
         Largest number of rounds over every (group, class) offset (both
         searches together).
+    aim : float, default=None
+        The bound the search aims at (a margin below the constraint's bound,
+        see :func:`~sklfair.constrained._fairlearn.aimed_bound`); None: the
+        constraint's bound. ``violation_`` is measured against it.
 
     Returns
     -------
     rule : GroupOffsets
     """
-    name, bound = constraint.name, float(constraint.bound)
+    name = constraint.name
+    bound = float(constraint.bound) if aim is None else float(aim)
     if name not in MULTICLASS_THRESHOLD_CONSTRAINTS:
         raise ValueError(
             f"method='threshold' with {n_classes} classes supports "
