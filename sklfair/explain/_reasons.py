@@ -111,7 +111,11 @@ def reason_codes(
     >>> list(reasons.columns)
     ['reason_1', 'reason_2', 'contribution_1', 'contribution_2']
     """
-    if not isinstance(n_reasons, (int, np.integer)) or n_reasons < 1:
+    if (
+        not isinstance(n_reasons, (int, np.integer))
+        or isinstance(n_reasons, bool)
+        or n_reasons < 1
+    ):
         raise ValueError(f"n_reasons must be a positive integer; got {n_reasons!r}.")
     if explanation is None:
         explanation = feature_contributions(

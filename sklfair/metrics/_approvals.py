@@ -81,16 +81,20 @@ def ratio_interval(p1, n1, p2, n2, z):
 def _air_intervals(rates, n, confidence):
     """Each group's adverse impact ratio interval, ``(low, high)`` arrays."""
     k = rates.size
-    z = an.z_value(an.sidak(confidence, max(k - 1, 1)))
+    compared = int(np.sum(n > 0))  # the groups with weight: those compared
+    z = an.z_value(an.sidak(confidence, max(compared - 1, 1)))
     g, h = np.meshgrid(np.arange(k), np.arange(k), indexing="ij")
     low, high = ratio_interval(rates[g], n[g], rates[h], n[h], z)
     # a group's ratio to itself is 1; to a group that approves nobody, +inf
+    # a group of weight 0 (no rate) is no group: left out of the others' ratios
     itself = g == h
-    low = np.where(itself | (rates[h] == 0), np.inf, low)
-    high = np.where(itself | (rates[h] == 0), np.inf, high)
+    skip = itself | (rates[h] == 0) | ~(n[h] > 0)
+    low = np.where(skip, np.inf, low)
+    high = np.where(skip, np.inf, high)
     low = np.minimum(1.0, np.nan_to_num(low, nan=np.inf).min(axis=1))
     high = np.minimum(1.0, np.nan_to_num(high, nan=np.inf).min(axis=1))
-    return low, high
+    empty = ~(n > 0)
+    return np.where(empty, np.nan, low), np.where(empty, np.nan, high)
 
 
 def _group_approvals(approved, sensitive_features, w, bad=None):
@@ -150,7 +154,10 @@ def adverse_impact_ratio(
     >>> adverse_impact_ratio(None, decisions, sensitive_features=list("aaaabbbb"))
     0.3333...
     """
-    approved = ~is_bad(y_pred, bad_label, "y_pred", other=outcomes_or_none(y_true))
+    other = outcomes_or_none(y_true)
+    approved = ~is_bad(y_pred, bad_label, "y_pred", other=other)
+    if other is not None:
+        check_consistent_length(other, approved)
     w = weights_or_ones(sample_weight, approved.size, "adverse_impact_ratio")
     _, applicants, n_approved, *_ = _group_approvals(
         approved.astype(np.float64), sensitive_features, w
@@ -214,7 +221,9 @@ def approval_by_group(
         ``adverse_impact_ratio_low`` and ``adverse_impact_ratio_high``, and
         ``adverse_impact`` (bool); ``attrs["min_ratio"]`` records
         ``min_ratio`` and ``attrs["confidence"]`` ``confidence``. The
-        interval columns are left out when ``confidence`` is None.
+        interval columns are left out when ``confidence`` is None. A group
+        whose weights are all 0 has NaN rates and intervals and is left out
+        of the other groups' ratios.
 
     Warns
     -----
@@ -297,7 +306,11 @@ def _add_intervals(table, n, n_approved, confidence):
     n = np.asarray(n, dtype=np.float64)
     z = an.z_value(confidence)
     low, high = an.wilson(rates, n, z)
-    columns = [("approval_rate", (low, high))]
+    # a group of weight 0 has no rate, so no interval
+    empty = ~(n > 0)
+    columns = [
+        ("approval_rate", (np.where(empty, np.nan, low), np.where(empty, np.nan, high)))
+    ]
     if "bad_rate" in table:
         bad = table["bad_rate"].to_numpy(dtype=np.float64)
         known = np.isfinite(bad)

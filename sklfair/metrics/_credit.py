@@ -142,8 +142,10 @@ def risk_metrics_by_group(
         :func:`group_gap_interval`. With ``confidence``,
         ``attrs["gaps"]`` holds the gaps of the four metrics with their
         intervals from the same resamples (columns ``gap``, ``gap_low``,
-        ``gap_high``, indexed by ``metric``), and ``attrs["confidence"]``
-        the level.
+        ``gap_high``, indexed by ``metric``; groups whose weights are all 0
+        left out, as :func:`group_gap` leaves them out), and
+        ``attrs["confidence"]`` the level. A group whose weights are all 0
+        has a row of NaN values.
 
     Examples
     --------
@@ -214,13 +216,17 @@ def _add_intervals(table, events, prob, w, masks, confidence, n_boot, seed, kern
         as_generator(seed),
         kwargs=kernels["expected_calibration_error"].keywords,
     )
+    # groups whose weights are all 0 are left out of the gaps, as group_gap
+    # leaves them out
+    weighted = np.bincount(codes, weights=weights, minlength=len(masks)) > 0
     gaps = []
     for name, values in zip(names, resampled, strict=True):
         low, high = group_quantiles(values, confidence)
         position = table.columns.get_loc(name) + 1
         table.insert(position, f"{name}_high", high)
         table.insert(position, f"{name}_low", low)
-        observed = table[name].to_numpy()
+        observed = table[name].to_numpy()[weighted]
+        values = values[:, weighted]
         gap = float(gaps_of_values(observed, None, "between_groups"))
         ends = gap_ends(observed, None, values, None, "between_groups", confidence)
         gaps.append([gap, *ends])

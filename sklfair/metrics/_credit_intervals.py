@@ -170,16 +170,18 @@ def group_gap_interval(
         resampled, None if overall is None else overall[0], method
     )
     func = metric_caller(metric)
-    values = np.array(
-        [
-            float(func(events[rows], score[rows], weights[rows], **kwargs))
-            for rows in (codes == g for g in range(len(labels)))
-        ]
-    )
+
+    def observed(rows):
+        # unweighted as in group_gap: unit weights are not the same for every
+        # metric (the quantile bins of the calibration error)
+        row_weights = None if w is None else weights[rows]
+        return float(func(events[rows], score[rows], row_weights, **kwargs))
+
+    values = np.array([observed(codes == g) for g in range(len(labels))])
     # the gap of group_gap, from the same kernels
     on_all = None
     if overall is not None:
-        on_all = float(func(events, score, weights, **kwargs))
+        on_all = observed(slice(None))
     estimate = float(gaps_of_values(values, on_all, method)) if labels else 0.0
     low, high = gap_ends(
         values,

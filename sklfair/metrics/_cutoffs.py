@@ -162,8 +162,10 @@ def cutoff_for_approval_rate(
     w = weights_or_ones(sample_weight, score.size, "cutoff_for_approval_rate")
     check_convention(score, w, bad_label, "mean predicted probability")
     thresholds, approved, _ = _candidates(score, w)
-    rates = approved / w.sum()
-    best = int(np.argmin(np.abs(rates - approval_rate)))  # first: the lower rate
+    distance = np.abs(approved / w.sum() - approval_rate)
+    # the first (lower) of the nearest rates, with a tolerance for their
+    # rounding: 0.3 - 0.2 < 0.2 - 0.1 in floating point
+    best = int(np.flatnonzero(distance <= distance.min() + 1e-12)[0])
     return _cutoff_classifier(estimator, thresholds[best], bad_label)
 
 
@@ -247,7 +249,8 @@ def cutoff_for_bad_rate(
     # a tolerance for the rounding of the cumulative sums
     feasible = np.flatnonzero(rates[1:] <= bad_rate + 1e-12) + 1
     if feasible.size == 0:
-        lowest = rates[1]
+        # the first approval with a weight (rows of weight 0 approve nobody)
+        lowest = rates[1:][approved[1:] > 0][0]
         warnings.warn(
             f"No cutoff keeps the bad rate among the approved at or below "
             f"{bad_rate:g}: the lowest-risk applicants alone have a bad rate of "

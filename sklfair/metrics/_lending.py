@@ -31,6 +31,10 @@ __all__ = [
 ]
 
 
+# the labels is_bad compares those of y_true or y_pred with
+_OTHER_NAME = {"y_pred": "y_true", "y_true": "y_pred"}
+
+
 def check_rate(value, name, *, low_open=False):
     if (
         not isinstance(value, numbers.Real)
@@ -46,15 +50,22 @@ def check_rate(value, name, *, low_open=False):
 
 
 def is_bad(y, bad_label, name, other=None):
-    """``y == bad_label`` as a bool array, checking that the label exists."""
+    """``y == bad_label`` as a bool array, checking that the label exists.
+
+    ``other`` holds the labels ``y`` is compared with (the outcomes of
+    decisions ``y_pred``, or the decisions of outcomes ``y_true``): the two
+    together must have two labels at most.
+    """
     y = column(y, name)
     labels = set(pd.unique(y).tolist())
+    where = name
     if other is not None:
         labels |= set(pd.unique(other).tolist())
+        where = f"{name} and {_OTHER_NAME.get(name, 'the labels compared')}"
     if len(labels) > 2:
         raise ValueError(
             f"Lending decisions are binary, got {len(labels)} labels "
-            f"{sorted(labels, key=str)[:10]} in {name}."
+            f"{sorted(labels, key=str)[:10]} in {where}."
         )
     if len(labels) == 2 and bad_label not in labels:
         raise ValueError(
@@ -110,7 +121,10 @@ def approval_rate(y_true, y_pred, *, bad_label=1, sample_weight=None):
     >>> approval_rate(None, [0, 0, 1, 0])    # 1 = predicted default: declined
     0.75
     """
-    approved = ~is_bad(y_pred, bad_label, "y_pred", other=outcomes_or_none(y_true))
+    other = outcomes_or_none(y_true)
+    approved = ~is_bad(y_pred, bad_label, "y_pred", other=other)
+    if other is not None:
+        check_consistent_length(other, approved)
     w = weights_or_ones(sample_weight, approved.size, "approval_rate")
     return float(w @ approved / w.sum())
 
