@@ -120,6 +120,7 @@ def test_adult_lagrangian_demographic_parity(adult):
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::sklfair.exceptions.BoundNotMetWarning")
 def test_adult_lagrangian_equalized_odds(adult):
     X, y, X_test, y_test = adult
     clf = FairConstrainedClassifier(
@@ -128,6 +129,10 @@ def test_adult_lagrangian_equalized_odds(adult):
         bound=0.03,
         sensitive_columns="sex",
     ).fit(X, y)
+    # the women's true positive rate cannot resolve 0.03 (no margin): the
+    # training gap lands at the bound, within rounding of the library
+    # versions (0.0318 with scikit-learn 1.9, pandas 3.1, numpy 2.4)
+    assert clf.constraint_violation_ <= 0.005
     pred = clf.predict(X_test)
     test_gap = equalized_odds_difference(y_test, pred, sensitive_features=X_test["sex"])
     accuracy = np.mean(pred == y_test)
