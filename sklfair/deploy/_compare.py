@@ -194,6 +194,19 @@ def _attributes(sensitive_features, n):
     return frame.reset_index(drop=True)
 
 
+def _positive_column(y, pos_label):
+    """The labels of ``y`` (in the order of a classifier's ``classes_``) and
+    the column of the favourable one in ``predict_proba``."""
+    classes = np.unique(y)
+    if pos_label is None:
+        return classes, min(1, len(classes) - 1)
+    if pos_label not in list(classes):
+        raise ValueError(
+            f"pos_label={pos_label!r} is not a label of y ({list(classes)})."
+        )
+    return classes, list(classes).index(pos_label)
+
+
 def compare(
     models,
     X,
@@ -205,6 +218,7 @@ def compare(
     n_latency_rows=200,
     repeats=3,
     n_threads=None,
+    pos_label=None,
 ):
     """Size, speed, accuracy and group gaps of models and ONNX graphs.
 
@@ -234,6 +248,10 @@ def compare(
         Timing repeats; the median is reported.
     n_threads : int, default=None
         Threads of the onnxruntime sessions (None: onnxruntime's default).
+    pos_label : int, str or bool, default=None
+        The favourable label, whose rates the gaps compare and whose
+        probability the AUC ranks by. None: the larger of 0/1 (or -1/1,
+        False/True) labels; string labels need it.
 
     Returns
     -------
@@ -281,6 +299,7 @@ def compare(
         raise TypeError("models must be a non-empty dict of name -> model.")
     y = np.asarray(y)
     groups = _attributes(sensitive_features, len(y))
+    y_classes, positive = _positive_column(y, pos_label)
     if reference is not None and reference not in models:
         raise ValueError(f"reference={reference!r} is not a key of models.")
     candidates = [reference] if reference is not None else list(models)
@@ -311,7 +330,11 @@ def compare(
             "latency_ms": 1e3 * _median_seconds(run, single_in, repeats),
             "rows_per_s": batch_size / _median_seconds(run, [big_in], repeats),
             "accuracy": accuracy_score(y, labels),
-            "auc": roc_auc_score(y, proba[:, 1]) if proba.shape[1] == 2 else np.nan,
+            "auc": (
+                roc_auc_score(y == y_classes[positive], proba[:, positive])
+                if proba.shape[1] == 2
+                else np.nan
+            ),
         }
         for attribute in groups.columns:
             for kind in gap_kinds:  # each gap with its analytic interval
@@ -320,6 +343,7 @@ def compare(
                     y,
                     labels,
                     sensitive_features=groups[attribute],
+                    pos_label=pos_label,
                 )
                 column = f"{kind} {attribute}"
                 row[column] = gap.estimate

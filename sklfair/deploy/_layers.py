@@ -18,8 +18,10 @@ from __future__ import annotations
 import copy
 
 import numpy as np
+from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted
 
 __all__ = [
     "locate_net",
@@ -73,11 +75,11 @@ def _children(est):
         return est.estimator, "frozen"
     if isinstance(est, (DistilledClassifier, DistilledRegressor)):
         if not hasattr(est, "student_"):
-            raise ValueError(f"This {type(est).__name__} is not fitted yet.")
+            raise NotFittedError(f"This {type(est).__name__} is not fitted yet.")
         return est.student_, "sensitive"
     if isinstance(est, (FairConstrainedClassifier, FairConstrainedRegressor)):
         if not hasattr(est, "method_"):
-            raise ValueError(f"This {type(est).__name__} is not fitted yet.")
+            raise NotFittedError(f"This {type(est).__name__} is not fitted yet.")
         if est.method_ not in ("lagrangian", "penalty", "adversarial"):
             return None
         return est.estimator_, "sensitive"
@@ -98,6 +100,8 @@ def locate_net(model):
     TypeError
         When no sklfair network makes the predictions (the message names
         the model that stops the walk).
+    NotFittedError
+        When the model or its network is not fitted.
     """
     path = []
     est = model
@@ -113,6 +117,7 @@ def locate_net(model):
             )
         path.append((est, found[1]))
         est = found[0]
+    check_is_fitted(est)
     return est, path
 
 

@@ -35,14 +35,18 @@ convert (the error names the step).
 
 from __future__ import annotations
 
+import json
+import numbers
 import re
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, is_classifier
 from sklearn.compose import ColumnTransformer
 from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted
 
 from ._layers import meta_input, mlp_layers
 from ._onnx_ops import (
@@ -223,12 +227,18 @@ def _inner_model(meta):
         return meta.student_
     if isinstance(meta, (FairConstrainedClassifier, FairConstrainedRegressor)):
         if meta.method_ == "threshold":
+            rule = (
+                "adds per-group offsets to its estimator's log-scores"
+                if len(getattr(meta, "classes_", ())) > 2
+                else "draws each decision at random from per-group "
+                "probabilities (fairlearn's ThresholdOptimizer)"
+            )
             raise OnnxExportError(
-                "FairConstrainedClassifier(method='threshold') draws each "
-                "decision at random from per-group probabilities (fairlearn's "
-                "ThresholdOptimizer) and reads the groups at prediction time: "
-                "it has no deterministic ONNX graph. Export a training-loop "
-                "method ('lagrangian') or 'reductions' instead."
+                f"FairConstrainedClassifier(method='threshold') {rule} and "
+                "reads the groups at prediction time: its graph would need "
+                "the sensitive columns, which a deployed model must not use. "
+                "Export a training-loop method ('lagrangian') or "
+                "'reductions' instead."
             )
         if meta.method_ == "reductions":
             mixture = meta.estimator_
@@ -279,7 +289,8 @@ def _exportable(model, X):
                 "first (around the whole Pipeline) to export it."
             )
         steps = list(model.steps[:-1]) + [(model.steps[-1][0], last)]
-        return Pipeline(steps), Xt_kept
+        # the graph takes the Pipeline's own input, not its head's output
+        return Pipeline(steps), (X if len(head) else Xt_kept)
     inner = _inner_model(model)
     if inner is None:
         return model, X
@@ -288,7 +299,7 @@ def _exportable(model, X):
         inner, X_kept = _exportable(inner, X_kept)
         return inner, X_kept
     # array input with columns dropped by position: select the others
-    n = np.asarray(X).shape[1]
+    n = X.shape[1] if sp.issparse(X) else np.asarray(X).shape[1]
     from sklfair._columns import column_positions
 
     dropped = set(column_positions(X, model.sensitive_columns))
@@ -306,6 +317,8 @@ def _exportable(model, X):
 def _initial_types(X):
     from skl2onnx.common.data_types import FloatTensorType, StringTensorType
 
+    if sp.issparse(X):  # the graph takes the rows dense
+        return [("X", FloatTensorType([None, X.shape[1]]))]
     if not isinstance(X, pd.DataFrame):
         X = np.asarray(X)
         if X.dtype == object or X.dtype.kind in "US":
@@ -327,10 +340,13 @@ def _initial_types(X):
 def onnx_inputs(session, X):
     """The feed dict of an onnxruntime session for the rows ``X``.
 
-    DataFrame columns go to the graph inputs of the same name (string and
+    DataFrame columns go to the graph inputs made from them (string and
     categorical columns as strings, a missing value as ``"nan"``, which is
-    how the graph knows the NaN category of a OneHotEncoder); an array goes
-    to the single input.
+    how the graph knows the NaN category of a OneHotEncoder); an array or a
+    sparse matrix (made dense) goes to the single input. An input's name is
+    its column's name, or the ONNX identifier skl2onnx made of it (``"credit
+    amount"`` becomes ``"credit_amount"``, ``0`` becomes ``"_0"``): a graph
+    of :func:`to_onnx` records which column each input is.
 
     Parameters
     ----------
@@ -346,13 +362,22 @@ def onnx_inputs(session, X):
     feed = {}
     if not isinstance(X, pd.DataFrame):
         (single,) = inputs
-        X = np.asarray(X)
+        X = X.toarray() if sp.issparse(X) else np.asarray(X)
         dtype = {"tensor(float)": np.float32, "tensor(double)": np.float64}.get(
             single.type, object
         )
         return {single.name: X.astype(dtype)}
+    columns = json.loads(
+        session.get_modelmeta().custom_metadata_map.get(_COLUMNS_KEY, "{}")
+    )
     for spec in inputs:
-        column = X[spec.name]
+        name = columns.get(spec.name, spec.name)
+        if name not in X.columns:
+            raise KeyError(
+                f"X has no column {name!r}, which the graph takes as its "
+                f"input {spec.name!r}."
+            )
+        column = X[name]
         if spec.type == "tensor(string)":
             # a missing value is the string "nan", as skl2onnx writes the NaN
             # category of a OneHotEncoder fitted on data with missing values
@@ -438,11 +463,11 @@ def to_onnx(estimator, X_sample, *, target_opset=None):
         :class:`~sklfair.constrained.FairConstrainedClassifier` around one
         (its sensitive columns are not graph inputs), including a
         ``"reductions"`` mixture of any convertible classifiers.
-    X_sample : DataFrame or array-like
+    X_sample : DataFrame, array-like or sparse matrix
         A few rows as ``estimator.predict`` takes them; they fix the graph's
         inputs: one input per column of a DataFrame (strings and categories
         as string tensors, numbers as float32) or one float tensor ``"X"``
-        for an array.
+        for an array or a sparse matrix (fed dense).
     target_opset : int, default=None
         ONNX opset (None: the newest skl2onnx supports).
 
@@ -451,10 +476,13 @@ def to_onnx(estimator, X_sample, *, target_opset=None):
     onnx.ModelProto
         Outputs ``"label"`` and ``"probabilities"`` (float32, in
         ``classes_`` order). Run it with onnxruntime, feeding
-        :func:`onnx_inputs`.
+        :func:`onnx_inputs`. The labels are int64 for integer and boolean
+        classes (``True`` is 1) and strings otherwise.
 
     Raises
     ------
+    NotFittedError
+        When ``estimator`` is not fitted.
     OnnxExportError
         For a randomized threshold rule, a step without an ONNX converter
         (named in the message), a custom network module or activation.
@@ -479,6 +507,7 @@ def to_onnx(estimator, X_sample, *, target_opset=None):
     >>> bool(np.abs(proba - model.predict_proba(X)).max() < 1e-5)
     True
     """
+    check_is_fitted(estimator)
     _register()
     model, X_conv = _exportable(estimator, X_sample)
     initial_types = _initial_types(X_conv)
@@ -487,7 +516,34 @@ def to_onnx(estimator, X_sample, *, target_opset=None):
     else:
         graph = _convert(model, initial_types, target_opset)
     graph.doc_string = f"sklfair export of {type(estimator).__name__}"
+    _record_columns(graph, initial_types, X_conv)
     return graph
+
+
+#: Metadata key of a graph's map from input names to DataFrame columns.
+_COLUMNS_KEY = "sklfair.input_columns"
+
+
+def _record_columns(graph, initial_types, X):
+    """Record which DataFrame column each graph input is.
+
+    skl2onnx turns a column name that is not an identifier into one (and
+    renames an input that clashes with an output, such as a column
+    ``"label"``); its inputs keep the order of ``initial_types``.
+    """
+    if not isinstance(X, pd.DataFrame):
+        return
+    names = [i.name for i in graph.graph.input]
+    if len(names) != len(initial_types):  # pragma: no cover - skl2onnx's order
+        return
+    columns = {
+        name: int(column) if isinstance(column, numbers.Integral) else str(column)
+        for name, column in zip(names, X.columns)
+        if name != column
+    }
+    if columns:
+        entry = graph.metadata_props.add()
+        entry.key, entry.value = _COLUMNS_KEY, json.dumps(columns)
 
 
 def _convert(model, initial_types, target_opset):
