@@ -394,7 +394,13 @@ def test_sensitive_features_argument_and_routing():
 def test_sample_weight_reaches_the_net():
     X, y, group = _biased()
     weight = np.random.RandomState(1).randint(0, 3, size=len(y))
-    clf = FairConstrainedClassifier(_net(), bound=0.05, sensitive_columns=[2])
+    # the loss: weight k is k repeated rows. The margin and the floors
+    # (confidence > 0.5) are statistics of the rows and take a weight as a
+    # sampling weight (Kish's size), as resolvable_bounds_ and certify do:
+    # k repeated rows are k rows there, one row of weight k is not
+    clf = FairConstrainedClassifier(
+        _net(), bound=0.05, sensitive_columns=[2], confidence=0.5
+    )
     weighted = clone(clf).fit(X, y, sample_weight=weight)
     repeated = clone(clf).fit(np.repeat(X, weight, 0), np.repeat(y, weight))
     np.testing.assert_allclose(

@@ -58,8 +58,11 @@ def _integer_codes(codes):
     return codes if codes.dtype.kind in "iu" else codes.astype(np.int64)
 
 
-def event_sizes(constraint, y, codes, weight, n_groups, n_classes):
+def event_sizes(constraint, y, codes, weight, n_groups, n_classes, squares=None):
     """Kish effective sizes ``(n_events, n_groups)`` and anticipated rates.
+
+    ``squares``: the rows' summed squared weights where rows stand for
+    several identical rows merged (their weights summed); None: ``weight ** 2``.
 
     Summed block by block (:func:`~sklfair.constrained._claim.row_blocks`):
     the labels' one-hot decisions and event masks exist for one block of rows
@@ -76,9 +79,10 @@ def event_sizes(constraint, y, codes, weight, n_groups, n_classes):
         code_block = codes[rows].astype(np.int64, copy=False)
         cells = (code_block[:, None] + n_groups * np.arange(n_events)[None, :]).ravel()
         w = (w_block[:, None] * mask).ravel()
+        w2 = w**2 if squares is None else (squares[rows][:, None] * mask).ravel()
         part = (
             np.bincount(cells, weights=w, minlength=size),
-            np.bincount(cells, weights=w**2, minlength=size),
+            np.bincount(cells, weights=w2, minlength=size),
             w_block @ values,
         )
         if sum_w is None:
@@ -165,7 +169,14 @@ def resolvable_bounds(
 
 
 def gap_floors(
-    constraint, y, codes, sample_weight, n_groups, confidence, n_classes=None
+    constraint,
+    y,
+    codes,
+    sample_weight,
+    n_groups,
+    confidence,
+    n_classes=None,
+    squared_weight=None,
 ):
     """Per gap (ordered pairs, event after event): the smallest gap those two
     groups can tell from zero at ``confidence`` -- the half-width of
@@ -173,7 +184,10 @@ def gap_floors(
     Šidák's adjustment for the constraint's number of pairs and events (as in
     :func:`resolvable_bounds`). 0 for a regression constraint. ``n_classes``:
     as in :func:`resolvable_bounds` (the floors have one entry per event of
-    that many classes, whichever classes the rows hold).
+    that many classes, whichever classes the rows hold). ``squared_weight``:
+    the rows' summed squared weights where rows stand for several identical
+    rows merged into one (Kish's size is that of the original rows); None:
+    the squares of ``sample_weight``.
 
     Returns
     -------
@@ -189,7 +203,10 @@ def gap_floors(
     y, codes = _integer_codes(y), _integer_codes(codes)
     weight = None if sample_weight is None else np.asarray(sample_weight)
     n_classes = _n_classes(y, n_classes)
-    n, rates = event_sizes(constraint, y, codes, weight, n_groups, n_classes)
+    squares = None if squared_weight is None else np.asarray(squared_weight)
+    n, rates = event_sizes(
+        constraint, y, codes, weight, n_groups, n_classes, squares=squares
+    )
     if not constraint.pairwise:
         return np.zeros(n.size)
     present = (n[:, first] > 0) & (n[:, second] > 0)

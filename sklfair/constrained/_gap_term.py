@@ -62,6 +62,11 @@ __all__ = ["GapTerm", "gap_names"]
 #: Rows per forward pass of the epoch-end evaluation on a CPU.
 MONITOR_CHUNK = 4096
 
+#: The training rows' entry of the summed squared weights of merged rows
+#: (identical rows the net merged into one, their weights summed): the
+#: statistics of the original rows (Kish's effective size) need it.
+SQUARES = "sample_weight_squares"
+
 #: The monitored rows' float32 inputs are copied once when they take at most
 #: this many bytes (see :class:`MonitoredInputs`).
 MONITOR_COPY_BYTES = 32 * 2**20
@@ -176,16 +181,20 @@ def monitor_rows(data, size, device):
         index = index.to(torch.int64)
     else:
         index = None
-    rows = {"index": index}
+    rows = {"index": index, SQUARES: None}
     if hasattr(data, "features"):  # the loop's rows: gather only the monitored
         for key in ("y", "sample_weight", "sensitive_features"):
             rows[key] = data.take(key, index)
+        if SQUARES in data:  # rows merged: their summed squared weights
+            rows[SQUARES] = data.take(SQUARES, index)
         # a copy: a term may change the training weights in place (held-out rows)
         if index is None:
             rows["sample_weight"] = rows["sample_weight"].clone()
         rows["X"] = MonitoredInputs(data, index)
         return rows
-    for key in ("y", "sample_weight", "sensitive_features"):
+    for key in ("y", "sample_weight", "sensitive_features", SQUARES):
+        if key not in data:  # SQUARES: no rows merged
+            continue
         tensor = data[key]
         rows[key] = tensor if index is None else tensor[index.to(tensor.device)]
     rows["sample_weight"] = rows["sample_weight"].clone()
@@ -672,19 +681,27 @@ class GapTerm(LossTerm):
         return np.concatenate(gaps), loss
 
     @torch.no_grad()
-    def _standard_errors(self, decisions, weight):
+    def _standard_errors(self, decisions, weight, squares=None):
         """Standard errors of the gaps on the monitored rows under ``weight``
-        (in numpy on a CPU)."""
+        (in numpy on a CPU); ``squares``: the rows' summed squared weights
+        where rows were merged (None: ``weight ** 2``)."""
         codes = self._monitor["sensitive_features"]
         if self._host_sums:
             codes, weight = codes.numpy(), weight.numpy()
+            squares = None if squares is None else squares.numpy()
             decisions = [
                 (hard.numpy(), None if mask is None else mask.numpy())
                 for hard, mask in decisions
             ]
         se = [
             gap_standard_errors(
-                hard, mask, codes, weight, self.n_groups_, constraint.pairwise
+                hard,
+                mask,
+                codes,
+                weight,
+                self.n_groups_,
+                constraint.pairwise,
+                squared_weight=squares,
             )
             for constraint, (hard, mask) in zip(
                 self.constraints_, decisions, strict=True

@@ -10,7 +10,7 @@ import torch
 from sklfair.constraints._rates import TINY, group_sums
 
 from ._feasibility import gap_floors
-from ._gap_term import GapTerm, nanmax
+from ._gap_term import SQUARES, GapTerm, nanmax
 
 __all__ = ["LagrangianTerm"]
 
@@ -229,6 +229,7 @@ class LagrangianTerm(GapTerm):
         self._held_out = None
         self._dual_weight = None
         self._monitor_dual_weight = self._monitor["sample_weight"]
+        self._monitor_dual_squares = self._monitor[SQUARES]
         if fraction > 0:
             self._hold_out(data, fraction)
         self.floors_ = self._floors(confidence)
@@ -293,6 +294,8 @@ class LagrangianTerm(GapTerm):
         index = self._monitor["index"]
         monitor_held = held if index is None else held[index.to(held.device)]
         self._monitor_dual_weight = self._monitor["sample_weight"] * monitor_held
+        if self._monitor_dual_squares is not None:
+            self._monitor_dual_squares = self._monitor_dual_squares * monitor_held
         weight.copy_(kept * (total / kept.sum()))
         self._verify_held_out = True
 
@@ -304,6 +307,8 @@ class LagrangianTerm(GapTerm):
         kept = weight > 0
         y = rows["y"].cpu().numpy()
         codes = rows["sensitive_features"].cpu().numpy()
+        squares = self._monitor_dual_squares
+        squares = None if squares is None else squares.double().cpu().numpy()[kept]
         return np.concatenate(
             [
                 gap_floors(
@@ -314,6 +319,7 @@ class LagrangianTerm(GapTerm):
                     self.n_groups_,
                     confidence,
                     n_classes=self.n_outputs_,
+                    squared_weight=squares,
                 )
                 if constraint.task == "classification"
                 else np.zeros(
@@ -447,7 +453,9 @@ class LagrangianTerm(GapTerm):
             )
             record.update(validation_gaps=dual_gaps, validation_loss=dual_loss)
         if self.z_ > 0:
-            se = self._standard_errors(decisions, self._monitor_dual_weight)
+            se = self._standard_errors(
+                decisions, self._monitor_dual_weight, self._monitor_dual_squares
+            )
             # a gap the groups can resolve gets its margin; one they cannot
             # (a margin above half the bound) is aimed at the bound itself:
             # no margin could make the claim true there, it would only push
@@ -493,5 +501,6 @@ class LagrangianTerm(GapTerm):
         self._held_out = None
         self._dual_weight = None
         self._monitor_dual_weight = None
+        self._monitor_dual_squares = None
         self._stepped = None
         super().on_train_end(net)

@@ -237,7 +237,9 @@ def group_coefficients(coefficients, denominator, pairwise=True):
     return coefficients / _at_least(denominator, TINY)
 
 
-def gap_standard_errors(values, mask, codes, weight, n_groups, pairwise=True):
+def gap_standard_errors(
+    values, mask, codes, weight, n_groups, pairwise=True, squared_weight=None
+):
     """Standard errors of the gaps measured on some rows.
 
     Each rate is a weighted mean; its standard error is ``sqrt(variance /
@@ -256,6 +258,10 @@ def gap_standard_errors(values, mask, codes, weight, n_groups, pairwise=True):
     weight : Tensor of shape (n,)
     n_groups : int
     pairwise : bool, default=True
+    squared_weight : Tensor of shape (n,), default=None
+        The rows' summed squared weights where a row stands for several
+        identical rows merged into one (their weights summed): Kish's size
+        is that of the original rows. None: ``weight ** 2``.
 
     Returns
     -------
@@ -270,7 +276,12 @@ def gap_standard_errors(values, mask, codes, weight, n_groups, pairwise=True):
         sums, den = group_sums_np(values, mask, codes, weight, n_groups)
         squares, _ = group_sums_np(values**2, mask, codes, weight, n_groups)
         sums = np.concatenate([sums, squares])
-        _, den2 = group_sums_np(values, mask, codes, weight**2, n_groups)
+        squares = (
+            weight**2
+            if squared_weight is None
+            else np.asarray(squared_weight, dtype=np.float64)
+        )
+        _, den2 = group_sums_np(values, mask, codes, squares, n_groups)
         sqrt = np.sqrt
     else:
         values = values.double()
@@ -278,7 +289,8 @@ def gap_standard_errors(values, mask, codes, weight, n_groups, pairwise=True):
         squares = torch.cat([values, values**2], dim=1)
         mask2 = None if mask is None else torch.cat([mask, mask], dim=1).double()
         sums, den = group_sums(squares, mask2, codes, weight, n_groups)
-        _, den2 = group_sums(squares, mask2, codes, weight**2, n_groups)
+        weight2 = weight**2 if squared_weight is None else squared_weight.double()
+        _, den2 = group_sums(squares, mask2, codes, weight2, n_groups)
         sqrt = torch.sqrt
     den, den2 = den[:n_events], den2[:n_events]
     mean = sums[:n_events] / _at_least(den, TINY)

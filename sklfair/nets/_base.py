@@ -320,8 +320,14 @@ class BaseTabularNet(PicklableNet, BaseEstimator):
         if valid_rows is not None:
             fit_weight = _ones_if_none(sample_weight, n_samples).copy()
             fit_weight[valid_rows] = 0.0
+        w2_tr = None
         if spec is None:
-            rows, w_tr = compact_rows(X, list(columns.values()), fit_weight)
+            # the loss terms' statistics of the rows (standard errors, the
+            # smallest resolvable gaps) need the merged rows' squared weights
+            rows, w_tr, *squared = compact_rows(
+                X, list(columns.values()), fit_weight, squares=bool(loss_terms)
+            )
+            w2_tr = squared[0] if squared else None
         else:  # one row, one record: DP-SGD samples and clips rows one by one
             fit_weight = _ones_if_none(fit_weight, n_samples)
             rows = np.flatnonzero(fit_weight > 0)
@@ -341,8 +347,10 @@ class BaseTabularNet(PicklableNet, BaseEstimator):
         self._prepare_targets(cols_tr, w_tr, reset=reset, private=spec is not None)
 
         device = self._fit_device(reset)
-        train = self._tensor_data(X, cols_tr, w_tr, device, rows=rows)
-        del cols_tr, w_tr, rows
+        train = self._tensor_data(
+            X, cols_tr, w_tr, device, rows=rows, squared_weight=w2_tr
+        )
+        del cols_tr, w_tr, w2_tr, rows
         valid = None
         if valid_rows is not None:
             w_va = None if sample_weight is None else sample_weight[valid_rows]
@@ -414,7 +422,7 @@ class BaseTabularNet(PicklableNet, BaseEstimator):
         del first, X, y, y_enc, w  # later passes read the first chunk again
         device = self._fit_device(reset=True)
 
-        def convert(raw, position, name=None):
+        def convert(raw, position, name=None, squares=False):
             X, y, w = unpack_chunk(raw, position)
             try:
                 X, y_enc, w = self._check_rows(X, y, w, reset=False, chunk=True)
@@ -422,11 +430,22 @@ class BaseTabularNet(PicklableNet, BaseEstimator):
             except ValueError as exc:
                 name = f"Chunk {position}" if name is None else name
                 raise ValueError(f"{name}: {exc}") from exc
-            rows, w = compact_rows(X, list(columns.values()), w)
+            # the loss terms' rows keep the merged rows' squared weights for
+            # their statistics
+            rows, w, *squared = compact_rows(
+                X, list(columns.values()), w, squares=squares
+            )
             if len(rows) == 0:
                 return None
             columns = {k: c[rows] for k, c in columns.items()}
-            return self._tensor_data(X, columns, w, device, rows=rows)
+            return self._tensor_data(
+                X,
+                columns,
+                w,
+                device,
+                rows=rows,
+                squared_weight=squared[0] if squared else None,
+            )
 
         stream.convert = convert
         loss_terms = list(loss_terms or [])
@@ -438,6 +457,7 @@ class BaseTabularNet(PicklableNet, BaseEstimator):
                     term_rows,
                     "term_rows",
                     "The rows sampled from the chunks for the loss terms' setup",
+                    squares=True,
                 )
             )
             if held is None:
@@ -599,9 +619,21 @@ class BaseTabularNet(PicklableNet, BaseEstimator):
     def _prepare_targets(self, columns, sample_weight, reset, private=False):
         pass
 
-    def _tensor_data(self, X, columns, sample_weight, device, rows=None, scale=None):
+    def _tensor_data(
+        self,
+        X,
+        columns,
+        sample_weight,
+        device,
+        rows=None,
+        scale=None,
+        squared_weight=None,
+    ):
         """The loop's tensors of some rows; the weights are divided by
-        ``scale`` (default: the fit's weight scale), None weights are 1."""
+        ``scale`` (default: the fit's weight scale), None weights are 1.
+        ``squared_weight``: the merged rows' summed squared weights (divided
+        by ``scale ** 2``), kept as ``"sample_weight_squares"`` for the loss
+        terms' statistics; None when no rows merged."""
         scale = self._weight_scale if scale is None else scale
         n_rows = len(columns["y"])
         if sample_weight is None and scale == 1.0:
@@ -623,6 +655,10 @@ class BaseTabularNet(PicklableNet, BaseEstimator):
             tensors["soft_targets"] = self._soft_target_tensor(
                 columns["soft_targets"], device
             )
+        if squared_weight is not None:
+            tensors["sample_weight_squares"] = torch.from_numpy(
+                squared_weight / (scale * scale)
+            ).to(device)
         return TensorData(X, tensors, device, rows=rows)
 
     # --- predict --------------------------------------------------------

@@ -121,7 +121,7 @@ def _order_runs(order, first):
         order[where] = rows[np.lexsort((rows, run))]
 
 
-def compact_rows(X, columns, sample_weight):
+def compact_rows(X, columns, sample_weight, *, squares=False):
     """Drop zero-weight rows and merge identical rows, summing their weights.
 
     Nothing of ``X`` is copied: the result is an index into its rows.
@@ -134,6 +134,10 @@ def compact_rows(X, columns, sample_weight):
         group codes, soft targets); 1-D or 2-D with ``n_samples`` rows.
     sample_weight : ndarray of shape (n_samples,) or None
         None: every row has weight 1 (no array of ones is made).
+    squares : bool, default=False
+        Also return the summed squared weights of the merged rows, which a
+        statistic of the original rows needs (Kish's effective size: merged
+        rows are frequency weights, not sampling weights).
 
     Returns
     -------
@@ -144,6 +148,9 @@ def compact_rows(X, columns, sample_weight):
     sample_weight : ndarray of float64 or None
         The summed weight of each of ``rows``; None when every row has
         weight 1 (``sample_weight`` was None and no rows merged).
+    squared_weight : ndarray of float64 or None
+        Only with ``squares=True``: the summed squared weight of each of
+        ``rows``; None when no rows merged (the squares of the weights).
     """
     keep = None
     if sample_weight is not None:
@@ -151,7 +158,7 @@ def compact_rows(X, columns, sample_weight):
         keep = None if positive.all() else np.flatnonzero(positive)
         del positive
         if keep is not None and len(keep) == 0:
-            return keep, sample_weight[keep]
+            return (keep, sample_weight[keep]) + ((None,) if squares else ())
 
     # row hashes do not depend on the other rows: hash X whole (no copy of
     # the kept rows), then keep the kept rows' hashes
@@ -177,8 +184,10 @@ def compact_rows(X, columns, sample_weight):
         weight = None
     else:
         weight = sample_weight if keep is None else sample_weight[keep]
+    unmerged = () if not squares else (None,)
     if first.all():  # no duplicates: only the canonical order
-        return original(order), (None if weight is None else weight[order])
+        weight = None if weight is None else weight[order]
+        return (original(order), weight) + unmerged
     starts = np.flatnonzero(first)
     if weight is None:
         weight = np.ones(len(order))
@@ -195,9 +204,12 @@ def compact_rows(X, columns, sample_weight):
     )
     del rows, representatives
     if not same:
-        return original(order), weight[order]
-    merged = np.add.reduceat(weight[order], starts)
-    return original(order[starts]), merged
+        return (original(order), weight[order]) + unmerged
+    ordered = weight[order]
+    merged = np.add.reduceat(ordered, starts)
+    if not squares:
+        return original(order[starts]), merged
+    return original(order[starts]), merged, np.add.reduceat(ordered**2, starts)
 
 
 def _rows_equal(X, a, b):
