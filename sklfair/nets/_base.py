@@ -594,8 +594,15 @@ class BaseTabularNet(PicklableNet, BaseEstimator):
                     term_data = TrainingRows(data[0], term_data)
                 for term in loss_terms:
                     term.setup(net, term_data)
-            with threads_for(net.module_, self.batch_size, n_rows, device):
-                net.partial_fit(data, None, epochs=epochs)
+            try:
+                with threads_for(net.module_, self.batch_size, n_rows, device):
+                    net.partial_fit(data, None, epochs=epochs)
+            except BaseException:
+                if warm and ledger is not None:
+                    # the network kept the failed fit's steps: its epsilon_
+                    # says what they spent
+                    record_privacy(self, ledger)
+                raise
         if private is None and len(net.history) and "train_loss" in net.history[-1]:
             check_divergence(
                 net._initial_loss,

@@ -388,7 +388,12 @@ class TrainingNet(NeuralNet):
                 if valid is not None and valid.n_samples > 0:
                     self.history.record("valid_loss", self.evaluate_loss(valid))
                 for term in self.loss_terms:
-                    for key, value in term.epoch_summary().items():
+                    summary = term.epoch_summary()  # also resets its sums
+                    if private is not None:
+                        # exact figures of the training rows, as train_loss:
+                        # a private fit does not publish them
+                        continue
+                    for key, value in summary.items():
                         self.history.record(key, value)
                 self.notify("on_epoch_end", dataset_train=train, dataset_valid=valid)
         finally:

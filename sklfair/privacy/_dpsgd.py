@@ -26,7 +26,7 @@ import warnings
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ..exceptions import PrivacyBudgetError
+from ..exceptions import PrivacyBudgetError, PrivacyWarning
 
 __all__ = ["DPSGD", "PrivacyLedger", "import_opacus"]
 
@@ -187,7 +187,8 @@ class PrivacyLedger:
     ----------
     noise_multiplier : float
         Noise standard deviation over the clipping norm, the same for every
-        step the network ever takes.
+        step the network ever takes (``inf`` until a fit plans a step: a
+        first fit with ``max_epochs=0`` leaves it to the next one).
     delta : float
     target_epsilon : float
     accountant : opacus.accountants.IAccountant
@@ -203,14 +204,46 @@ class PrivacyLedger:
         self.delta = (
             1.0 / n_rows if spec.target_delta is None else float(spec.target_delta)
         )
+        if n_rows and self.delta > 1.0 / n_rows:
+            warnings.warn(
+                f"DPSGD(target_delta={self.delta:g}) is above 1 / n = "
+                f"{1.0 / n_rows:.3g} for the {n_rows} training rows: a mechanism "
+                "that publishes a random row in full already satisfies "
+                "delta = 1 / n, so this guarantee says less than that. Pass "
+                "target_delta well below 1 / n (e.g. 1e-5 or 0.1 / n).",
+                PrivacyWarning,
+                stacklevel=7,
+            )
         self.accountant = create_accountant(mechanism=self.mechanism)
         sample_rate, steps = self.sampling(n_rows, batch_size)
-        if epochs * steps == 0:
-            self.noise_multiplier = math.inf  # never used: no step is planned
-            return
-        self.noise_multiplier = _noise_multiplier(
-            self.target_epsilon, self.delta, sample_rate, epochs * steps, self.mechanism
-        )
+        # no step planned (max_epochs=0): the noise is calibrated by the first
+        # training that takes steps (see plan)
+        self.noise_multiplier = math.inf
+        if epochs * steps:
+            self._calibrate(sample_rate, steps, epochs)
+
+    def _calibrate(self, sample_rate, steps, epochs):
+        """Set the noise that spends ``target_epsilon`` over ``epochs`` epochs."""
+        try:
+            self.noise_multiplier = _noise_multiplier(
+                self.target_epsilon,
+                self.delta,
+                sample_rate,
+                epochs * steps,
+                self.mechanism,
+            )
+        except ValueError as exc:
+            if "budget is too low" not in str(exc):
+                raise
+            tighter = '; accountant="prv" is tighter' if self.mechanism == "rdp" else ""
+            raise ValueError(
+                f"No noise is enough for target_epsilon={self.target_epsilon:g} at "
+                f"delta={self.delta:.3g} over {epochs * steps} steps ({epochs} "
+                f"epoch(s) at sample rate {sample_rate:.3g}): opacus's "
+                f'"{self.mechanism}" accountant cannot certify so small an '
+                "epsilon. Raise target_epsilon or target_delta, or train fewer "
+                f"epochs (max_epochs){tighter}."
+            ) from exc
 
     @staticmethod
     def sampling(n_rows, batch_size):
@@ -236,6 +269,9 @@ class PrivacyLedger:
     def plan(self, n_rows, batch_size, epochs):
         """Check that ``epochs`` more epochs fit in the budget; return the rate.
 
+        A ledger that planned no step yet (a first fit with ``max_epochs=0``)
+        calibrates its noise for these epochs instead.
+
         Raises
         ------
         PrivacyBudgetError
@@ -243,7 +279,14 @@ class PrivacyLedger:
             spent) would exceed ``target_epsilon``.
         """
         sample_rate, steps = self.sampling(n_rows, batch_size)
-        if epochs * steps == 0 or not self.accountant.history:
+        if epochs * steps == 0:
+            return sample_rate
+        if math.isinf(self.noise_multiplier):
+            # the first fit planned no step (max_epochs=0) and spent nothing:
+            # the noise is calibrated for this first training that steps
+            self._calibrate(sample_rate, steps, epochs)
+            return sample_rate
+        if not self.accountant.history:
             # the first fit: the noise was calibrated for exactly this plan
             return sample_rate
         projected = copy.deepcopy(self.accountant)
