@@ -107,6 +107,43 @@ def _one_class(y):
     return bool(np.all(y == y[0]))
 
 
+def _checkable(X):
+    """``X`` as :func:`~sklearn.utils.validation.validate_data` can check it.
+
+    scikit-learn converts a DataFrame with a bool or nullable numeric column
+    (``bool``, ``Int64``, ``boolean``) to float64 before checking it, unless
+    all its columns are numpy dtypes or one is text, so a categorical column
+    beside it fails with "Cannot cast str dtype to float64", although the
+    inner estimator (e.g. a Pipeline with a ColumnTransformer) takes such a
+    frame. The meta-estimator only checks ``X`` (the inner estimator gets it
+    as given), so those columns are checked as float64 (a missing value as
+    NaN) in a shallow copy.
+    """
+    if not isinstance(X, pd.DataFrame):
+        return X
+    dtypes = list(X.dtypes)
+    if all(isinstance(dtype, np.dtype) for dtype in dtypes):
+        return X
+
+    def early(dtype):
+        return pd.api.types.is_bool_dtype(dtype) or (
+            pd.api.types.is_extension_array_dtype(dtype)
+            and not isinstance(dtype, pd.CategoricalDtype)
+            and (
+                pd.api.types.is_integer_dtype(dtype)
+                or pd.api.types.is_float_dtype(dtype)
+            )
+        )
+
+    positions = [i for i, dtype in enumerate(dtypes) if early(dtype)]
+    if not positions:
+        return X
+    X = X.copy(deep=False)
+    for i in positions:
+        X.isetitem(i, X.iloc[:, i].to_numpy(dtype=np.float64, na_value=np.nan))
+    return X
+
+
 class FairMetaEstimator(PersistentStateMixin, MetaEstimatorMixin, BaseEstimator):
     """Base class of sklfair's fairness meta-estimators (see the module docs).
 
@@ -191,7 +228,7 @@ class FairMetaEstimator(PersistentStateMixin, MetaEstimatorMixin, BaseEstimator)
         classification = is_classifier(self)
         X_checked, y = validate_data(
             self,
-            X,
+            _checkable(X),
             y,
             accept_sparse=self._accept_sparse(),
             dtype=None,
@@ -254,7 +291,7 @@ class FairMetaEstimator(PersistentStateMixin, MetaEstimatorMixin, BaseEstimator)
         )
         validate_data(
             self,
-            scan.head,
+            _checkable(scan.head),
             reset=True,
             accept_sparse=self._accept_sparse(),
             dtype=None,
@@ -344,7 +381,7 @@ class FairMetaEstimator(PersistentStateMixin, MetaEstimatorMixin, BaseEstimator)
         check_is_fitted(self)
         X_checked = validate_data(
             self,
-            X,
+            _checkable(X),
             reset=False,
             accept_sparse=self._accept_sparse(),
             dtype=None,
