@@ -64,7 +64,7 @@ from sklfair.exceptions import (
 )
 from sklfair.privacy import private_training
 
-__all__ = ["FairMetaEstimator", "FitData", "delegates"]
+__all__ = ["FairMetaEstimator", "FitData", "checkable", "delegates"]
 
 
 class FitData(NamedTuple):
@@ -107,7 +107,7 @@ def _one_class(y):
     return bool(np.all(y == y[0]))
 
 
-def _checkable(X):
+def checkable(X):
     """``X`` as :func:`~sklearn.utils.validation.validate_data` can check it.
 
     scikit-learn converts a DataFrame with a bool or nullable numeric column
@@ -228,7 +228,7 @@ class FairMetaEstimator(PersistentStateMixin, MetaEstimatorMixin, BaseEstimator)
         classification = is_classifier(self)
         X_checked, y = validate_data(
             self,
-            _checkable(X),
+            checkable(X),
             y,
             accept_sparse=self._accept_sparse(),
             dtype=None,
@@ -291,7 +291,7 @@ class FairMetaEstimator(PersistentStateMixin, MetaEstimatorMixin, BaseEstimator)
         )
         validate_data(
             self,
-            _checkable(scan.head),
+            checkable(scan.head),
             reset=True,
             accept_sparse=self._accept_sparse(),
             dtype=None,
@@ -381,7 +381,7 @@ class FairMetaEstimator(PersistentStateMixin, MetaEstimatorMixin, BaseEstimator)
         check_is_fitted(self)
         X_checked = validate_data(
             self,
-            _checkable(X),
+            checkable(X),
             reset=False,
             accept_sparse=self._accept_sparse(),
             dtype=None,

@@ -88,3 +88,28 @@ def test_nullable_group_column_with_missing_values(compas_head):
     model.fit(X_missing.fillna({"sex": 0}), y)
     with pytest.warns(UnseenGroupWarning, match="2 row"):
         assert model.predict(X_missing).shape == (len(y),)
+
+
+def test_distillation_takes_unlabeled_rows_with_a_bool_group_column(compas_head):
+    # the same frame as X_unlabeled of a DistilledClassifier: its own check
+    # of the unlabeled rows cast the frame whole too
+    from sklfair.distillation import DistilledClassifier
+    from sklfair.nets import TabularNetClassifier
+
+    X, y = compas_head
+    X = X.assign(sex=(X["sex"] == "Male").to_numpy())
+    student = _pipeline()
+    student.steps[-1] = (
+        "net",
+        TabularNetClassifier(hidden_units=(8,), max_epochs=2, random_state=0),
+    )
+    clf = DistilledClassifier(
+        _pipeline(), student, sensitive_columns="sex", random_state=0
+    )
+    clf.fit(X.iloc[:800], y.iloc[:800], X_unlabeled=X.iloc[800:])
+    assert clf.predict(X.iloc[800:]).shape == (400,)
+    # the student never reads the group: permuting it changes nothing
+    shuffled = X.iloc[800:].assign(
+        sex=X["sex"].iloc[800:].sample(frac=1, random_state=0).to_numpy()
+    )
+    np.testing.assert_array_equal(clf.predict(X.iloc[800:]), clf.predict(shuffled))

@@ -21,7 +21,7 @@ from sklearn.utils.validation import _num_samples, validate_data
 from sklfair._chunked import iter_chunks, read_chunk, stream_rates
 from sklfair._columns import column_positions
 from sklfair._fitting import accepts_fit_param, final_estimator, fit_with_params
-from sklfair._meta import FairMetaEstimator, FitData
+from sklfair._meta import FairMetaEstimator, FitData, checkable
 from sklfair.constrained import LagrangianTerm
 from sklfair.constrained._claim import (
     claim_violation,
@@ -215,7 +215,7 @@ class BaseDistilled(FairMetaEstimator):
             )
         X_unlabeled_checked = validate_data(
             self,
-            X_unlabeled,
+            checkable(X_unlabeled),
             reset=False,
             accept_sparse=self._accept_sparse(),
             dtype=None,
