@@ -115,6 +115,19 @@ def _positive_int(text):
     return value
 
 
+def _seed(text):
+    """A seed of numpy's generators, 0 to 2**32 - 1 (``--seed``)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(
+            f"must be between 0 and 4294967295 (2**32 - 1), got {value}"
+        )
+    return value
+
+
 def _share(text):
     """A share in (0, 1] (``--approval-rate``)."""
     try:
@@ -127,13 +140,15 @@ def _share(text):
 
 
 def _gap(text):
-    """A gap of 0 or more (``--bound``)."""
+    """A gap between rates, 0 to 1 (``--bound``)."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"invalid number: {text!r}") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value:g}")
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(
+            f"must be a gap between rates, 0 to 1, got {value:g}"
+        )
     return value
 
 
@@ -301,7 +316,11 @@ def build_parser():
         help="where the networks train (auto: a GPU when there is one)",
     )
     audit.add_argument(
-        "--seed", type=int, default=0, metavar="N", help="seeds the split and models"
+        "--seed",
+        type=_seed,
+        default=0,
+        metavar="N",
+        help="seeds the split and models (0 to 2**32 - 1)",
     )
     audit.add_argument(
         "--threads",

@@ -71,7 +71,7 @@ def credit_csv(tmp_path):
         (["audit", "--approval-rate", "0"], ["--approval-rate", "(0, 1]"]),
         (["audit", "--approval-rate", "1.5"], ["--approval-rate", "(0, 1]"]),
         (["audit", "--approval-rate", "most"], ["--approval-rate", "invalid"]),
-        (["audit", "--bound", "-0.1"], ["--bound", "0 or more"]),
+        (["audit", "--bound", "-0.1"], ["--bound", "0 to 1"]),
         (["audit", "--dataset", "german", "--bad-label", "0"], ["--bad-label"]),
         (["nothing"], ["invalid choice"]),
     ],

@@ -293,12 +293,24 @@ def _fit_all(contenders, data, train, test, *, notes, progress, watch):
     return rows, models, predictions
 
 
-def _check_settings(constraint, bound, approval_rate, reasons):
+def _check_settings(constraint, bound, approval_rate, reasons, seed):
     check_constraint(constraint)
+    if (
+        isinstance(seed, bool)
+        or not isinstance(seed, numbers.Integral)
+        or not 0 <= seed < 2**32
+    ):
+        raise AuditError(
+            f"--seed must be an integer between 0 and 2**32 - 1, got {seed!r}"
+        )
     if reasons not in REASONS:
         raise AuditError(f"--reasons must be one of {list(REASONS)}, got {reasons!r}")
-    if isinstance(bound, bool) or not isinstance(bound, numbers.Real) or bound < 0:
-        raise AuditError(f"--bound must be a gap of 0 or more, got {bound!r}")
+    if (
+        isinstance(bound, bool)
+        or not isinstance(bound, numbers.Real)
+        or not 0 <= bound <= 1
+    ):
+        raise AuditError(f"--bound must be a gap between rates, 0 to 1, got {bound!r}")
     if (
         isinstance(approval_rate, bool)
         or not isinstance(approval_rate, numbers.Real)
@@ -393,7 +405,7 @@ def run_audit(
     device : {"auto", "cpu", "cuda"}, default="auto"
         Where the networks train; ``"cuda"`` without a GPU falls back to the
         CPU with a note.
-    seed : int, default=0
+    seed : int in [0, 2**32 - 1], default=0
         Seeds the split, every model and the rows explained.
     quick : bool, default=False
         Small training budgets, for tests and smoke runs.
@@ -412,14 +424,15 @@ def run_audit(
     Raises
     ------
     AuditError
-        For an unknown constraint, a negative bound, an approval rate
-        outside (0, 1], or an output folder that cannot take the report
+        For an unknown constraint, a bound outside [0, 1], an approval rate
+        outside (0, 1], a seed that is not an integer in [0, 2**32 - 1], or
+        an output folder that cannot take the report
         (see :func:`write_report`).
     KeyboardInterrupt
         When interrupted (Ctrl-C), even if a model's fit caught the
         interrupt; nothing is written then.
     """
-    _check_settings(constraint, bound, approval_rate, reasons)
+    _check_settings(constraint, bound, approval_rate, reasons, seed)
     if out is not None:
         out = check_output_folder(out, overwrite=overwrite)
     start = time.perf_counter()
