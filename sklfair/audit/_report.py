@@ -15,12 +15,13 @@ imported only when a report is written.
 from __future__ import annotations
 
 import html
+import warnings
 from pathlib import Path
 
 from sklfair.exceptions import AuditError
 
 from ._html import STYLE
-from ._messages import one_line
+from ._messages import one_line, unique_warnings
 from ._output import staged_folder
 from ._sections import (
     certificates_section,
@@ -107,11 +108,18 @@ def _group_sections(result, out, X_test, y_test, notes):
     for name, model in result.models.items():
         png = out / f"groups_{slug(name)}.png"
         try:
-            report = group_report(model, X_test, y_test, data.sensitive, data.pos_label)
-            group_plot(report, png)
+            # what the measures warn about (a rate undefined for a group of
+            # the test rows) is a note of the report, not a line on stderr
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                report = group_report(
+                    model, X_test, y_test, data.sensitive, data.pos_label
+                )
+                group_plot(report, png)
         except Exception as exc:  # noqa: BLE001 - keep the rest of the report
             notes.append(f"{name}: no group plot ({one_line(exc)})")
             continue
+        notes += [f"{name}: {warning}" for warning in unique_warnings(caught)]
         files.append(png)
         sections.append(
             f"<details{' open' if not sections else ''}><summary>"

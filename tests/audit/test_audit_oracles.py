@@ -8,6 +8,8 @@
   default run's.
 """
 
+import warnings
+
 import pytest
 
 from sklfair.__main__ import main
@@ -73,3 +75,39 @@ def test_a_bound_that_is_no_gap_is_a_one_line_error(bound, tmp_path, capsys):
             load_audit_data("german"), out=out, bound=float(bound), progress=False
         )
     assert not out.exists()
+
+
+def test_a_rate_undefined_on_the_test_rows_is_a_note_not_a_raw_warning(tmp_path):
+    # a group of the test rows without negatives has no false positive rate:
+    # the report notes it instead of printing a raw warning with a file path
+    from types import SimpleNamespace
+
+    import numpy as np
+    import pandas as pd
+    from sklearn.compose import make_column_transformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    from sklfair.audit._report import _group_sections
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"x": rng.normal(size=200), "g": np.repeat(["a", "b"], 100)})
+    y = (X["x"] > 0).astype(int).to_numpy().copy()
+    y[X["g"] == "b"] = 1
+    # the group is not an input, as in the audit's models
+    model = make_pipeline(
+        make_column_transformer(("passthrough", ["x"])), LogisticRegression()
+    ).fit(X, y)
+
+    result = SimpleNamespace(
+        data=SimpleNamespace(sensitive=["g"], pos_label=1), models={"m": model}
+    )
+    notes = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        files, html = _group_sections(result, tmp_path, X, y, notes)
+    assert files and "m" in html
+    assert any(
+        note.startswith("m: UndefinedRateWarning") and "false_positive_rate" in note
+        for note in notes
+    ), notes
