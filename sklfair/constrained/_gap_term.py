@@ -192,8 +192,9 @@ def monitor_rows(data, size, device):
             rows["sample_weight"] = rows["sample_weight"].clone()
         rows["X"] = MonitoredInputs(data, index)
         return rows
+    # SQUARES only where rows were merged: the others are required
     for key in ("y", "sample_weight", "sensitive_features", SQUARES):
-        if key not in data:  # SQUARES: no rows merged
+        if key == SQUARES and key not in data:
             continue
         tensor = data[key]
         rows[key] = tensor if index is None else tensor[index.to(tensor.device)]
