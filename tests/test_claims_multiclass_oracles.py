@@ -8,14 +8,12 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from compas_levels import compas_risk_levels
+from compas_levels import compas_encoder, compas_risk_levels
 from fairlearn.metrics import MetricFrame
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.compose import make_column_transformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from sklfair.constrained import FairConstrainedClassifier
 from sklfair.exceptions import BoundNotMetWarning
@@ -35,12 +33,6 @@ def compas():
     return train_test_split(X, y, test_size=0.4, random_state=0, stratify=y)
 
 
-def _encoder():
-    return make_column_transformer(
-        (OneHotEncoder(), ["c_charge_degree"]), remainder=StandardScaler()
-    )
-
-
 @pytest.fixture(scope="module")
 def lagrangian(compas):
     X_train, _, y_train, _ = compas
@@ -51,7 +43,7 @@ def lagrangian(compas):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", BoundNotMetWarning)
         return FairConstrainedClassifier(
-            make_pipeline(_encoder(), net),
+            make_pipeline(compas_encoder(), net),
             constraint="demographic_parity",
             bound=0.05,
             method="lagrangian",
@@ -143,7 +135,7 @@ def test_multiclass_interval_against_a_bootstrap_by_hand(compas, lagrangian):
 def test_a_failed_multiclass_bound_is_marked_not_hidden(compas):
     X_train, X_test, y_train, y_test = compas
     clf = FairConstrainedClassifier(
-        make_pipeline(_encoder(), LogisticRegression(max_iter=1000)),
+        make_pipeline(compas_encoder(), LogisticRegression(max_iter=1000)),
         constraint="demographic_parity",
         bound=0.08,
         method="threshold",

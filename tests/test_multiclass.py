@@ -12,11 +12,9 @@ student. The post-processing method has its own file
 import numpy as np
 import pytest
 import torch
-from compas_levels import compas_risk_levels
-from sklearn.compose import make_column_transformer
+from compas_levels import compas_encoder, compas_risk_levels
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from sklfair.constrained import FairConstrainedClassifier
 from sklfair.distillation import DistilledClassifier
@@ -37,18 +35,14 @@ def compas():
     return compas_risk_levels()
 
 
-def _encoder(categorical=("c_charge_degree",)):
-    return make_column_transformer(
-        (OneHotEncoder(), list(categorical)), remainder=StandardScaler()
-    )
-
-
 def _net(**params):
     torch.set_num_threads(1)
     defaults = dict(
         hidden_units=(32,), max_epochs=30, batch_size=256, lr=1e-2, random_state=0
     )
-    return make_pipeline(_encoder(), TabularNetClassifier(**{**defaults, **params}))
+    return make_pipeline(
+        compas_encoder(), TabularNetClassifier(**{**defaults, **params})
+    )
 
 
 def _gaps(y, pred, groups, constraint):
@@ -116,7 +110,7 @@ def test_error_rate_parity_is_measured_on_every_class(compas):
 def test_reweighing_makes_the_three_levels_independent_of_race(compas):
     X, y = compas
     clf = ReweighingClassifier(
-        make_pipeline(_encoder(), LogisticRegression(max_iter=1000)),
+        make_pipeline(compas_encoder(), LogisticRegression(max_iter=1000)),
         sensitive_columns="race",
     ).fit(X, y)
     groups = X["race"].to_numpy()
@@ -129,7 +123,7 @@ def test_reweighing_makes_the_three_levels_independent_of_race(compas):
         np.testing.assert_allclose(np.array(share) / sum(share), overall)
         # each group keeps its size
         assert weights[groups == g].sum() == pytest.approx(np.sum(groups == g))
-    plain = make_pipeline(_encoder(), LogisticRegression(max_iter=1000))
+    plain = make_pipeline(compas_encoder(), LogisticRegression(max_iter=1000))
     plain.fit(X.drop(columns="race"), y)
     before = _gaps(
         y, plain.predict(X.drop(columns="race")), groups, "demographic_parity"
@@ -143,7 +137,7 @@ def test_a_fair_student_of_three_classes(compas):
     X, y = compas
     # the teacher sees race (it is never deployed); the student does not
     teacher = make_pipeline(
-        _encoder(["c_charge_degree", "race"]), LogisticRegression(max_iter=1000)
+        compas_encoder(["c_charge_degree", "race"]), LogisticRegression(max_iter=1000)
     )
     student = _net(max_epochs=40)
     clf = DistilledClassifier(

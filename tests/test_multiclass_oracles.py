@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from compas_levels import compas_risk_levels
+from compas_levels import compas_encoder, compas_risk_levels
 from fairlearn.metrics import MetricFrame, false_positive_rate, true_positive_rate
 from sklearn.compose import make_column_transformer
 from sklearn.linear_model import LogisticRegression
@@ -415,9 +415,7 @@ def test_reweighing_adult_education_band_with_sample_weight(adult):
 def _net():
     torch.set_num_threads(1)
     return make_pipeline(
-        make_column_transformer(
-            (OneHotEncoder(), ["c_charge_degree", "sex"]), remainder=StandardScaler()
-        ),
+        compas_encoder(["c_charge_degree", "sex"]),
         TabularNetClassifier(
             hidden_units=(16,), max_epochs=8, batch_size=256, lr=1e-2, random_state=0
         ),

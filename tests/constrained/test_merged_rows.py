@@ -14,11 +14,9 @@ by hand with numpy.
 
 import numpy as np
 import pytest
-from compas_levels import compas_risk_levels
+from compas_levels import compas_encoder, compas_split
 from scipy.stats import norm
-from sklearn.compose import make_column_transformer
-from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.pipeline import make_pipeline
 
 from sklfair.constrained import FairConstrainedClassifier, LagrangianTerm
 from sklfair.constrained._feasibility import gap_floors
@@ -52,12 +50,8 @@ def test_compact_rows_sums_the_squared_weights_of_merged_rows():
 
 @pytest.fixture(scope="module")
 def compas_numeric():
-    X, y = compas_risk_levels()
-    X, _, y, _ = train_test_split(X, y, test_size=0.3, stratify=y, random_state=0)
-    encode = make_column_transformer(
-        (OneHotEncoder(), ["c_charge_degree"]), remainder=StandardScaler()
-    )
-    Z = encode.fit_transform(X.drop(columns="race"))
+    X, _, y, _ = compas_split()
+    Z = compas_encoder().fit_transform(X.drop(columns="race"))
     classes, y_codes = np.unique(y, return_inverse=True)
     groups, codes = np.unique(X["race"].to_numpy(), return_inverse=True)
     return np.asarray(Z, dtype=np.float64), y_codes, codes
@@ -97,15 +91,11 @@ def test_compas_lagrangian_meets_the_bound_it_can_resolve():
     # the guide's COMPAS row: with the floors of the original rows the
     # group-blind net reaches the bound on the training rows (by nearly
     # never deciding 'Medium', which the fit warns about)
-    X, y = compas_risk_levels()
-    X, _, y, _ = train_test_split(X, y, test_size=0.3, stratify=y, random_state=0)
-    encode = make_column_transformer(
-        (OneHotEncoder(), ["c_charge_degree"]), remainder=StandardScaler()
-    )
-    from sklearn.pipeline import make_pipeline
-
+    X, _, y, _ = compas_split()
     clf = FairConstrainedClassifier(
-        make_pipeline(encode, TabularNetClassifier(max_epochs=30, random_state=0)),
+        make_pipeline(
+            compas_encoder(), TabularNetClassifier(max_epochs=30, random_state=0)
+        ),
         constraint=DemographicParity(bound=0.05),
         method="lagrangian",
         sensitive_columns="race",

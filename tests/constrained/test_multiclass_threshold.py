@@ -8,13 +8,11 @@ evaluation of the line search, and the base classifier's own decisions.
 import numpy as np
 import pandas as pd
 import pytest
-from compas_levels import compas_risk_levels
+from compas_levels import compas_encoder, compas_risk_levels
 from fairlearn.metrics import MetricFrame
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.compose import make_column_transformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.svm import LinearSVC
 
 from sklfair.constrained import FairConstrainedClassifier
@@ -35,10 +33,7 @@ pytestmark = [
 
 
 def model():
-    encode = make_column_transformer(
-        (OneHotEncoder(), ["c_charge_degree"]), remainder=StandardScaler()
-    )
-    return make_pipeline(encode, LogisticRegression(max_iter=1000))
+    return make_pipeline(compas_encoder(), LogisticRegression(max_iter=1000))
 
 
 def rates_by_hand(y, pred, groups, kind):

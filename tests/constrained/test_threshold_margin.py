@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 import pytest
-from compas_levels import compas_risk_levels
+from compas_levels import compas_encoder, compas_split
 from scipy.stats import norm
 from sklearn.compose import make_column_selector, make_column_transformer
 from sklearn.linear_model import LogisticRegression
@@ -153,16 +153,10 @@ def one_vs_rest_gap(y, pred, groups, labels):
 
 @pytest.mark.slow
 def test_multiclass_offsets_aim_below_the_bound():
-    X, y = compas_risk_levels()
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=0.3, stratify=y, random_state=0
-    )
+    X_train, X_test, y_train, y_test = compas_split()
 
     def model():
-        encode = make_column_transformer(
-            (OneHotEncoder(), ["c_charge_degree"]), remainder=StandardScaler()
-        )
-        return make_pipeline(encode, LogisticRegression(max_iter=1000))
+        return make_pipeline(compas_encoder(), LogisticRegression(max_iter=1000))
 
     fits = {}
     for confidence in (0.5, 0.95):
