@@ -22,7 +22,11 @@ computed in numpy from the detached outputs, with its gradient by hand
 gradient with respect to the outputs enter the loss through one small
 autograd function (:class:`HostGradient`), in place of the softmax's graph
 and its backward pass. Other constraints, dtypes and devices take the torch
-path (``_values``).
+path (``_values``). For one built-in binary constraint, with numba
+installed, :meth:`GapTerm.gradient` computes the whole batch -- sums, gaps,
+the subclass's coefficients and the gradient -- in one compiled call
+(:mod:`~sklfair.constrained._binary_step`, through the subclass's
+``_binary_batch``): the same numbers.
 
 At the end of every epoch the network is evaluated (eval mode, no gradient)
 on the training rows -- at most ``monitor_size`` of them, drawn once -- and
@@ -56,6 +60,8 @@ from sklfair.constraints._rates import (
 from sklfair.nets import LossTerm
 from sklfair.nets._data import index_dtype
 from sklfair.nets._device import caller_threads
+
+from ._binary_step import BinaryStep, binary_kind
 
 __all__ = ["GapTerm", "gap_names"]
 
@@ -330,11 +336,20 @@ class GapTerm(LossTerm):
         self._host_values = [c._has_host_values() for c in self.constraints_]
         self._offset_cache = {}
         self.history_ = []
+        # the whole batch as one compiled call, where it applies
+        self._binary = None
+        kind = binary_kind(self.constraints_, self.n_outputs_)
+        if self._additive and self._host_sums and kind is not None:
+            self._binary = BinaryStep(
+                kind, self.constraints_[0], self.n_groups_, self.n_events_[0]
+            )
 
     def on_train_end(self, net):
-        """Drop the references to the training data."""
+        """Drop the references to the training data and the compiled step's
+        buffers."""
         self._monitor = None
         self._net = None
+        self._binary = None
 
     # --- the one per-batch gap implementation -------------------------------
     def _batch_sums(self, outputs, batch, dual_weight=None, surrogate=True):
@@ -588,6 +603,13 @@ class GapTerm(LossTerm):
     #: lagrangian's and the penalty's)
     _additive = False
 
+    def _binary_batch(self, outputs, host, batch, gradient):
+        """The batch's value as :meth:`gradient` computes it, in one compiled
+        call (:mod:`~sklfair.constrained._binary_step`), its gradient with
+        respect to ``outputs`` (``host``: their numpy view) written into
+        ``gradient``."""
+        raise NotImplementedError
+
     def _addition(self, outputs, batch):
         """``(parts, sums, coefficients, offset)`` of the batch: the term
         adds ``sum_k coefficients_k * surrogate_gap_k + offset`` to the
@@ -623,6 +645,13 @@ class GapTerm(LossTerm):
                 f"on the host; outputs of dtype {outputs.dtype} on "
                 f"{outputs.device} take the torch path (use __call__)."
             )
+        if self._binary is not None:  # one compiled call (_binary_step)
+            host = outputs.detach().numpy()
+            gradient = np.empty(host.shape, dtype=host.dtype)
+            value = self._binary_batch(outputs, host, batch, gradient)
+            if not self._binary.slope.any():  # adds a constant
+                return value, None
+            return value, torch.from_numpy(gradient)
         parts, sums, coefficients, offset = self._addition(outputs, batch)
         if not np.count_nonzero(coefficients):  # adds a constant
             return offset, None

@@ -9,6 +9,7 @@ import torch
 
 from sklfair.constraints._rates import TINY, group_sums
 
+from ._binary_step import lagrangian_step
 from ._feasibility import gap_floors
 from ._gap_term import SQUARES, GapTerm, nanmax
 
@@ -98,7 +99,10 @@ class LagrangianTerm(GapTerm):
     tensors, and are updated in numpy: they are arrays of a handful of
     numbers, for which eager torch's per-operation overhead would dominate.
     On a GPU the copy makes every step wait for its forward pass (one
-    synchronisation per step).
+    synchronisation per step). On a CPU, for one built-in constraint of a
+    binary classifier and with numba installed, the batch's sums, the dual
+    step and the term's gradient run as one compiled call, with the same
+    numbers (:mod:`~sklfair.constrained._binary_step`).
 
     For a :class:`~sklfair.nets.TabularNetRegressor`, which standardises
     its target inside, gaps and ``bound`` are in units of the target's
@@ -384,6 +388,25 @@ class LagrangianTerm(GapTerm):
         self._stepped = outputs
         # the augmented Lagrangian is linear in the rows' surrogate values
         return parts, sums, slope, offset
+
+    def _binary_batch(self, outputs, host, batch, gradient):
+        if self._held_out is not None and self._verify_held_out:
+            self._check_held_out(batch)
+        dual = None
+        if self._held_out is not None:
+            dual = self._dual_weight[batch["index"]].numpy()
+        value = lagrangian_step(
+            self._binary,
+            self,
+            host,
+            batch["y"].numpy(),
+            batch["sensitive_features"].numpy(),
+            batch["sample_weight"].numpy(),
+            dual,
+            gradient,
+        )
+        self._stepped = outputs
+        return value
 
     def _check_held_out(self, batch):
         """Fail loudly if the loop does not train on the weights set in setup."""

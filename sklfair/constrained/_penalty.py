@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._binary_step import penalty_step
 from ._gap_term import GapTerm
 
 __all__ = ["PenaltyTerm"]
@@ -57,3 +58,14 @@ class PenaltyTerm(GapTerm):
             - slope @ np.where(valid, surrogate, 0.0)
         )
         return parts, sums, slope, offset
+
+    def _binary_batch(self, outputs, host, batch, gradient):
+        return penalty_step(
+            self._binary,
+            self,
+            host,
+            batch["y"].numpy(),
+            batch["sensitive_features"].numpy(),
+            batch["sample_weight"].numpy(),
+            gradient,
+        )

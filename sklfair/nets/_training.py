@@ -42,6 +42,7 @@ import signal
 import threading
 import warnings
 
+import numpy as np
 import pandas as pd
 import torch
 from skorch import NeuralNet
@@ -265,15 +266,33 @@ def history_frame(history):
     )
 
 
-def _autograd_sum(term_grads, base_grad):
+def _autograd_sum(term_grads, base_grad, in_place=False):
     """The gradients of a loss's parts with respect to the outputs, added
     as autograd's engine adds them: the newest part's first (it runs the
     later-recorded nodes first), the base loss's last; the same float
     numbers as ``backward`` through the terms' graphs, whatever their
-    number."""
+    number.
+
+    ``in_place``: ``base_grad`` is a fresh tensor that may receive the sum
+    (the last addition is commutative: the same numbers); on a CPU, with
+    one term's gradient of its dtype, numpy adds it there, which costs less
+    than a torch operation on a few hundred numbers.
+    """
     if not term_grads:
         return base_grad
     total = term_grads[-1]
+    if (
+        in_place
+        and len(term_grads) == 1
+        and base_grad.device.type == "cpu"
+        and total.device.type == "cpu"
+        and total.dtype == base_grad.dtype
+        and total.shape == base_grad.shape
+        and base_grad.is_contiguous()
+    ):
+        base = base_grad.numpy()
+        np.add(base, total.numpy(), out=base)
+        return base_grad
     for grad in reversed(term_grads[:-1]):
         total = total + grad
     return total + base_grad
@@ -603,10 +622,11 @@ class TrainingNet(NeuralNet):
                     )
                 else:
                     value, term_grad = term.gradient(outputs, batch)
-                loss = loss + value
+                # in place: the base loss's forms return fresh tensors
+                loss = loss.add_(value)
                 if term_grad is not None:
                     term_grads.append(term_grad)
-            return loss, _autograd_sum(term_grads, base_grad)
+            return loss, _autograd_sum(term_grads, base_grad, in_place=True)
 
         return loss_and_grad
 

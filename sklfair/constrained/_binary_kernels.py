@@ -1,0 +1,248 @@
+"""The compiled kernels of :mod:`sklfair.constrained._binary_step` (numba).
+
+Imported only when a fit uses them (importing numba costs time); defined at
+module level so that numba caches their machine code on disk and a new
+process loads it instead of compiling again.
+"""
+
+import math
+
+import numba
+import numpy as np
+
+from sklfair.constraints._rates import TINY
+
+__all__ = ["lagrangian", "penalty"]
+
+jit = numba.njit(cache=True, nogil=True)
+
+
+@jit
+def rows(outputs, y, codes, weight, dual, kind, temperature, sums, probs):
+    """The batch's surrogate probabilities (``probs[:, c]``: the tempered
+    sigmoid of class ``c``) and its per-(event, group) sums: of the
+    surrogate values, the decisions and the weights (``sums[0:3]``), and
+    with held-out rows (``dual`` not empty) the decisions and weights
+    under ``dual`` (``sums[3:5]``)."""
+    with_dual = dual.shape[0] > 0
+    for i in range(outputs.shape[0]):
+        # as the numpy path: the logits' difference in float64 (exact),
+        # class 1 decided only when strictly larger, as in argmax
+        difference = np.float64(outputs[i, 1]) - np.float64(outputs[i, 0])
+        decided = difference > 0
+        s1 = 1.0 / (1.0 + math.exp(-(difference / temperature)))
+        s0 = 1.0 / (1.0 + math.exp(-(-difference / temperature)))
+        probs[i, 0] = s0
+        probs[i, 1] = s1
+        label = y[i]
+        event = 0
+        if kind == 1:  # equalized odds: TPR (y = 1), then FPR (y = 0)
+            event = 0 if label == 1 else 1
+        elif kind == 2:  # equal opportunity: the positives only
+            if label != 1:
+                continue
+        if kind == 3:  # error rate: 1 - p(true class), pred != y
+            value = 1.0 - (s1 if label == 1 else s0)
+            hard = 1.0 if decided != (label == 1) else 0.0
+        else:
+            value = s1
+            hard = 1.0 if decided else 0.0
+        group = codes[i]
+        w = np.float64(weight[i])
+        sums[0, event, group] += value * w
+        sums[1, event, group] += hard * w
+        sums[2, event, group] += w
+        if with_dual:
+            w = np.float64(dual[i])
+            sums[3, event, group] += hard * w
+            sums[4, event, group] += w
+
+
+@jit
+def gaps(numerator, denominator, first, second, out, valid):
+    """Every event's pairwise gaps of ``numerator / denominator`` and
+    whether both groups of the pair have rows."""
+    n_pairs = first.shape[0]
+    for e in range(numerator.shape[0]):
+        for k in range(n_pairs):
+            a, b = first[k], second[k]
+            rate_a = numerator[e, a] / max(denominator[e, a], TINY)
+            rate_b = numerator[e, b] / max(denominator[e, b], TINY)
+            out[e * n_pairs + k] = rate_a - rate_b
+            valid[e * n_pairs + k] = denominator[e, a] > 0 and denominator[e, b] > 0
+
+
+@jit
+def linear(
+    outputs,
+    y,
+    codes,
+    weight,
+    kind,
+    temperature,
+    sums,
+    probs,
+    slope,
+    first,
+    second,
+    per_group,
+    grad,
+):
+    """``sum_k slope_k * surrogate_gap_k`` (without its offset) and its
+    gradient with respect to the outputs, written into ``grad``."""
+    n_events, n_groups = per_group.shape
+    n_pairs = first.shape[0]
+    for e in range(n_events):  # group_coefficients
+        for g in range(n_groups):
+            per_group[e, g] = 0.0
+        for k in range(n_pairs):
+            c = slope[e * n_pairs + k]
+            per_group[e, first[k]] += c
+            per_group[e, second[k]] -= c
+        for g in range(n_groups):
+            per_group[e, g] /= max(sums[2, e, g], TINY)
+    value = 0.0
+    for e in range(n_events):
+        for g in range(n_groups):
+            value += per_group[e, g] * sums[0, e, g]
+    for i in range(outputs.shape[0]):
+        label = y[i]
+        event = 0
+        if kind == 1:
+            event = 0 if label == 1 else 1
+        elif kind == 2 and label != 1:
+            grad[i, 0] = 0.0
+            grad[i, 1] = 0.0
+            continue
+        r = per_group[event, codes[i]] * np.float64(weight[i])
+        # the derivative's sign on class 1's logit: the error rate's
+        # surrogate falls as the true class's probability rises
+        contrast = -r if kind == 3 and label == 1 else r
+        row = contrast * probs[i, 0] * probs[i, 1] / temperature
+        grad[i, 0] = -row
+        grad[i, 1] = row
+    return value
+
+
+@jit
+def lagrangian(
+    outputs,
+    y,
+    codes,
+    weight,
+    dual,
+    kind,
+    temperature,
+    first,
+    second,
+    multipliers,
+    running_excess,
+    target,
+    average,
+    beta,
+    rho,
+    dual_step,
+    max_multiplier,
+    sums,
+    probs,
+    per_group,
+    hard_gaps,
+    valid,
+    slope,
+    grad,
+):
+    """:meth:`LagrangianTerm._addition`, its dual step and the linear
+    term's value and gradient; returns the term's value."""
+    sums[:] = 0.0
+    rows(outputs, y, codes, weight, dual, kind, temperature, sums, probs)
+    # the slope at the running gaps, 0 where the batch leaves a gap
+    # undefined; then the offset, -slope @ target
+    gaps(sums[0], sums[2], first, second, hard_gaps, valid)
+    offset = 0.0
+    for k in range(slope.shape[0]):
+        slope[k] = (multipliers[k] + rho * running_excess[k]) * (
+            1.0 if valid[k] else 0.0
+        )
+        offset += slope[k] * target[k]
+    offset = -offset
+    # the dual step on the moving average of the decisions' sums
+    current = 3 if dual.shape[0] > 0 else 1
+    for j in range(2):
+        for e in range(average.shape[1]):
+            for g in range(average.shape[2]):
+                average[j, e, g] = (
+                    average[j, e, g] * beta + (1.0 - beta) * sums[current + j, e, g]
+                )
+    gaps(average[0], average[1], first, second, hard_gaps, valid)
+    for k in range(slope.shape[0]):
+        excess = hard_gaps[k] - target[k] if valid[k] else 0.0
+        running_excess[k] = max(excess, 0.0)
+        m = multipliers[k] + excess * dual_step
+        multipliers[k] = min(max(m, 0.0), max_multiplier)
+    value = linear(
+        outputs,
+        y,
+        codes,
+        weight,
+        kind,
+        temperature,
+        sums,
+        probs,
+        slope,
+        first,
+        second,
+        per_group,
+        grad,
+    )
+    return offset + value
+
+
+@jit
+def penalty(
+    outputs,
+    y,
+    codes,
+    weight,
+    kind,
+    temperature,
+    first,
+    second,
+    bounds,
+    penalty_weight,
+    sums,
+    probs,
+    per_group,
+    surrogate_gaps,
+    valid,
+    slope,
+    grad,
+):
+    """:meth:`PenaltyTerm._addition` and the linear term's value and
+    gradient; returns the term's value."""
+    sums[:] = 0.0
+    empty = weight[:0]
+    rows(outputs, y, codes, weight, empty, kind, temperature, sums, probs)
+    gaps(sums[0], sums[2], first, second, surrogate_gaps, valid)
+    above, linear_part = 0.0, 0.0
+    for k in range(slope.shape[0]):
+        excess = surrogate_gaps[k] - bounds[k] if valid[k] else 0.0
+        slope[k] = penalty_weight * (1.0 if excess > 0 else 0.0)
+        above += max(excess, 0.0)
+        linear_part += slope[k] * (surrogate_gaps[k] if valid[k] else 0.0)
+    offset = penalty_weight * above - linear_part
+    value = linear(
+        outputs,
+        y,
+        codes,
+        weight,
+        kind,
+        temperature,
+        sums,
+        probs,
+        slope,
+        first,
+        second,
+        per_group,
+        grad,
+    )
+    return offset + value
