@@ -18,6 +18,18 @@ jit = numba.njit(cache=True, nogil=True)
 
 
 @jit
+def event_of(kind, label):
+    """The event a row of class ``label`` belongs to, -1 for none: equalized
+    odds has the true positive rate (y = 1), then the false positive rate
+    (y = 0); equal opportunity the positives only; the others one event."""
+    if kind == 1:
+        return 0 if label == 1 else 1
+    if kind == 2 and label != 1:
+        return -1
+    return 0
+
+
+@jit
 def rows(outputs, y, codes, weight, dual, kind, temperature, sums, probs):
     """The batch's surrogate probabilities (``probs[:, c]``: the tempered
     sigmoid of class ``c``) and its per-(event, group) sums: of the
@@ -35,12 +47,9 @@ def rows(outputs, y, codes, weight, dual, kind, temperature, sums, probs):
         probs[i, 0] = s0
         probs[i, 1] = s1
         label = y[i]
-        event = 0
-        if kind == 1:  # equalized odds: TPR (y = 1), then FPR (y = 0)
-            event = 0 if label == 1 else 1
-        elif kind == 2:  # equal opportunity: the positives only
-            if label != 1:
-                continue
+        event = event_of(kind, label)
+        if event < 0:
+            continue
         if kind == 3:  # error rate: 1 - p(true class), pred != y
             value = 1.0 - (s1 if label == 1 else s0)
             hard = 1.0 if decided != (label == 1) else 0.0
@@ -107,10 +116,8 @@ def linear(
             value += per_group[e, g] * sums[0, e, g]
     for i in range(outputs.shape[0]):
         label = y[i]
-        event = 0
-        if kind == 1:
-            event = 0 if label == 1 else 1
-        elif kind == 2 and label != 1:
+        event = event_of(kind, label)
+        if event < 0:
             grad[i, 0] = 0.0
             grad[i, 1] = 0.0
             continue

@@ -38,6 +38,7 @@ from sklfair.constraints import (
     EqualOpportunity,
     ErrorRateParity,
 )
+from sklfair.constraints._rates import pair_index
 
 __all__ = ["BinaryStep", "binary_kind", "lagrangian_step", "penalty_step"]
 
@@ -96,8 +97,6 @@ class BinaryStep:
     """
 
     def __init__(self, kind, constraint, n_groups, n_events):
-        from sklfair.constraints._rates import pair_index
-
         self.kind = kind
         self.temperature = float(constraint.temperature)
         first, second = pair_index(n_groups)
@@ -119,15 +118,23 @@ class BinaryStep:
         return self.probs
 
 
-def lagrangian_step(step, term, outputs, y, codes, weight, dual, grad):
-    """A :class:`LagrangianTerm`'s batch (see the module docstring): updates
-    its multipliers, running excess and moving average in place, writes the
+def _rows(batch):
+    """The batch's class codes, group codes and weights as numpy views."""
+    return (
+        batch["y"].numpy(),
+        batch["sensitive_features"].numpy(),
+        batch["sample_weight"].numpy(),
+    )
+
+
+def lagrangian_step(step, term, outputs, batch, dual, grad):
+    """A :class:`LagrangianTerm`'s batch (see the module docstring; ``dual``:
+    the batch's held-out weights as numpy, or None): updates its
+    multipliers, running excess and moving average in place, writes the
     gradient into ``grad`` and returns the term's value."""
     return _kernels()[0](
         outputs,
-        y,
-        codes,
-        weight,
+        *_rows(batch),
         step.no_dual if dual is None else dual,
         step.kind,
         step.temperature,
@@ -142,7 +149,7 @@ def lagrangian_step(step, term, outputs, y, codes, weight, dual, grad):
         float(term._dual_step),
         float(term.max_multiplier),
         step.sums,
-        step.buffers(len(y)),
+        step.buffers(outputs.shape[0]),
         step.per_group,
         step.gaps,
         step.valid,
@@ -151,14 +158,12 @@ def lagrangian_step(step, term, outputs, y, codes, weight, dual, grad):
     )
 
 
-def penalty_step(step, term, outputs, y, codes, weight, grad):
+def penalty_step(step, term, outputs, batch, grad):
     """A :class:`PenaltyTerm`'s batch (see the module docstring): writes the
     gradient into ``grad`` and returns the term's value."""
     return _kernels()[1](
         outputs,
-        y,
-        codes,
-        weight,
+        *_rows(batch),
         step.kind,
         step.temperature,
         step.first,
@@ -166,7 +171,7 @@ def penalty_step(step, term, outputs, y, codes, weight, grad):
         term.bounds_,
         float(term.weight),
         step.sums,
-        step.buffers(len(y)),
+        step.buffers(outputs.shape[0]),
         step.per_group,
         step.gaps,
         step.valid,

@@ -395,16 +395,7 @@ class LagrangianTerm(GapTerm):
         dual = None
         if self._held_out is not None:
             dual = self._dual_weight[batch["index"]].numpy()
-        value = lagrangian_step(
-            self._binary,
-            self,
-            host,
-            batch["y"].numpy(),
-            batch["sensitive_features"].numpy(),
-            batch["sample_weight"].numpy(),
-            dual,
-            gradient,
-        )
+        value = lagrangian_step(self._binary, self, host, batch, dual, gradient)
         self._stepped = outputs
         return value
 

@@ -60,12 +60,4 @@ class PenaltyTerm(GapTerm):
         return parts, sums, slope, offset
 
     def _binary_batch(self, outputs, host, batch, gradient):
-        return penalty_step(
-            self._binary,
-            self,
-            host,
-            batch["y"].numpy(),
-            batch["sensitive_features"].numpy(),
-            batch["sample_weight"].numpy(),
-            gradient,
-        )
+        return penalty_step(self._binary, self, host, batch, gradient)
