@@ -334,14 +334,16 @@ def time_ratio(name, data, bound, repeats):
 #: loss term's call includes its group sums (on a CPU with the numpy
 #: surrogate and decisions; elsewhere a device reduce and one host copy) and
 #: its linear term (with the surrogate's gradient on a CPU); the line shows
-#: the rest of it (the gaps and coefficients on the host).
+#: the rest of it (the gaps and coefficients on the host), or, with the
+#: compiled step, all of it (the one call that adds the term's gradient to
+#: the base loss's).
 _PARTS = [
     ("batch sums (host surrogate + bincounts)", "term", ("_batch_sums",)),
     ("linear term's value and gradient (host)", "term", ("_host_linear",)),
     (
         "rest of the batch's term (compiled; gaps, slopes; adversary)",
         "term",
-        ("__call__", "gradient"),
+        ("__call__", "gradient", "add_gradient"),
     ),
     ("dual step (lagrangian, with the batch's term)", "term", ("_dual_step_on",)),
     ("after step (adversary step)", "term", ("after_step",)),
@@ -354,6 +356,8 @@ _PARTS = [
 _INSIDE = {
     "__call__": ("_batch_sums", "_host_linear", "_dual_step_on"),
     "gradient": ("_batch_sums", "_host_linear", "_dual_step_on"),
+    # a term without a compiled step adds its gradient through ``gradient``
+    "add_gradient": ("gradient",),
 }
 _TERMS = {
     "lagrangian": LagrangianTerm,

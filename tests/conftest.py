@@ -67,19 +67,23 @@ def traced_peak():
 
 @pytest.fixture
 def forward_threads(monkeypatch):
-    """The torch thread count at every call of ``MLP.forward``: the passes
-    over many rows (the default network's training steps run by hand,
-    without it)."""
+    """The torch thread count at every call of ``MLP.forward`` or
+    ``ReluBackprop.evaluate``: the passes over many rows (the default
+    network's training steps run by hand, without either)."""
+    from sklfair.nets._backprop import ReluBackprop
     from sklfair.nets._modules import MLP
 
     seen = []
-    forward = MLP.forward
 
-    def recorded(self, X):
-        seen.append(torch.get_num_threads())
-        return forward(self, X)
+    def recording(forward):
+        def recorded(self, X):
+            seen.append(torch.get_num_threads())
+            return forward(self, X)
 
-    monkeypatch.setattr(MLP, "forward", recorded)
+        return recorded
+
+    monkeypatch.setattr(MLP, "forward", recording(MLP.forward))
+    monkeypatch.setattr(ReluBackprop, "evaluate", recording(ReluBackprop.evaluate))
     return seen
 
 

@@ -22,6 +22,9 @@ vector products sum in another order). The kernels live in
 :mod:`~sklfair.constrained._binary_kernels`, imported on first use.
 :func:`binary_kind` says whether a term's constraints take it;
 :func:`lagrangian_step` and :func:`penalty_step` are the two terms' batches.
+The epoch-end evaluation of any such term (the lagrangian, the penalty, the
+adversary's) reduces the decisions on the monitored rows in one compiled
+pass too (:class:`MonitorDecisions`).
 Without numba, :func:`binary_kind` returns None and the numpy path runs.
 """
 
@@ -31,6 +34,7 @@ import functools
 import importlib.util
 
 import numpy as np
+import torch
 
 from sklfair.constraints import (
     DemographicParity,
@@ -40,7 +44,13 @@ from sklfair.constraints import (
 )
 from sklfair.constraints._rates import pair_index
 
-__all__ = ["BinaryStep", "binary_kind", "lagrangian_step", "penalty_step"]
+__all__ = [
+    "BinaryStep",
+    "MonitorDecisions",
+    "binary_kind",
+    "lagrangian_step",
+    "penalty_step",
+]
 
 #: The constraints the compiled step computes, by exact class, and the code
 #: the kernel reads: the events a row belongs to and its surrogate follow
@@ -80,12 +90,14 @@ def _kernels():
         from . import _binary_kernels
     except ImportError:  # e.g. a numba release that predates this numpy
         return None
-    return _binary_kernels.lagrangian, _binary_kernels.penalty
+    return _binary_kernels
 
 
 class BinaryStep:
-    """The buffers of one fit's compiled batches (allocated once per fit;
-    plain arrays: a fitted term that holds them pickles).
+    """One fit's compiled batches: the constraint's code and pairs, and the
+    term's state the kernel reads and updates in place (its multipliers,
+    moving averages and constants), bound at the first batch. Plain arrays:
+    a fitted term that holds one pickles.
 
     Parameters
     ----------
@@ -93,88 +105,127 @@ class BinaryStep:
         The constraint's code (:data:`KINDS`).
     constraint : FairnessConstraint
     n_groups : int
-    n_events : int
     """
 
-    def __init__(self, kind, constraint, n_groups, n_events):
+    def __init__(self, kind, constraint, n_groups):
         self.kind = kind
         self.temperature = float(constraint.temperature)
         first, second = pair_index(n_groups)
         self.first = np.ascontiguousarray(first, dtype=np.int64)
         self.second = np.ascontiguousarray(second, dtype=np.int64)
-        n_gaps = n_events * len(first)
-        self.sums = np.zeros((5, n_events, n_groups))
-        self.per_group = np.zeros((n_events, n_groups))
-        self.gaps = np.zeros(n_gaps)
-        self.valid = np.zeros(n_gaps, dtype=np.bool_)
-        self.slope = np.zeros(n_gaps)
-        self.probs = np.zeros((0, 2))
+        self.n_groups = n_groups
         self.no_dual = np.zeros(0, dtype=np.float32)
+        self.state = None
 
-    def buffers(self, n_rows):
-        """The probabilities' buffer for a batch of ``n_rows`` rows."""
-        if self.probs.shape[0] != n_rows:
-            self.probs = np.zeros((n_rows, 2))
-        return self.probs
+    def run(self, kernel, outputs, batch, into, *leading):
+        """``kernel`` on the batch (its numpy views), then ``leading``, the
+        gradient's buffer and :attr:`state`; returns the term's value and
+        its gradient with respect to ``outputs`` (None where it is 0), or,
+        given ``into`` (a tensor of the outputs' dtype and shape on the
+        host), ``into`` with the gradient added to it in place."""
+        host = outputs.detach().numpy()
+        if into is None:
+            gradient = np.empty(host.shape, dtype=host.dtype)
+        else:
+            gradient = into.numpy()
+        value, active = kernel(
+            host,
+            batch["y"].numpy(),
+            batch["sensitive_features"].numpy(),
+            batch["sample_weight"].numpy(),
+            *leading,
+            gradient,
+            into is not None,
+            *self.state,
+        )
+        if into is not None:
+            return value, into
+        return value, torch.from_numpy(gradient) if active else None
 
 
-def _rows(batch):
-    """The batch's class codes, group codes and weights as numpy views."""
-    return (
-        batch["y"].numpy(),
-        batch["sensitive_features"].numpy(),
-        batch["sample_weight"].numpy(),
-    )
+class MonitorDecisions:
+    """The decisions of a binary classifier on the monitored rows at an
+    epoch end, kept as the network's outputs: :meth:`sums` reduces them per
+    (event, group) in one compiled pass (the numpy path builds the 0/1
+    decisions and their event masks, then bincounts them).
+
+    Parameters
+    ----------
+    kind : int
+        The constraint's code (:data:`KINDS`).
+    outputs : ndarray of shape (n_rows, 2)
+        The network's outputs (logits).
+    y, codes : int ndarray of shape (n_rows,)
+        The rows' class codes and group codes.
+    n_events, n_groups : int
+    """
+
+    def __init__(self, kind, outputs, y, codes, n_events, n_groups):
+        self.kind = kind
+        self.outputs = outputs
+        self.y = y
+        self.codes = codes
+        self.shape = (3, n_events, n_groups)
+
+    def sums(self, weight, squares=None):
+        """Per (event, group) under ``weight`` (an array of the rows): the
+        weighted decisions, the weights, and ``squares`` (the rows' squared
+        weights when None), each of shape ``(n_events, n_groups)``, float64.
+        The decisions are 0 or 1: their weighted squares' sums are the
+        first."""
+        sums = np.empty(self.shape)
+        _kernels().decision_sums(
+            self.outputs,
+            self.y,
+            self.codes,
+            self.kind,
+            weight,
+            _NO_ROWS if squares is None else squares,
+            sums,
+        )
+        return sums[0], sums[1], sums[2]
 
 
-def lagrangian_step(step, term, outputs, batch, dual, grad):
+#: An empty array: the kernels' "not given" for an optional row array.
+_NO_ROWS = np.zeros(0)
+
+
+def lagrangian_step(step, term, outputs, batch, dual, into=None):
     """A :class:`LagrangianTerm`'s batch (see the module docstring; ``dual``:
     the batch's held-out weights as numpy, or None): updates its
-    multipliers, running excess and moving average in place, writes the
-    gradient into ``grad`` and returns the term's value."""
-    return _kernels()[0](
-        outputs,
-        *_rows(batch),
-        step.no_dual if dual is None else dual,
-        step.kind,
-        step.temperature,
-        step.first,
-        step.second,
-        term.multipliers_.numpy(),
-        term._running_excess,
-        term.target_,
-        term._avg[0],
-        float(term.smoothing_),
-        float(term.rho),
-        float(term._dual_step),
-        float(term.max_multiplier),
-        step.sums,
-        step.buffers(outputs.shape[0]),
-        step.per_group,
-        step.gaps,
-        step.valid,
-        step.slope,
-        grad,
-    )
+    multipliers, running excess and moving average in place and returns
+    its value and gradient (:meth:`BinaryStep.run`)."""
+    if step.state is None:  # the term's arrays, updated in place by the kernel
+        step.state = (
+            step.kind,
+            step.temperature,
+            step.first,
+            step.second,
+            term.multipliers_.numpy(),
+            term._running_excess,
+            term._avg[0],
+            float(term.smoothing_),
+            float(term.rho),
+            float(term._dual_step),
+            float(term.max_multiplier),
+        )
+    dual = step.no_dual if dual is None else dual
+    # the target changes at epoch ends (the margin)
+    kernel = _kernels().lagrangian
+    return step.run(kernel, outputs, batch, into, dual, term.target_)
 
 
-def penalty_step(step, term, outputs, batch, grad):
-    """A :class:`PenaltyTerm`'s batch (see the module docstring): writes the
-    gradient into ``grad`` and returns the term's value."""
-    return _kernels()[1](
-        outputs,
-        *_rows(batch),
-        step.kind,
-        step.temperature,
-        step.first,
-        step.second,
-        term.bounds_,
-        float(term.weight),
-        step.sums,
-        step.buffers(outputs.shape[0]),
-        step.per_group,
-        step.gaps,
-        step.valid,
-        step.slope,
-        grad,
-    )
+def penalty_step(step, term, outputs, batch, into=None):
+    """A :class:`PenaltyTerm`'s batch (see the module docstring): its value
+    and gradient (:meth:`BinaryStep.run`)."""
+    if step.state is None:
+        step.state = (
+            step.kind,
+            step.temperature,
+            step.first,
+            step.second,
+            step.n_groups,
+            term.bounds_,
+            float(term.weight),
+        )
+    return step.run(_kernels().penalty, outputs, batch, into)

@@ -56,17 +56,19 @@ from sklfair.constraints._rates import (
     group_coefficients,
     group_sums,
     group_sums_np,
+    standard_errors_of_sums,
 )
 from sklfair.nets import LossTerm
+from sklfair.nets._backprop import ReluBackprop
 from sklfair.nets._data import index_dtype
 from sklfair.nets._device import caller_threads
 
-from ._binary_step import BinaryStep, binary_kind
+from ._binary_step import BinaryStep, MonitorDecisions, binary_kind
 
 __all__ = ["GapTerm", "gap_names"]
 
 #: Rows per forward pass of the epoch-end evaluation on a CPU.
-MONITOR_CHUNK = 4096
+MONITOR_CHUNK = 2048
 
 #: The training rows' entry of the summed squared weights of merged rows
 #: (identical rows the net merged into one, their weights summed): the
@@ -155,12 +157,15 @@ def forward_in_chunks(module, X):
     a small network trains on one). A GPU gets the rows at once. ``X``: a
     tensor, or :class:`MonitoredInputs` (gathered chunk by chunk)."""
     gathered = isinstance(X, MonitoredInputs)
+    # the default network by direct calls (the same operations)
+    backprop = ReluBackprop.for_module(module)
+    forward = module if backprop is None else backprop.evaluate
     if X.device.type != "cpu" or X.shape[0] <= MONITOR_CHUNK:
-        return module(X.gather() if gathered else X)
+        return forward(X.gather() if gathered else X)
     with caller_threads():
         return torch.cat(
             [
-                module(
+                forward(
                     X.gather(start, start + MONITOR_CHUNK)
                     if gathered
                     else X[start : start + MONITOR_CHUNK]
@@ -336,13 +341,13 @@ class GapTerm(LossTerm):
         self._host_values = [c._has_host_values() for c in self.constraints_]
         self._offset_cache = {}
         self.history_ = []
-        # the whole batch as one compiled call, where it applies
+        # the whole batch as one compiled call, and the epoch end's sums in
+        # one compiled pass, where they apply
         self._binary = None
         kind = binary_kind(self.constraints_, self.n_outputs_)
+        self._monitor_kind = kind if self._host_sums else None
         if self._additive and self._host_sums and kind is not None:
-            self._binary = BinaryStep(
-                kind, self.constraints_[0], self.n_groups_, self.n_events_[0]
-            )
+            self._binary = BinaryStep(kind, self.constraints_[0], self.n_groups_)
 
     def on_train_end(self, net):
         """Drop the references to the training data and the compiled step's
@@ -350,6 +355,7 @@ class GapTerm(LossTerm):
         self._monitor = None
         self._net = None
         self._binary = None
+        self._monitor_kind = None
 
     # --- the one per-batch gap implementation -------------------------------
     def _batch_sums(self, outputs, batch, dual_weight=None, surrogate=True):
@@ -603,11 +609,10 @@ class GapTerm(LossTerm):
     #: lagrangian's and the penalty's)
     _additive = False
 
-    def _binary_batch(self, outputs, host, batch, gradient):
-        """The batch's value as :meth:`gradient` computes it, in one compiled
-        call (:mod:`~sklfair.constrained._binary_step`), its gradient with
-        respect to ``outputs`` (``host``: their numpy view) written into
-        ``gradient``."""
+    def _binary_batch(self, outputs, batch, into=None):
+        """:meth:`gradient`'s value and gradient in one compiled call
+        (:mod:`~sklfair.constrained._binary_step`); given ``into``,
+        :meth:`add_gradient`'s."""
         raise NotImplementedError
 
     def _addition(self, outputs, batch):
@@ -646,18 +651,21 @@ class GapTerm(LossTerm):
                 f"{outputs.device} take the torch path (use __call__)."
             )
         if self._binary is not None:  # one compiled call (_binary_step)
-            host = outputs.detach().numpy()
-            gradient = np.empty(host.shape, dtype=host.dtype)
-            value = self._binary_batch(outputs, host, batch, gradient)
-            if not self._binary.slope.any():  # adds a constant
-                return value, None
-            return value, torch.from_numpy(gradient)
+            return self._binary_batch(outputs, batch)
         parts, sums, coefficients, offset = self._addition(outputs, batch)
         if not np.count_nonzero(coefficients):  # adds a constant
             return offset, None
         value, gradient, _ = self._host_linear(parts, sums, coefficients, offset)
         # the constraints' vjp give outputs' dtype, C-contiguous, on the host
         return value, torch.from_numpy(gradient)
+
+    def add_gradient(self, outputs, batch, gradient):
+        """:meth:`gradient`'s value and ``gradient`` plus its gradient; with
+        the compiled step, added to ``gradient`` in place by the same call
+        (see :meth:`~sklfair.nets.LossTerm.add_gradient`)."""
+        if self._binary is not None and gradient.dtype is outputs.dtype:
+            return self._binary_batch(outputs, batch, gradient)
+        return super().add_gradient(outputs, batch, gradient)
 
     # --- the epoch-end record ------------------------------------------------
     @torch.no_grad()
@@ -673,6 +681,16 @@ class GapTerm(LossTerm):
         finally:
             module.train(was_training)
         sample_loss = net.sample_loss(outputs, rows["y"])
+        if self._monitor_kind is not None:  # reduced by one compiled pass
+            decisions = MonitorDecisions(
+                self._monitor_kind,
+                outputs.numpy(),
+                rows["y"].numpy(),
+                rows["sensitive_features"].numpy(),
+                self.n_events_[0],
+                self.n_groups_,
+            )
+            return [decisions], sample_loss
         batch = dict(rows, sample_loss=sample_loss)
         decisions = [c._decisions(outputs, batch) for c in self.constraints_]
         return decisions, sample_loss
@@ -690,7 +708,13 @@ class GapTerm(LossTerm):
         if host:
             codes, weight_np = codes.numpy(), weight.numpy()
         gaps = []
-        for constraint, (hard, mask) in zip(self.constraints_, decisions, strict=True):
+        for constraint, decision in zip(self.constraints_, decisions, strict=True):
+            if isinstance(decision, MonitorDecisions):
+                numerator, denominator, _ = decision.sums(weight_np)
+                g, valid = gaps_from_sums(numerator, denominator, constraint.pairwise)
+                gaps.append(np.where(valid, g, np.nan))
+                continue
+            hard, mask = decision
             if host:
                 numerator, denominator = group_sums_np(
                     hard.numpy(),
@@ -719,6 +743,14 @@ class GapTerm(LossTerm):
         if self._host_sums:
             codes, weight = codes.numpy(), weight.numpy()
             squares = None if squares is None else squares.numpy()
+        if isinstance(decisions[0], MonitorDecisions):
+            (decision,), (constraint,) = decisions, self.constraints_
+            # the decisions are 0 or 1: their squares' sums are their sums
+            total, den, den2 = decision.sums(weight, squares)
+            return standard_errors_of_sums(
+                total, total, den, den2, self.n_groups_, constraint.pairwise
+            )
+        if self._host_sums:
             decisions = [
                 (hard.numpy(), None if mask is None else mask.numpy())
                 for hard, mask in decisions

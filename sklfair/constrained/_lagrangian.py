@@ -389,15 +389,14 @@ class LagrangianTerm(GapTerm):
         # the augmented Lagrangian is linear in the rows' surrogate values
         return parts, sums, slope, offset
 
-    def _binary_batch(self, outputs, host, batch, gradient):
-        if self._held_out is not None and self._verify_held_out:
-            self._check_held_out(batch)
+    def _binary_batch(self, outputs, batch, into=None):
         dual = None
         if self._held_out is not None:
+            if self._verify_held_out:
+                self._check_held_out(batch)
             dual = self._dual_weight[batch["index"]].numpy()
-        value = lagrangian_step(self._binary, self, host, batch, dual, gradient)
         self._stepped = outputs
-        return value
+        return lagrangian_step(self._binary, self, outputs, batch, dual, into)
 
     def _check_held_out(self, batch):
         """Fail loudly if the loop does not train on the weights set in setup."""

@@ -59,5 +59,5 @@ class PenaltyTerm(GapTerm):
         )
         return parts, sums, slope, offset
 
-    def _binary_batch(self, outputs, host, batch, gradient):
-        return penalty_step(self._binary, self, host, batch, gradient)
+    def _binary_batch(self, outputs, batch, into=None):
+        return penalty_step(self._binary, self, outputs, batch, into)

@@ -25,6 +25,7 @@ __all__ = [
     "gap_validity",
     "group_coefficients",
     "gap_standard_errors",
+    "standard_errors_of_sums",
     "pair_index",
 ]
 
@@ -282,7 +283,6 @@ def gap_standard_errors(
             else np.asarray(squared_weight, dtype=np.float64)
         )
         _, den2 = group_sums_np(values, mask, codes, squares, n_groups)
-        sqrt = np.sqrt
     else:
         values = values.double()
         weight = weight.double()
@@ -291,18 +291,46 @@ def gap_standard_errors(
         sums, den = group_sums(squares, mask2, codes, weight, n_groups)
         weight2 = weight**2 if squared_weight is None else squared_weight.double()
         _, den2 = group_sums(squares, mask2, codes, weight2, n_groups)
+    return standard_errors_of_sums(
+        sums[:n_events],
+        sums[n_events:],
+        den[:n_events],
+        den2[:n_events],
+        n_groups,
+        pairwise,
+    )
+
+
+def standard_errors_of_sums(total, total_squares, den, den2, n_groups, pairwise=True):
+    """:func:`gap_standard_errors` from the per-(event, group) sums of the
+    rows: of the weighted values (``total``), of the weighted squared values
+    (``total_squares``), of the weights (``den``) and of the squared weights
+    (``den2``), each of shape ``(n_events, n_groups)``; numpy arrays
+    (float64) or tensors.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklfair.constraints._rates import standard_errors_of_sums
+    >>> total = np.array([[2.0, 1.0]])  # two of four rows, one of four
+    >>> se = standard_errors_of_sums(total, total, np.full((1, 2), 4.0),
+    ...                              np.full((1, 2), 4.0), 2)
+    >>> se.round(4).tolist()  # sqrt(0.25 / 4 + 0.1875 / 4), both orders
+    [0.3307, 0.3307]
+    """
+    if isinstance(den, np.ndarray):
+        sqrt = np.sqrt
+        first, second = pair_index(n_groups) if pairwise else (None, None)
+    else:
         sqrt = torch.sqrt
-    den, den2 = den[:n_events], den2[:n_events]
-    mean = sums[:n_events] / _at_least(den, TINY)
-    variance = _at_least(sums[n_events:] / _at_least(den, TINY) - mean**2, 0)
+        if pairwise:
+            first, second = _pair_index_torch(n_groups, den.device)
+    mean = total / _at_least(den, TINY)
+    variance = _at_least(total_squares / _at_least(den, TINY) - mean**2, 0)
     # var / n_eff with n_eff = den ** 2 / den2
     rate_var = variance * den2 / _at_least(den**2, TINY)
     if not pairwise:
         return sqrt(rate_var).reshape(-1)
-    if isinstance(rate_var, np.ndarray):
-        first, second = pair_index(n_groups)
-    else:
-        first, second = _pair_index_torch(n_groups, rate_var.device)
     gap_var = rate_var[:, first] + rate_var[:, second]
     valid = (den[:, first] > 0) & (den[:, second] > 0)
     return (sqrt(gap_var) * valid).reshape(-1)

@@ -68,15 +68,27 @@ class ReluBackprop:
         """The outputs of the network on ``X``, as a leaf that requires a
         gradient (the loss is differentiated down to it)."""
         inputs = []
+        h = self._layers_on(X, inputs)
+        self._inputs = inputs
+        return h.requires_grad_()
+
+    def evaluate(self, X):
+        """The outputs of the network on ``X``, keeping nothing (the
+        module's own forward pass, in fewer calls: for evaluation without a
+        gradient)."""
+        return self._layers_on(X)
+
+    def _layers_on(self, X, inputs=None):
+        """The layers on ``X``; each layer's input appended to ``inputs``."""
         h = X
         last = len(self.layers) - 1
         for i, (weight_t, bias) in enumerate(zip(self._transposed, self._biases)):
-            inputs.append(h)
+            if inputs is not None:
+                inputs.append(h)
             h = torch.addmm(bias, h, weight_t)
             if i < last:
                 h = h.relu_()
-        self._inputs = inputs
-        return h.requires_grad_()
+        return h
 
     def backward(self, grad):
         """Set every parameter's gradient from ``grad``, the gradient of the

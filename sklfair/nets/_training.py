@@ -42,7 +42,6 @@ import signal
 import threading
 import warnings
 
-import numpy as np
 import pandas as pd
 import torch
 from skorch import NeuralNet
@@ -52,6 +51,7 @@ from ._backprop import ReluBackprop
 from ._data import TensorData, index_dtype
 from ._device import caller_threads
 from ._modules import MLP, has_hooks
+from ._objective import sum_gradients
 
 __all__ = ["TrainingNet", "NonFiniteLossError", "history_frame"]
 
@@ -264,38 +264,6 @@ def history_frame(history):
     return pd.DataFrame(
         [{k: v for k, v in epoch.items() if k != "batches"} for epoch in history]
     )
-
-
-def _autograd_sum(term_grads, base_grad, in_place=False):
-    """The gradients of a loss's parts with respect to the outputs, added
-    as autograd's engine adds them: the newest part's first (it runs the
-    later-recorded nodes first), the base loss's last; the same float
-    numbers as ``backward`` through the terms' graphs, whatever their
-    number.
-
-    ``in_place``: ``base_grad`` is a fresh tensor that may receive the sum
-    (the last addition is commutative: the same numbers); on a CPU, with
-    one term's gradient of its dtype, numpy adds it there, which costs less
-    than a torch operation on a few hundred numbers.
-    """
-    if not term_grads:
-        return base_grad
-    total = term_grads[-1]
-    if (
-        in_place
-        and len(term_grads) == 1
-        and base_grad.device.type == "cpu"
-        and total.device.type == "cpu"
-        and total.dtype == base_grad.dtype
-        and total.shape == base_grad.shape
-        and base_grad.is_contiguous()
-    ):
-        base = base_grad.numpy()
-        np.add(base, total.numpy(), out=base)
-        return base_grad
-    for grad in reversed(term_grads[:-1]):
-        total = total + grad
-    return total + base_grad
 
 
 def _all_unit(data):
@@ -590,9 +558,10 @@ class TrainingNet(NeuralNet):
         """A function of ``(outputs, batch)`` returning the batch loss and its
         gradient with respect to the outputs without autograd: the base
         loss's ``mean_and_grad`` (equal weights) or ``weighted_mean_and_grad``
-        plus every term's :meth:`LossTerm.gradient`; None when a part has no
-        such form, reads the per-row losses, or the fit is private (then
-        autograd runs)."""
+        plus every term's :meth:`LossTerm.gradient` (a single term's
+        :meth:`LossTerm.add_gradient`); None when a part has no such form,
+        reads the per-row losses, or the fit is private (then autograd
+        runs)."""
         terms = self.loss_terms
         if not all(getattr(t, "gives_gradient", False) for t in terms):
             return None
@@ -610,6 +579,20 @@ class TrainingNet(NeuralNet):
             def base(outputs, batch):
                 return weighted(outputs, batch["y"], batch["sample_weight"])
 
+        # one term: it adds its gradient to the base loss's itself
+        add_gradient = None
+        if len(terms) == 1 and not getattr(terms[0], "reads_loss_gradient", False):
+            add_gradient = getattr(terms[0], "add_gradient", None)
+        if add_gradient is not None:
+
+            def loss_and_grad(outputs, batch):
+                loss, base_grad = base(outputs.detach(), batch)
+                value, grad = add_gradient(outputs, batch, base_grad)
+                # in place: the base loss's forms return fresh tensors
+                return loss.add_(value), grad
+
+            return loss_and_grad
+
         def loss_and_grad(outputs, batch):
             loss, base_grad = base(outputs.detach(), batch)
             term_grads = []
@@ -618,7 +601,7 @@ class TrainingNet(NeuralNet):
                     value, term_grad = term.gradient(
                         outputs,
                         batch,
-                        loss_gradient=_autograd_sum(term_grads, base_grad),
+                        loss_gradient=sum_gradients(term_grads, base_grad),
                     )
                 else:
                     value, term_grad = term.gradient(outputs, batch)
@@ -626,7 +609,7 @@ class TrainingNet(NeuralNet):
                 loss = loss.add_(value)
                 if term_grad is not None:
                     term_grads.append(term_grad)
-            return loss, _autograd_sum(term_grads, base_grad, in_place=True)
+            return loss, sum_gradients(term_grads, base_grad, in_place=True)
 
         return loss_and_grad
 

@@ -228,9 +228,9 @@ def test_classification_terms_leave_the_base_loss_to_its_one_operation_mean(germ
             seen["gap term"] = "sample_loss" in batch
             return super()._addition(outputs, batch)
 
-        def _binary_batch(self, outputs, host, batch, gradient):  # compiled
+        def _binary_batch(self, outputs, batch, into=None):  # compiled
             seen["gap term"] = "sample_loss" in batch
-            return super()._binary_batch(outputs, host, batch, gradient)
+            return super()._binary_batch(outputs, batch, into)
 
     class Reading(LossTerm):
         requires = ("sensitive_features",)

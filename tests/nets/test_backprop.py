@@ -46,6 +46,37 @@ def test_gradients_are_autograds_bitwise(hidden_units):
         assert torch.equal(a, b)
 
 
+@pytest.mark.parametrize("hidden_units", [(), (8,), (16, 8, 4)])
+def test_evaluate_is_the_modules_forward_bitwise(hidden_units):
+    """The epoch-end evaluation's direct calls give the module's outputs."""
+    torch.manual_seed(2)
+    module = MLP(n_features=7, n_outputs=2, hidden_units=hidden_units).eval()
+    X = torch.randn(300, 7)
+    with torch.no_grad():
+        assert torch.equal(ReluBackprop.for_module(module).evaluate(X), module(X))
+
+
+def test_a_single_terms_add_gradient_is_the_sum_of_the_gradients():
+    """LossTerm.add_gradient (the loop's one-term path) adds the term's
+    gradient to the base loss's as the general path sums them."""
+    outputs = torch.randn(40, 3)
+    base = torch.randn(40, 3)
+    term = _OutputPenalty(0.5, True)
+    value, own = term.gradient(outputs, {})
+    into = base.clone()
+    added, total = term.add_gradient(outputs, {}, into)
+    assert total is into and torch.equal(added, value)
+    assert torch.equal(total, own + base)
+
+    class _Constant(LossTerm):
+        gives_gradient = True
+
+        def gradient(self, outputs, batch):
+            return 2.0, None
+
+    assert _Constant().add_gradient(outputs, {}, base) == (2.0, base)
+
+
 def test_a_loss_on_the_parameters_adds_to_their_gradients():
     torch.manual_seed(1)
     module = MLP(n_features=5, n_outputs=2, hidden_units=(6,))
