@@ -195,16 +195,20 @@ def compact_rows(X, columns, sample_weight, *, squares=False):
     # the rows that would merge into their run's first row are compared.
     run = np.repeat(starts, np.diff(np.append(starts, len(order))))
     later = np.flatnonzero(~first)
-    del first
     rows, representatives = original(order[later]), original(order[run[later]])
-    del run, later
-    same = _rows_equal(X, rows, representatives) and all(
-        np.array_equal(np.asarray(c)[rows], np.asarray(c)[representatives])
-        for c in columns
-    )
+    equal = _rows_equal_each(X, rows, representatives)
+    for c in columns:
+        c = np.asarray(c)
+        same = c[rows] == c[representatives]
+        equal &= same.reshape(len(rows), -1).all(axis=1)
     del rows, representatives
-    if not same:
-        return (original(order), weight[order]) + unmerged
+    if not equal.all():
+        # rows of different content share a hash: their runs are split by
+        # content (the rest stays as it is)
+        colliding = np.isin(run, run[later[~equal]])
+        _split_runs(X, columns, order, first, run, colliding, original)
+        starts = np.flatnonzero(first)
+    del first, run, later, equal
     ordered = weight[order]
     merged = np.add.reduceat(ordered, starts)
     if not squares:
@@ -212,12 +216,49 @@ def compact_rows(X, columns, sample_weight, *, squares=False):
     return original(order[starts]), merged, np.add.reduceat(ordered**2, starts)
 
 
-def _rows_equal(X, a, b):
-    """Whether rows ``a`` and ``b`` of ``X`` are equal, pair by pair."""
+def _rows_equal_each(X, a, b):
+    """Whether row ``a[i]`` of ``X`` equals row ``b[i]``, for every ``i``."""
     if sp.issparse(X):
         X = sp.csr_array(X)
-        return (X[a] - X[b]).count_nonzero() == 0
-    return all(
-        np.array_equal(X[a[s : s + _HASH_SLAB_ROWS]], X[b[s : s + _HASH_SLAB_ROWS]])
-        for s in range(0, len(a), _HASH_SLAB_ROWS)
+    equal = np.empty(len(a), dtype=bool)
+    for s in range(0, len(a), _HASH_SLAB_ROWS):
+        part = slice(s, s + _HASH_SLAB_ROWS)
+        if sp.issparse(X):
+            differ = (X[a[part]] != X[b[part]]).sum(axis=1)
+            equal[part] = np.asarray(differ).ravel() == 0
+        else:
+            equal[part] = (X[a[part]] == X[b[part]]).all(axis=1)
+    return equal
+
+
+def _content_keys(X, columns, rows):
+    """The bytes of each of ``rows`` of ``X`` and of the per-row
+    ``columns``, one comparable (void) value a row: equal keys, equal rows."""
+    if sp.issparse(X):
+        dense = sp.csr_array(X)[rows].toarray()
+    else:
+        dense = np.asarray(X[rows])
+    parts = [dense] + [np.asarray(c)[rows] for c in columns]
+    parts = [
+        np.ascontiguousarray(part.reshape(len(rows), -1)).view(np.uint8)
+        for part in parts
+    ]
+    keys = np.ascontiguousarray(np.concatenate(parts, axis=1))
+    return keys.view(np.dtype((np.void, keys.shape[1]))).ravel()
+
+
+def _split_runs(X, columns, order, first, run, colliding, original):
+    """Split the runs of equal hashes marked ``colliding`` (positions in the
+    sorted order) by the rows' content, in place: within such a run the
+    rows go by their bytes (a canonical order), then by position, and each
+    distinct content starts a run of its own in ``first``."""
+    where = np.flatnonzero(colliding)
+    _, content = np.unique(
+        _content_keys(X, columns, original(order[where])), return_inverse=True
     )
+    content = content.ravel()
+    # by run, then content; ties (equal rows) keep their order: by position
+    by = np.lexsort((content, run[where]))
+    order[where] = order[where][by]
+    run_of, content = run[where][by], content[by]
+    first[where[1:]] = (run_of[1:] != run_of[:-1]) | (content[1:] != content[:-1])

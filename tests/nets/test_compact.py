@@ -45,16 +45,60 @@ def test_compaction_order_does_not_depend_on_the_input_order(rows):
     np.testing.assert_array_equal(wa, wb)
 
 
-def test_compaction_does_not_merge_hash_equal_but_different_rows(monkeypatch, rows):
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("distinct_hashes", [1, 3])
+def test_rows_of_one_hash_merge_by_their_content(
+    monkeypatch, rows, sparse, distinct_hashes
+):
+    """Different rows that share a hash are told apart by their content:
+    equal rows merge, different ones do not, and the order stays canonical."""
     import sklfair.nets._compact as compact
 
     X, y, w = rows
     monkeypatch.setattr(
-        compact, "_row_hashes", lambda X: np.zeros(X.shape[0], np.uint64)
+        compact,
+        "_row_hashes",
+        lambda X: (np.asarray(X[:, [0]].sum(axis=1)).ravel() % distinct_hashes).astype(
+            np.uint64
+        ),
     )
-    kept, merged = compact_rows(X, [np.zeros_like(y)], w)
-    # every hash collides: the exact check refuses to merge anything
-    assert len(kept) == np.count_nonzero(w) and np.array_equal(merged, w[kept])
+    matrix = sp.csr_array(X) if sparse else X
+    kept, merged = compact_rows(matrix, [y], w)
+    got = {tuple(X[r]) + (y[r],): m for r, m in zip(kept, merged)}
+    assert got == pytest.approx(_oracle(X, y, w))
+    assert len(got) == len(kept)
+    perm = np.random.default_rng(2).permutation(len(y))
+    again, merged_again = compact_rows(
+        sp.csr_array(X[perm]) if sparse else X[perm], [y[perm]], w[perm]
+    )
+    np.testing.assert_array_equal(X[kept], X[perm][again])
+    np.testing.assert_array_equal(y[kept], y[perm][again])
+    np.testing.assert_array_equal(merged, merged_again)  # integer weights
+
+
+def test_bundled_data_with_colliding_hashes_merge_its_identical_rows():
+    """COMPAS, one-hot encoded, holds about half as many distinct rows as
+    rows, and some of its distinct rows share a hash: they all merge."""
+    from sklearn.compose import make_column_selector, make_column_transformer
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    from sklfair.datasets import load_compas
+    from sklfair.nets._compact import _row_hashes
+
+    X = load_compas().data
+    encoder = make_column_transformer(
+        (
+            OneHotEncoder(sparse_output=False),
+            make_column_selector(dtype_include=["category", "object"]),
+        ),
+        (StandardScaler(), make_column_selector(dtype_include="number")),
+    )
+    Z = encoder.fit_transform(X).astype(np.float64)
+    distinct = len(np.unique(Z, axis=0))
+    assert len(np.unique(_row_hashes(Z))) < distinct  # hashes collide
+    kept, merged = compact_rows(Z, [], None)
+    assert len(kept) == distinct
+    assert merged.sum() == len(Z)
 
 
 def test_two_dimensional_columns_and_float64_rows_merge_exactly():
