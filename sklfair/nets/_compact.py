@@ -8,10 +8,16 @@ zero-weight rows never take a batch slot. The result is an index into the
 rows of ``X`` in a canonical order (by row hash), so two data sets holding
 the same weighted rows give identical training tensors whatever their order.
 
+Rows are grouped by a fast 64-bit hash of their bytes and compared
+exactly before they merge. Different rows can share a hash (one-hot data
+often do: their words hold few distinct bit patterns); such runs are split
+by the rows' content, ordered by their bytes, so the order stays canonical.
+
 Memory: besides ``X`` and the per-row columns (read in slabs, never
 copied) compaction holds two arrays of one number per row (the hashes, the
 sort order, sorted in place), freed on return (the order becomes the
-result); merging duplicates takes a few more.
+result); merging duplicates takes a few more, and rows whose hashes
+collide a copy of their bytes.
 """
 
 from __future__ import annotations
