@@ -43,8 +43,8 @@ def decision_of(kind, decided, label):
 def decision_sums(outputs, y, codes, kind, weight, squares, sums):
     """Per (event, group), the decisions' weighted sums on many rows (the
     epoch-end evaluation): ``sums[0]`` of ``weight`` times the decision
-    (:func:`decision_of`; class 1 where its logit is strictly larger, as in
-    argmax), ``sums[1]`` of ``weight``, ``sums[2]`` of ``squares`` (the
+    (:func:`decision_of`; class 1 where its logit is strictly larger or
+    NaN, as argmax decides), ``sums[1]`` of ``weight``, ``sums[2]`` of ``squares`` (the
     squared weights where ``squares`` is empty)."""
     sums[:] = 0.0
     with_squares = squares.shape[0] > 0
@@ -53,7 +53,11 @@ def decision_sums(outputs, y, codes, kind, weight, squares, sums):
         event = event_of(kind, label)
         if event < 0:
             continue
-        hard = decision_of(kind, outputs[i, 1] > outputs[i, 0], label)
+        # argmax's decision: class 1 when larger, or NaN (a maximum to
+        # argmax) where class 0 is not
+        first, second = outputs[i, 0], outputs[i, 1]
+        decided = second > first or (math.isnan(second) and not math.isnan(first))
+        hard = decision_of(kind, decided, label)
         group = codes[i]
         w = np.float64(weight[i])
         sums[0, event, group] += w * hard

@@ -50,6 +50,14 @@ def sum_gradients(term_grads, base_grad, in_place=False):
     """
     if not term_grads:
         return base_grad
+    # a term's gradient of another dtype (or device) is the outputs', as
+    # autograd casts a gradient back through a conversion
+    term_grads = [
+        grad
+        if grad.dtype == base_grad.dtype and grad.device == base_grad.device
+        else grad.to(base_grad)
+        for grad in term_grads
+    ]
     total = term_grads[-1]
     if (
         in_place
@@ -174,7 +182,9 @@ class LossTerm:
         value : float or torch.Tensor
             What the term adds to the loss (a scalar; without a graph).
         grad : torch.Tensor or None
-            The gradient of ``value`` with respect to ``outputs`` (None: zero).
+            The gradient of ``value`` with respect to ``outputs`` (None:
+            zero), of their shape; another dtype or device is converted to
+            theirs.
         """
         raise NotImplementedError
 

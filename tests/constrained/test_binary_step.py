@@ -163,6 +163,7 @@ def test_epoch_end_sums_equal_the_bincounts_of_the_decisions(constraint):
     n = 2000
     outputs = rng.randn(n, 2).astype(np.float32)
     outputs[:100, 1] = outputs[:100, 0]  # ties: class 0, as argmax decides
+    outputs[100:103] = [[0.0, np.nan], [np.nan, 0.0], [np.nan, np.nan]]  # argmax's
     y = rng.randint(0, 2, n)
     codes = rng.randint(0, 3, n)
     weight = rng.uniform(0.2, 3.0, n).astype(np.float32)

@@ -229,6 +229,23 @@ def test_terms_with_a_hand_gradient_train_as_through_autograd(german):
     )
 
 
+def test_a_hand_gradient_of_another_dtype_is_cast_to_the_outputs(german):
+    """A term's float64 gradient for float32 outputs trains as its float32
+    cast would (autograd casts a gradient back through a conversion)."""
+
+    class _Float64Penalty(_OutputPenalty):
+        def gradient(self, outputs, batch):
+            value, grad = super().gradient(outputs, batch)
+            return value, grad.double()
+
+    Z, y, _ = german
+    fits = []
+    for term in (_Float64Penalty(0.5, True), _OutputPenalty(0.5, True)):
+        clf = TabularNetClassifier(max_epochs=2, batch_size=64, random_state=0)
+        fits.append(clf.fit(Z, y, loss_terms=[term]).predict_proba(Z))
+    np.testing.assert_array_equal(*fits)
+
+
 def test_weighted_fits_run_without_autograd(german, monkeypatch):
     """Unequal weights (given, or from merged duplicate rows) take the
     weighted mean's hand gradient; a term that reads the per-row losses
