@@ -165,7 +165,7 @@ class MonitorDecisions:
         self.outputs = outputs
         self.y = y
         self.codes = codes
-        self.shape = (3, n_events, n_groups)
+        self.sums_shape = (3, n_events, n_groups)
 
     def sums(self, weight, squares=None):
         """Per (event, group) under ``weight`` (an array of the rows): the
@@ -173,7 +173,7 @@ class MonitorDecisions:
         weights when None), each of shape ``(n_events, n_groups)``, float64.
         The decisions are 0 or 1: their weighted squares' sums are the
         first."""
-        sums = np.empty(self.shape)
+        sums = np.empty(self.sums_shape)
         _kernels().decision_sums(
             self.outputs,
             self.y,
