@@ -33,6 +33,7 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_consistent_length
 
 from .._dependence import DEFAULT_BANDWIDTH, kernel_dependence
+from .._group_labels import _quantile_points
 from .._sensitive import bin_sensitive_features
 
 __all__ = [
@@ -364,12 +365,13 @@ def hsic_dependence(
 
 
 def _bin_codes(values, bins):
-    """Codes of at most ``bins`` quantile bins (distinct values when fewer)."""
+    """Codes of at most ``bins`` quantile bins, cut as
+    :func:`~sklfair.metrics.bin_sensitive_features` cuts a column (distinct
+    values when fewer)."""
     levels, codes = np.unique(values, return_inverse=True)
     if levels.size <= bins:
         return codes
-    points = np.unique(np.quantile(values, np.arange(1, bins) / bins))
-    return np.searchsorted(points, values, side="left")
+    return np.searchsorted(_quantile_points(values, bins), values, side="left")
 
 
 @validate_params(
@@ -388,8 +390,9 @@ def hgr_correlation(y_pred, *, sensitive_features, bins=10, sample_weight=None):
     and any function of the attribute (Rényi, 1959): 0 for independent
     variables, 1 when one determines a function of the other. It is
     estimated on the contingency table of the two variables cut into
-    ``bins`` quantile bins (class decisions, and numbers with at most
-    ``bins`` distinct values, keep their values), where it is exactly the
+    ``bins`` quantile bins, as :func:`bin_sensitive_features` cuts them
+    (class decisions, and numbers with at most ``bins`` distinct values,
+    keep their values), where it is exactly the
     second singular value of ``P(a, b) / sqrt(P(a) P(b))`` (Witsenhausen,
     1975). The estimate is biased upwards on small samples: for independent
     variables it is of order ``sqrt((bins - 1) ** 2 / n_samples)`` at most

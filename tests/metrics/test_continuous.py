@@ -10,6 +10,7 @@ from sklearn.linear_model import LogisticRegression
 from sklfair._dependence import MAX_LEVELS
 from sklfair.datasets import load_german_credit
 from sklfair.metrics import (
+    bin_sensitive_features,
     hgr_correlation,
     hsic_dependence,
     mean_prediction_slope,
@@ -171,3 +172,22 @@ def test_german_credit_age():
         hsic_dependence(y, sensitive_features=rng.permutation(age)) for _ in range(50)
     ]
     assert hsic_dependence(y, sensitive_features=age) > 2 * max(null)
+
+
+@pytest.mark.parametrize("share_at_the_top", [0.0, 0.95])
+def test_hgr_bins_are_the_group_metrics_bins(share_at_the_top):
+    """One rule for quantile bins: HGR's attribute bins are the groups
+    bin_sensitive_features makes -- also where most rows share the largest
+    value, so that every quantile is the maximum -- and the measure on
+    those groups, as a categorical attribute, is the same number."""
+    rng = np.random.default_rng(3)
+    age = rng.uniform(20, 59, 400)
+    age[rng.random(400) < share_at_the_top] = 60.0
+    score = (age < 45) * 0.5 + rng.uniform(0, 0.5, 400)
+    codes = bin_sensitive_features(age, 10).cat.codes.to_numpy()
+    assert len(np.unique(codes)) == (10 if share_at_the_top == 0 else 2)
+    binned = hgr_correlation(score, sensitive_features=age, bins=10)
+    assert binned == pytest.approx(
+        hgr_correlation(score, sensitive_features=codes, bins=10)
+    )
+    assert binned > 0.3  # old linear quantiles: one bin, 0, at 95%
