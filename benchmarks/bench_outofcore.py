@@ -205,6 +205,8 @@ def main():
     if args.worker:
         return worker(args)
 
+    if args.dir is not None:
+        os.makedirs(args.dir, exist_ok=True)
     directory = tempfile.mkdtemp(prefix="sklfair-bench-outofcore-", dir=args.dir)
     try:
         args.train = os.path.join(directory, "train.parquet")
