@@ -18,6 +18,15 @@ from ._gap_term import GapTerm
 __all__ = ["AdversarialTerm"]
 
 
+_log_softmax_backward = torch.ops.aten._log_softmax_backward_data
+
+
+def _difference_backward(grad):
+    """The gradient of two-class outputs from that of their difference
+    ``outputs[:, 1:] - outputs[:, :1]``."""
+    return torch.cat([-grad, grad], 1)
+
+
 def _weighted_ratio_and_grad(logits, codes, weight):
     """``sum(weight * cross_entropy(logits, codes)) / max(sum(weight),
     TINY)`` (:meth:`AdversarialTerm._adversary_loss`) and its gradient with
@@ -260,17 +269,59 @@ class AdversarialTerm(GapTerm):
         """:meth:`gradient` with the projection, the adversary run by hand:
         its forward and backward pass by :class:`ReluBackprop`, its weighted
         cross-entropy's gradient by the kernels autograd calls, in autograd's
-        order; autograd differentiates the features only (the same numbers)."""
-        with torch.enable_grad():
-            features = self._features(seen, batch)
+        order; the features' too where :meth:`_features_by_hand` has them,
+        else autograd differentiates the features only (the same numbers)."""
+        by_hand = self._features_by_hand(seen.detach(), batch)
+        if by_hand is None:
+            with torch.enable_grad():
+                features = self._features(seen, batch)
+        else:
+            features, backward = by_hand
         logits = self._backprop.forward(features.detach()).detach()
         adv_loss, g_logits = _weighted_ratio_and_grad(
             logits, batch["sensitive_features"], self._row_weight(batch)
         )
         adv_grads, g_features = self._backprop.gradients(g_logits)
-        (g_adv,) = torch.autograd.grad(features, seen, grad_outputs=g_features)
+        if by_hand is None:
+            (g_adv,) = torch.autograd.grad(features, seen, grad_outputs=g_features)
+        else:
+            g_adv = backward(g_features)
         self._pending = (outputs, adv_grads)
         return self._project(adv_loss, g_adv, loss_gradient)
+
+    def _features_by_hand(self, outputs, batch):
+        """:meth:`_features` of a classifier's ``outputs`` and a function
+        of the features' gradient giving the outputs', by the values
+        autograd's backward pass computes (the slices', the product's and
+        the log-softmax's); None where autograd must run (several classes
+        seen through the log-softmax)."""
+        c = self.constraint_
+        if isinstance(c, ErrorRateParity):
+            log_p = torch.log_softmax(outputs, dim=1)
+            index = batch["y"][:, None]
+
+            def backward(grad):
+                # gather's backward, then log_softmax's, as autograd runs them
+                upstream = log_p.new_zeros(log_p.shape).scatter_add_(1, index, grad)
+                return _log_softmax_backward(upstream, log_p, 1, log_p.dtype)
+
+            return log_p.gather(1, index), backward
+        if outputs.shape[1] != 2:
+            return None
+        base = outputs[:, 1:] - outputs[:, :1]
+        if not c.label_conditional:
+            return base, _difference_backward
+        label = torch.nn.functional.one_hot(batch["y"], 2).to(base.dtype)
+        features = torch.cat([base, base * label], 1)
+
+        def backward(grad):
+            # the product's gradient summed over its broadcast dimension,
+            # added to the concatenation's
+            return _difference_backward(
+                grad[:, :1] + (grad[:, 1:] * label).sum(1, keepdim=True)
+            )
+
+        return features, backward
 
     def after_step(self, net, outputs, batch):
         super().after_step(net, outputs, batch)

@@ -384,6 +384,38 @@ def test_the_adversary_by_hand_is_autograds_bitwise(
 
 
 @pytest.mark.parametrize(
+    "constraint, n_classes",
+    [
+        (DemographicParity(), 2),
+        (EqualizedOdds(), 2),
+        (EqualOpportunity(), 2),
+        (ErrorRateParity(), 2),
+        (ErrorRateParity(), 3),
+        (DemographicParity(), 3),
+        (EqualizedOdds(), 3),
+    ],
+)
+def test_the_adversarys_features_by_hand_are_autograds(german, constraint, n_classes):
+    """The adversary's input features and their backward pass by hand (two
+    classes, and error-rate parity's log-probability of the true class)
+    against autograd through ``_features``, bitwise; several classes seen
+    through the log-softmax stay with autograd."""
+    outputs, batch = real_batch(german, n_classes, rows=np.arange(300))
+    term = set_up(AdversarialTerm(constraint, random_state=0), outputs, batch)
+    by_hand = term._features_by_hand(outputs.detach(), batch)
+    if n_classes == 3 and not isinstance(constraint, ErrorRateParity):
+        assert by_hand is None
+        return
+    features, backward = by_hand
+    seen = outputs.detach().requires_grad_()
+    expected = term._features(seen, batch)
+    assert torch.equal(features, expected.detach())
+    grad = torch.randn(features.shape, generator=torch.Generator().manual_seed(0))
+    (oracle,) = torch.autograd.grad(expected, seen, grad_outputs=grad)
+    assert torch.equal(backward(grad), oracle)
+
+
+@pytest.mark.parametrize(
     "kinds",
     [
         ("lagrangian", "penalty"),
