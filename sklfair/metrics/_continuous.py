@@ -442,6 +442,10 @@ def hgr_correlation(y_pred, *, sensitive_features, bins=10, sample_weight=None):
         sensitive_features, sample_weight, array.shape[0]
     )
     _check_no_missing(array)
+    if not np.all(weight > 0):
+        # rows of weight 0 take no part, not even in placing the bins
+        kept = weight > 0
+        array, attribute, weight = array[kept], attribute[kept], weight[kept]
     if np.issubdtype(array.dtype, np.number):
         prediction = _bin_codes(_finite(array), bins)
     else:

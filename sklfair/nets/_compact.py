@@ -37,7 +37,9 @@ _HASH_SLAB_ROWS = 8192
 def _row_hashes(X):
     """64-bit hash of every row of a dense or sparse matrix (exact bytes)."""
     if sp.issparse(X):
-        X = sp.csr_array(X)
+        # a copy: canonicalising a CSR matrix changes its arrays in place,
+        # and they may be the caller's
+        X = sp.csr_array(X, copy=True)
         X.sum_duplicates()
         X.sort_indices()
         X.eliminate_zeros()
@@ -54,8 +56,9 @@ def _row_hashes(X):
     pad = X.dtype.itemsize == 4 and n_cols % 2  # 32-bit cells pair into words
     n_words = (n_cols + pad) * X.dtype.itemsize // 8
     # position-dependent odd multipliers, then fold the high bits down: rows
-    # with equal bytes get equal hashes; unequal rows collide so rarely that
-    # the exact check in compact_rows (which then skips merging) suffices.
+    # with equal bytes get equal hashes. Unequal rows can collide (a word
+    # with few nonzero bits, as one-hot data have, keeps little of its
+    # entropy); compact_rows compares the rows and splits such runs.
     keys = (
         np.arange(1, n_words + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
     ) | np.uint64(1)

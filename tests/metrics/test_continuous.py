@@ -191,3 +191,19 @@ def test_hgr_bins_are_the_group_metrics_bins(share_at_the_top):
         hgr_correlation(score, sensitive_features=codes, bins=10)
     )
     assert binned > 0.3  # old linear quantiles: one bin, 0, at 95%
+
+
+def test_hgr_rows_of_weight_zero_take_no_part(sample):
+    """Rows of weight 0 do not place the bins either: the same number as
+    without them."""
+    age, score, weight = sample
+    kept = weight > 0
+    assert not kept.all()
+    assert hgr_correlation(
+        score, sensitive_features=age, sample_weight=weight
+    ) == pytest.approx(
+        hgr_correlation(
+            score[kept], sensitive_features=age[kept], sample_weight=weight[kept]
+        ),
+        abs=1e-12,
+    )

@@ -207,3 +207,20 @@ def test_compaction_peak_resident_memory_per_row():
     )
     per_row = float(out.stdout.strip().splitlines()[-1])
     assert per_row < 18.0
+
+
+def test_a_sparse_input_is_left_as_it_was():
+    """Hashing canonicalises a CSR matrix (duplicates summed, indices
+    sorted, explicit zeros dropped) on a copy, not on the caller's arrays."""
+    X = sp.csr_array(
+        (
+            np.array([1.0, 0.0, 2.0, 3.0, 4.0]),
+            np.array([1, 0, 1, 0, 2]),
+            np.array([0, 2, 4, 5]),
+        ),
+        shape=(3, 3),
+    )
+    before = [X.data.copy(), X.indices.copy(), X.indptr.copy()]
+    compact_rows(X, [np.zeros(3, dtype=int)], None)
+    for kept, now in zip(before, [X.data, X.indices, X.indptr], strict=True):
+        np.testing.assert_array_equal(kept, now)
