@@ -119,7 +119,8 @@ class BinaryStep:
 
     def run(self, kernel, outputs, batch, into, *leading):
         """``kernel`` on the batch (its numpy views), then ``leading``, the
-        gradient's buffer and :attr:`state`; returns the term's value and
+        gradient's buffer, the constraint's code, temperature and pairs, and
+        :attr:`state` (the term's part); returns the term's value and
         its gradient with respect to ``outputs`` (None where it is 0), or,
         given ``into`` (a tensor of the outputs' dtype and shape on the
         host), ``into`` with the gradient added to it in place."""
@@ -136,6 +137,10 @@ class BinaryStep:
             *leading,
             gradient,
             into is not None,
+            self.kind,
+            self.temperature,
+            self.first,
+            self.second,
             *self.state,
         )
         if into is not None:
@@ -197,10 +202,6 @@ def lagrangian_step(step, term, outputs, batch, dual, into=None):
     its value and gradient (:meth:`BinaryStep.run`)."""
     if step.state is None:  # the term's arrays, updated in place by the kernel
         step.state = (
-            step.kind,
-            step.temperature,
-            step.first,
-            step.second,
             term.multipliers_.numpy(),
             term._running_excess,
             term._avg[0],
@@ -220,10 +221,6 @@ def penalty_step(step, term, outputs, batch, into=None):
     and gradient (:meth:`BinaryStep.run`)."""
     if step.state is None:
         step.state = (
-            step.kind,
-            step.temperature,
-            step.first,
-            step.second,
             step.n_groups,
             term.bounds_,
             float(term.weight),

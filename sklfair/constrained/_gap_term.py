@@ -711,11 +711,8 @@ class GapTerm(LossTerm):
         for constraint, decision in zip(self.constraints_, decisions, strict=True):
             if isinstance(decision, MonitorDecisions):
                 numerator, denominator, _ = decision.sums(weight_np)
-                g, valid = gaps_from_sums(numerator, denominator, constraint.pairwise)
-                gaps.append(np.where(valid, g, np.nan))
-                continue
-            hard, mask = decision
-            if host:
+            elif host:
+                hard, mask = decision
                 numerator, denominator = group_sums_np(
                     hard.numpy(),
                     None if mask is None else mask.numpy(),
@@ -723,14 +720,16 @@ class GapTerm(LossTerm):
                     weight_np,
                     self.n_groups_,
                 )
+            else:
+                hard, mask = decision
+                numerator, denominator = group_sums(
+                    hard, mask, codes, weight, self.n_groups_
+                )
                 g, valid = gaps_from_sums(numerator, denominator, constraint.pairwise)
-                gaps.append(np.where(valid, g, np.nan))
+                gaps.append(g.masked_fill(~valid, float("nan")).cpu().double().numpy())
                 continue
-            numerator, denominator = group_sums(
-                hard, mask, codes, weight, self.n_groups_
-            )
             g, valid = gaps_from_sums(numerator, denominator, constraint.pairwise)
-            gaps.append(g.masked_fill(~valid, float("nan")).cpu().double().numpy())
+            gaps.append(np.where(valid, g, np.nan))
         loss = float((weight * sample_loss).sum() / weight.sum().clamp_min(TINY))
         return np.concatenate(gaps), loss
 
