@@ -318,19 +318,17 @@ def standard_errors_of_sums(total, total_squares, den, den2, n_groups, pairwise=
     >>> se.round(4).tolist()  # sqrt(0.25 / 4 + 0.1875 / 4), both orders
     [0.3307, 0.3307]
     """
-    if isinstance(den, np.ndarray):
-        sqrt = np.sqrt
-        first, second = pair_index(n_groups) if pairwise else (None, None)
-    else:
-        sqrt = torch.sqrt
-        if pairwise:
-            first, second = _pair_index_torch(n_groups, den.device)
+    sqrt = np.sqrt if isinstance(den, np.ndarray) else torch.sqrt
     mean = total / _at_least(den, TINY)
     variance = _at_least(total_squares / _at_least(den, TINY) - mean**2, 0)
     # var / n_eff with n_eff = den ** 2 / den2
     rate_var = variance * den2 / _at_least(den**2, TINY)
     if not pairwise:
         return sqrt(rate_var).reshape(-1)
+    if isinstance(rate_var, np.ndarray):
+        first, second = pair_index(n_groups)
+    else:
+        first, second = _pair_index_torch(n_groups, rate_var.device)
     gap_var = rate_var[:, first] + rate_var[:, second]
     valid = (den[:, first] > 0) & (den[:, second] > 0)
     return (sqrt(gap_var) * valid).reshape(-1)

@@ -45,7 +45,7 @@ def sum_gradients(term_grads, base_grad, in_place=False):
 
     ``in_place``: ``base_grad`` is a fresh tensor that may receive the sum
     (the last addition is commutative: the same numbers); on a CPU, with
-    one term's gradient of its dtype, numpy adds it there, which costs less
+    one term's gradient, numpy adds it there, which costs less
     than a torch operation on a few hundred numbers.
     """
     if not term_grads:
@@ -63,8 +63,6 @@ def sum_gradients(term_grads, base_grad, in_place=False):
         in_place
         and len(term_grads) == 1
         and base_grad.device.type == "cpu"
-        and total.device.type == "cpu"
-        and total.dtype == base_grad.dtype
         and total.shape == base_grad.shape
         and base_grad.is_contiguous()
     ):
